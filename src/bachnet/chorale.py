@@ -1,0 +1,345 @@
+"""The `Chorale`: one four-voice piece on a 16th-note grid, and its file formats."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+if TYPE_CHECKING:
+    import music21
+
+VOICES: tuple[str, ...] = ("Soprano", "Alto", "Tenor", "Bass")
+"""Voice names, top to bottom; column ``i`` of `Chorale.chords` is ``VOICES[i]``."""
+
+STEP_QUARTERS = 0.25
+"""Length of one grid step in quarter notes (a 16th note)."""
+
+_MIDI_SUFFIXES = {".mid", ".midi"}
+_XML_SUFFIXES = {".musicxml", ".xml"}
+_CSV_SUFFIXES = {".csv"}
+SUFFIXES: tuple[str, ...] = (".mid", ".midi", ".musicxml", ".xml", ".csv")
+"""File suffixes `Chorale.write` understands."""
+
+
+class Chorale:
+    """A four-voice chorale: one row of MIDI pitches per 16th note.
+
+    ``chords`` is an integer array of shape ``(steps, 4)``: soprano, alto, tenor and bass,
+    MIDI numbers 1..127 with 0 for silence. A note held for several steps repeats its pitch in
+    each row, so two repeated notes of the same pitch and one held note look the same: that is
+    a property of the JSB data set, and `to_music21` merges them into one held note.
+
+    Args:
+        chords: anything ``numpy.asarray`` turns into a ``(steps, 4)`` integer array.
+        name: an optional label (a file stem, a corpus id).
+
+    Raises:
+        ValueError: wrong shape, no steps, non-integer values or values outside 0..127.
+
+    Example:
+        >>> c = Chorale([[72, 67, 64, 48], [72, 67, 64, 48], [74, 67, 62, 43]])
+        >>> len(c), c.chords[2, 0]
+        (3, np.int16(74))
+    """
+
+    __slots__ = ("_chords", "name")
+
+    def __init__(self, chords: npt.ArrayLike, name: str | None = None) -> None:
+        self._chords = _validated(chords, where=name or "chords")
+        self._chords.setflags(write=False)
+        self.name = name
+
+    @property
+    def chords(self) -> npt.NDArray[np.int16]:
+        """The ``(steps, 4)`` read-only array of MIDI pitches (0 = silence)."""
+        return self._chords
+
+    def __len__(self) -> int:
+        return int(self._chords.shape[0])
+
+    def __iter__(self) -> Iterator[npt.NDArray[np.int16]]:
+        return iter(self._chords)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Chorale):
+            return NotImplemented
+        return bool(np.array_equal(self._chords, other._chords))
+
+    def __hash__(self) -> int:
+        return hash(self._chords.tobytes())
+
+    def __repr__(self) -> str:
+        label = f" {self.name!r}" if self.name else ""
+        return f"<Chorale{label}: {len(self)} steps ({len(self) * STEP_QUARTERS:g} quarters)>"
+
+    @property
+    def duration(self) -> float:
+        """Length in quarter notes."""
+        return len(self) * STEP_QUARTERS
+
+    def pitch_range(self) -> tuple[int, int]:
+        """Lowest and highest sounding MIDI pitch over all voices.
+
+        Raises:
+            ValueError: if the chorale is all silence.
+        """
+        notes = self._chords[self._chords > 0]
+        if notes.size == 0:
+            raise ValueError("the chorale is all silence: it has no pitch range")
+        return int(notes.min()), int(notes.max())
+
+    def transpose(self, semitones: int) -> Chorale:
+        """Return a copy shifted by ``semitones`` (silence stays silence).
+
+        Example:
+            >>> Chorale([[60, 0, 55, 48]]).transpose(2).chords.tolist()
+            [[62, 0, 57, 50]]
+        """
+        shifted = np.where(self._chords > 0, self._chords.astype(np.int32) + semitones, 0)
+        return Chorale(shifted, name=self.name)
+
+    # ----------------------------------------------------------------------------- reading
+    @classmethod
+    def from_csv(cls, source: str | os.PathLike[str] | io.TextIOBase, name: str | None = None) -> Chorale:
+        """Read the JSB CSV format: a ``note0,note1,note2,note3`` header, one row per 16th.
+
+        Args:
+            source: a path or an open text file.
+            name: label; defaults to the file stem.
+
+        Raises:
+            ValueError: a missing header, a row without four integers, or bad pitches; the
+                message names the file and line.
+
+        Example:
+            >>> import io
+            >>> Chorale.from_csv(io.StringIO("note0,note1,note2,note3\\n74,70,65,58\\n")).chords
+            array([[74, 70, 65, 58]], dtype=int16)
+        """
+        if isinstance(source, io.TextIOBase):
+            where, text = name or "<stream>", source.read()
+        else:
+            path = Path(source)
+            where, text = str(path), path.read_text(encoding="utf-8")
+            name = name or path.stem
+        rows = list(csv.reader(io.StringIO(text)))
+        if not rows or [h.strip() for h in rows[0]] != ["note0", "note1", "note2", "note3"]:
+            raise ValueError(f"{where}: expected the header 'note0,note1,note2,note3'")
+        chords = []
+        for line, row in enumerate(rows[1:], start=2):
+            if not row:
+                continue
+            try:
+                values = [int(v) for v in row]
+            except ValueError:
+                raise ValueError(f"{where}, line {line}: {row!r} is not four integers") from None
+            if len(values) != 4:
+                raise ValueError(f"{where}, line {line}: expected 4 values, got {len(values)}")
+            chords.append(values)
+        if not chords:
+            raise ValueError(f"{where}: no rows after the header (an empty chorale)")
+        return cls(np.array(chords), name=name or where)
+
+    @classmethod
+    def from_music21(cls, score: music21.stream.Score, name: str | None = None) -> Chorale:
+        """Sample a four-part music21 score onto the 16th-note grid.
+
+        Each step takes the pitch sounding at its start (the highest note of a chord in the
+        soprano and alto, the lowest in the tenor and bass). Notes shorter than a 16th that
+        start between grid points are lost; grace notes are ignored. Trailing all-silent
+        steps are dropped: MIDI files pad the last bar with rests.
+
+        Args:
+            score: a score with exactly four parts, top voice first.
+            name: label; defaults to the score's title or corpus file path.
+
+        Raises:
+            ValueError: the score does not have four parts, or has no notes.
+        """
+        parts = list(score.parts)
+        label = name or _score_name(score)
+        if len(parts) != 4:
+            raise ValueError(f"{label}: expected 4 parts, got {len(parts)}")
+        end = float(score.highestTime)
+        steps = int(round(end / STEP_QUARTERS))
+        if steps <= 0:
+            raise ValueError(f"{label}: the score has no duration")
+        chords = np.zeros((steps, 4), dtype=np.int16)
+        for voice, part in enumerate(parts):
+            for element in part.flatten().notes:
+                length = float(element.quarterLength)
+                if length <= 0:
+                    continue  # grace note
+                pitches = [p.midi for p in element.pitches]
+                pitch = max(pitches) if voice < 2 else min(pitches)
+                start = int(round(float(element.offset) / STEP_QUARTERS))
+                stop = int(round((float(element.offset) + length) / STEP_QUARTERS))
+                chords[start:max(stop, start + 1), voice] = pitch
+        sounding = np.flatnonzero(chords.any(axis=1))
+        if sounding.size == 0:
+            raise ValueError(f"{label}: the score has no notes")
+        return cls(chords[: sounding[-1] + 1], name=label)
+
+    # ----------------------------------------------------------------------------- writing
+    def to_csv(self) -> str:
+        """The chorale as JSB-format CSV text."""
+        lines = ["note0,note1,note2,note3"]
+        lines += [",".join(str(int(v)) for v in row) for row in self._chords]
+        return "\n".join(lines) + "\n"
+
+    def to_music21(
+        self, *, tempo: float = 60.0, time_signature: str | None = "4/4"
+    ) -> music21.stream.Score:
+        """Build a music21 score with four named parts.
+
+        Consecutive equal pitches in a voice become one held note; silence becomes rests.
+
+        Args:
+            tempo: quarter notes per minute.
+            time_signature: written at the start of each part (``None`` for none). The JSB
+                data does not record the metre; most chorales are in 4/4.
+
+        Example:
+            >>> score = Chorale([[72, 67, 64, 48]] * 4).to_music21()
+            >>> [p.partName for p in score.parts]
+            ['Soprano', 'Alto', 'Tenor', 'Bass']
+        """
+        from music21 import instrument, meter, note, stream, tempo as m21tempo
+
+        if not tempo > 0:
+            raise ValueError(f"tempo must be > 0 quarter notes per minute, got {tempo}")
+        score = stream.Score()
+        if self.name:
+            from music21 import metadata
+
+            score.metadata = metadata.Metadata(title=self.name)
+        for voice, voice_name in enumerate(VOICES):
+            part = stream.Part(id=voice_name)
+            part.partName = voice_name
+            singer = instrument.Vocalist() if voice else instrument.Soprano()
+            singer.partName = voice_name
+            singer.midiProgram = 52  # "Choir Aahs": a choir sound in General MIDI players
+            part.insert(0, singer)
+            if time_signature:
+                part.insert(0, meter.TimeSignature(time_signature))
+            if voice == 0:
+                part.insert(0, m21tempo.MetronomeMark(number=tempo, referent=1.0))
+            for pitch, start, steps in _runs(self._chords[:, voice]):
+                length = steps * STEP_QUARTERS
+                element = note.Rest(quarterLength=length) if pitch == 0 else note.Note(
+                    int(pitch), quarterLength=length
+                )
+                part.insert(start * STEP_QUARTERS, element)
+            score.insert(0, part)
+        return score
+
+    def write(self, path: str | os.PathLike[str], *, tempo: float = 60.0) -> Path:
+        """Write the chorale, choosing the format by suffix, atomically.
+
+        ``.mid``/``.midi`` (standard MIDI file, four tracks), ``.musicxml``/``.xml`` (a score
+        for MuseScore and friends) or ``.csv`` (the JSB format). The file is written to a
+        temporary name beside the target and renamed into place, so a crash never leaves a
+        half-written file.
+
+        Args:
+            path: target file.
+            tempo: quarter notes per minute (MIDI and MusicXML).
+
+        Returns:
+            The path written.
+
+        Raises:
+            ValueError: an unknown suffix.
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> out = pathlib.Path(tempfile.mkdtemp()) / "c.mid"
+            >>> Chorale([[72, 67, 64, 48]] * 8).write(out).exists()
+            True
+        """
+        target = Path(path)
+        suffix = target.suffix.lower()
+        if suffix not in SUFFIXES:
+            raise ValueError(
+                f"{target}: unknown file suffix {suffix!r}; use one of {', '.join(SUFFIXES)}"
+            )
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=suffix)
+        os.close(fd)
+        tmp = Path(tmp_name)
+        try:
+            if suffix in _CSV_SUFFIXES:
+                tmp.write_text(self.to_csv(), encoding="utf-8")
+            else:
+                score = self.to_music21(tempo=tempo)
+                fmt = "midi" if suffix in _MIDI_SUFFIXES else "musicxml"
+                score.write(fmt, fp=str(tmp))
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return target
+
+    @classmethod
+    def read(cls, path: str | os.PathLike[str]) -> Chorale:
+        """Read a ``.csv``, ``.mid``/``.midi`` or ``.musicxml``/``.xml`` file.
+
+        Raises:
+            ValueError: an unknown suffix or a piece that is not four voices.
+        """
+        source = Path(path)
+        suffix = source.suffix.lower()
+        if suffix in _CSV_SUFFIXES:
+            return cls.from_csv(source)
+        if suffix in _MIDI_SUFFIXES | _XML_SUFFIXES:
+            import music21
+
+            return cls.from_music21(music21.converter.parse(str(source)), name=source.stem)
+        raise ValueError(f"{source}: unknown file suffix {suffix!r}; use one of {', '.join(SUFFIXES)}")
+
+
+def _runs(voice: npt.NDArray[np.int16]) -> Iterator[tuple[int, int, int]]:
+    """Yield ``(pitch, start, steps)`` for each run of equal values."""
+    edges = np.flatnonzero(np.diff(voice)) + 1
+    starts = np.concatenate([[0], edges])
+    stops = np.concatenate([edges, [len(voice)]])
+    for start, stop in zip(starts, stops, strict=True):
+        yield int(voice[start]), int(start), int(stop - start)
+
+
+def _validated(chords: npt.ArrayLike, where: str) -> npt.NDArray[np.int16]:
+    array = np.asarray(chords)
+    if array.ndim != 2 or array.shape[1] != 4:
+        raise ValueError(f"{where}: expected shape (steps, 4), got {array.shape}")
+    if array.shape[0] == 0:
+        raise ValueError(f"{where}: the chorale is empty (0 steps)")
+    if array.dtype.kind == "f":
+        if not np.all(np.isfinite(array)) or np.any(array != np.round(array)):
+            bad = np.argwhere(~np.isfinite(array) | (array != np.round(array)))[0]
+            raise ValueError(f"{where}: chords[{bad[0]}, {bad[1]}] = {array[tuple(bad)]} is not an integer")
+    elif array.dtype.kind not in "iub":
+        raise ValueError(f"{where}: expected integer MIDI pitches, got dtype {array.dtype}")
+    outside = (array < 0) | (array > 127)
+    if outside.any():
+        step, voice = np.argwhere(outside)[0]
+        raise ValueError(
+            f"{where}: chords[{step}, {voice}] = {array[step, voice]} ({VOICES[voice]}, step {step})"
+            " is outside 0..127 (0 = silence)"
+        )
+    return array.astype(np.int16)
+
+
+def _score_name(score: Any) -> str:
+    meta = getattr(score, "metadata", None)
+    for attr in ("title", "corpusFilePath"):
+        value = getattr(meta, attr, None) if meta is not None else None
+        if value:
+            return str(value)
+    return "score"

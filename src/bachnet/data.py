@@ -1,0 +1,381 @@
+"""Corpora of chorales: the JSB download (pooch), local CSV folders, music21's Bach chorales.
+
+Downloads go through one `pooch` registry (``registry.txt``, shipped with the package):
+every file is verified by sha256 before use and cached under ``pooch.os_cache("bachnet")``,
+or the folder named by ``BACHNET_DATA_DIR``. With ``BACHNET_MIRROR`` set to a base URL every
+file is fetched from ``$BACHNET_MIRROR/<file name>`` instead. Nothing happens at import time.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import re
+import shutil
+import tarfile
+import tempfile
+import zipfile
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import overload
+
+import numpy as np
+
+from .chorale import Chorale
+
+ENV_DATA_DIR = "BACHNET_DATA_DIR"
+ENV_MIRROR = "BACHNET_MIRROR"
+JSB_ARCHIVE = "jsb_chorales.tgz"
+JSB_SPLITS = {"train": 229, "valid": 76, "test": 77}
+
+
+class DownloadError(RuntimeError):
+    """A file could not be fetched, or its sha256 did not match the registry."""
+
+
+def data_dir() -> Path:
+    """The cache folder: ``$BACHNET_DATA_DIR`` if set, else ``pooch.os_cache("bachnet")``."""
+    import pooch
+
+    override = os.environ.get(ENV_DATA_DIR)
+    return Path(override) if override else Path(pooch.os_cache("bachnet"))
+
+
+def registry() -> dict[str, tuple[str, str]]:
+    """The shipped download registry: file name -> (``sha256:<hex>``, url)."""
+    entries: dict[str, tuple[str, str]] = {}
+    text = resources.files("bachnet").joinpath("registry.txt").read_text(encoding="utf-8")
+    for line in text.splitlines():
+        fields = line.split()
+        if fields and not fields[0].startswith("#"):
+            entries[fields[0]] = (fields[1], fields[2])
+    return entries
+
+
+def fetch(name: str, *, sha256: str | None = None, url: str | None = None, progress: bool = True) -> Path:
+    """Download a file once, verify its sha256 and return its cached path.
+
+    Files listed in ``registry.txt`` need only their name; others need ``sha256`` and ``url``.
+    With ``BACHNET_MIRROR`` set, the file comes from ``$BACHNET_MIRROR/<name>``.
+
+    Args:
+        name: file name in the cache (and on a mirror).
+        sha256: expected hex digest (with or without a ``sha256:`` prefix).
+        url: where to fetch it from when no mirror is set.
+        progress: show a progress bar when ``tqdm`` is installed.
+
+    Raises:
+        DownloadError: the download failed or the hash did not match; nothing is kept.
+
+    Example:
+        >>> path = fetch("jsb_chorales.tgz")  # doctest: +SKIP
+    """
+    import pooch
+
+    known = registry()
+    if sha256 is None or url is None:
+        if name not in known:
+            raise DownloadError(f"{name!r} is not in bachnet's registry; give sha256= and url=")
+        sha256, url = sha256 or known[name][0], url or known[name][1]
+    digest = sha256 if ":" in sha256 else f"sha256:{sha256}"
+    mirror = os.environ.get(ENV_MIRROR)
+    source = f"{mirror.rstrip('/')}/{name}" if mirror else url
+    folder = data_dir()
+    try:
+        bar: bool = progress and _has_tqdm()
+        path = pooch.retrieve(source, known_hash=digest, fname=name, path=folder, progressbar=bar)
+    except ValueError as error:  # pooch's hash mismatch
+        raise DownloadError(
+            f"{name} downloaded from {source} does not match its sha256 {digest.split(':')[-1]} "
+            f"(the file may be tampered with or truncated); nothing was kept. Pooch said: {error}"
+        ) from None
+    except Exception as error:
+        raise DownloadError(f"could not download {name} from {source}: {error}") from error
+    return Path(path)
+
+
+def safe_extract(archive: str | os.PathLike[str], target: str | os.PathLike[str]) -> Path:
+    """Unpack a ``.tar(.gz)`` or ``.zip`` archive into ``target``, refusing unsafe members.
+
+    A member with an absolute path, a ``..`` that climbs out of ``target``, a link or a
+    device file is refused before anything is written. Extraction goes to a temporary folder
+    that is renamed into place, so ``target`` is either complete or absent.
+
+    Raises:
+        ValueError: an unsafe member (named in the message) or an unknown archive type.
+    """
+    source, final = Path(archive), Path(target)
+    if final.exists():
+        return final
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}."))
+    try:
+        if zipfile.is_zipfile(source):
+            with zipfile.ZipFile(source) as zipped:
+                for info in zipped.infolist():
+                    _check_member(info.filename, staging, source)
+                zipped.extractall(staging)
+        elif tarfile.is_tarfile(source):
+            with tarfile.open(source) as tar:
+                members = tar.getmembers()
+                for member in members:
+                    _check_member(member.name, staging, source)
+                    if not (member.isfile() or member.isdir()):
+                        raise ValueError(f"{source}: refusing member {member.name!r}: not a plain file")
+                for member in members:
+                    tar.extract(member, staging, set_attrs=False)
+        else:
+            raise ValueError(f"{source}: not a tar or zip archive")
+        os.replace(staging, final)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return final
+
+
+def _check_member(name: str, root: Path, archive: Path) -> None:
+    resolved = (root / name).resolve()
+    if os.path.isabs(name) or not resolved.is_relative_to(root.resolve()):
+        raise ValueError(f"{archive}: refusing member {name!r}: it would land outside {root.name}")
+
+
+def _has_tqdm() -> bool:
+    try:
+        import tqdm  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _natural_key(path: Path) -> list[object]:
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", str(path))]
+
+
+@dataclass(frozen=True)
+class ConversionReport:
+    """What `Dataset.from_music21` kept and why it skipped the rest."""
+
+    kept: int
+    skipped: Mapping[str, int] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        reasons = ", ".join(f"{count} {why}" for why, count in sorted(self.skipped.items()))
+        total = self.kept + sum(self.skipped.values())
+        return f"kept {self.kept} of {total} scores" + (f"; skipped {reasons}" if reasons else "")
+
+
+class Dataset(Sequence[Chorale]):
+    """An ordered collection of chorales with named splits.
+
+    Args:
+        chorales: the pieces.
+        splits: split name -> indices into ``chorales``. The split ``"all"`` always exists.
+        source: where the pieces came from (shown in ``repr``).
+        report: for converted corpora, what was kept and skipped.
+
+    Example:
+        >>> ds = Dataset([Chorale([[72, 67, 64, 48]] * 4)] * 3, {"train": [0, 1], "test": [2]})
+        >>> len(ds), len(ds.split("train")), sorted(ds.splits)
+        (3, 2, ['all', 'test', 'train'])
+    """
+
+    def __init__(
+        self,
+        chorales: Iterable[Chorale],
+        splits: Mapping[str, Sequence[int]] | None = None,
+        *,
+        source: str = "",
+        report: ConversionReport | None = None,
+    ) -> None:
+        self._chorales = list(chorales)
+        self._splits = {name: list(indices) for name, indices in (splits or {}).items()}
+        self._splits.setdefault("all", list(range(len(self._chorales))))
+        for name, indices in self._splits.items():
+            bad = [i for i in indices if not 0 <= i < len(self._chorales)]
+            if bad:
+                raise ValueError(f"split {name!r} names chorale {bad[0]}, but there are {len(self)}")
+        self.source = source
+        self.report = report
+
+    # --------------------------------------------------------------------- sequence protocol
+    def __len__(self) -> int:
+        return len(self._chorales)
+
+    @overload
+    def __getitem__(self, index: int) -> Chorale: ...
+    @overload
+    def __getitem__(self, index: slice) -> Dataset: ...
+    def __getitem__(self, index: int | slice) -> Chorale | Dataset:
+        if isinstance(index, slice):
+            return Dataset(self._chorales[index], source=self.source)
+        return self._chorales[index]
+
+    def __iter__(self) -> Iterator[Chorale]:
+        return iter(self._chorales)
+
+    def __repr__(self) -> str:
+        sizes = ", ".join(f"{name}={len(ix)}" for name, ix in self._splits.items())
+        return f"<Dataset {self.source or '(in memory)'}: {len(self)} chorales ({sizes})>"
+
+    @property
+    def splits(self) -> dict[str, int]:
+        """Split names and their sizes."""
+        return {name: len(indices) for name, indices in self._splits.items()}
+
+    def split(self, name: str) -> Dataset:
+        """The chorales of one split, as a new dataset.
+
+        Raises:
+            KeyError: an unknown split; the message lists the known ones.
+        """
+        if name not in self._splits:
+            raise KeyError(f"no split {name!r}; this dataset has {', '.join(self._splits)}")
+        chosen = [self._chorales[i] for i in self._splits[name]]
+        return Dataset(chosen, source=f"{self.source}[{name}]")
+
+    def total_steps(self) -> int:
+        """Number of 16th-note steps over all chorales."""
+        return sum(len(c) for c in self._chorales)
+
+    def draw(self, seed: int | None = None, *, steps: int | None = None) -> Chorale:
+        """A random chorale, or its opening ``steps`` steps: a prompt for generation.
+
+        Args:
+            seed: makes the draw repeatable.
+            steps: keep only the first ``steps`` 16th notes (``None``: the whole piece).
+
+        Raises:
+            ValueError: an empty dataset or ``steps < 1``.
+
+        Example:
+            >>> ds = Dataset([Chorale([[72, 67, 64, 48]] * 16)])
+            >>> len(ds.draw(seed=0, steps=8))
+            8
+        """
+        if not self._chorales:
+            raise ValueError("cannot draw from an empty dataset")
+        if steps is not None and steps < 1:
+            raise ValueError(f"steps must be >= 1, got {steps}")
+        chorale = self._chorales[int(np.random.default_rng(seed).integers(len(self)))]
+        if steps is None:
+            return chorale
+        return Chorale(chorale.chords[:steps], name=chorale.name)
+
+    # --------------------------------------------------------------------------- sources
+    @classmethod
+    def jsb(cls, *, progress: bool = True) -> Dataset:
+        """The JSB Chorales: 382 pieces split 229 train / 76 valid / 77 test.
+
+        Downloaded once (117,793 bytes) with a sha256 check, unpacked safely into the cache.
+
+        Raises:
+            DownloadError: the archive could not be fetched or failed its hash check.
+
+        Example:
+            >>> Dataset.jsb().splits  # doctest: +SKIP
+            {'train': 229, 'valid': 76, 'test': 77, 'all': 382}
+        """
+        archive = fetch(JSB_ARCHIVE, progress=progress)
+        dataset = cls.from_folder(archive, source="JSB Chorales")
+        counts = {name: dataset.splits.get(name, 0) for name in JSB_SPLITS}
+        if counts != JSB_SPLITS:
+            raise ValueError(f"{archive}: unexpected split sizes {counts}, expected {JSB_SPLITS}")
+        return dataset
+
+    @classmethod
+    def from_folder(cls, path: str | os.PathLike[str], *, source: str | None = None) -> Dataset:
+        """Chorales from a folder (or a ``.tgz``/``.zip`` archive) of JSB-format CSV files.
+
+        Sub-folders become splits (``train/``, ``valid/``, ``test/`` in the JSB archive);
+        files directly in the folder belong only to ``"all"``. Archives are unpacked safely
+        into the cache, keyed by their sha256.
+
+        Raises:
+            ValueError: no CSV files, or a file that is not a valid chorale (named).
+        """
+        root = Path(path)
+        if root.is_file():
+            import hashlib
+
+            digest = hashlib.sha256(root.read_bytes()).hexdigest()[:16]
+            stem = root.name.split(".")[0]
+            root = safe_extract(root, data_dir() / "unpacked" / f"{stem}-{digest}")
+        if not root.is_dir():
+            raise ValueError(f"{path}: no such folder or archive")
+        files = sorted(root.rglob("*.csv"), key=_natural_key)
+        if not files:
+            raise ValueError(f"{path}: no .csv chorales found")
+        chorales, splits = [], collections.defaultdict(list)
+        top = _common_top(root, files)
+        for index, file in enumerate(files):
+            chorales.append(Chorale.from_csv(file))
+            parent = file.parent.relative_to(top)
+            if parent.parts:
+                splits[parent.parts[0]].append(index)
+        return cls(chorales, splits, source=source or str(path))
+
+    @classmethod
+    def from_music21(cls, *, limit: int | None = None, progress: bool = False) -> Dataset:
+        """music21's bundled Bach chorales, converted to the 16th-note grid, offline.
+
+        Only true four-voice pieces are kept (four parts, each with notes); `report` says how
+        many were kept and why the others were skipped. Parsing takes a minute or two.
+        Note that this edition holds the JSB test pieces too.
+
+        Args:
+            limit: parse only the first ``limit`` corpus files (for quick looks).
+            progress: print one line per 50 files.
+        """
+        from music21 import corpus
+
+        paths = sorted({str(p) for p in corpus.getComposer("bach")})
+        paths = [p for p in paths if p.endswith((".mxl", ".xml", ".musicxml", ".krn"))]
+        if limit is not None:
+            paths = paths[:limit]
+        chorales: list[Chorale] = []
+        skipped: collections.Counter[str] = collections.Counter()
+        for number, file in enumerate(paths, start=1):
+            if progress and number % 50 == 0:
+                print(f"music21 corpus: {number}/{len(paths)} parsed")
+            reason, chorale = _convert(file)
+            if chorale is None:
+                skipped[reason] += 1
+            else:
+                chorales.append(chorale)
+        report = ConversionReport(kept=len(chorales), skipped=dict(skipped))
+        return cls(chorales, source="music21 Bach chorales", report=report)
+
+
+def _common_top(root: Path, files: list[Path]) -> Path:
+    """Skip a single wrapping folder (``jsb_chorales/``) so splits are its sub-folders."""
+    top = root
+    while True:
+        subdirs = [p for p in top.iterdir() if p.is_dir() and not p.name.startswith(".")]
+        loose = [f for f in files if f.parent == top]
+        if len(subdirs) == 1 and not loose:
+            top = subdirs[0]
+        else:
+            return top
+
+
+def _convert(file: str) -> tuple[str, Chorale | None]:
+    from music21 import converter
+
+    try:
+        score = converter.parse(file)
+    except Exception:  # music21 raises many kinds on odd files
+        return "unreadable", None
+    parts = list(getattr(score, "parts", []))
+    if len(parts) != 4:
+        return f"with {len(parts)} parts (not 4)", None
+    if any(not part.flatten().notes for part in parts):
+        return "with an empty part", None
+    name = Path(file).name.split(".")[0]
+    try:
+        chorale = Chorale.from_music21(score, name=name)
+    except ValueError:
+        return "not convertible to the grid", None
+    if (chorale.chords == 0).all(axis=0).any():
+        return "with a silent voice after conversion", None
+    return "kept", chorale

@@ -1,0 +1,166 @@
+"""The `Vocabulary`: MIDI pitches <-> token ids, and a chorale <-> one token stream."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .chorale import VOICES, Chorale
+
+SILENCE = 0
+"""The token id (and MIDI value) of silence."""
+
+
+class Vocabulary:
+    """Silence plus a contiguous range of MIDI pitches, as token ids.
+
+    Id 0 is silence; ids ``1..size-1`` are the pitches ``low..high`` in order, so transposing
+    a piece by ``s`` semitones adds ``s`` to every non-silent id. The default is the seed's:
+    silence + MIDI 36..81 = 47 ids, which covers every note of the JSB chorales.
+
+    A chorale becomes one stream by reading each step's four voices top to bottom
+    (soprano, alto, tenor, bass), step after step: ``S0 A0 T0 B0 S1 A1 ...``.
+
+    Args:
+        low: lowest MIDI pitch (>= 1).
+        high: highest MIDI pitch (<= 127, >= low).
+
+    Example:
+        >>> vocab = Vocabulary()
+        >>> vocab.size, vocab.encode(Chorale([[81, 60, 0, 36]])).tolist()
+        (47, [46, 25, 0, 1])
+    """
+
+    __slots__ = ("high", "low")
+
+    def __init__(self, low: int = 36, high: int = 81) -> None:
+        if not (isinstance(low, int | np.integer) and isinstance(high, int | np.integer)):
+            raise ValueError(f"low and high must be integers, got low={low!r}, high={high!r}")
+        if not 1 <= low <= high <= 127:
+            raise ValueError(f"need 1 <= low <= high <= 127, got low={low}, high={high}")
+        self.low = int(low)
+        self.high = int(high)
+
+    @classmethod
+    def from_chorales(cls, chorales: Iterable[Chorale]) -> Vocabulary:
+        """The smallest vocabulary holding every note of ``chorales``.
+
+        Raises:
+            ValueError: if there are no notes at all.
+
+        Example:
+            >>> Vocabulary.from_chorales([Chorale([[72, 67, 64, 48]])]).size
+            26
+        """
+        lows, highs = [], []
+        for chorale in chorales:
+            notes = chorale.chords[chorale.chords > 0]
+            if notes.size:
+                lows.append(int(notes.min()))
+                highs.append(int(notes.max()))
+        if not lows:
+            raise ValueError("cannot build a vocabulary: the chorales hold no notes")
+        return cls(min(lows), max(highs))
+
+    @property
+    def size(self) -> int:
+        """Number of ids (silence included)."""
+        return self.high - self.low + 2
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Vocabulary):
+            return NotImplemented
+        return (self.low, self.high) == (other.low, other.high)
+
+    def __hash__(self) -> int:
+        return hash((self.low, self.high))
+
+    def __repr__(self) -> str:
+        return f"Vocabulary(low={self.low}, high={self.high})  # {self.size} ids"
+
+    def get_config(self) -> dict[str, Any]:
+        """JSON-ready settings; `from_config` rebuilds the same vocabulary."""
+        return {"low": self.low, "high": self.high}
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Vocabulary:
+        """Inverse of `get_config`."""
+        return cls(int(config["low"]), int(config["high"]))
+
+    def pitch_of(self, ids: npt.ArrayLike) -> npt.NDArray[np.int16]:
+        """MIDI pitches (0 for silence) of token ids."""
+        array = np.asarray(ids)
+        bad = (array < 0) | (array >= self.size)
+        if bad.any():
+            raise ValueError(f"token id {array[bad].flat[0]} is outside 0..{self.size - 1}")
+        return np.where(array == SILENCE, 0, array + self.low - 1).astype(np.int16)
+
+    def ids_of(self, pitches: npt.ArrayLike) -> npt.NDArray[np.int32]:
+        """Token ids of MIDI pitches (0 = silence).
+
+        Raises:
+            ValueError: a pitch outside the vocabulary.
+        """
+        array = np.asarray(pitches)
+        bad = (array != 0) & ((array < self.low) | (array > self.high))
+        if bad.any():
+            raise ValueError(
+                f"MIDI pitch {array[bad].flat[0]} is outside the vocabulary "
+                f"(silence + {self.low}..{self.high})"
+            )
+        return np.where(array == 0, SILENCE, array - self.low + 1).astype(np.int32)
+
+    def encode(self, chorale: Chorale) -> npt.NDArray[np.int32]:
+        """Flatten a chorale into token ids, four per step (S, A, T, B).
+
+        Raises:
+            ValueError: a note outside the vocabulary; the message gives step and voice.
+        """
+        chords = chorale.chords
+        bad = (chords != 0) & ((chords < self.low) | (chords > self.high))
+        if bad.any():
+            step, voice = np.argwhere(bad)[0]
+            label = f"{chorale.name}: " if chorale.name else ""
+            raise ValueError(
+                f"{label}MIDI pitch {chords[step, voice]} ({VOICES[voice]}, step {step}) is "
+                f"outside the vocabulary (silence + {self.low}..{self.high})"
+            )
+        return self.ids_of(chords).reshape(-1)
+
+    def decode(self, ids: npt.ArrayLike, *, strict: bool = False, name: str | None = None) -> Chorale:
+        """Turn a token stream back into a chorale.
+
+        A trailing partial step (a length that is not a multiple of 4) is dropped with a
+        warning, or raises with ``strict=True``.
+
+        Raises:
+            ValueError: an id outside the vocabulary, fewer than 4 ids, or (strict) a
+                partial step.
+
+        Example:
+            >>> Vocabulary().decode([46, 25, 0, 1]).chords.tolist()
+            [[81, 60, 0, 36]]
+        """
+        array = np.asarray(ids).reshape(-1)
+        extra = array.size % 4
+        if extra:
+            message = f"{array.size} ids is not a whole number of 4-voice steps"
+            if strict:
+                raise ValueError(message)
+            warnings.warn(f"{message}: dropping the last {extra}", stacklevel=2)
+            array = array[: array.size - extra]
+        if array.size == 0:
+            raise ValueError("cannot decode fewer than 4 ids (one step)")
+        return Chorale(self.pitch_of(array).reshape(-1, 4), name=name)
+
+    def transpositions(self, chorale: Chorale, limit: int = 6) -> range:
+        """Semitone shifts in ``-limit..limit`` that keep every note inside the vocabulary."""
+        low, high = chorale.pitch_range()
+        return range(max(-limit, self.low - low), min(limit, self.high - high) + 1)

@@ -1,24 +1,47 @@
 """bachnet: compose four-voice chorales in the style of J.S. Bach.
 
+The data flow: a corpus (`Dataset`) of `Chorale` pieces -> token ids (`Vocabulary`) ->
+training windows (`Windows`) -> the LSTM language model (`BachNet`) -> a sampler
+(`bachnet.samplers`) -> a new `Chorale` -> ``.mid`` / ``.musicxml``.
+
 Example:
     >>> import bachnet
-    >>> chorale = bachnet.BachNet.from_pretrained().generate(steps=64, seed=0)  # doctest: +SKIP
-    >>> chorale.write("chorale.mid")  # doctest: +SKIP
+    >>> net = bachnet.BachNet.from_pretrained()  # doctest: +SKIP
+    >>> net.generate(steps=64, seed=0).write("chorale.mid")  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 from ._version import __version__
 from .chorale import Chorale
+from .config import ModelConfig, TrainConfig
 from .data import Dataset, DownloadError
+from .model import BachNet, ModelFileError
 from .pipeline import Windows
+from .presets import Preset, presets
 from .vocab import Vocabulary
 
 __all__ = [
+    "BachNet",
     "Chorale",
     "Dataset",
     "DownloadError",
+    "ModelConfig",
+    "ModelFileError",
+    "Preset",
+    "TrainConfig",
     "Vocabulary",
     "Windows",
     "__version__",
+    "presets",
+    "samplers",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # `bachnet.samplers` imports Keras (and so TensorFlow): load it on first use only.
+    if name == "samplers":
+        import importlib
+
+        return importlib.import_module(".samplers", __name__)
+    raise AttributeError(f"module 'bachnet' has no attribute {name!r}")

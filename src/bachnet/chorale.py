@@ -108,7 +108,9 @@ class Chorale:
 
     # ----------------------------------------------------------------------------- reading
     @classmethod
-    def from_csv(cls, source: str | os.PathLike[str] | io.TextIOBase, name: str | None = None) -> Chorale:
+    def from_csv(
+        cls, source: str | os.PathLike[str] | io.TextIOBase, name: str | None = None
+    ) -> Chorale:
         """Read the JSB CSV format: a ``note0,note1,note2,note3`` header, one row per 16th.
 
         Args:
@@ -169,7 +171,7 @@ class Chorale:
         if len(parts) != 4:
             raise ValueError(f"{label}: expected 4 parts, got {len(parts)}")
         end = float(score.highestTime)
-        steps = int(round(end / STEP_QUARTERS))
+        steps = round(end / STEP_QUARTERS)
         if steps <= 0:
             raise ValueError(f"{label}: the score has no duration")
         chords = np.zeros((steps, 4), dtype=np.int16)
@@ -180,9 +182,9 @@ class Chorale:
                     continue  # grace note
                 pitches = [p.midi for p in element.pitches]
                 pitch = max(pitches) if voice < 2 else min(pitches)
-                start = int(round(float(element.offset) / STEP_QUARTERS))
-                stop = int(round((float(element.offset) + length) / STEP_QUARTERS))
-                chords[start:max(stop, start + 1), voice] = pitch
+                start = round(float(element.offset) / STEP_QUARTERS)
+                stop = round((float(element.offset) + length) / STEP_QUARTERS)
+                chords[start : max(stop, start + 1), voice] = pitch
         sounding = np.flatnonzero(chords.any(axis=1))
         if sounding.size == 0:
             raise ValueError(f"{label}: the score has no notes")
@@ -212,7 +214,8 @@ class Chorale:
             >>> [p.partName for p in score.parts]
             ['Soprano', 'Alto', 'Tenor', 'Bass']
         """
-        from music21 import instrument, meter, note, stream, tempo as m21tempo
+        from music21 import instrument, meter, note, stream
+        from music21 import tempo as m21tempo
 
         if not tempo > 0:
             raise ValueError(f"tempo must be > 0 quarter notes per minute, got {tempo}")
@@ -224,7 +227,7 @@ class Chorale:
         for voice, voice_name in enumerate(VOICES):
             part = stream.Part(id=voice_name)
             part.partName = voice_name
-            singer = instrument.Vocalist() if voice else instrument.Soprano()
+            singer = instrument.Vocalist()
             singer.partName = voice_name
             singer.midiProgram = 52  # "Choir Aahs": a choir sound in General MIDI players
             part.insert(0, singer)
@@ -234,8 +237,10 @@ class Chorale:
                 part.insert(0, m21tempo.MetronomeMark(number=tempo, referent=1.0))
             for pitch, start, steps in _runs(self._chords[:, voice]):
                 length = steps * STEP_QUARTERS
-                element = note.Rest(quarterLength=length) if pitch == 0 else note.Note(
-                    int(pitch), quarterLength=length
+                element = (
+                    note.Rest(quarterLength=length)
+                    if pitch == 0
+                    else note.Note(int(pitch), quarterLength=length)
                 )
                 part.insert(start * STEP_QUARTERS, element)
             score.insert(0, part)
@@ -301,8 +306,11 @@ class Chorale:
         if suffix in _MIDI_SUFFIXES | _XML_SUFFIXES:
             import music21
 
-            return cls.from_music21(music21.converter.parse(str(source)), name=source.stem)
-        raise ValueError(f"{source}: unknown file suffix {suffix!r}; use one of {', '.join(SUFFIXES)}")
+            score = music21.converter.parse(str(source))
+            return cls.from_music21(score, name=source.stem)
+        raise ValueError(
+            f"{source}: unknown file suffix {suffix!r}; use one of {', '.join(SUFFIXES)}"
+        )
 
 
 def _runs(voice: npt.NDArray[np.int16]) -> Iterator[tuple[int, int, int]]:
@@ -323,15 +331,17 @@ def _validated(chords: npt.ArrayLike, where: str) -> npt.NDArray[np.int16]:
     if array.dtype.kind == "f":
         if not np.all(np.isfinite(array)) or np.any(array != np.round(array)):
             bad = np.argwhere(~np.isfinite(array) | (array != np.round(array)))[0]
-            raise ValueError(f"{where}: chords[{bad[0]}, {bad[1]}] = {array[tuple(bad)]} is not an integer")
+            raise ValueError(
+                f"{where}: chords[{bad[0]}, {bad[1]}] = {array[tuple(bad)]} is not an integer"
+            )
     elif array.dtype.kind not in "iub":
         raise ValueError(f"{where}: expected integer MIDI pitches, got dtype {array.dtype}")
     outside = (array < 0) | (array > 127)
     if outside.any():
         step, voice = np.argwhere(outside)[0]
         raise ValueError(
-            f"{where}: chords[{step}, {voice}] = {array[step, voice]} ({VOICES[voice]}, step {step})"
-            " is outside 0..127 (0 = silence)"
+            f"{where}: chords[{step}, {voice}] = {array[step, voice]} "
+            f"({VOICES[voice]}, step {step}) is outside 0..127 (0 = silence)"
         )
     return array.astype(np.int16)
 

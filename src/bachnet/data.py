@@ -54,7 +54,9 @@ def registry() -> dict[str, tuple[str, str]]:
     return entries
 
 
-def fetch(name: str, *, sha256: str | None = None, url: str | None = None, progress: bool = True) -> Path:
+def fetch(
+    name: str, *, sha256: str | None = None, url: str | None = None, progress: bool = True
+) -> Path:
     """Download a file once, verify its sha256 and return its cached path.
 
     Files listed in ``registry.txt`` need only their name; others need ``sha256`` and ``url``.
@@ -123,7 +125,9 @@ def safe_extract(archive: str | os.PathLike[str], target: str | os.PathLike[str]
                 for member in members:
                     _check_member(member.name, staging, source)
                     if not (member.isfile() or member.isdir()):
-                        raise ValueError(f"{source}: refusing member {member.name!r}: not a plain file")
+                        raise ValueError(
+                            f"{source}: refusing member {member.name!r}: not a plain file"
+                        )
                 for member in members:
                     tar.extract(member, staging, set_attrs=False)
         else:
@@ -194,7 +198,9 @@ class Dataset(Sequence[Chorale]):
         for name, indices in self._splits.items():
             bad = [i for i in indices if not 0 <= i < len(self._chorales)]
             if bad:
-                raise ValueError(f"split {name!r} names chorale {bad[0]}, but there are {len(self)}")
+                raise ValueError(
+                    f"split {name!r} names chorale {bad[0]}, but there are {len(self)}"
+                )
         self.source = source
         self.report = report
 
@@ -303,7 +309,14 @@ class Dataset(Sequence[Chorale]):
             root = safe_extract(root, data_dir() / "unpacked" / f"{stem}-{digest}")
         if not root.is_dir():
             raise ValueError(f"{path}: no such folder or archive")
-        files = sorted(root.rglob("*.csv"), key=_natural_key)
+        files = sorted(
+            (
+                f
+                for f in root.rglob("*.csv")
+                if not any(p.startswith(".") for p in f.relative_to(root).parts)
+            ),
+            key=_natural_key,
+        )
         if not files:
             raise ValueError(f"{path}: no .csv chorales found")
         chorales, splits = [], collections.defaultdict(list)
@@ -353,7 +366,8 @@ def _common_top(root: Path, files: list[Path]) -> Path:
     while True:
         subdirs = [p for p in top.iterdir() if p.is_dir() and not p.name.startswith(".")]
         loose = [f for f in files if f.parent == top]
-        if len(subdirs) == 1 and not loose:
+        nested = len(subdirs) == 1 and any(p.is_dir() for p in subdirs[0].iterdir())
+        if nested and not loose:
             top = subdirs[0]
         else:
             return top

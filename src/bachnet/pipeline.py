@@ -82,7 +82,10 @@ class Windows:
         self.sizes = np.array([len(t) for t in encoded], dtype=np.int64)
         self.offsets = np.concatenate([[0], np.cumsum(self.sizes)[:-1]]).astype(np.int64)
         self.tokens = np.concatenate(encoded).astype(np.int32) if encoded else np.zeros(0, np.int32)
-        shifts = [vocab.transpositions(c, self.transpose) if c.chords.any() else range(0, 1) for c in pieces]
+        shifts = [
+            vocab.transpositions(c, self.transpose) if c.chords.any() else range(0, 1)
+            for c in pieces
+        ]
         self.shift_low = np.array([r.start for r in shifts], dtype=np.int64)
         self.shift_high = np.array([r.stop - 1 for r in shifts], dtype=np.int64)
         self.counts = self._counts()
@@ -95,10 +98,8 @@ class Windows:
 
     def _counts(self) -> npt.NDArray[np.int64]:
         span = self.sizes - (self.length + 1)
-        if self.stride is None:
-            counts = (self.sizes - 1) // self.length
-        else:
-            counts = span // self.stride + 1
+        stride = self.stride
+        counts = (self.sizes - 1) // self.length if stride is None else span // stride + 1
         return np.where(span >= 0, counts, 0).astype(np.int64)
 
     @property
@@ -168,7 +169,9 @@ class Windows:
         def epoch_plan(epoch: tf.Tensor) -> tf.data.Dataset:
             rows = tf.numpy_function(lambda e: self.plan(int(e)), [epoch], tf.int64, stateful=False)
             rows = tf.reshape(rows, (-1, 3))
-            return tf.data.Dataset.from_tensor_slices(rows).batch(batch_size, drop_remainder=drop_remainder)
+            return tf.data.Dataset.from_tensor_slices(rows).batch(
+                batch_size, drop_remainder=drop_remainder
+            )
 
         def cut(rows: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
             window = tf.gather(tokens, rows[:, :1] + ramp[tf.newaxis, :])
@@ -176,6 +179,7 @@ class Windows:
             window = tf.where(window > 0, window + shift, 0)
             return window[:, :-1], window[:, 1:]
 
-        dataset = tf.data.Dataset.range(epochs.start, epochs.stop).flat_map(epoch_plan)
+        dataset = tf.data.Dataset.range(epochs.start, epochs.stop, epochs.step)
+        dataset = dataset.flat_map(epoch_plan)
         dataset = dataset.map(cut, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         return dataset.prefetch(tf.data.AUTOTUNE)

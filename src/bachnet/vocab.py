@@ -134,7 +134,9 @@ class Vocabulary:
             )
         return self.ids_of(chords).reshape(-1)
 
-    def decode(self, ids: npt.ArrayLike, *, strict: bool = False, name: str | None = None) -> Chorale:
+    def decode(
+        self, ids: npt.ArrayLike, *, strict: bool = False, name: str | None = None
+    ) -> Chorale:
         """Turn a token stream back into a chorale.
 
         A trailing partial step (a length that is not a multiple of 4) is dropped with a

@@ -1,0 +1,479 @@
+"""The ``bachnet`` command line: generate, train, evaluate, models."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import math
+import os
+import shlex
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from ._version import __version__
+
+if TYPE_CHECKING:
+    from .data import Dataset
+    from .model import BachNet
+
+
+def _quiet_tensorflow() -> None:
+    """Import TensorFlow with its C++ start-up chatter (CUDA probes, oneDNN notes) hidden.
+
+    Only the text TensorFlow's C++ core prints while importing is dropped; a failed import
+    still raises its Python exception.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow" or "tensorflow" in sys.modules:
+        return
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            # Keras reports a missing backend itself, with the real message.
+            with contextlib.suppress(ImportError):
+                import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _load_model(model: str | None) -> BachNet:
+    _quiet_tensorflow()
+    from .model import BachNet, ModelFileError
+
+    try:
+        return BachNet.from_pretrained(model)
+    except (ModelFileError, ValueError, OSError) as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _load_data(source: str) -> Dataset:
+    """``jsb`` (download), ``music21`` (bundled corpus) or a folder/archive of CSV files."""
+    from .data import Dataset, DownloadError
+
+    try:
+        if source == "jsb":
+            return Dataset.jsb()
+        if source == "music21":
+            return Dataset.from_music21(progress=True)
+        return Dataset.from_folder(source)
+    except (DownloadError, ValueError, OSError) as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _figures(metrics: dict[str, float]) -> str:
+    return (
+        f"loss {metrics['loss']:.4f} nats/token, accuracy {metrics['accuracy']:.4f}, "
+        f"perplexity {metrics['perplexity']:.4f}"
+    )
+
+
+def _units(value: str) -> tuple[int, ...]:
+    try:
+        units = tuple(int(v) for v in value.split(","))
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a comma-separated list of integers") from None
+    return units
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="bachnet")
+def main() -> None:
+    """Compose four-voice chorales in the style of J.S. Bach.
+
+    Start with `bachnet generate -o chorale.mid`: it uses the model bundled with the package
+    and needs no network.
+    """
+
+
+@main.command()
+@click.option(
+    "--data",
+    default="jsb",
+    show_default=True,
+    help="'jsb' (downloaded once), 'music21' (bundled, holds the JSB test pieces) "
+    "or a folder/archive of CSV chorales.",
+)
+@click.option(
+    "-o",
+    "--out",
+    "out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Run folder: checkpoints every epoch, the trained model in OUT/model.",
+)
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Continue the run in OUT (it must exist); settings come from OUT/run.json.",
+)
+@click.option("--epochs", type=click.IntRange(min=1), default=100, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
+@click.option(
+    "--lr",
+    "learning_rate",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1e-3,
+    show_default=True,
+)
+@click.option(
+    "--decay-epochs",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Epochs for the learning rate to fall tenfold (default: constant).",
+)
+@click.option("--clipnorm", type=click.FloatRange(min=0), default=1.0, show_default=True)
+@click.option("--weight-decay", type=click.FloatRange(min=0), default=0.0, show_default=True)
+@click.option("--patience", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option(
+    "--stride",
+    type=click.IntRange(min=1),
+    default=None,
+    help="The seed's fixed windows every STRIDE tokens (default: random windows).",
+)
+@click.option(
+    "--transpose",
+    type=click.IntRange(0, 24),
+    default=6,
+    show_default=True,
+    help="Largest random transposition in semitones (random windows).",
+)
+@click.option(
+    "--lstm-units", default="512,512,512", show_default=True, help="LSTM sizes, bottom first."
+)
+@click.option("--embedding-dim", type=click.IntRange(min=1), default=128, show_default=True)
+@click.option("--dense-units", type=click.IntRange(min=0), default=256, show_default=True)
+@click.option(
+    "--dropout", type=click.FloatRange(0, 1, max_open=True), default=0.2, show_default=True
+)
+@click.option("--window", type=click.IntRange(min=1), default=256, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "-v",
+    "--verbose",
+    type=click.IntRange(0, 2),
+    default=1,
+    show_default=True,
+    help="0 silent, 1 progress bar, 2 one line per epoch.",
+)
+def train(out: Path, resume: bool, data: str, verbose: int, **options: Any) -> None:
+    """Train a model on the JSB train split (valid split for early stopping), then test it.
+
+    The run folder makes training resumable: after an interruption (even kill -9), run
+    `bachnet train -o OUT --resume` to continue from the last finished epoch.
+    """
+    _quiet_tensorflow()
+    import keras
+
+    from .config import ModelConfig, TrainConfig
+    from .model import BachNet
+    from .train import RUN_FILE
+    from .train import train as run_training
+
+    command = shlex.join(["bachnet", *sys.argv[1:]])
+    if resume:
+        run_file = out / RUN_FILE
+        if not run_file.is_file():
+            raise click.ClickException(f"{out}: nothing to resume (no {RUN_FILE})")
+        saved = json.loads(run_file.read_text(encoding="utf-8"))
+        model_config = ModelConfig.from_dict(saved["model"])
+        train_config = TrainConfig.from_dict(saved["train"])
+        if (
+            click.get_current_context().get_parameter_source("epochs")
+            != click.core.ParameterSource.DEFAULT
+        ):
+            train_config = dataclasses.replace(train_config, epochs=options["epochs"])
+        data = saved.get("data", data)
+    else:
+        if (out / RUN_FILE).exists():
+            raise click.ClickException(
+                f"{out} already holds a run: add --resume to continue it, or choose another folder"
+            )
+        try:
+            model_config = ModelConfig(
+                lstm_units=_units(options.pop("lstm_units")),
+                embedding_dim=options.pop("embedding_dim"),
+                dense_units=options.pop("dense_units"),
+                dropout=options.pop("dropout"),
+                window=options.pop("window"),
+            )
+            decay = options.pop("decay_epochs")
+            train_config = TrainConfig(decay_epochs=decay if decay else math.inf, **options)
+        except ValueError as error:
+            raise click.ClickException(str(error)) from None
+    dataset = _load_data(data)
+    splits = dataset.splits
+    train_split = dataset.split("train" if "train" in splits else "all")
+    valid_split = dataset.split("valid") if "valid" in splits else None
+    keras.utils.set_random_seed(train_config.seed)
+    net = BachNet(model_config)
+    click.echo(f"{net!r}; {len(train_split)} training chorales from {dataset.source}", err=True)
+    describe = {"data": data, "command": command}
+    try:
+        history = run_training(
+            net,
+            train_split,
+            valid_split,
+            config=train_config,
+            run_dir=out,
+            verbose=verbose,
+            describe=describe,
+        )
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    metrics: dict[str, Any] = {}
+    if "test" in splits:
+        test = net.evaluate(dataset.split("test"))
+        metrics = {"test": {k: round(v, 4) for k, v in test.items()}}
+        click.echo(f"test: {_figures(test)}")
+    net.metadata.update(_provenance(data, command, train_config.to_dict(), history, metrics))
+    saved_to = net.save_pretrained(out / "model")
+    click.echo(f"model saved to {saved_to}")
+
+
+def _provenance(
+    data: str,
+    command: str,
+    train_config: dict[str, Any],
+    history: dict[str, list[float]],
+    metrics: dict[str, Any],
+) -> dict[str, Any]:
+    from .data import JSB_ARCHIVE, registry
+
+    corpus = {"source": data}
+    if data == "jsb":
+        corpus["sha256"] = registry()[JSB_ARCHIVE][0].split(":")[-1]
+    return {
+        "corpus": corpus,
+        "command": command,
+        "train": train_config,
+        "epochs_run": len(history.get("loss", [])),
+        "metrics": metrics,
+        "bachnet_version": __version__,
+    }
+
+
+@main.command()
+@click.argument("model", required=False)
+@click.option(
+    "--data",
+    default="jsb",
+    show_default=True,
+    help="'jsb', 'music21' or a folder/archive of CSV chorales.",
+)
+@click.option("--split", default="test", show_default=True, help="Which split to score.")
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+def evaluate(model: str | None, data: str, split: str, as_json: bool) -> None:
+    """Score MODEL (a folder, preset name or URL; default: the bundled model) on a split.
+
+    Every token after the first of each chorale is scored once, given all of the chorale before it.
+    """
+    net = _load_model(model)
+    dataset = _load_data(data)
+    try:
+        chorales = dataset.split(split)
+    except KeyError as error:
+        raise click.ClickException(str(error.args[0])) from None
+    try:
+        metrics = net.evaluate(chorales)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    if as_json:
+        click.echo(json.dumps(metrics))
+    else:
+        click.echo(f"{split}: {len(chorales)} chorales, {int(metrics['tokens'])} tokens")
+        click.echo(_figures(metrics))
+
+
+def _sampler_spec(
+    name: str, temperature: float | None, top_k: int | None, top_p: float | None
+) -> Any:
+    _quiet_tensorflow()
+    from . import samplers
+
+    filters = {"temperature": temperature, "top_k": top_k, "top_p": top_p}
+    given = {k: v for k, v in filters.items() if v is not None}
+    defaults = {"top_k": {"top_k": 10}, "top_p": {"top_p": 0.9}, "nucleus": {"top_p": 0.9}}
+    try:
+        if name in ("temperature", "top_k", "top_p", "nucleus", "sampling"):
+            return samplers.Sampling(**{**defaults.get(name, {}), **given})  # type: ignore[arg-type, dict-item]
+        if given:
+            raise click.BadParameter(
+                f"sampler {name!r} takes no {', '.join('--' + k.replace('_', '-') for k in given)}",
+                param_hint="'--sampler'",
+            )
+        return samplers.get(name)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="'--sampler'") from None
+
+
+def _prompt(spec: str, steps: int | None, seed: int | None) -> Any:
+    from .chorale import Chorale
+
+    if spec == "none":
+        return None
+    if spec == "random" or (":" in spec and not Path(spec).exists()):
+        dataset = _load_data("jsb")
+        split, _, index = spec.partition(":") if spec != "random" else ("test", "", "")
+        try:
+            chosen = dataset.split(split)
+            if not index:
+                return chosen.draw(seed, steps=steps or 16)
+            piece = chosen[int(index)]
+        except (KeyError, ValueError, IndexError) as error:
+            raise click.BadParameter(f"{spec!r}: {error}", param_hint="'--prompt'") from None
+        return Chorale(piece.chords[:steps] if steps else piece.chords, name=piece.name)
+    try:
+        piece = Chorale.read(spec)
+    except (ValueError, OSError) as error:
+        raise click.BadParameter(str(error), param_hint="'--prompt'") from None
+    return Chorale(piece.chords[:steps] if steps else piece.chords, name=piece.name)
+
+
+def _numbered(path: Path, number: int, count: int) -> Path:
+    return path if count == 1 else path.with_name(f"{path.stem}-{number}{path.suffix}")
+
+
+@main.command()
+@click.option(
+    "-o",
+    "--out",
+    "outputs",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=[Path("chorale.mid")],
+    show_default=True,
+    help="Output file(s): .mid/.midi, .musicxml/.xml or .csv; repeat for several formats. "
+    "With -n > 1, files are numbered.",
+)
+@click.option(
+    "-m",
+    "--model",
+    default=None,
+    help="A model folder, preset name or URL (default: the bundled model).",
+)
+@click.option(
+    "--steps",
+    type=click.IntRange(min=1),
+    default=128,
+    show_default=True,
+    help="New 16th-note steps (16 = one 4/4 bar).",
+)
+@click.option(
+    "--sampler",
+    default="top_p",
+    show_default=True,
+    help="greedy, temperature, top_k, top_p (nucleus), sampling, or a plugin's name.",
+)
+@click.option(
+    "--temperature",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Soften (>1) or sharpen (<1) the distribution.",
+)
+@click.option(
+    "--top-k", type=click.IntRange(min=1), default=None, help="Keep the K most likely notes."
+)
+@click.option(
+    "--top-p",
+    type=click.FloatRange(0, 1, min_open=True),
+    default=None,
+    help="Keep the smallest set of notes reaching probability P.",
+)
+@click.option(
+    "-n",
+    "--num",
+    "num_samples",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="How many chorales.",
+)
+@click.option("--seed", type=int, default=None, help="Repeatable output.")
+@click.option(
+    "--prompt",
+    default="none",
+    show_default=True,
+    help="'none', 'random' (a JSB test piece), SPLIT:INDEX (e.g. test:3) "
+    "or a .csv/.mid/.musicxml file.",
+)
+@click.option(
+    "--prompt-steps",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Use only the prompt's first steps (default: all; 16 for 'random').",
+)
+@click.option("--no-prompt-in-output", is_flag=True, help="Write only the new music.")
+@click.option(
+    "--tempo",
+    type=click.FloatRange(min=0, min_open=True),
+    default=72.0,
+    show_default=True,
+    help="Quarter notes per minute.",
+)
+def generate(
+    outputs: tuple[Path, ...],
+    model: str | None,
+    steps: int,
+    sampler: str,
+    temperature: float | None,
+    top_k: int | None,
+    top_p: float | None,
+    num_samples: int,
+    seed: int | None,
+    prompt: str,
+    prompt_steps: int | None,
+    no_prompt_in_output: bool,
+    tempo: float,
+) -> None:
+    """Compose chorales and write them as MIDI, MusicXML or CSV.
+
+    Example: bachnet generate -o chorale.mid -o chorale.musicxml --steps 128 --seed 1
+    """
+    from .chorale import SUFFIXES
+
+    for path in outputs:
+        if path.suffix.lower() not in SUFFIXES:
+            raise click.BadParameter(
+                f"{path}: unknown suffix; use one of {', '.join(SUFFIXES)}", param_hint="'-o'"
+            )
+    spec = _sampler_spec(sampler, temperature, top_k, top_p)
+    start = _prompt(prompt, prompt_steps, seed)
+    net = _load_model(model)
+    try:
+        result = net.generate(
+            start,
+            steps=steps,
+            sampler=spec,
+            num_samples=num_samples,
+            seed=seed,
+            include_prompt=not no_prompt_in_output,
+        )
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    pieces = result if isinstance(result, list) else [result]
+    for number, piece in enumerate(pieces, start=1):
+        for path in outputs:
+            written = piece.write(_numbered(path, number, len(pieces)), tempo=tempo)
+            click.echo(f"wrote {written} ({len(piece)} steps, {piece.duration:g} quarter notes)")
+
+
+@main.command()
+def models() -> None:
+    """List the pretrained models and their test-split figures."""
+    from .presets import presets
+
+    for preset in presets():
+        where = "bundled" if preset.bundled else "download"
+        metrics = preset.metrics.get("test", {})
+        figures = ", ".join(f"{k} {v}" for k, v in metrics.items() if k != "tokens") or "no figures"
+        mark = " (default)" if preset.default else ""
+        click.echo(
+            f"{preset.name}{mark} [{where}, {preset.size / 1e6:.1f} MB]: {preset.description}"
+        )
+        click.echo(f"    test: {figures}")

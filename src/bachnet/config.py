@@ -1,0 +1,157 @@
+"""Hyper-parameters as data: `ModelConfig` (the network) and `TrainConfig` (its training)."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+_C = TypeVar("_C", "ModelConfig", "TrainConfig")
+
+
+def _from_dict(cls: type[_C], data: Mapping[str, Any]) -> _C:
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} field(s): {', '.join(unknown)}")
+    values = dict(data)
+    if "lstm_units" in values:
+        values["lstm_units"] = tuple(values["lstm_units"])
+    return cls(**values)
+
+
+def _check(condition: bool, message: str) -> None:
+    if not condition:
+        raise ValueError(message)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Every architecture hyper-parameter of `BachNet`; the defaults are the seed's network.
+
+    Embedding -> ``len(lstm_units)`` x [Dropout, LSTM, LayerNormalization] -> Dense(relu)
+    -> Dense(vocab_size) logits. The defaults have 5,663,663 parameters.
+
+    Attributes:
+        vocab_size: token ids (silence + 46 pitches = 47).
+        embedding_dim: size of the token embedding.
+        lstm_units: units of each LSTM layer, bottom to top.
+        dropout: dropout rate applied to each LSTM layer's input.
+        layer_norm: layer normalisation after each LSTM.
+        dense_units: units of the ReLU layer before the logits (0 = none).
+        window: tokens per training window (also the seed's generation context).
+
+    Example:
+        >>> ModelConfig(lstm_units=(256, 256)).lstm_units
+        (256, 256)
+        >>> ModelConfig(dropout=1.5)
+        Traceback (most recent call last):
+        ...
+        ValueError: dropout must be in [0, 1), got 1.5
+    """
+
+    vocab_size: int = 47
+    embedding_dim: int = 128
+    lstm_units: tuple[int, ...] = (512, 512, 512)
+    dropout: float = 0.2
+    layer_norm: bool = True
+    dense_units: int = 256
+    window: int = 256
+
+    def __post_init__(self) -> None:
+        _check(self.vocab_size >= 2, f"vocab_size must be >= 2, got {self.vocab_size}")
+        _check(self.embedding_dim >= 1, f"embedding_dim must be >= 1, got {self.embedding_dim}")
+        _check(
+            isinstance(self.lstm_units, tuple) and len(self.lstm_units) >= 1,
+            f"lstm_units must be a non-empty tuple of layer sizes, got {self.lstm_units!r}",
+        )
+        for units in self.lstm_units:
+            _check(
+                isinstance(units, int) and units >= 1, f"every LSTM needs >= 1 unit, got {units!r}"
+            )
+        _check(0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1), got {self.dropout}")
+        _check(self.dense_units >= 0, f"dense_units must be >= 0, got {self.dense_units}")
+        _check(self.window >= 1, f"window must be >= 1, got {self.window}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields."""
+        data = dataclasses.asdict(self)
+        data["lstm_units"] = list(self.lstm_units)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ModelConfig:
+        """Inverse of `to_dict`; unknown keys are an error."""
+        return _from_dict(cls, data)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Every training hyper-parameter.
+
+    The learning rate follows ``learning_rate * 0.1 ** (epoch / decay_epochs)``. Windows are
+    random (with transposition by up to ``transpose`` semitones) unless ``stride`` is set,
+    which cuts the seed's fixed windows every ``stride`` tokens.
+
+    Attributes:
+        epochs: the most epochs to run.
+        batch_size: windows per batch.
+        learning_rate: Nadam's initial learning rate.
+        decay_epochs: epochs for the learning rate to fall tenfold (``inf``: constant).
+        clipnorm: gradient clipping by global norm (0 = off).
+        weight_decay: decoupled weight decay of Nadam (0 = off).
+        patience: early stopping after this many epochs without a better validation loss.
+        stride: fixed windows every ``stride`` tokens; ``None`` for random windows.
+        transpose: largest random transposition in semitones (random windows only).
+        seed: seeds windows, shuffling and initial weights.
+
+    Example:
+        >>> TrainConfig(epochs=5).learning_rate_at(0)
+        0.001
+    """
+
+    epochs: int = 100
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    decay_epochs: float = math.inf
+    clipnorm: float = 1.0
+    weight_decay: float = 0.0
+    patience: int = 10
+    stride: int | None = None
+    transpose: int = 6
+    seed: int = 0
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        _check(self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}")
+        _check(self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}")
+        _check(self.learning_rate > 0, f"learning_rate must be > 0, got {self.learning_rate}")
+        _check(self.decay_epochs > 0, f"decay_epochs must be > 0, got {self.decay_epochs}")
+        _check(self.clipnorm >= 0, f"clipnorm must be >= 0, got {self.clipnorm}")
+        _check(self.weight_decay >= 0, f"weight_decay must be >= 0, got {self.weight_decay}")
+        _check(self.patience >= 1, f"patience must be >= 1, got {self.patience}")
+        _check(self.stride is None or self.stride >= 1, f"stride must be >= 1, got {self.stride}")
+        _check(
+            0 <= self.transpose <= 24, f"transpose must be in 0..24 semitones, got {self.transpose}"
+        )
+
+    def learning_rate_at(self, epoch: int) -> float:
+        """The scheduled learning rate of a (0-based) epoch."""
+        return float(self.learning_rate * 0.1 ** (epoch / self.decay_epochs))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields (an infinite ``decay_epochs`` becomes ``null``)."""
+        data = dataclasses.asdict(self)
+        if math.isinf(self.decay_epochs):
+            data["decay_epochs"] = None
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TrainConfig:
+        """Inverse of `to_dict`; unknown keys are an error."""
+        values = dict(data)
+        if values.get("decay_epochs", 0) is None:
+            values["decay_epochs"] = math.inf
+        return _from_dict(cls, values)

@@ -1,0 +1,263 @@
+"""Fast incremental generation: the prompt is read once, then one LSTM step per token.
+
+The seed re-ran the whole 256-token window through the network for every new token. Here the
+recurrent state is carried forward instead: each new token costs one step of each LSTM layer,
+and the whole loop (prompt and new tokens, batched over samples) runs as one compiled program
+(``tf.function(jit_compile=True)`` on TensorFlow, ``jax.jit`` on JAX; eager on PyTorch).
+
+The seed's functions and their counterparts:
+
+* ``predict_next_token(model, context)`` -> ``BachNet.logits(context)[:, -1]`` and a
+  `bachnet.samplers.Sampler`, or `next_token`.
+* ``generate_sequence(model, prompt, n)`` -> `generate_tokens` (token ids in, token ids out).
+* ``generate_chorale(model, seed_chords, steps)`` -> `BachNet.generate` / `generate`.
+
+A per-token *constraint* restricts what may be drawn at each new position: either one forced
+id per token (``-1`` for free) or a boolean mask of allowed ids. That is how a given soprano can
+be harmonised: force the soprano tokens and let the model choose the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .chorale import Chorale
+from .samplers import Sampler
+from .samplers import get as get_sampler
+
+if TYPE_CHECKING:
+    from .model import BachNet
+
+SamplerSpec = str | dict[str, Any] | Sampler
+"""Anything `bachnet.samplers.get` accepts: a name, a config dict or a `Sampler`."""
+
+VOICES_PER_STEP = 4
+
+
+def _layers(net: BachNet) -> tuple[Any, list[tuple[Any, Any]], list[Any]]:
+    model = net.keras_model
+    embedding = model.get_layer("embedding")
+    recurrent = []
+    for i in range(1, len(net.config.lstm_units) + 1):
+        norm = model.get_layer(f"norm_{i}") if net.config.layer_norm else None
+        recurrent.append((model.get_layer(f"lstm_{i}"), norm))
+    head = [model.get_layer("dense")] if net.config.dense_units else []
+    return embedding, recurrent, [*head, model.get_layer("logits")]
+
+
+def step_fn(net: BachNet) -> Callable[[Any, list[Any]], tuple[Any, list[Any]]]:
+    """One token through the network: ``(token ids (batch,), states) -> (logits, states)``.
+
+    ``states`` is a flat list ``[h1, c1, h2, c2, ...]``; the layers are the model's own
+    (the LSTM cells of its LSTM layers), so the logits equal those of the full model.
+    """
+    embedding, recurrent, head = _layers(net)
+
+    def step(token: Any, states: list[Any]) -> tuple[Any, list[Any]]:
+        x = embedding(token)
+        new_states: list[Any] = []
+        for i, (lstm, norm) in enumerate(recurrent):
+            x, (h, c) = lstm.cell(x, [states[2 * i], states[2 * i + 1]], training=False)
+            new_states += [h, c]
+            if norm is not None:
+                x = norm(x)
+        for layer in head:
+            x = layer(x)
+        return x, new_states
+
+    return step
+
+
+def _loop(net: BachNet, sampler: Sampler) -> Callable[..., Any]:
+    """The whole generation as one function of ``(buffer, first, noise, allowed)``."""
+    import keras
+    from keras import ops
+
+    step = step_fn(net)
+    units = net.config.lstm_units
+
+    def run(buffer: Any, first: Any, noise: Any, allowed: Any) -> Any:
+        batch = ops.shape(buffer)[0]
+        states = [ops.zeros((batch, u)) for u in units for _ in range(2)]
+
+        def body(t: Any, carry: tuple[Any, list[Any]]) -> tuple[Any, list[Any]]:
+            tokens, states = carry
+            logits, states = step(ops.take(tokens, t, axis=1), states)
+            logits = ops.where(ops.take(allowed, t + 1, axis=1), logits, float("-inf"))
+            drawn = sampler.draw(sampler.filter(logits), ops.take(noise, t + 1, axis=1))
+            known = ops.take(tokens, t + 1, axis=1)
+            chosen = ops.where(t + 1 < first, known, ops.cast(drawn, "int32"))
+            tokens = ops.slice_update(tokens, (0, t + 1), ops.expand_dims(chosen, 1))
+            return tokens, states
+
+        tokens, _ = ops.fori_loop(0, ops.shape(buffer)[1] - 1, body, (buffer, states))
+        return tokens
+
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return tf.function(run, jit_compile=True, reduce_retracing=True)  # type: ignore[no-any-return]
+    if backend == "jax":
+        import jax
+
+        return jax.jit(run)  # type: ignore[no-any-return]
+    return run
+
+
+def _allowed(
+    constraint: npt.ArrayLike | None, batch: int, first: int, total: int, vocab: int
+) -> npt.NDArray[np.bool_]:
+    """A ``(batch, total, vocab)`` mask of allowed ids; prompt positions allow everything."""
+    allowed = np.ones((batch, total, vocab), dtype=bool)
+    if constraint is None:
+        return allowed
+    array = np.asarray(constraint)
+    new = total - first
+    if array.ndim == 1 and array.dtype.kind in "iu":
+        if array.shape[0] != new:
+            raise ValueError(
+                f"constraint has {array.shape[0]} forced ids, expected one per new token ({new})"
+            )
+        bad = (array < -1) | (array >= vocab)
+        if bad.any():
+            raise ValueError(
+                f"constraint id {array[bad][0]} is outside -1..{vocab - 1} (-1 = free)"
+            )
+        mask = np.ones((new, vocab), dtype=bool)
+        forced = array >= 0
+        mask[forced] = False
+        mask[np.flatnonzero(forced), array[forced]] = True
+        array = mask
+    if array.dtype != bool or array.shape[-2:] != (new, vocab) or array.ndim not in (2, 3):
+        raise ValueError(
+            f"constraint must be ({new},) forced ids or a boolean mask of shape ({new}, {vocab}) "
+            f"or ({batch}, {new}, {vocab}); got dtype {array.dtype}, shape {array.shape}"
+        )
+    if not array.any(axis=-1).all():
+        where = np.argwhere(~array.any(axis=-1))[0]
+        raise ValueError(f"constraint allows no id at new token {where[-1]}")
+    allowed[:, first:] = array
+    return allowed
+
+
+def generate_tokens(
+    net: BachNet,
+    prompt: npt.ArrayLike,
+    new_tokens: int,
+    *,
+    sampler: SamplerSpec = "top_p",
+    seed: int | None = None,
+    constraint: npt.ArrayLike | None = None,
+) -> npt.NDArray[np.int32]:
+    """Continue token streams: ``(batch, prompt_len)`` ids in, ``(batch, prompt_len + new)`` out.
+
+    The seed's ``generate_sequence``. The prompt must hold at least one token.
+
+    Args:
+        net: the model.
+        prompt: token ids, one row per sample (a 1-D array is one sample).
+        new_tokens: how many tokens to add.
+        sampler: anything `bachnet.samplers.get` accepts.
+        seed: makes the result repeatable (the same seed gives the same tokens).
+        constraint: per new token, forced ids ``(new,)`` with -1 = free, or a boolean mask
+            ``(new, vocab)`` / ``(batch, new, vocab)`` of allowed ids.
+
+    Example:
+        >>> generate_tokens(net, [[0, 0, 0, 0]], 8, seed=0).shape  # doctest: +SKIP
+        (1, 12)
+    """
+    ids = np.asarray(prompt, dtype=np.int32)
+    if ids.ndim == 1:
+        ids = ids[None]
+    if ids.ndim != 2 or ids.shape[1] < 1:
+        raise ValueError(f"prompt must be (batch, length >= 1) token ids, got shape {ids.shape}")
+    if new_tokens < 0:
+        raise ValueError(f"new_tokens must be >= 0, got {new_tokens}")
+    vocab = net.config.vocab_size
+    if ids.min() < 0 or ids.max() >= vocab:
+        raise ValueError(f"prompt ids must be in 0..{vocab - 1}")
+    chosen = get_sampler(sampler)
+    batch, first = ids.shape
+    total = first + new_tokens
+    buffer = np.zeros((batch, total), dtype=np.int32)
+    buffer[:, :first] = ids
+    allowed = _allowed(constraint, batch, first, total, vocab)
+    noise = np.random.default_rng(seed).random((batch, total, vocab), dtype=np.float32)
+    key = repr(chosen.get_config())
+    cache: dict[str, Any] = net._generators
+    if key not in cache:
+        cache[key] = _loop(net, chosen)
+    out = cache[key](buffer, np.int32(first), noise, allowed)
+    return np.asarray(out, dtype=np.int32)
+
+
+def next_token(
+    net: BachNet, context: npt.ArrayLike, *, sampler: SamplerSpec = "top_p", seed: int | None = None
+) -> npt.NDArray[np.int32]:
+    """The seed's ``predict_next_token``: re-read the whole context, draw one id per row.
+
+    Slow by design (the whole context runs through the network); kept as the reference that
+    `generate_tokens` is measured against.
+    """
+    logits = net.logits(context)[:, -1]
+    return np.asarray(get_sampler(sampler)(logits, seed=seed), dtype=np.int32)
+
+
+def generate(
+    net: BachNet,
+    prompt: Chorale | None = None,
+    *,
+    steps: int = 64,
+    sampler: SamplerSpec = "top_p",
+    num_samples: int = 1,
+    seed: int | None = None,
+    include_prompt: bool = True,
+    constraint: npt.ArrayLike | None = None,
+) -> Chorale | list[Chorale]:
+    """Compose ``steps`` new 16th-note steps (4 tokens each) after ``prompt``.
+
+    Args:
+        net: the model.
+        prompt: a chorale to continue (e.g. ``Dataset.jsb().split("test").draw(seed=1,
+            steps=16)``), or ``None``: the model then starts after one step of silence (four
+            silence tokens, as before the first note of a piece), which is not part of the
+            result, and writes the whole piece itself.
+        steps: new 16th-note steps (>= 1).
+        sampler: anything `bachnet.samplers.get` accepts (default: nucleus, p = 0.9).
+        num_samples: pieces to compose at once (a batch).
+        seed: the same seed gives the same pieces.
+        include_prompt: start the result with the prompt.
+        constraint: per new token (``4 * steps`` of them), see `generate_tokens`.
+
+    Returns:
+        A `Chorale`, or a list of ``num_samples`` of them when ``num_samples > 1``.
+
+    Example:
+        >>> net = BachNet.from_pretrained()  # doctest: +SKIP
+        >>> net.generate(steps=32, sampler={"name": "top_k", "k": 5}, seed=0)  # doctest: +SKIP
+        <Chorale: 32 steps (8 quarters)>
+    """
+    if steps < 1:
+        raise ValueError(f"steps must be >= 1, got {steps}")
+    if num_samples < 1:
+        raise ValueError(f"num_samples must be >= 1, got {num_samples}")
+    if prompt is not None and not isinstance(prompt, Chorale):
+        raise TypeError(f"prompt must be a Chorale or None, got {type(prompt).__name__}")
+    start = net.vocab.encode(prompt) if prompt is not None else np.zeros(VOICES_PER_STEP, np.int32)
+    ids = generate_tokens(
+        net,
+        np.tile(start, (num_samples, 1)),
+        VOICES_PER_STEP * steps,
+        sampler=sampler,
+        seed=seed,
+        constraint=constraint,
+    )
+    keep = 0 if (prompt is not None and include_prompt) else len(start)
+    name = f"{prompt.name} (continued)" if prompt is not None and prompt.name else "bachnet chorale"
+    pieces = [net.vocab.decode(row[keep:], strict=True, name=name) for row in ids]
+    return pieces if num_samples > 1 else pieces[0]

@@ -1,0 +1,318 @@
+"""`BachNet`: the LSTM language model over chorale tokens, its evaluation, saving and loading."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .chorale import Chorale
+from .config import ModelConfig, TrainConfig
+from .vocab import Vocabulary
+
+if TYPE_CHECKING:
+    import keras
+
+    from .generate import SamplerSpec
+    from .train import History
+
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.weights.h5"
+FORMAT_VERSION = 1
+
+
+class ModelFileError(ValueError):
+    """A saved model folder is missing a file, is truncated, or does not match its config."""
+
+
+def build_keras_model(config: ModelConfig) -> keras.Model:
+    """The Keras network: token ids ``(batch, time)`` in, logits ``(batch, time, vocab)`` out.
+
+    Built from stock `keras.layers` only (no Lambda layers), so it runs on the TensorFlow,
+    JAX and PyTorch backends and its weights load without executing code.
+    """
+    import keras
+
+    tokens = keras.Input(shape=(None,), dtype="int32", name="tokens")
+    x = keras.layers.Embedding(config.vocab_size, config.embedding_dim, name="embedding")(tokens)
+    for i, units in enumerate(config.lstm_units, start=1):
+        x = keras.layers.Dropout(config.dropout, name=f"dropout_{i}")(x)
+        x = keras.layers.LSTM(units, return_sequences=True, name=f"lstm_{i}")(x)
+        if config.layer_norm:
+            x = keras.layers.LayerNormalization(name=f"norm_{i}")(x)
+    if config.dense_units:
+        x = keras.layers.Dense(config.dense_units, activation="relu", name="dense")(x)
+    logits = keras.layers.Dense(config.vocab_size, name="logits")(x)
+    return keras.Model(tokens, logits, name="bachnet")
+
+
+class BachNet:
+    """A chorale language model: predicts the next token of a flattened S,A,T,B stream.
+
+    Args:
+        config: the architecture (defaults: the seed's 5.66 M-parameter network).
+        vocab: the token vocabulary; its size must equal ``config.vocab_size``.
+        metadata: free-form facts saved with the model (corpus hash, metrics, command).
+
+    Example:
+        >>> net = BachNet(ModelConfig(lstm_units=(32,), embedding_dim=8, dense_units=16))
+        >>> net.keras_model.output_shape
+        (None, None, 47)
+        >>> BachNet().count_params()  # doctest: +SKIP
+        5663663
+    """
+
+    def __init__(
+        self,
+        config: ModelConfig | None = None,
+        vocab: Vocabulary | None = None,
+        *,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.config = config or ModelConfig()
+        self.vocab = vocab or Vocabulary()
+        if self.vocab.size != self.config.vocab_size:
+            raise ValueError(
+                f"the vocabulary has {self.vocab.size} ids but config.vocab_size is "
+                f"{self.config.vocab_size}"
+            )
+        self.metadata: dict[str, Any] = dict(metadata or {})
+        self.keras_model = build_keras_model(self.config)
+        self._generators: dict[Any, Any] = {}
+
+    def __repr__(self) -> str:
+        units = "x".join(str(u) for u in self.config.lstm_units)
+        return f"<BachNet LSTM {units}, {self.count_params():,} parameters>"
+
+    def count_params(self) -> int:
+        """Number of weights."""
+        return int(self.keras_model.count_params())
+
+    # ------------------------------------------------------------------------------ training
+    def fit(
+        self,
+        train: Iterable[Chorale],
+        valid: Iterable[Chorale] | None = None,
+        *,
+        config: TrainConfig | None = None,
+        run_dir: str | os.PathLike[str] | None = None,
+        verbose: int | str = "auto",
+    ) -> History:
+        """Train on chorales; see `bachnet.train.train` for every detail.
+
+        Example:
+            >>> train = Dataset.jsb().split("train")  # doctest: +SKIP
+            >>> net.fit(train, config=TrainConfig(epochs=1))  # doctest: +SKIP
+        """
+        from .train import train as _train
+
+        return _train(self, train, valid, config=config, run_dir=run_dir, verbose=verbose)
+
+    # ---------------------------------------------------------------------------- evaluation
+    def logits(self, tokens: npt.ArrayLike) -> npt.NDArray[np.float32]:
+        """Logits for every position of a ``(batch, time)`` array of token ids (inference mode).
+
+        This is the seed's ``predict_next_token`` building block: ``logits(ids)[:, -1]`` are
+        the next-token logits after re-reading the whole context.
+        """
+        array = np.asarray(tokens, dtype=np.int32)
+        if array.ndim == 1:
+            array = array[None]
+        return np.asarray(self.keras_model(array, training=False), dtype=np.float32)
+
+    def evaluate(self, chorales: Iterable[Chorale], *, batch_size: int = 16) -> dict[str, float]:
+        """Loss (nats per token), accuracy and perplexity over whole chorales.
+
+        Each chorale is read from its first token to its last in one pass, so every token
+        after the first is scored exactly once, given *all* the tokens of its chorale before
+        it (no window limit: the LSTM carries its state through the piece). The first token of
+        each chorale has no context and is not scored. Perplexity is ``exp(loss)``.
+
+        Raises:
+            ValueError: no chorales, or a note outside the vocabulary.
+
+        Example:
+            >>> net.evaluate(Dataset.jsb().split("test"))  # doctest: +SKIP
+            {'loss': 0.41, 'accuracy': 0.87, 'perplexity': 1.51, 'tokens': 74184.0}
+        """
+        encoded = sorted((self.vocab.encode(c) for c in chorales), key=len)
+        if not encoded:
+            raise ValueError("evaluate() needs at least one chorale")
+        total_nll, correct, count = 0.0, 0, 0
+        for begin in range(0, len(encoded), batch_size):
+            group = encoded[begin : begin + batch_size]
+            longest = max(len(t) for t in group)
+            ids = np.zeros((len(group), longest), dtype=np.int32)
+            mask = np.zeros((len(group), longest - 1), dtype=bool)
+            for row, tokens in enumerate(group):
+                ids[row, : len(tokens)] = tokens
+                mask[row, : len(tokens) - 1] = True
+            logits = self.logits(ids[:, :-1]).astype(np.float64)
+            log_probs = logits - _logsumexp(logits)
+            target = ids[:, 1:]
+            picked = np.take_along_axis(log_probs, target[..., None], axis=-1)[..., 0]
+            total_nll -= float(picked[mask].sum())
+            correct += int((logits.argmax(-1) == target)[mask].sum())
+            count += int(mask.sum())
+        if count == 0:
+            raise ValueError("the chorales are too short to score (one token each)")
+        loss = total_nll / count
+        return {
+            "loss": loss,
+            "accuracy": correct / count,
+            "perplexity": float(np.exp(loss)),
+            "tokens": float(count),
+        }
+
+    # ---------------------------------------------------------------------------- generation
+    def generate(
+        self,
+        prompt: Chorale | None = None,
+        *,
+        steps: int = 64,
+        sampler: SamplerSpec = "top_p",
+        num_samples: int = 1,
+        seed: int | None = None,
+        include_prompt: bool = True,
+        constraint: npt.ArrayLike | None = None,
+    ) -> Chorale | list[Chorale]:
+        """Compose: continue ``prompt`` by ``steps`` 16th notes; see `bachnet.generate.generate`.
+
+        Example:
+            >>> BachNet.from_pretrained().generate(steps=64, seed=1)  # doctest: +SKIP
+            <Chorale: 72 steps (18 quarters)>
+        """
+        from .generate import generate as _generate
+
+        return _generate(
+            self,
+            prompt,
+            steps=steps,
+            sampler=sampler,
+            num_samples=num_samples,
+            seed=seed,
+            include_prompt=include_prompt,
+            constraint=constraint,
+        )
+
+    # ------------------------------------------------------------------------- save and load
+    def save_pretrained(self, directory: str | os.PathLike[str]) -> Path:
+        """Write ``config.json`` and ``model.weights.h5`` into ``directory``, atomically.
+
+        ``config.json`` holds the architecture, the vocabulary, the weights file's sha256 and
+        ``metadata`` (corpus hash, training command, metrics). Nothing is pickled.
+
+        Returns:
+            The folder.
+        """
+        folder = Path(directory)
+        folder.mkdir(parents=True, exist_ok=True)
+        weights = folder / WEIGHTS_FILE
+        fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=".model.", suffix=".weights.h5")
+        os.close(fd)
+        try:
+            self.keras_model.save_weights(tmp_name, overwrite=True)
+            digest = sha256_of(tmp_name)
+            os.replace(tmp_name, weights)
+        finally:
+            Path(tmp_name).unlink(missing_ok=True)
+        document = {
+            "format": FORMAT_VERSION,
+            "model": self.config.to_dict(),
+            "vocabulary": self.vocab.get_config(),
+            "weights": {"file": WEIGHTS_FILE, "sha256": digest, "parameters": self.count_params()},
+            "metadata": self.metadata,
+        }
+        write_json(folder / CONFIG_FILE, document)
+        return folder
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike[str]) -> BachNet:
+        """Load a folder written by `save_pretrained`, checking the weights' sha256.
+
+        Raises:
+            ModelFileError: a missing, truncated, tampered or mismatched file.
+        """
+        folder = Path(directory)
+        config_path = folder / CONFIG_FILE
+        if not config_path.is_file():
+            raise ModelFileError(f"{folder}: no {CONFIG_FILE} (not a saved bachnet model)")
+        try:
+            document = json.loads(config_path.read_text(encoding="utf-8"))
+            config = ModelConfig.from_dict(document["model"])
+            vocab = Vocabulary.from_config(document["vocabulary"])
+            expected = document["weights"]["sha256"]
+            metadata = document.get("metadata", {})
+        except (ValueError, KeyError, TypeError) as error:
+            raise ModelFileError(f"{config_path}: unreadable model config ({error})") from None
+        weights = folder / document["weights"].get("file", WEIGHTS_FILE)
+        if not weights.is_file():
+            raise ModelFileError(f"{folder}: no {weights.name}")
+        actual = sha256_of(weights)
+        if actual != expected:
+            raise ModelFileError(
+                f"{weights}: sha256 {actual} does not match {expected} recorded in {CONFIG_FILE} "
+                "(the file is truncated, tampered with or from another model)"
+            )
+        net = cls(config, vocab, metadata=metadata)
+        try:
+            net.keras_model.load_weights(str(weights))
+        except Exception as error:  # h5py / keras raise many kinds on a mismatch
+            raise ModelFileError(
+                f"{weights}: does not fit the model in {CONFIG_FILE} ({error})"
+            ) from None
+        return net
+
+    @classmethod
+    def from_pretrained(cls, name_or_path: str | os.PathLike[str] | None = None) -> BachNet:
+        """A trained model: the bundled default, a named preset, a URL or a local folder.
+
+        Args:
+            name_or_path: ``None`` for the default preset shipped inside the package (works
+                offline); a preset name (see ``bachnet models``); an ``https://`` URL of a
+                ``.zip`` of a saved model; or a folder written by `save_pretrained`.
+
+        Raises:
+            ModelFileError: bad files. ValueError: an unknown name.
+
+        Example:
+            >>> net = BachNet.from_pretrained()  # doctest: +SKIP
+        """
+        from .presets import resolve
+
+        return cls.load(resolve(name_or_path))
+
+
+def _logsumexp(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    top = x.max(axis=-1, keepdims=True)
+    total: npt.NDArray[np.float64] = top + np.log(np.exp(x - top).sum(axis=-1, keepdims=True))
+    return total
+
+
+def sha256_of(path: str | os.PathLike[str]) -> str:
+    """Hex sha256 of a file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_json(path: str | os.PathLike[str], document: Mapping[str, Any] | Sequence[Any]) -> None:
+    """Write JSON atomically (temp file + rename)."""
+    target = Path(path)
+    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(document, handle, indent=2, sort_keys=False)
+            handle.write("\n")
+        os.replace(tmp_name, target)
+    finally:
+        Path(tmp_name).unlink(missing_ok=True)

@@ -1,0 +1,522 @@
+"""Decoding strategies that turn next-token logits into token ids.
+
+A :class:`Sampler` works in two steps, in the spirit of the logits processors of HF
+transformers: :meth:`Sampler.filter` masks unwanted ids of a ``(batch, vocab)`` float32
+logits tensor with ``-inf`` (it never reorders the vocabulary and always keeps at least one
+id of each row that has a finite logit), then :meth:`Sampler.draw` picks one id per row.
+
+All math uses ``keras.ops`` with static shapes and no Python branching on tensor values, so
+samplers run eagerly, under ``tf.function(jit_compile=True)`` and under ``jax.jit``. Keras 3
+does not accept tensor seeds inside compiled loops, so the draw takes explicit uniform noise
+of the logits' shape and uses the Gumbel-max trick: ``argmax(logits - log(-log(noise)))`` is
+an exact draw from ``softmax(logits)`` in which ``-inf`` entries can never win.
+
+Built-in samplers are found by name through a small registry (``"greedy"``, ``"temperature"``,
+``"top_k"``, ``"top_p"`` / ``"nucleus"``, ``"sampling"``); third-party packages add theirs
+through the ``bachnet.samplers`` entry-point group, loaded lazily the first time a name is
+missing from the registry.
+
+Example:
+    >>> import numpy as np
+    >>> sampler = get({"name": "sampling", "temperature": 0.9, "top_k": 3})
+    >>> ids = sampler(np.zeros((2, 8), "float32"), seed=0)  # int32, shape (2,)
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import threading
+import warnings
+from collections.abc import Callable
+from importlib.metadata import entry_points
+from typing import Any, ClassVar, TypeVar
+
+import keras
+from keras import ops
+
+__all__ = [
+    "Greedy",
+    "Sampler",
+    "Sampling",
+    "Temperature",
+    "TopK",
+    "TopP",
+    "available",
+    "get",
+    "register",
+]
+
+Tensor = Any
+"""A backend tensor (or array-like accepted by ``keras.ops``)."""
+
+ENTRY_POINT_GROUP = "bachnet.samplers"
+
+_NEG_INF = float("-inf")
+# Noise is clipped into [_NOISE_LOW, _NOISE_HIGH] so that both logs stay finite in float32;
+# 1 - 2**-24 is the largest float32 below 1.
+_NOISE_LOW = 1e-20
+_NOISE_HIGH = 1.0 - 2.0**-24
+
+_REGISTRY: dict[str, type[Sampler]] = {}
+_PLUGINS: dict[str, type[Sampler]] = {}
+_plugins_loaded = False
+_plugins_lock = threading.Lock()
+
+_S = TypeVar("_S", bound="type[Sampler]")
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _check_temperature(value: Any) -> float:
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if not ok or not math.isfinite(float(value)) or float(value) <= 0:
+        raise ValueError(f"temperature must be a finite number > 0, got {value!r}")
+    return float(value)
+
+
+def _check_top_k(value: Any) -> int:
+    ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    if not ok or int(value) < 1:
+        raise ValueError(f"top_k must be an integer >= 1, got {value!r}")
+    return int(value)
+
+
+def _check_top_p(value: Any) -> float:
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if not ok or not 0.0 < float(value) <= 1.0:  # also rejects NaN
+        raise ValueError(f"top_p must be a number in (0, 1], got {value!r}")
+    return float(value)
+
+
+# ------------------------------------------------------------------------------ kernels
+
+
+def _as_logits(logits: Tensor) -> Tensor:
+    return ops.cast(logits, "float32")
+
+
+def _temperature(logits: Tensor, temperature: float) -> Tensor:
+    logits = _as_logits(logits)
+    return logits if temperature == 1.0 else logits / temperature
+
+
+def _top_k(logits: Tensor, k: int) -> Tensor:
+    logits = _as_logits(logits)
+    vocab = logits.shape[-1]
+    if vocab is not None and k >= vocab:
+        return logits
+    kth = ops.top_k(logits, k=k, sorted=True)[0][..., k - 1 : k]
+    return ops.where(logits >= kth, logits, _NEG_INF)
+
+
+def _top_p(logits: Tensor, p: float) -> Tensor:
+    logits = _as_logits(logits)
+    if p >= 1.0 or logits.shape[-1] == 1:
+        return logits
+    sorted_logits = -ops.sort(-logits, axis=-1)  # descending; -inf goes last
+    sorted_probs = ops.softmax(sorted_logits, axis=-1)
+    cumulative = ops.cumsum(sorted_probs, axis=-1)
+    # Probability mass strictly before each position: a shifted cumsum, so it is monotone
+    # even under rounding and the kept ids always form a prefix of the sorted row.
+    before = ops.concatenate([ops.zeros_like(cumulative[..., :1]), cumulative[..., :-1]], -1)
+    count = ops.sum(ops.cast(before < p, "int32"), axis=-1, keepdims=True)  # >= 1
+    threshold = ops.take_along_axis(sorted_logits, count - 1, axis=-1)
+    return ops.where(logits >= threshold, logits, _NEG_INF)
+
+
+def _gumbel_argmax(logits: Tensor, noise: Tensor) -> Tensor:
+    noise = ops.clip(ops.cast(noise, "float32"), _NOISE_LOW, _NOISE_HIGH)
+    gumbel = -ops.log(-ops.log(noise))
+    return ops.cast(ops.argmax(_as_logits(logits) + gumbel, axis=-1), "int32")
+
+
+# ------------------------------------------------------------------------------ samplers
+
+
+class Sampler:
+    """Base class: an identity filter followed by an exact Gumbel-max categorical draw.
+
+    Subclasses override :meth:`filter` (and rarely :meth:`draw`), take their parameters as
+    ``__init__`` keyword arguments, return them from :meth:`get_config`, and are made known
+    by name with :func:`register`. Two samplers are equal when their configs are.
+
+    Example:
+        >>> import numpy as np
+        >>> Sampler()(np.log([[0.1, 0.9]]).astype("float32"), noise=[[0.5, 0.5]])  # id 1
+    """
+
+    name: ClassVar[str] = "sampler"
+
+    def filter(self, logits: Tensor) -> Tensor:
+        """Masks ids that must not be drawn with ``-inf``; the default keeps every id.
+
+        Args:
+            logits: ``(batch, vocab)`` logits; every row needs at least one finite entry.
+
+        Returns:
+            Float32 logits of the same shape, in the same vocabulary order.
+
+        Example:
+            >>> Sampler().filter([[1.0, 2.0]])  # unchanged
+        """
+        return _as_logits(logits)
+
+    def draw(self, logits: Tensor, noise: Tensor) -> Tensor:
+        """Draws one id per row from ``softmax(logits)`` by Gumbel-max with given noise.
+
+        ``draw`` does not filter; :meth:`__call__` filters first.
+
+        Args:
+            logits: ``(batch, vocab)`` logits, already filtered.
+            noise: Uniform noise in (0, 1) of the same shape; clipped away from 0 and 1.
+
+        Returns:
+            int32 ids of shape ``(batch,)``.
+
+        Example:
+            >>> Sampler().draw([[0.0, 0.0]], noise=[[0.9, 0.1]])  # id 0
+        """
+        return _gumbel_argmax(logits, noise)
+
+    def __call__(
+        self,
+        logits: Tensor,
+        seed: int | keras.random.SeedGenerator | None = None,
+        noise: Tensor | None = None,
+    ) -> Tensor:
+        """Filters ``logits`` and draws one id per row.
+
+        Args:
+            logits: ``(batch, vocab)`` logits.
+            seed: Seed for ``keras.random.uniform`` when ``noise`` is not given. Inside
+                compiled loops pass ``noise`` instead (or a ``keras.random.SeedGenerator``).
+            noise: Uniform noise in (0, 1) with the shape of ``logits``; wins over ``seed``.
+
+        Returns:
+            int32 ids of shape ``(batch,)``.
+
+        Example:
+            >>> TopK(2)([[3.0, 2.0, 1.0]], seed=7)  # id 0 or 1
+        """
+        filtered = self.filter(logits)
+        if noise is None:
+            noise = keras.random.uniform(ops.shape(filtered), seed=seed)
+        return self.draw(filtered, noise)
+
+    def get_config(self) -> dict[str, Any]:
+        """Returns the registered ``name`` and the ``__init__`` parameters.
+
+        Example:
+            >>> TopK(5).get_config()
+            {'name': 'top_k', 'k': 5}
+        """
+        return {"name": self.name}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Sampler:
+        """Builds an instance from :meth:`get_config` output (the ``name`` key is ignored).
+
+        Example:
+            >>> TopK.from_config({"name": "top_k", "k": 5})
+            TopK(k=5)
+        """
+        return cls(**{key: value for key, value in config.items() if key != "name"})
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "name")
+        return f"{type(self).__name__}({params})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sampler):
+            return NotImplemented
+        return type(self) is type(other) and self.get_config() == other.get_config()
+
+    def __hash__(self) -> int:
+        return hash((type(self).__qualname__, repr(sorted(self.get_config().items()))))
+
+
+def register(name: str | None = None) -> Callable[[_S], _S]:
+    """Class decorator that makes a :class:`Sampler` subclass available to :func:`get`.
+
+    The first registration of a class that does not declare ``name`` itself sets it to
+    ``name`` (default: the class name, lower-cased). Registering it again under another
+    name adds an alias.
+
+    Args:
+        name: Registry key; defaults to the class's own ``name`` or lower-cased class name.
+
+    Raises:
+        ValueError: If ``name`` is already taken by a different class.
+
+    Example:
+        >>> @register("my_greedy")
+        ... class MyGreedy(Greedy):
+        ...     pass
+    """
+
+    def decorator(cls: _S) -> _S:
+        if not (isinstance(cls, type) and issubclass(cls, Sampler)):
+            raise TypeError(f"register() expects a Sampler subclass, got {cls!r}")
+        own_name = cls.__dict__.get("name")
+        key = name or own_name or cls.__name__.lower()
+        old = _REGISTRY.get(key)
+        if old is not None and not _same_class(old, cls):
+            raise ValueError(f"sampler name {key!r} is already registered to {old!r}")
+        if own_name is None:
+            cls.name = key
+        _REGISTRY[key] = cls
+        return cls
+
+    return decorator
+
+
+def _same_class(a: type, b: type) -> bool:
+    # Tolerates re-definition of the same class, e.g. after importlib.reload.
+    return a is b or (a.__module__, a.__qualname__) == (b.__module__, b.__qualname__)
+
+
+@register()
+class Greedy(Sampler):
+    """Always picks the id with the largest logit (first one on ties); ignores noise.
+
+    Example:
+        >>> Greedy()([[0.1, 2.0, 0.3]])  # id 1
+    """
+
+    name: ClassVar[str] = "greedy"
+
+    def draw(self, logits: Tensor, noise: Tensor) -> Tensor:
+        """Returns ``argmax(logits)`` as int32 ids; ``noise`` is unused.
+
+        Example:
+            >>> Greedy().draw([[0.0, 1.0]], noise=None)  # id 1
+        """
+        del noise
+        return ops.cast(ops.argmax(_as_logits(logits), axis=-1), "int32")
+
+
+@register()
+class Temperature(Sampler):
+    """Divides the logits by ``temperature`` before drawing (< 1 sharper, > 1 flatter).
+
+    Args:
+        temperature: A finite number > 0.
+
+    Example:
+        >>> Temperature(0.5).filter([[1.0, 2.0]])  # [[2.0, 4.0]]
+    """
+
+    name: ClassVar[str] = "temperature"
+
+    def __init__(self, temperature: float = 1.0) -> None:
+        self.temperature = _check_temperature(temperature)
+
+    def filter(self, logits: Tensor) -> Tensor:
+        return _temperature(logits, self.temperature)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "temperature": self.temperature}
+
+
+@register()
+class TopK(Sampler):
+    """Keeps the ``k`` largest logits of each row and masks the others with ``-inf``.
+
+    Every id whose logit equals the k-th largest value is kept, so ties may keep a few more
+    than ``k`` ids. A ``k`` at least the vocabulary size keeps every id.
+
+    Args:
+        k: An integer >= 1 (default 10, used when :func:`get` is given only the name).
+
+    Example:
+        >>> TopK(2).filter([[1.0, 3.0, 2.0]])  # [[-inf, 3.0, 2.0]]
+    """
+
+    name: ClassVar[str] = "top_k"
+
+    def __init__(self, k: int = 10) -> None:
+        self.k = _check_top_k(k)
+
+    def filter(self, logits: Tensor) -> Tensor:
+        return _top_k(logits, self.k)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "k": self.k}
+
+
+@register("nucleus")
+@register()
+class TopP(Sampler):
+    """Nucleus filter: keeps the smallest set of most probable ids whose mass reaches ``p``.
+
+    Ids are taken in order of decreasing probability until their total probability reaches
+    ``p``; the id that crosses ``p`` is kept, so the top-1 id always survives. The result is
+    applied as a threshold on the logits (no reordering): every id whose logit equals the
+    smallest kept logit is kept too, so ties may keep a few more ids. The mass is summed in
+    float32, so a cumulative sum within ~1e-6 of ``p`` may round either way. ``p == 1`` keeps
+    every id. Registered as ``"top_p"`` and ``"nucleus"``.
+
+    Args:
+        p: A number in (0, 1] (default 0.9, used when :func:`get` is given only the name).
+
+    Example:
+        >>> TopP(0.5).filter([[0.0, 1.1, 0.0]])  # probs ~ [.2, .6, .2]: keeps only id 1
+    """
+
+    name: ClassVar[str] = "top_p"
+
+    def __init__(self, p: float = 0.9) -> None:
+        self.p = _check_top_p(p)
+
+    def filter(self, logits: Tensor) -> Tensor:
+        return _top_p(logits, self.p)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "p": self.p}
+
+
+@register()
+class Sampling(Sampler):
+    """Composite sampler: temperature -> top-k -> top-p -> Gumbel-max draw, in that order.
+
+    Top-p therefore sees the tempered probabilities (top-k does not depend on temperature).
+    Unset filters (``top_k=None``, ``top_p=None``, ``temperature=1.0``) are skipped.
+
+    Args:
+        temperature: A finite number > 0.
+        top_k: An integer >= 1, or ``None`` to skip.
+        top_p: A number in (0, 1], or ``None`` to skip.
+
+    Example:
+        >>> Sampling(temperature=0.8, top_k=20, top_p=0.95)([[1.0, 2.0, 3.0]], seed=1)
+    """
+
+    name: ClassVar[str] = "sampling"
+
+    def __init__(
+        self, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None
+    ) -> None:
+        self.temperature = _check_temperature(temperature)
+        self.top_k = None if top_k is None else _check_top_k(top_k)
+        self.top_p = None if top_p is None else _check_top_p(top_p)
+
+    def filter(self, logits: Tensor) -> Tensor:
+        logits = _temperature(logits, self.temperature)
+        if self.top_k is not None:
+            logits = _top_k(logits, self.top_k)
+        if self.top_p is not None:
+            logits = _top_p(logits, self.top_p)
+        return logits
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "temperature": self.temperature,
+            "top_k": self.top_k,
+            "top_p": self.top_p,
+        }
+
+
+# ------------------------------------------------------------------------- lookup/plugins
+
+
+def _load_plugins() -> None:
+    """Loads the ``bachnet.samplers`` entry points once; failures become warnings."""
+    global _plugins_loaded
+    with _plugins_lock:
+        if _plugins_loaded:
+            return
+        found: dict[str, type[Sampler]] = {}
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            if ep.name in _REGISTRY:
+                warnings.warn(
+                    f"ignoring sampler plugin {ep.name!r} ({ep.value}): the name is taken by "
+                    f"built-in {_REGISTRY[ep.name].__name__}",
+                    stacklevel=3,
+                )
+                continue
+            if ep.name in found:
+                continue  # the same distribution seen twice on sys.path, or a duplicate
+            try:
+                obj = ep.load()
+            except Exception as exc:  # any import-time failure of third-party code
+                warnings.warn(
+                    f"failed to load sampler plugin {ep.name!r} ({ep.value}): {exc!r}",
+                    stacklevel=3,
+                )
+                continue
+            if not (isinstance(obj, type) and issubclass(obj, Sampler)):
+                warnings.warn(
+                    f"ignoring sampler plugin {ep.name!r} ({ep.value}): not a Sampler subclass",
+                    stacklevel=3,
+                )
+                continue
+            if "name" not in obj.__dict__:
+                obj.name = ep.name
+            found[ep.name] = obj
+        _PLUGINS.update(found)
+        _plugins_loaded = True
+
+
+def _reset_plugins() -> None:
+    """Forgets loaded plugins so the next lookup scans entry points again (for tests)."""
+    global _plugins_loaded
+    with _plugins_lock:
+        _PLUGINS.clear()
+        _plugins_loaded = False
+
+
+def available() -> list[str]:
+    """Lists every known sampler name, built-in and plugin, sorted.
+
+    Example:
+        >>> "top_k" in available()
+        True
+    """
+    _load_plugins()
+    return sorted({*_REGISTRY, *_PLUGINS})
+
+
+def _lookup(name: str) -> type[Sampler]:
+    cls = _REGISTRY.get(name) or _PLUGINS.get(name)
+    if cls is None:
+        _load_plugins()
+        cls = _PLUGINS.get(name)
+    if cls is None:
+        raise ValueError(f"unknown sampler {name!r}; known samplers: {', '.join(available())}")
+    return cls
+
+
+def get(spec: str | dict[str, Any] | Sampler) -> Sampler:
+    """Resolves a sampler from a name, a config dict or an instance.
+
+    Args:
+        spec: A registered name (built-in parameters take their defaults), a config dict
+            with a ``"name"`` key as returned by :meth:`Sampler.get_config`, or a
+            :class:`Sampler`, returned as is.
+
+    Returns:
+        A :class:`Sampler` instance.
+
+    Raises:
+        ValueError: For an unknown name (the message lists the known ones), a dict without
+            ``"name"``, or invalid parameters.
+        TypeError: For any other kind of ``spec``.
+
+    Example:
+        >>> get({"name": "top_k", "k": 5})
+        TopK(k=5)
+        >>> get("nucleus")
+        TopP(p=0.9)
+    """
+    if isinstance(spec, Sampler):
+        return spec
+    if isinstance(spec, str):
+        return _lookup(spec)()
+    if isinstance(spec, dict):
+        if "name" not in spec:
+            raise ValueError(f"sampler config needs a 'name' key, got {spec!r}")
+        return _lookup(spec["name"]).from_config(spec)
+    raise TypeError(f"expected a sampler name, config dict or Sampler, got {spec!r}")

@@ -1,0 +1,338 @@
+"""Training `BachNet`: Nadam, a decaying learning rate, early stopping and resumable runs.
+
+A *run folder* makes training resumable. After every finished epoch it holds::
+
+    run.json               what is trained: model and training configs, vocabulary, data
+    checkpoints/epoch-N/   model.weights.h5 + optimizer.npz of the last finished epoch
+    best.weights.h5        the weights with the best validation loss so far
+    state.json             finished epochs, early-stopping state, history (written last)
+    history.csv            one row per epoch
+
+Each file is written to a temporary name and renamed into place, and ``state.json`` is renamed
+last, so after a crash (even ``kill -9``) the folder always describes one finished epoch.
+Training again into the same folder resumes from it: same weights, same optimizer state, same
+learning-rate schedule, and the same windows (they depend only on the seed and the epoch).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import keras
+import numpy as np
+
+from .chorale import Chorale
+from .config import TrainConfig
+from .model import BachNet, sha256_of, write_json
+from .pipeline import Batch, Windows
+
+if TYPE_CHECKING:
+    import tensorflow as tf
+
+History = dict[str, list[float]]
+RUN_FILE, STATE_FILE, BEST_FILE, HISTORY_FILE = (
+    "run.json",
+    "state.json",
+    "best.weights.h5",
+    "history.csv",
+)
+
+
+@keras.saving.register_keras_serializable(package="bachnet")
+class Perplexity(keras.metrics.Mean):  # type: ignore[misc]
+    """``exp`` of the mean sparse cross-entropy (from logits), in nats.
+
+    Example:
+        >>> m = Perplexity()
+        >>> m.update_state([1], [[0.0, 0.0]])
+        >>> round(float(m.result()), 3)
+        2.0
+    """
+
+    def __init__(self, name: str = "perplexity", **kwargs: Any) -> None:
+        super().__init__(name=name, **kwargs)
+
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+        """Accumulate the cross-entropy of a batch."""
+        loss = keras.losses.sparse_categorical_crossentropy(y_true, y_pred, from_logits=True)
+        super().update_state(loss, sample_weight=sample_weight)
+
+    def result(self) -> Any:
+        """``exp(mean cross-entropy)``."""
+        return keras.ops.exp(super().result())
+
+
+def train(
+    net: BachNet,
+    train: Iterable[Chorale],
+    valid: Iterable[Chorale] | None = None,
+    *,
+    config: TrainConfig | None = None,
+    run_dir: str | os.PathLike[str] | None = None,
+    verbose: int | str = "auto",
+    describe: dict[str, Any] | None = None,
+) -> History:
+    """Train ``net`` in place and return the history (one value per epoch and metric).
+
+    Nadam with gradient clipping and optional weight decay; learning rate
+    ``lr * 0.1 ** (epoch / decay_epochs)``; sparse cross-entropy from logits with accuracy and
+    perplexity; early stopping on the validation loss (the training loss without ``valid``)
+    that restores the best weights. Validation windows are the non-overlapping windows of
+    ``valid``, untransposed. On the TensorFlow backend windows come from tf.data, on the others
+    from the NumPy path.
+
+    Args:
+        net: the model to train.
+        train: training chorales.
+        valid: validation chorales for early stopping (optional).
+        config: training hyper-parameters.
+        run_dir: folder for checkpoints; if it holds a finished epoch, training resumes there.
+        verbose: Keras's verbosity (1 = progress bar).
+        describe: extra facts stored in ``run.json`` (data source, command line).
+
+    Raises:
+        ValueError: ``run_dir`` holds a run of a different model or configuration.
+    """
+    config = config or TrainConfig()
+    windows = Windows(
+        train,
+        net.vocab,
+        length=net.config.window,
+        stride=config.stride,
+        transpose=config.transpose,
+        seed=config.seed,
+    )
+    valid_windows = None
+    if valid is not None:
+        valid_list = list(valid)
+        if valid_list:
+            valid_windows = Windows(
+                valid_list,
+                net.vocab,
+                length=net.config.window,
+                stride=net.config.window,
+                transpose=0,
+            )
+    optimizer = keras.optimizers.Nadam(
+        learning_rate=config.learning_rate,
+        clipnorm=config.clipnorm or None,
+        weight_decay=config.weight_decay or None,
+    )
+    model = net.keras_model
+    model.compile(
+        optimizer=optimizer,
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy", Perplexity()],
+    )
+    run = _Run(Path(run_dir), net, config, describe or {}) if run_dir is not None else None
+    first_epoch = run.restore() if run is not None else 0
+    keeper = _Keeper(run, monitor="val_loss" if valid_windows else "loss", patience=config.patience)
+    if first_epoch >= config.epochs or keeper.stopped:
+        keeper.restore_best(model)
+        return run.history() if run is not None else keeper.history
+    drop = windows.per_epoch >= config.batch_size
+    epochs = range(first_epoch, config.epochs)
+    callbacks: list[keras.callbacks.Callback] = [
+        keras.callbacks.LearningRateScheduler(config.learning_rate_at),
+        keeper,
+    ]
+    model.fit(
+        _source(windows, config.batch_size, epochs, drop),
+        epochs=config.epochs,
+        initial_epoch=first_epoch,
+        steps_per_epoch=windows.steps(config.batch_size, drop_remainder=drop),
+        validation_data=_source(valid_windows, config.batch_size, None, False)
+        if valid_windows
+        else None,
+        callbacks=callbacks,
+        verbose=verbose,
+    )
+    keeper.restore_best(model)
+    return run.history() if run is not None else keeper.history
+
+
+def _source(
+    windows: Windows, batch_size: int, epochs: range | None, drop: bool
+) -> tf.data.Dataset | Iterator[Batch]:
+    if keras.backend.backend() == "tensorflow":
+        return windows.tf_dataset(batch_size, epochs=epochs, drop_remainder=drop)
+    if epochs is None:  # validation: Keras re-iterates a re-iterable object each epoch
+        return _Reiterable(windows, batch_size)
+    return windows.batches(batch_size, epochs=epochs, drop_remainder=drop)
+
+
+class _Reiterable:
+    def __init__(self, windows: Windows, batch_size: int) -> None:
+        self.windows, self.batch_size = windows, batch_size
+
+    def __iter__(self) -> Iterator[Batch]:
+        return self.windows.batches(self.batch_size)
+
+
+class _Run:
+    """The run folder: writes a checkpoint per epoch, reads it back to resume."""
+
+    def __init__(
+        self, folder: Path, net: BachNet, config: TrainConfig, describe: dict[str, Any]
+    ) -> None:
+        self.folder, self.net, self.config = folder, net, config
+        self.identity = {
+            "model": net.config.to_dict(),
+            "vocabulary": net.vocab.get_config(),
+            "train": config.to_dict(),
+        }
+        self.describe = describe
+        self.state: dict[str, Any] = {}
+
+    def restore(self) -> int:
+        """Load the last finished epoch, if any; return the epoch to start from."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        run_file = self.folder / RUN_FILE
+        if run_file.exists():
+            saved = json.loads(run_file.read_text(encoding="utf-8"))
+            mine = json.loads(json.dumps(self.identity))
+            saved["train"] = {**saved.get("train", {}), "epochs": self.config.epochs}  # may grow
+            for key in ("model", "vocabulary", "train"):
+                if saved.get(key) != mine[key]:
+                    raise ValueError(
+                        f"{self.folder} holds a run with another {key} configuration: "
+                        f"{saved.get(key)} (not {mine[key]})"
+                    )
+        else:
+            write_json(run_file, {**self.identity, **self.describe})
+        state_file = self.folder / STATE_FILE
+        if not state_file.exists():
+            return 0
+        self.state = json.loads(state_file.read_text(encoding="utf-8"))
+        checkpoint = self.folder / self.state["checkpoint"]
+        model = self.net.keras_model
+        model.load_weights(str(checkpoint / "model.weights.h5"))
+        optimizer = model.optimizer
+        optimizer.build(model.trainable_variables)
+        with np.load(checkpoint / "optimizer.npz", allow_pickle=False) as saved:
+            arrays = [saved[f"v{i}"] for i in range(len(saved.files))]
+        if len(arrays) != len(optimizer.variables):
+            raise ValueError(
+                f"{checkpoint}: optimizer state has {len(arrays)} variables, "
+                f"expected {len(optimizer.variables)}"
+            )
+        for variable, value in zip(optimizer.variables, arrays, strict=True):
+            variable.assign(value)
+        return int(self.state["epoch"])
+
+    def save(self, epoch: int, logs: dict[str, float], keeper: _Keeper) -> None:
+        """Checkpoint a finished (0-based) ``epoch``; ``state.json`` is replaced last."""
+        model = self.net.keras_model
+        name = f"checkpoints/epoch-{epoch + 1:04d}"
+        staging = Path(tempfile.mkdtemp(dir=self.folder, prefix=".checkpoint."))
+        try:
+            model.save_weights(str(staging / "model.weights.h5"))
+            arrays = {f"v{i}": np.asarray(v) for i, v in enumerate(model.optimizer.variables)}
+            np.savez(staging / "optimizer.npz", **arrays)  # type: ignore[arg-type]
+            final = self.folder / name
+            final.parent.mkdir(exist_ok=True)
+            shutil.rmtree(final, ignore_errors=True)
+            os.replace(staging, final)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        if keeper.improved:
+            _atomic_weights(model, self.folder / BEST_FILE)
+        history = self.state.get("history", {})
+        for key, value in logs.items():
+            history.setdefault(key, []).append(float(value))
+        self.state = {
+            "epoch": epoch + 1,
+            "checkpoint": name,
+            "best": keeper.best,
+            "best_epoch": keeper.best_epoch,
+            "wait": keeper.wait,
+            "stopped": keeper.stopped,
+            "history": history,
+        }
+        write_json(self.folder / STATE_FILE, self.state)
+        _write_history_csv(self.folder / HISTORY_FILE, history)
+        for old in (self.folder / "checkpoints").iterdir():
+            if old.name != Path(name).name:
+                shutil.rmtree(old, ignore_errors=True)
+
+    def history(self) -> History:
+        return {k: list(v) for k, v in self.state.get("history", {}).items()}
+
+
+class _Keeper(keras.callbacks.Callback):  # type: ignore[misc]
+    """Early stopping with best-weight restore, whose state lives in the run folder."""
+
+    def __init__(self, run: _Run | None, monitor: str, patience: int) -> None:
+        super().__init__()
+        self.run, self.monitor, self.patience = run, monitor, patience
+        state = run.state if run is not None else {}
+        self.best: float | None = state.get("best")
+        self.best_epoch: int | None = state.get("best_epoch")
+        self.wait: int = state.get("wait", 0)
+        self.stopped: bool = state.get("stopped", False)
+        self.improved = False
+        self.best_weights: list[Any] | None = None  # in memory only when there is no run folder
+        self.history: History = {}
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        logs = {k: float(v) for k, v in (logs or {}).items()}
+        logs["learning_rate"] = float(
+            keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)
+        )
+        for key, value in logs.items():
+            self.history.setdefault(key, []).append(value)
+        current = logs.get(self.monitor)
+        self.improved = current is not None and (self.best is None or current < self.best)
+        if self.improved:
+            self.best, self.best_epoch, self.wait = current, epoch + 1, 0
+            if self.run is None:
+                self.best_weights = [np.array(w) for w in self.model.get_weights()]
+        else:
+            self.wait += 1
+            if self.wait >= self.patience:
+                self.stopped = True
+                self.model.stop_training = True
+        if self.run is not None:
+            self.run.save(epoch, logs, self)
+
+    def restore_best(self, model: keras.Model) -> None:
+        """Put the best weights back (from the run folder, which survives a resume)."""
+        best_file = self.run.folder / BEST_FILE if self.run is not None else None
+        if best_file is not None and best_file.exists():
+            model.load_weights(str(best_file))
+        elif self.best_weights is not None:
+            model.set_weights(self.best_weights)
+
+
+def _atomic_weights(model: keras.Model, target: Path) -> str:
+    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".best.", suffix=".weights.h5")
+    os.close(fd)
+    try:
+        model.save_weights(tmp_name, overwrite=True)
+        digest = sha256_of(tmp_name)
+        os.replace(tmp_name, target)
+    finally:
+        Path(tmp_name).unlink(missing_ok=True)
+    return digest
+
+
+def _write_history_csv(path: Path, history: History) -> None:
+    keys = sorted(history)
+    rows = max((len(v) for v in history.values()), default=0)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["epoch", *keys])
+    for i in range(rows):
+        writer.writerow([i + 1, *(history[k][i] if i < len(history[k]) else "" for k in keys)])
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+        handle.write(buffer.getvalue())
+    os.replace(tmp_name, path)

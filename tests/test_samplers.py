@@ -235,6 +235,9 @@ def test_draw_handles_extreme_noise_and_masked_ids() -> None:
     np.testing.assert_array_equal(to_np(Greedy().draw(logits, noise)), [1, 0])
 
 
+@pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow", reason="uses tf.function (TensorFlow backend)"
+)
 def test_compiled_matches_eager() -> None:
     import tensorflow as tf
 

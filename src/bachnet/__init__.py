@@ -4,7 +4,7 @@ The data flow: a corpus (`Dataset`) of `Chorale` pieces -> token ids (`Vocabular
 training windows (`Windows`) -> the LSTM language model (`BachNet`) -> a sampler
 (`bachnet.samplers`) -> a new `Chorale` -> ``.mid`` / ``.musicxml``.
 
-Example:
+Examples:
     >>> import bachnet
     >>> net = bachnet.BachNet.from_pretrained()  # doctest: +SKIP
     >>> net.generate(steps=64, seed=0).write("chorale.mid")  # doctest: +SKIP

@@ -44,7 +44,7 @@ class Chorale:
     Raises:
         ValueError: wrong shape, no steps, non-integer values or values outside 0..127.
 
-    Example:
+    Examples:
         >>> c = Chorale([[72, 67, 64, 48], [72, 67, 64, 48], [74, 67, 62, 43]])
         >>> len(c), c.chords[2, 0]
         (3, np.int16(74))
@@ -99,7 +99,7 @@ class Chorale:
     def transpose(self, semitones: int) -> Chorale:
         """Return a copy shifted by ``semitones`` (silence stays silence).
 
-        Example:
+        Examples:
             >>> Chorale([[60, 0, 55, 48]]).transpose(2).chords.tolist()
             [[62, 0, 57, 50]]
         """
@@ -121,7 +121,7 @@ class Chorale:
             ValueError: a missing header, a row without four integers, or bad pitches; the
                 message names the file and line.
 
-        Example:
+        Examples:
             >>> import io
             >>> Chorale.from_csv(io.StringIO("note0,note1,note2,note3\\n74,70,65,58\\n")).chords
             array([[74, 70, 65, 58]], dtype=int16)
@@ -209,7 +209,7 @@ class Chorale:
             time_signature: written at the start of each part (``None`` for none). The JSB
                 data does not record the metre; most chorales are in 4/4.
 
-        Example:
+        Examples:
             >>> score = Chorale([[72, 67, 64, 48]] * 4).to_music21()
             >>> [p.partName for p in score.parts]
             ['Soprano', 'Alto', 'Tenor', 'Bass']
@@ -229,6 +229,8 @@ class Chorale:
             part.partName = voice_name
             singer = instrument.Vocalist()
             singer.partName = voice_name
+            singer.partId = voice_name  # fixed ids make MusicXML output repeatable
+            singer.instrumentId = f"{voice_name}-voice"
             singer.midiProgram = 52  # "Choir Aahs": a choir sound in General MIDI players
             part.insert(0, singer)
             if time_signature:
@@ -264,7 +266,7 @@ class Chorale:
         Raises:
             ValueError: an unknown suffix.
 
-        Example:
+        Examples:
             >>> import tempfile, pathlib
             >>> out = pathlib.Path(tempfile.mkdtemp()) / "c.mid"
             >>> Chorale([[72, 67, 64, 48]] * 8).write(out).exists()

@@ -477,3 +477,7 @@ def models() -> None:
             f"{preset.name}{mark} [{where}, {preset.size / 1e6:.1f} MB]: {preset.description}"
         )
         click.echo(f"    test: {figures}")
+
+
+if __name__ == "__main__":
+    main()

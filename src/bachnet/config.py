@@ -43,7 +43,7 @@ class ModelConfig:
         dense_units: units of the ReLU layer before the logits (0 = none).
         window: tokens per training window (also the seed's generation context).
 
-    Example:
+    Examples:
         >>> ModelConfig(lstm_units=(256, 256)).lstm_units
         (256, 256)
         >>> ModelConfig(dropout=1.5)
@@ -107,7 +107,7 @@ class TrainConfig:
         transpose: largest random transposition in semitones (random windows only).
         seed: seeds windows, shuffling and initial weights.
 
-    Example:
+    Examples:
         >>> TrainConfig(epochs=5).learning_rate_at(0)
         0.001
     """

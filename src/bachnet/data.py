@@ -71,7 +71,7 @@ def fetch(
     Raises:
         DownloadError: the download failed or the hash did not match; nothing is kept.
 
-    Example:
+    Examples:
         >>> path = fetch("jsb_chorales.tgz")  # doctest: +SKIP
     """
     import pooch
@@ -178,7 +178,7 @@ class Dataset(Sequence[Chorale]):
         source: where the pieces came from (shown in ``repr``).
         report: for converted corpora, what was kept and skipped.
 
-    Example:
+    Examples:
         >>> ds = Dataset([Chorale([[72, 67, 64, 48]] * 4)] * 3, {"train": [0, 1], "test": [2]})
         >>> len(ds), len(ds.split("train")), sorted(ds.splits)
         (3, 2, ['all', 'test', 'train'])
@@ -254,7 +254,7 @@ class Dataset(Sequence[Chorale]):
         Raises:
             ValueError: an empty dataset or ``steps < 1``.
 
-        Example:
+        Examples:
             >>> ds = Dataset([Chorale([[72, 67, 64, 48]] * 16)])
             >>> len(ds.draw(seed=0, steps=8))
             8
@@ -278,7 +278,7 @@ class Dataset(Sequence[Chorale]):
         Raises:
             DownloadError: the archive could not be fetched or failed its hash check.
 
-        Example:
+        Examples:
             >>> Dataset.jsb().splits  # doctest: +SKIP
             {'train': 229, 'valid': 76, 'test': 77, 'all': 382}
         """

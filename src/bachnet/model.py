@@ -61,7 +61,7 @@ class BachNet:
         vocab: the token vocabulary; its size must equal ``config.vocab_size``.
         metadata: free-form facts saved with the model (corpus hash, metrics, command).
 
-    Example:
+    Examples:
         >>> net = BachNet(ModelConfig(lstm_units=(32,), embedding_dim=8, dense_units=16))
         >>> net.keras_model.output_shape
         (None, None, 47)
@@ -107,7 +107,7 @@ class BachNet:
     ) -> History:
         """Train on chorales; see `bachnet.train.train` for every detail.
 
-        Example:
+        Examples:
             >>> train = Dataset.jsb().split("train")  # doctest: +SKIP
             >>> net.fit(train, config=TrainConfig(epochs=1))  # doctest: +SKIP
         """
@@ -138,7 +138,7 @@ class BachNet:
         Raises:
             ValueError: no chorales, or a note outside the vocabulary.
 
-        Example:
+        Examples:
             >>> net.evaluate(Dataset.jsb().split("test"))  # doctest: +SKIP
             {'loss': 0.41, 'accuracy': 0.87, 'perplexity': 1.51, 'tokens': 74184.0}
         """
@@ -185,7 +185,7 @@ class BachNet:
     ) -> Chorale | list[Chorale]:
         """Compose: continue ``prompt`` by ``steps`` 16th notes; see `bachnet.generate.generate`.
 
-        Example:
+        Examples:
             >>> BachNet.from_pretrained().generate(steps=64, seed=1)  # doctest: +SKIP
             <Chorale: 72 steps (18 quarters)>
         """
@@ -262,11 +262,19 @@ class BachNet:
                 "(the file is truncated, tampered with or from another model)"
             )
         net = cls(config, vocab, metadata=metadata)
+        recorded = document["weights"].get("parameters")
+        if isinstance(recorded, int) and recorded != net.count_params():
+            raise ModelFileError(
+                f"{weights}: holds {recorded:,} parameters but the model in {CONFIG_FILE} has "
+                f"{net.count_params():,} (the config does not match the weights)"
+            )
         try:
             net.keras_model.load_weights(str(weights))
         except Exception as error:  # h5py / keras raise many kinds on a mismatch
+            detail = " ".join(str(error).split())  # Keras quotes whole tensors: keep it short
+            detail = detail if len(detail) <= 300 else detail[:300] + " ..."
             raise ModelFileError(
-                f"{weights}: does not fit the model in {CONFIG_FILE} ({error})"
+                f"{weights}: does not fit the model in {CONFIG_FILE} ({detail})"
             ) from None
         return net
 
@@ -282,7 +290,7 @@ class BachNet:
         Raises:
             ModelFileError: bad files. ValueError: an unknown name.
 
-        Example:
+        Examples:
             >>> net = BachNet.from_pretrained()  # doctest: +SKIP
         """
         from .presets import resolve

@@ -51,7 +51,7 @@ class Windows:
     Raises:
         ValueError: bad settings, or no chorale long enough for one window.
 
-    Example:
+    Examples:
         >>> from bachnet import Chorale, Vocabulary
         >>> piece = Chorale([[72, 67, 64, 48], [74, 67, 62, 43]] * 40)  # 320 tokens
         >>> w = Windows([piece], Vocabulary(), length=64, stride=32)

@@ -52,14 +52,13 @@ class Preset:
 
 
 def _index() -> dict[str, Any]:
-    text = resources.files("bachnet").joinpath("presets", INDEX).read_text(encoding="utf-8")
-    return dict(json.loads(text))
+    return dict(json.loads((bundled_root() / INDEX).read_text(encoding="utf-8")))
 
 
 def presets() -> list[Preset]:
     """Every registered preset, the default first.
 
-    Example:
+    Examples:
         >>> [p.name for p in presets()][:1]  # doctest: +SKIP
         ['jsb-small']
     """
@@ -87,8 +86,13 @@ def get_preset(name: str | None = None) -> Preset:
     raise ValueError(f"no preset named {name!r}; known presets: {names}")
 
 
+def bundled_root() -> Path:
+    """The folder inside the installed package that holds the bundled presets."""
+    return Path(str(resources.files("bachnet").joinpath("presets")))
+
+
 def _bundled_folder(preset: Preset) -> Path:
-    folder = Path(str(resources.files("bachnet").joinpath("presets", preset.name)))
+    folder = bundled_root() / preset.name
     for file, expected in preset.files.items():
         path = folder / file
         if not path.is_file():

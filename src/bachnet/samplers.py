@@ -1,9 +1,9 @@
 """Decoding strategies that turn next-token logits into token ids.
 
-A :class:`Sampler` works in two steps, in the spirit of the logits processors of HF
-transformers: :meth:`Sampler.filter` masks unwanted ids of a ``(batch, vocab)`` float32
+A `Sampler` works in two steps, in the spirit of the logits processors of HF
+transformers: `Sampler.filter` masks unwanted ids of a ``(batch, vocab)`` float32
 logits tensor with ``-inf`` (it never reorders the vocabulary and always keeps at least one
-id of each row that has a finite logit), then :meth:`Sampler.draw` picks one id per row.
+id of each row that has a finite logit), then `Sampler.draw` picks one id per row.
 
 All math uses ``keras.ops`` with static shapes and no Python branching on tensor values, so
 samplers run eagerly, under ``tf.function(jit_compile=True)`` and under ``jax.jit``. Keras 3
@@ -16,10 +16,11 @@ Built-in samplers are found by name through a small registry (``"greedy"``, ``"t
 through the ``bachnet.samplers`` entry-point group, loaded lazily the first time a name is
 missing from the registry.
 
-Example:
+Examples:
     >>> import numpy as np
     >>> sampler = get({"name": "sampling", "temperature": 0.9, "top_k": 3})
-    >>> ids = sampler(np.zeros((2, 8), "float32"), seed=0)  # int32, shape (2,)
+    >>> sampler(np.zeros((2, 8), "float32"), seed=0).shape  # one int32 id per row
+    TensorShape([2])
 """
 
 from __future__ import annotations
@@ -138,13 +139,14 @@ def _gumbel_argmax(logits: Tensor, noise: Tensor) -> Tensor:
 class Sampler:
     """Base class: an identity filter followed by an exact Gumbel-max categorical draw.
 
-    Subclasses override :meth:`filter` (and rarely :meth:`draw`), take their parameters as
-    ``__init__`` keyword arguments, return them from :meth:`get_config`, and are made known
-    by name with :func:`register`. Two samplers are equal when their configs are.
+    Subclasses override `filter` (and rarely `draw`), take their parameters as
+    ``__init__`` keyword arguments, return them from `get_config`, and are made known
+    by name with `register`. Two samplers are equal when their configs are.
 
-    Example:
+    Examples:
         >>> import numpy as np
-        >>> Sampler()(np.log([[0.1, 0.9]]).astype("float32"), noise=[[0.5, 0.5]])  # id 1
+        >>> Sampler()(np.log([[0.1, 0.9]]).astype("float32"), noise=[[0.5, 0.5]]).numpy()
+        array([1], dtype=int32)
     """
 
     name: ClassVar[str] = "sampler"
@@ -158,15 +160,16 @@ class Sampler:
         Returns:
             Float32 logits of the same shape, in the same vocabulary order.
 
-        Example:
-            >>> Sampler().filter([[1.0, 2.0]])  # unchanged
+        Examples:
+            >>> Sampler().filter([[1.0, 2.0]]).numpy()  # unchanged
+            array([[1., 2.]], dtype=float32)
         """
         return _as_logits(logits)
 
     def draw(self, logits: Tensor, noise: Tensor) -> Tensor:
         """Draws one id per row from ``softmax(logits)`` by Gumbel-max with given noise.
 
-        ``draw`` does not filter; :meth:`__call__` filters first.
+        ``draw`` does not filter; `__call__` filters first.
 
         Args:
             logits: ``(batch, vocab)`` logits, already filtered.
@@ -175,8 +178,9 @@ class Sampler:
         Returns:
             int32 ids of shape ``(batch,)``.
 
-        Example:
-            >>> Sampler().draw([[0.0, 0.0]], noise=[[0.9, 0.1]])  # id 0
+        Examples:
+            >>> Sampler().draw([[0.0, 0.0]], noise=[[0.9, 0.1]]).numpy()
+            array([0], dtype=int32)
         """
         return _gumbel_argmax(logits, noise)
 
@@ -197,8 +201,9 @@ class Sampler:
         Returns:
             int32 ids of shape ``(batch,)``.
 
-        Example:
-            >>> TopK(2)([[3.0, 2.0, 1.0]], seed=7)  # id 0 or 1
+        Examples:
+            >>> int(TopK(2)([[3.0, 2.0, 1.0]], seed=7)[0]) in (0, 1)
+            True
         """
         filtered = self.filter(logits)
         if noise is None:
@@ -208,7 +213,7 @@ class Sampler:
     def get_config(self) -> dict[str, Any]:
         """Returns the registered ``name`` and the ``__init__`` parameters.
 
-        Example:
+        Examples:
             >>> TopK(5).get_config()
             {'name': 'top_k', 'k': 5}
         """
@@ -216,9 +221,9 @@ class Sampler:
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Sampler:
-        """Builds an instance from :meth:`get_config` output (the ``name`` key is ignored).
+        """Builds an instance from `get_config` output (the ``name`` key is ignored).
 
-        Example:
+        Examples:
             >>> TopK.from_config({"name": "top_k", "k": 5})
             TopK(k=5)
         """
@@ -238,7 +243,7 @@ class Sampler:
 
 
 def register(name: str | None = None) -> Callable[[_S], _S]:
-    """Class decorator that makes a :class:`Sampler` subclass available to :func:`get`.
+    """Class decorator that makes a `Sampler` subclass available to `get`.
 
     The first registration of a class that does not declare ``name`` itself sets it to
     ``name`` (default: the class name, lower-cased). Registering it again under another
@@ -250,7 +255,7 @@ def register(name: str | None = None) -> Callable[[_S], _S]:
     Raises:
         ValueError: If ``name`` is already taken by a different class.
 
-    Example:
+    Examples:
         >>> @register("my_greedy")
         ... class MyGreedy(Greedy):
         ...     pass
@@ -281,8 +286,9 @@ def _same_class(a: type, b: type) -> bool:
 class Greedy(Sampler):
     """Always picks the id with the largest logit (first one on ties); ignores noise.
 
-    Example:
-        >>> Greedy()([[0.1, 2.0, 0.3]])  # id 1
+    Examples:
+        >>> Greedy()([[0.1, 2.0, 0.3]]).numpy()
+        array([1], dtype=int32)
     """
 
     name: ClassVar[str] = "greedy"
@@ -290,8 +296,9 @@ class Greedy(Sampler):
     def draw(self, logits: Tensor, noise: Tensor) -> Tensor:
         """Returns ``argmax(logits)`` as int32 ids; ``noise`` is unused.
 
-        Example:
-            >>> Greedy().draw([[0.0, 1.0]], noise=None)  # id 1
+        Examples:
+            >>> Greedy().draw([[0.0, 1.0]], noise=None).numpy()
+            array([1], dtype=int32)
         """
         del noise
         return ops.cast(ops.argmax(_as_logits(logits), axis=-1), "int32")
@@ -304,8 +311,9 @@ class Temperature(Sampler):
     Args:
         temperature: A finite number > 0.
 
-    Example:
-        >>> Temperature(0.5).filter([[1.0, 2.0]])  # [[2.0, 4.0]]
+    Examples:
+        >>> Temperature(0.5).filter([[1.0, 2.0]]).numpy()
+        array([[2., 4.]], dtype=float32)
     """
 
     name: ClassVar[str] = "temperature"
@@ -328,10 +336,11 @@ class TopK(Sampler):
     than ``k`` ids. A ``k`` at least the vocabulary size keeps every id.
 
     Args:
-        k: An integer >= 1 (default 10, used when :func:`get` is given only the name).
+        k: An integer >= 1 (default 10, used when `get` is given only the name).
 
-    Example:
-        >>> TopK(2).filter([[1.0, 3.0, 2.0]])  # [[-inf, 3.0, 2.0]]
+    Examples:
+        >>> TopK(2).filter([[1.0, 3.0, 2.0]]).numpy()
+        array([[-inf,   3.,   2.]], dtype=float32)
     """
 
     name: ClassVar[str] = "top_k"
@@ -359,10 +368,11 @@ class TopP(Sampler):
     every id. Registered as ``"top_p"`` and ``"nucleus"``.
 
     Args:
-        p: A number in (0, 1] (default 0.9, used when :func:`get` is given only the name).
+        p: A number in (0, 1] (default 0.9, used when `get` is given only the name).
 
-    Example:
-        >>> TopP(0.5).filter([[0.0, 1.1, 0.0]])  # probs ~ [.2, .6, .2]: keeps only id 1
+    Examples:
+        >>> TopP(0.5).filter([[0.0, 1.1, 0.0]]).numpy()  # probs ~ [.2, .6, .2]: keeps id 1
+        array([[-inf,  1.1, -inf]], dtype=float32)
     """
 
     name: ClassVar[str] = "top_p"
@@ -389,8 +399,9 @@ class Sampling(Sampler):
         top_k: An integer >= 1, or ``None`` to skip.
         top_p: A number in (0, 1], or ``None`` to skip.
 
-    Example:
-        >>> Sampling(temperature=0.8, top_k=20, top_p=0.95)([[1.0, 2.0, 3.0]], seed=1)
+    Examples:
+        >>> Sampling(temperature=0.8, top_k=20, top_p=0.95)([[1.0, 2.0, 3.0]], seed=1).shape
+        TensorShape([1])
     """
 
     name: ClassVar[str] = "sampling"
@@ -471,7 +482,7 @@ def _reset_plugins() -> None:
 def available() -> list[str]:
     """Lists every known sampler name, built-in and plugin, sorted.
 
-    Example:
+    Examples:
         >>> "top_k" in available()
         True
     """
@@ -494,18 +505,18 @@ def get(spec: str | dict[str, Any] | Sampler) -> Sampler:
 
     Args:
         spec: A registered name (built-in parameters take their defaults), a config dict
-            with a ``"name"`` key as returned by :meth:`Sampler.get_config`, or a
-            :class:`Sampler`, returned as is.
+            with a ``"name"`` key as returned by `Sampler.get_config`, or a
+            `Sampler`, returned as is.
 
     Returns:
-        A :class:`Sampler` instance.
+        A `Sampler` instance.
 
     Raises:
         ValueError: For an unknown name (the message lists the known ones), a dict without
             ``"name"``, or invalid parameters.
         TypeError: For any other kind of ``spec``.
 
-    Example:
+    Examples:
         >>> get({"name": "top_k", "k": 5})
         TopK(k=5)
         >>> get("nucleus")

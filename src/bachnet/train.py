@@ -22,6 +22,7 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -50,9 +51,9 @@ RUN_FILE, STATE_FILE, BEST_FILE, HISTORY_FILE = (
 class Perplexity(keras.metrics.Mean):  # type: ignore[misc]
     """``exp`` of the mean sparse cross-entropy (from logits), in nats.
 
-    Example:
+    Examples:
         >>> m = Perplexity()
-        >>> m.update_state([1], [[0.0, 0.0]])
+        >>> m.update_state(np.array([1]), np.array([[0.0, 0.0]]))
         >>> round(float(m.result()), 3)
         2.0
     """
@@ -152,8 +153,11 @@ def train(
         validation_data=_source(valid_windows, config.batch_size, None, False)
         if valid_windows
         else None,
+        validation_steps=valid_windows.steps(config.batch_size) if valid_windows else None,
+        validation_batch_size=config.batch_size,
         callbacks=callbacks,
         verbose=verbose,
+        shuffle=False,  # the epoch plans are shuffled already
     )
     keeper.restore_best(model)
     return run.history() if run is not None else keeper.history
@@ -161,20 +165,12 @@ def train(
 
 def _source(
     windows: Windows, batch_size: int, epochs: range | None, drop: bool
-) -> tf.data.Dataset | Iterator[Batch]:
+) -> tf.data.Dataset | Iterator[Batch] | Batch:
     if keras.backend.backend() == "tensorflow":
         return windows.tf_dataset(batch_size, epochs=epochs, drop_remainder=drop)
-    if epochs is None:  # validation: Keras re-iterates a re-iterable object each epoch
-        return _Reiterable(windows, batch_size)
+    if epochs is None:  # validation: the few fixed windows as arrays (Keras takes no iterables)
+        return next(windows.batches(windows.per_epoch))
     return windows.batches(batch_size, epochs=epochs, drop_remainder=drop)
-
-
-class _Reiterable:
-    def __init__(self, windows: Windows, batch_size: int) -> None:
-        self.windows, self.batch_size = windows, batch_size
-
-    def __iter__(self) -> Iterator[Batch]:
-        return self.windows.batches(self.batch_size)
 
 
 class _Run:
@@ -214,7 +210,9 @@ class _Run:
         self.state = json.loads(state_file.read_text(encoding="utf-8"))
         checkpoint = self.folder / self.state["checkpoint"]
         model = self.net.keras_model
-        model.load_weights(str(checkpoint / "model.weights.h5"))
+        with warnings.catch_warnings():  # the optimizer is restored below, from optimizer.npz
+            warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+            model.load_weights(str(checkpoint / "model.weights.h5"))
         optimizer = model.optimizer
         optimizer.build(model.trainable_variables)
         with np.load(checkpoint / "optimizer.npz", allow_pickle=False) as saved:

@@ -29,7 +29,7 @@ class Vocabulary:
         low: lowest MIDI pitch (>= 1).
         high: highest MIDI pitch (<= 127, >= low).
 
-    Example:
+    Examples:
         >>> vocab = Vocabulary()
         >>> vocab.size, vocab.encode(Chorale([[81, 60, 0, 36]])).tolist()
         (47, [46, 25, 0, 1])
@@ -52,7 +52,7 @@ class Vocabulary:
         Raises:
             ValueError: if there are no notes at all.
 
-        Example:
+        Examples:
             >>> Vocabulary.from_chorales([Chorale([[72, 67, 64, 48]])]).size
             26
         """
@@ -146,7 +146,7 @@ class Vocabulary:
             ValueError: an id outside the vocabulary, fewer than 4 ids, or (strict) a
                 partial step.
 
-        Example:
+        Examples:
             >>> Vocabulary().decode([46, 25, 0, 1]).chords.tolist()
             [[81, 60, 0, 36]]
         """

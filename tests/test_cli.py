@@ -1,0 +1,198 @@
+"""Tests for the ``bachnet`` command line: help, generate (files, prompts, samplers), models."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import shutil
+from pathlib import Path
+
+import keras
+import music21
+import numpy as np
+import pytest
+from click.testing import CliRunner, Result
+
+from bachnet import BachNet, Chorale, Dataset, ModelConfig
+from bachnet._version import __version__
+from bachnet.cli import main
+from bachnet.data import JSB_ARCHIVE
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny saved model that never writes silence (its logit bias for id 0 is -1000).
+
+    Without rests a MIDI file keeps every step, so files read back step for step.
+    """
+    keras.utils.set_random_seed(0)
+    net = BachNet(ModelConfig(lstm_units=(16, 12), embedding_dim=8, dense_units=8, window=32))
+    layer = net.keras_model.get_layer("logits")
+    kernel, bias = layer.get_weights()
+    bias[0] = -1000.0
+    layer.set_weights([kernel, bias])
+    return net.save_pretrained(tmp_path_factory.mktemp("tiny") / "model")
+
+
+def run(*args: str | Path) -> Result:
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def generate(model: Path, *args: str | Path) -> Result:
+    result = run("generate", "-m", model, *args)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def csv_rows(path: Path) -> int:
+    return len(path.read_text(encoding="utf-8").splitlines()) - 1
+
+
+def assert_usage_error(result: Result, *fragments: str) -> None:
+    """Exit code 2, one ``Error:`` line naming the problem, no traceback."""
+    assert result.exit_code == 2, result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1, result.output
+    for fragment in fragments:
+        assert fragment in errors[0]
+    assert "Traceback" not in result.output
+
+
+def test_help_and_version() -> None:
+    result = run("--help")
+    assert result.exit_code == 0
+    for command in ("generate", "models", "train", "evaluate"):
+        assert command in result.output
+    result = run("--version")
+    assert result.exit_code == 0
+    assert result.output.strip() == f"bachnet, version {__version__}"
+    result = run("generate", "--help")
+    assert result.exit_code == 0
+    for option in ("--out", "--model", "--steps", "--sampler", "--top-k", "--top-p", "--prompt"):
+        assert option in result.output
+
+
+def test_generate_writes_midi_musicxml_and_csv(tiny_model: Path, tmp_path: Path) -> None:
+    out = tmp_path / "a"
+    outputs = ["-o", out / "out.mid", "-o", out / "out.musicxml", "-o", out / "out.csv"]
+    result = generate(tiny_model, *outputs, "--steps", "16", "--seed", "1")
+    assert result.output.count("(16 steps, 4 quarter notes)") == 3
+    assert csv_rows(out / "out.csv") == 16
+    written = Chorale.read(out / "out.csv")
+    for name in ("out.mid", "out.musicxml"):
+        score = music21.converter.parse(str(out / name))
+        assert [part.partName for part in score.parts] == ["Soprano", "Alto", "Tenor", "Bass"]
+        assert float(score.highestTime) == 4.0
+        assert Chorale.read(out / name) == written
+
+
+def test_seed_makes_output_repeatable(tiny_model: Path, tmp_path: Path) -> None:
+    for folder, seed in (("a", "1"), ("b", "1"), ("c", "2")):
+        out = tmp_path / folder
+        generate(tiny_model, "-o", out / "x.mid", "-o", out / "x.musicxml", "-o", out / "x.csv",
+                 "--steps", "16", "--seed", seed)  # fmt: skip
+    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    assert (a / "x.mid").read_bytes() == (b / "x.mid").read_bytes()
+    assert (a / "x.csv").read_bytes() == (b / "x.csv").read_bytes()
+    # music21 gives MusicXML parts random ids, so compare the music, not the bytes.
+    assert Chorale.read(a / "x.musicxml") == Chorale.read(b / "x.musicxml")
+    assert (a / "x.csv").read_bytes() != (c / "x.csv").read_bytes()
+
+
+def test_num_samples_numbers_the_files(tiny_model: Path, tmp_path: Path) -> None:
+    generate(tiny_model, "-n", "2", "-o", tmp_path / "out.mid", "-o", tmp_path / "out.csv",
+             "--steps", "8", "--seed", "2", "--sampler", "top_k", "--top-k", "3")  # fmt: skip
+    names = sorted(p.name for p in tmp_path.iterdir() if p.suffix in (".mid", ".csv"))
+    assert names == ["out-1.csv", "out-1.mid", "out-2.csv", "out-2.mid"]
+    assert Chorale.read(tmp_path / "out-1.mid") == Chorale.read(tmp_path / "out-1.csv")
+    one, two = (Chorale.read(tmp_path / f"out-{i}.csv") for i in (1, 2))
+    assert len(one) == len(two) == 8
+    assert one != two
+
+
+def test_prompt_from_a_csv_file(tiny_model: Path, tmp_path: Path) -> None:
+    prompt = Chorale([[72, 67, 64, 48]] * 4 + [[74, 67, 62, 43]] * 4 + [[72, 64, 55, 48]] * 4)
+    prompt_file = prompt.write(tmp_path / "prompt.csv")
+    common = ["--prompt", prompt_file, "--prompt-steps", "8", "--steps", "8", "--seed", "3"]
+    generate(tiny_model, "-o", tmp_path / "with.csv", *common)
+    generate(tiny_model, "-o", tmp_path / "new.csv", *common, "--no-prompt-in-output")
+    with_prompt = Chorale.read(tmp_path / "with.csv")
+    new_only = Chorale.read(tmp_path / "new.csv")
+    assert len(with_prompt) == 16 and len(new_only) == 8
+    np.testing.assert_array_equal(with_prompt.chords[:8], prompt.chords[:8])
+    np.testing.assert_array_equal(with_prompt.chords[8:], new_only.chords)
+
+
+def test_prompt_from_the_jsb_test_split(
+    tiny_model: Path, tmp_path: Path, cache_dir: Path, jsb_archive: Path, jsb_dataset: Dataset
+) -> None:
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copy(jsb_archive, cache_dir / JSB_ARCHIVE)
+    out = tmp_path / "out.csv"
+    generate(tiny_model, "-o", out, "--prompt", "test:0", "--prompt-steps", "8", "--steps", "8")
+    piece = Chorale.read(out)
+    assert len(piece) == 16
+    np.testing.assert_array_equal(piece.chords[:8], jsb_dataset.split("test")[0].chords[:8])
+    assert_usage_error(
+        run("generate", "-m", tiny_model, "-o", out, "--prompt", "test:999"), "'test:999'"
+    )
+    assert_usage_error(
+        run("generate", "-m", tiny_model, "-o", out, "--prompt", "nosuchsplit:0"), "nosuchsplit"
+    )
+
+
+@pytest.mark.parametrize(
+    ("options", "fragments"),
+    [
+        (["--sampler", "greedy", "--top-k", "3"], ["sampler 'greedy' takes no --top-k"]),
+        (["--sampler", "greedy", "--temperature", "2"], ["takes no --temperature"]),
+        (["--top-p", "1.5"], ["'--top-p'", "1.5"]),
+        (["--top-k", "0"], ["'--top-k'"]),
+        (["--temperature", "0"], ["'--temperature'"]),
+        (["--steps", "0"], ["'--steps'"]),
+        (["-n", "0"], ["'-n'"]),
+        (
+            ["--sampler", "bogus"],
+            ["unknown sampler 'bogus'", "greedy, nucleus, sampling, temperature, top_k, top_p"],
+        ),
+        (["-o", "x.wav"], ["x.wav: unknown suffix", ".mid, .midi, .musicxml, .xml, .csv"]),
+    ],
+)
+def test_bad_options_fail_with_one_line(
+    tiny_model: Path, tmp_path: Path, options: list[str], fragments: list[str]
+) -> None:
+    outputs = [] if "-o" in options else ["-o", str(tmp_path / "out.mid")]
+    assert_usage_error(run("generate", "-m", tiny_model, *outputs, *options), *fragments)
+    assert not list(tmp_path.iterdir())
+
+
+def test_missing_prompt_file(tiny_model: Path, tmp_path: Path) -> None:
+    result = run("generate", "-m", tiny_model, "-o", tmp_path / "out.mid", "--prompt", "nope.csv")
+    assert_usage_error(result, "'--prompt'", "nope.csv")
+
+
+def test_prompt_outside_the_vocabulary(tiny_model: Path, tmp_path: Path) -> None:
+    prompt = Chorale([[90, 67, 64, 48]] * 4).write(tmp_path / "high.csv")
+    result = run("generate", "-m", tiny_model, "-o", tmp_path / "out.mid", "--prompt", prompt)
+    assert result.exit_code == 1, result.output
+    assert "Error:" in result.output and "outside the vocabulary" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "out.mid").exists()
+
+
+def test_missing_model_folder(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-model"
+    result = run("generate", "-m", missing, "-o", tmp_path / "out.mid", "--steps", "4")
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith("Error:")
+    assert str(missing) in result.output and "not a model folder" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "out.mid").exists()
+
+
+def test_models_lists_presets() -> None:
+    result = run("models")
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output

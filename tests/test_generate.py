@@ -1,0 +1,267 @@
+"""Tests for bachnet.generate: incremental steps, the compiled loop, constraints, arguments."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+from bachnet import BachNet, Chorale, ModelConfig
+from bachnet.generate import _table_step_fn, generate, generate_tokens, next_token, step_fn
+from bachnet.samplers import Sampler, TopK
+
+UNITS = (16, 12)
+VOCAB = 47
+
+
+@pytest.fixture(scope="module")
+def net() -> BachNet:
+    """A tiny two-layer model with fixed random weights, shared so compiled loops are reused."""
+    keras.utils.set_random_seed(0)
+    return BachNet(ModelConfig(lstm_units=UNITS, embedding_dim=8, dense_units=8, window=32))
+
+
+@pytest.fixture(scope="module")
+def prompt() -> Chorale:
+    return Chorale([[72, 67, 64, 48], [72, 67, 64, 48], [74, 67, 62, 43], [0, 65, 60, 41]])
+
+
+def test_step_fn_matches_full_context_logits(net: BachNet) -> None:
+    ids = np.random.default_rng(1).integers(0, VOCAB, size=(2, 24)).astype(np.int32)
+    full = net.logits(ids)
+    step = step_fn(net)
+    states = [ops.zeros((2, units)) for units in UNITS for _ in range(2)]
+    incremental = []
+    for t in range(ids.shape[1]):
+        logits, states = step(ids[:, t], states)
+        incremental.append(ops.convert_to_numpy(logits))
+    assert len(states) == 2 * len(UNITS)
+    np.testing.assert_allclose(np.stack(incremental, axis=1), full, atol=1e-5)
+
+
+@pytest.mark.parametrize("plain", [False, True], ids=["tiny", "one-layer-no-norm-no-dense"])
+def test_the_compiled_loops_step_matches_full_context_logits(net: BachNet, plain: bool) -> None:
+    """The loop's step looks the first LSTM's input projection up in a per-id table."""
+    if plain:
+        keras.utils.set_random_seed(1)
+        config = ModelConfig(lstm_units=(10,), embedding_dim=6, dense_units=0, layer_norm=False)
+        net = BachNet(config)
+    units = net.config.lstm_units
+    ids = np.random.default_rng(1).integers(0, VOCAB, size=(2, 24)).astype(np.int32)
+    step = _table_step_fn(net)()
+    states = [ops.zeros((2, u)) for u in units for _ in range(2)]
+    incremental = []
+    for t in range(ids.shape[1]):
+        logits, states = step(ids[:, t], states)
+        incremental.append(ops.convert_to_numpy(logits))
+    assert len(states) == 2 * len(units)
+    np.testing.assert_allclose(np.stack(incremental, axis=1), net.logits(ids), atol=1e-5)
+
+
+def test_greedy_equals_the_seed_way(net: BachNet) -> None:
+    first = np.random.default_rng(2).integers(0, VOCAB, size=(2, 8)).astype(np.int32)
+    fast = generate_tokens(net, first, 12, sampler="greedy")
+    context = first
+    for _ in range(12):
+        drawn = next_token(net, context, sampler="greedy")
+        context = np.concatenate([context, drawn[:, None]], axis=1)
+    assert fast.dtype == np.int32
+    np.testing.assert_array_equal(fast, context)
+
+
+def test_prompt_tokens_are_kept(net: BachNet) -> None:
+    first = np.random.default_rng(3).integers(0, VOCAB, size=(2, 8)).astype(np.int32)
+    out = generate_tokens(net, first, 12, seed=0)
+    assert out.shape == (2, 20)
+    np.testing.assert_array_equal(out[:, :8], first)
+    assert out.min() >= 0 and out.max() < VOCAB
+
+
+def test_one_dimensional_prompt_and_no_new_tokens(net: BachNet) -> None:
+    assert generate_tokens(net, [0, 0, 0, 0], 8, seed=0).shape == (1, 12)
+    np.testing.assert_array_equal(generate_tokens(net, [[5, 6, 7, 8]], 0), [[5, 6, 7, 8]])
+
+
+def test_same_seed_same_chorale_other_seed_other_chorale(net: BachNet) -> None:
+    a = generate(net, steps=8, seed=11)
+    b = generate(net, steps=8, seed=11)
+    c = generate(net, steps=8, seed=12)
+    assert isinstance(a, Chorale)
+    assert a == b
+    assert a != c
+
+
+def test_num_samples_gives_different_pieces(net: BachNet) -> None:
+    pieces = net.generate(steps=8, num_samples=3, seed=5)
+    assert isinstance(pieces, list) and len(pieces) == 3
+    assert all(isinstance(p, Chorale) and len(p) == 8 for p in pieces)
+    contents = {p.chords.tobytes() for p in pieces}
+    assert len(contents) == 3
+
+
+def test_lengths_with_and_without_prompt(net: BachNet, prompt: Chorale) -> None:
+    alone = generate(net, None, steps=8, seed=0)
+    assert isinstance(alone, Chorale) and len(alone) == 8  # the silent start step is dropped
+    alone_too = generate(net, None, steps=8, seed=0, include_prompt=False)
+    assert alone_too == alone
+    with_prompt = generate(net, prompt, steps=8, seed=0)
+    without = generate(net, prompt, steps=8, seed=0, include_prompt=False)
+    assert isinstance(with_prompt, Chorale) and isinstance(without, Chorale)
+    assert len(with_prompt) == len(prompt) + 8
+    assert len(without) == 8
+    np.testing.assert_array_equal(with_prompt.chords[: len(prompt)], prompt.chords)
+    np.testing.assert_array_equal(with_prompt.chords[len(prompt) :], without.chords)
+
+
+def test_result_is_whole_four_voice_steps(net: BachNet) -> None:
+    piece = generate(net, steps=8, seed=1)
+    assert isinstance(piece, Chorale)
+    assert piece.chords.shape == (8, 4)
+    sounding = piece.chords[piece.chords > 0]
+    assert ((sounding >= 36) & (sounding <= 81)).all()
+
+
+def test_forced_ids_appear_at_their_positions(net: BachNet) -> None:
+    forced = np.full(32, -1, dtype=np.int64)
+    soprano = np.array([25, 27, 29, 30, 32, 30, 29, 27])  # MIDI 60, 62, 64, 65, 67, ...
+    forced[0::4] = soprano
+    forced[5] = 0  # alto of step 1 is silent
+    for num in (1, 3):
+        out = generate_tokens(net, np.zeros((num, 4), np.int32), 32, seed=4, constraint=forced)
+        new = out[:, 4:]
+        np.testing.assert_array_equal(new[:, 0::4], np.broadcast_to(soprano, (num, 8)))
+        assert (new[:, 5] == 0).all()
+    piece = generate(net, steps=8, seed=4, constraint=forced)
+    assert isinstance(piece, Chorale)
+    np.testing.assert_array_equal(piece.chords[:, 0], soprano + 35)
+
+
+def test_forced_ids_with_greedy(net: BachNet) -> None:
+    forced = np.full(16, -1)
+    forced[3] = 46
+    out = generate_tokens(net, np.zeros((1, 4), np.int32), 16, sampler="greedy", constraint=forced)
+    assert out[0, 7] == 46
+
+
+def test_mask_restricts_draws(net: BachNet) -> None:
+    allowed_soprano = net.vocab.ids_of([60, 62, 64, 65, 67])
+    mask = np.ones((32, VOCAB), dtype=bool)
+    mask[0::4] = False
+    mask[0::4, allowed_soprano] = True
+    mask[1::4, 0] = False  # the alto never rests
+    pieces = generate(net, steps=8, seed=7, num_samples=3, constraint=mask)
+    assert isinstance(pieces, list)
+    for piece in pieces:
+        assert set(piece.chords[:, 0].tolist()) <= {60, 62, 64, 65, 67}
+        assert (piece.chords[:, 1] > 0).all()
+
+
+def test_batch_wise_mask(net: BachNet) -> None:
+    mask = np.zeros((3, 16, VOCAB), dtype=bool)
+    for sample, token in enumerate((3, 17, 40)):
+        mask[sample, :, token] = True
+        mask[sample, 8:] = True  # the last two steps are free
+    out = generate_tokens(net, np.zeros((3, 4), np.int32), 16, seed=0, constraint=mask)
+    for sample, token in enumerate((3, 17, 40)):
+        assert (out[sample, 4:12] == token).all()
+
+
+@pytest.mark.parametrize(
+    ("constraint", "message"),
+    [
+        (np.full(31, -1), r"31 forced ids, expected one per new token \(32\)"),
+        (np.array([47] + [-1] * 31), r"constraint id 47 is outside -1\.\.46"),
+        (np.array([-2] + [-1] * 31), r"constraint id -2 is outside -1\.\.46"),
+        (np.ones((31, VOCAB), bool), r"boolean mask of shape \(32, 47\)"),
+        (np.ones((32, VOCAB - 1), bool), r"got dtype bool, shape \(32, 46\)"),
+        (np.ones((32, VOCAB), np.float32), r"got dtype float32"),
+        (np.ones((2, 3, 32, VOCAB), bool), r"shape \(2, 3, 32, 47\)"),
+        (np.ones((2, 32, VOCAB), bool), r"or \(3, 32, 47\)"),
+        (np.full((3, 32), -1), r"got dtype int64, shape \(3, 32\)"),
+    ],
+)
+def test_bad_constraints(net: BachNet, constraint: np.ndarray, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        generate(net, steps=8, num_samples=3, constraint=constraint)
+
+
+def test_constraint_row_that_allows_nothing(net: BachNet) -> None:
+    mask = np.ones((32, VOCAB), dtype=bool)
+    mask[13] = False
+    with pytest.raises(ValueError, match="allows no id at new token 13"):
+        generate(net, steps=8, constraint=mask)
+    batch = np.ones((2, 32, VOCAB), dtype=bool)
+    batch[1, 20] = False
+    with pytest.raises(ValueError, match="allows no id at new token 20"):
+        generate(net, steps=8, num_samples=2, constraint=batch)
+
+
+def test_bad_arguments(net: BachNet, prompt: Chorale) -> None:
+    with pytest.raises(ValueError, match="steps must be >= 1, got 0"):
+        generate(net, steps=0)
+    with pytest.raises(ValueError, match="num_samples must be >= 1, got 0"):
+        generate(net, steps=8, num_samples=0)
+    with pytest.raises(TypeError, match="prompt must be a Chorale or None, got ndarray"):
+        generate(net, prompt.chords, steps=8)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="new_tokens must be >= 0"):
+        generate_tokens(net, [[0, 0, 0, 0]], -1)
+    with pytest.raises(ValueError, match="length >= 1"):
+        generate_tokens(net, np.zeros((1, 0), np.int32), 4)
+    with pytest.raises(ValueError, match=r"prompt ids must be in 0\.\.46"):
+        generate_tokens(net, [[0, 47]], 4)
+    with pytest.raises(ValueError, match="unknown sampler 'nope'"):
+        generate(net, steps=8, sampler="nope")
+    with pytest.raises(TypeError, match="expected a sampler name"):
+        generate(net, steps=8, sampler=3)  # type: ignore[arg-type]
+
+
+def test_prompt_outside_the_vocabulary(net: BachNet) -> None:
+    with pytest.raises(ValueError, match="outside the vocabulary"):
+        generate(net, Chorale([[90, 67, 64, 48]]), steps=8)
+
+
+def test_sampler_as_name_dict_or_instance(net: BachNet) -> None:
+    by_name = generate(net, steps=8, seed=3, sampler="top_k")
+    by_dict = generate(net, steps=8, seed=3, sampler={"name": "top_k", "k": 10})
+    by_instance = generate(net, steps=8, seed=3, sampler=TopK(10))
+    assert by_name == by_dict == by_instance
+    narrow = generate(net, steps=8, seed=3, sampler=TopK(1))
+    greedy = generate(net, steps=8, seed=99, sampler="greedy")
+    assert narrow == greedy  # top-1 filtering leaves only the argmax
+
+
+def test_compiled_loop_is_reused(net: BachNet) -> None:
+    net._generators.clear()
+    generate(net, steps=8, seed=0, sampler="temperature")
+    assert len(net._generators) == 1
+    (loop,) = net._generators.values()
+    traces = getattr(loop, "experimental_get_tracing_count", lambda: None)()
+    generate(net, steps=8, seed=1, sampler={"name": "temperature", "temperature": 1.0})
+    generate(net, steps=8, seed=2, sampler="temperature", num_samples=1)
+    assert list(net._generators.values()) == [loop]
+    if traces is not None:  # TensorFlow: same shapes, no new trace
+        assert loop.experimental_get_tracing_count() == traces
+    generate(net, steps=8, seed=0, sampler="greedy")
+    assert len(net._generators) == 2
+
+
+def test_samplers_with_equal_configs_but_other_classes_do_not_share_a_loop(net: BachNet) -> None:
+    class LowestFirst(Sampler):
+        """Not registered, so its config is the base class's ``{"name": "sampler"}``."""
+
+        def draw(self, logits: object, noise: object) -> object:
+            return ops.cast(ops.argmin(logits, axis=-1), "int32")
+
+    base = generate_tokens(net, np.zeros((1, 4), np.int32), 8, seed=0, sampler=Sampler())
+    lowest = generate_tokens(net, np.zeros((1, 4), np.int32), 8, seed=0, sampler=LowestFirst())
+    assert not np.array_equal(base, lowest)
+    context = np.zeros((1, 4), np.int32)
+    for _ in range(8):
+        drawn = np.argmin(net.logits(context)[:, -1], axis=-1).astype(np.int32)
+        context = np.concatenate([context, drawn[:, None]], axis=1)
+    np.testing.assert_array_equal(lowest, context)

@@ -1,0 +1,379 @@
+"""Tests for bachnet.config and bachnet.model: configs, the network, evaluation, save and load.
+
+Backend-neutral: these tests also run with ``KERAS_BACKEND=jax`` (``nox -s tests_jax``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras
+import numpy as np
+import pytest
+
+from bachnet import (
+    BachNet,
+    Chorale,
+    Dataset,
+    ModelConfig,
+    ModelFileError,
+    TrainConfig,
+    Vocabulary,
+)
+from bachnet.model import CONFIG_FILE, WEIGHTS_FILE, sha256_of
+
+TINY = ModelConfig(lstm_units=(16,), embedding_dim=8, dense_units=8, window=32, dropout=0.0)
+
+
+def tiny_net(seed: int = 0, config: ModelConfig = TINY) -> BachNet:
+    keras.utils.set_random_seed(seed)
+    return BachNet(config)
+
+
+# ------------------------------------------------------------------------------- configs
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"vocab_size": 1}, "vocab_size must be >= 2, got 1"),
+        ({"embedding_dim": 0}, "embedding_dim must be >= 1, got 0"),
+        ({"lstm_units": ()}, "lstm_units must be a non-empty tuple of layer sizes, got ()"),
+        ({"lstm_units": [16]}, "lstm_units must be a non-empty tuple of layer sizes, got [16]"),
+        ({"lstm_units": (16, 0)}, "every LSTM needs >= 1 unit, got 0"),
+        ({"lstm_units": (16.5,)}, "every LSTM needs >= 1 unit, got 16.5"),
+        ({"dropout": 1.0}, "dropout must be in [0, 1), got 1.0"),
+        ({"dropout": -0.1}, "dropout must be in [0, 1), got -0.1"),
+        ({"dense_units": -1}, "dense_units must be >= 0, got -1"),
+        ({"window": 0}, "window must be >= 1, got 0"),
+    ],
+)
+def test_model_config_rejects_bad_values(fields: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        ModelConfig(**fields)
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"epochs": 0}, "epochs must be >= 1, got 0"),
+        ({"batch_size": 0}, "batch_size must be >= 1, got 0"),
+        ({"learning_rate": 0.0}, "learning_rate must be > 0, got 0.0"),
+        ({"learning_rate": -1e-3}, "learning_rate must be > 0, got -0.001"),
+        ({"decay_epochs": 0}, "decay_epochs must be > 0, got 0"),
+        ({"clipnorm": -1.0}, "clipnorm must be >= 0, got -1.0"),
+        ({"weight_decay": -0.5}, "weight_decay must be >= 0, got -0.5"),
+        ({"patience": 0}, "patience must be >= 1, got 0"),
+        ({"stride": 0}, "stride must be >= 1, got 0"),
+        ({"transpose": 25}, "transpose must be in 0..24 semitones, got 25"),
+        ({"transpose": -1}, "transpose must be in 0..24 semitones, got -1"),
+    ],
+)
+def test_train_config_rejects_bad_values(fields: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        TrainConfig(**fields)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        ModelConfig(),
+        ModelConfig(lstm_units=(32, 16), dropout=0.3, layer_norm=False, dense_units=0, window=64),
+    ],
+)
+def test_model_config_round_trips_through_json(config: ModelConfig) -> None:
+    data = json.loads(json.dumps(config.to_dict()))
+    assert data["lstm_units"] == list(config.lstm_units)
+    again = ModelConfig.from_dict(data)
+    assert again == config
+    assert isinstance(again.lstm_units, tuple)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        TrainConfig(),
+        TrainConfig(epochs=3, batch_size=8, learning_rate=0.01, decay_epochs=20.0, stride=1),
+        TrainConfig(clipnorm=0.0, weight_decay=1e-4, patience=2, transpose=0, seed=7),
+    ],
+)
+def test_train_config_round_trips_through_json(config: TrainConfig) -> None:
+    data = config.to_dict()
+    if math.isinf(config.decay_epochs):
+        assert data["decay_epochs"] is None  # JSON has no infinity
+    text = json.dumps(data, allow_nan=False)
+    assert TrainConfig.from_dict(json.loads(text)) == config
+
+
+def test_from_dict_fills_defaults_and_rejects_unknown_keys() -> None:
+    assert ModelConfig.from_dict({"lstm_units": [8]}) == ModelConfig(lstm_units=(8,))
+    assert TrainConfig.from_dict({}) == TrainConfig()
+    with pytest.raises(ValueError, match=r"unknown ModelConfig field\(s\): colour, units"):
+        ModelConfig.from_dict({"lstm_units": [8], "units": 3, "colour": "red"})
+    with pytest.raises(ValueError, match=r"unknown TrainConfig field\(s\): lr"):
+        TrainConfig.from_dict({"lr": 0.1})
+    with pytest.raises(ValueError, match="dropout must be in"):
+        ModelConfig.from_dict({"dropout": 2})  # the values are validated too
+
+
+def test_learning_rate_schedule() -> None:
+    config = TrainConfig(learning_rate=0.01, decay_epochs=10)
+    assert config.learning_rate_at(0) == pytest.approx(0.01)
+    assert config.learning_rate_at(10) == pytest.approx(0.001)
+    assert config.learning_rate_at(5) == pytest.approx(0.01 * 0.1**0.5)
+    assert TrainConfig(learning_rate=0.01).learning_rate_at(1000) == pytest.approx(0.01)
+
+
+# ------------------------------------------------------------------------------- network
+
+
+def test_default_network_is_the_seed_network() -> None:
+    keras.utils.set_random_seed(0)
+    net = BachNet()
+    assert net.count_params() == 5_663_663
+    assert "5,663,663 parameters" in repr(net)
+    layers = net.keras_model.layers
+    assert not any(isinstance(layer, keras.layers.Lambda) for layer in layers)
+    assert "Lambda" not in json.dumps(net.keras_model.get_config())
+    lstms = [layer for layer in layers if isinstance(layer, keras.layers.LSTM)]
+    assert [layer.units for layer in lstms] == [512, 512, 512]
+    assert net.keras_model.output_shape == (None, None, 47)
+    ids = np.random.default_rng(0).integers(0, 47, size=(2, 7))
+    logits = net.logits(ids)
+    assert logits.shape == (2, 7, 47) and logits.dtype == np.float32
+    assert np.isfinite(logits).all()
+
+
+@pytest.mark.parametrize(
+    ("config", "params"),
+    [
+        (TINY, 47 * 8 + 4 * 16 * (8 + 16 + 1) + 2 * 16 + (16 * 8 + 8) + (8 * 47 + 47)),
+        (
+            ModelConfig(lstm_units=(16, 8), embedding_dim=8, dense_units=0, layer_norm=False),
+            47 * 8 + 4 * 16 * (8 + 16 + 1) + 4 * 8 * (16 + 8 + 1) + (8 * 47 + 47),
+        ),
+    ],
+)
+def test_small_networks_have_the_expected_shape(config: ModelConfig, params: int) -> None:
+    net = tiny_net(config=config)
+    assert net.count_params() == params
+    assert net.keras_model.output_shape == (None, None, 47)
+    assert net.logits(np.zeros((3, 5), dtype=np.int32)).shape == (3, 5, 47)
+    assert net.logits([1, 2, 3]).shape == (1, 3, 47)  # one sequence gets a batch axis
+
+
+def test_vocabulary_must_match_the_config() -> None:
+    with pytest.raises(ValueError, match=r"the vocabulary has 47 ids but config\.vocab_size is 10"):
+        BachNet(ModelConfig(vocab_size=10))
+    assert BachNet(ModelConfig(lstm_units=(4,), embedding_dim=4)).vocab == Vocabulary()
+
+
+# ------------------------------------------------------------------- training and scoring
+
+
+@pytest.fixture(scope="module")
+def one_chorale(jsb_dataset: Dataset) -> Chorale:
+    return jsb_dataset.split("train")[0]
+
+
+@pytest.fixture(scope="module")
+def overfitted(one_chorale: Chorale) -> tuple[BachNet, dict[str, list[float]]]:
+    """A tiny network trained 40 epochs on a single chorale (no dropout, no transposition)."""
+    net = tiny_net(seed=1)
+    config = TrainConfig(epochs=40, batch_size=4, learning_rate=1e-2, transpose=0, patience=40)
+    history = net.fit([one_chorale], config=config, verbose=0)
+    return net, history
+
+
+def test_small_model_overfits_one_chorale(
+    overfitted: tuple[BachNet, dict[str, list[float]]], one_chorale: Chorale
+) -> None:
+    net, history = overfitted
+    assert len(history["loss"]) == 40
+    first, last = history["loss"][0], history["loss"][-1]
+    assert first > 3.0  # about ln(47) = 3.85 at the start
+    assert last < 0.5 * first, f"loss only fell from {first:.3f} to {last:.3f}"
+    metrics = net.evaluate([one_chorale])
+    assert metrics["loss"] < 0.5 * first
+    assert metrics["accuracy"] > 0.5
+
+
+def reference_metrics(net: BachNet, chorales: list[Chorale]) -> dict[str, float]:
+    """Scores computed one chorale at a time from `BachNet.logits`, in float64 NumPy."""
+    nll, correct, count = 0.0, 0, 0
+    for chorale in chorales:
+        tokens = net.vocab.encode(chorale)
+        logits = net.logits(tokens[None, :-1])[0].astype(np.float64)
+        top = logits.max(-1, keepdims=True)
+        log_probs = logits - top - np.log(np.exp(logits - top).sum(-1, keepdims=True))
+        target = tokens[1:]
+        nll -= log_probs[np.arange(len(target)), target].sum()
+        correct += int((logits.argmax(-1) == target).sum())
+        count += len(target)
+    return {"loss": nll / count, "accuracy": correct / count, "tokens": float(count)}
+
+
+def test_evaluate_scores_every_token_once_and_matches_numpy(
+    overfitted: tuple[BachNet, dict[str, list[float]]],
+    jsb_dataset: Dataset,
+    tiny_chorales: list[Chorale],
+) -> None:
+    net, _ = overfitted
+    short, other = sorted(jsb_dataset.split("valid"), key=len)[:2]  # eager LSTMs are slow
+    opening = Chorale(other.chords[:64], name="opening")
+    chorales = [short, opening, *tiny_chorales]  # many lengths: padding is used
+    assert len({len(c) for c in chorales}) == len(chorales)
+    metrics = net.evaluate(chorales, batch_size=3)
+    assert set(metrics) == {"loss", "accuracy", "perplexity", "tokens"}
+    assert metrics["tokens"] == sum(4 * len(c) - 1 for c in chorales)
+    assert metrics["perplexity"] == pytest.approx(math.exp(metrics["loss"]), rel=1e-12)
+    expected = reference_metrics(net, chorales)
+    assert metrics["tokens"] == expected["tokens"]
+    assert metrics["loss"] == pytest.approx(expected["loss"], rel=1e-5)
+    assert metrics["accuracy"] == pytest.approx(expected["accuracy"], abs=1.5 / expected["tokens"])
+    # Batching is an implementation detail: one at a time gives the same figures.
+    alone = net.evaluate(chorales, batch_size=1)
+    assert alone["loss"] == pytest.approx(metrics["loss"], rel=1e-5)
+    assert alone["tokens"] == metrics["tokens"]
+
+
+def test_evaluate_rejects_no_chorales_and_foreign_notes() -> None:
+    net = tiny_net()
+    with pytest.raises(ValueError, match="at least one chorale"):
+        net.evaluate([])
+    with pytest.raises(ValueError, match="MIDI pitch 84"):
+        net.evaluate([Chorale([[84, 67, 64, 48]] * 4)])
+
+
+def test_evaluate_one_step_chorale_scores_three_tokens() -> None:
+    metrics = tiny_net().evaluate([Chorale([[72, 67, 64, 48]])])
+    assert metrics["tokens"] == 3
+    assert 0 <= metrics["accuracy"] <= 1
+
+
+# ---------------------------------------------------------------------------- save, load
+
+
+@pytest.fixture
+def saved(tmp_path: Path) -> tuple[BachNet, Path]:
+    net = tiny_net(seed=3)
+    net.metadata["corpus"] = {"source": "test", "chorales": 3}
+    folder = net.save_pretrained(tmp_path / "model")
+    return net, folder
+
+
+def test_save_then_load_gives_identical_logits(saved: tuple[BachNet, Path]) -> None:
+    net, folder = saved
+    loaded = BachNet.load(folder)
+    assert loaded.config == net.config
+    assert loaded.vocab == net.vocab
+    assert loaded.metadata == {"corpus": {"source": "test", "chorales": 3}}
+    ids = np.random.default_rng(5).integers(0, 47, size=(3, 40))
+    np.testing.assert_array_equal(loaded.logits(ids), net.logits(ids))
+
+
+def test_saved_folder_is_config_and_weights_only(saved: tuple[BachNet, Path]) -> None:
+    net, folder = saved
+    assert sorted(p.name for p in folder.iterdir()) == [CONFIG_FILE, WEIGHTS_FILE]
+    document = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
+    assert document["model"] == net.config.to_dict()
+    assert document["vocabulary"] == net.vocab.get_config()
+    assert Vocabulary.from_config(document["vocabulary"]) == net.vocab
+    assert document["weights"]["file"] == WEIGHTS_FILE
+    assert document["weights"]["sha256"] == sha256_of(folder / WEIGHTS_FILE)
+    assert document["weights"]["parameters"] == net.count_params()
+    assert document["metadata"] == net.metadata
+    # Saving again over the same folder leaves no temporary files behind.
+    net.save_pretrained(folder)
+    assert sorted(p.name for p in folder.iterdir()) == [CONFIG_FILE, WEIGHTS_FILE]
+
+
+def edit_config(folder: Path, change: Any) -> None:
+    path = folder / CONFIG_FILE
+    document = json.loads(path.read_text(encoding="utf-8"))
+    change(document)
+    path.write_text(json.dumps(document), encoding="utf-8")
+
+
+def assert_load_fails(folder: Path, pattern: str) -> str:
+    with pytest.raises(ModelFileError, match=pattern) as caught:
+        BachNet.load(folder)
+    message = str(caught.value)
+    assert isinstance(caught.value, ValueError)
+    assert len(message) < 600 and "\n" not in message, message  # one clear line
+    return message
+
+
+def test_load_missing_config(tmp_path: Path, saved: tuple[BachNet, Path]) -> None:
+    assert_load_fails(tmp_path / "nowhere", "no config.json")
+    _, folder = saved
+    (folder / CONFIG_FILE).unlink()
+    message = assert_load_fails(folder, r"no config\.json \(not a saved bachnet model\)")
+    assert str(folder) in message
+
+
+def test_load_missing_weights(saved: tuple[BachNet, Path]) -> None:
+    _, folder = saved
+    (folder / WEIGHTS_FILE).unlink()
+    assert_load_fails(folder, re.escape(f"{folder}: no {WEIGHTS_FILE}"))
+
+
+def test_load_truncated_weights(saved: tuple[BachNet, Path]) -> None:
+    _, folder = saved
+    weights = folder / WEIGHTS_FILE
+    data = weights.read_bytes()
+    weights.write_bytes(data[: len(data) // 2])
+    assert_load_fails(folder, "sha256 .* does not match .*truncated, tampered with")
+
+
+def test_load_tampered_weights(saved: tuple[BachNet, Path]) -> None:
+    _, folder = saved
+    weights = folder / WEIGHTS_FILE
+    data = bytearray(weights.read_bytes())
+    data[len(data) // 2] ^= 0x01  # one bit of one byte
+    weights.write_bytes(bytes(data))
+    message = assert_load_fails(folder, "does not match")
+    assert sha256_of(weights) in message
+
+
+@pytest.mark.filterwarnings("ignore:Skipping nested container:UserWarning")
+def test_load_config_that_does_not_match_the_weights(saved: tuple[BachNet, Path]) -> None:
+    _, folder = saved
+
+    def more_units(document: dict[str, Any]) -> None:
+        document["model"]["lstm_units"] = [24]
+
+    edit_config(folder, more_units)  # the sha256 still matches: the weights are untouched
+    assert_load_fails(folder, "does not match the weights")
+
+    def consistent_count(document: dict[str, Any]) -> None:
+        # Also fix the recorded parameter count: loading the weights themselves must fail.
+        document["weights"]["parameters"] = tiny_net(
+            config=ModelConfig.from_dict(document["model"])
+        ).count_params()
+
+    edit_config(folder, consistent_count)
+    assert_load_fails(folder, "does not fit the model in config.json")
+
+
+@pytest.mark.parametrize(
+    "breakage",
+    [
+        lambda text: text[: len(text) // 2],  # not JSON
+        lambda text: text.replace('"lstm_units"', '"units"'),  # unknown field
+        lambda text: text.replace('"dropout": 0.0', '"dropout": 5'),  # invalid value
+        lambda text: text.replace('"sha256"', '"md5"'),  # missing hash
+    ],
+)
+def test_load_unreadable_config(saved: tuple[BachNet, Path], breakage: Any) -> None:
+    _, folder = saved
+    path = folder / CONFIG_FILE
+    path.write_text(breakage(path.read_text(encoding="utf-8")), encoding="utf-8")
+    assert_load_fails(folder, "unreadable model config")

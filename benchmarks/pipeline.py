@@ -13,36 +13,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import tempfile
 import time
-from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np
+from _corpus import load_train
 
-from bachnet import Dataset, Vocabulary, Windows
-from bachnet.data import ENV_DATA_DIR, JSB_ARCHIVE
-
-SHARED_ARCHIVE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / JSB_ARCHIVE
-
-
-def load_train() -> Dataset:
-    """The JSB train split, from the shared copy when there is one."""
-    if SHARED_ARCHIVE.is_file():
-        with tempfile.TemporaryDirectory(prefix="bachnet-bench-") as cache:
-            shutil.copy(SHARED_ARCHIVE, Path(cache) / JSB_ARCHIVE)
-            saved = os.environ.get(ENV_DATA_DIR)
-            os.environ[ENV_DATA_DIR] = cache
-            try:
-                return Dataset.jsb(progress=False).split("train")
-            finally:
-                if saved is None:
-                    os.environ.pop(ENV_DATA_DIR, None)
-                else:
-                    os.environ[ENV_DATA_DIR] = saved
-    return Dataset.jsb().split("train")
+from bachnet import Vocabulary, Windows
 
 
 def python_batches(windows: Windows, batch_size: int, epochs: range):

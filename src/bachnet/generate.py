@@ -72,60 +72,17 @@ def step_fn(net: BachNet) -> Callable[[Any, list[Any]], tuple[Any, list[Any]]]:
     return step
 
 
-def _table_step_fn(net: BachNet) -> Callable[[], Callable[[Any, list[Any]], Any]]:
-    """`step_fn` with the first LSTM's input projection looked up instead of multiplied.
-
-    The embedding and the first LSTM's input kernel are both linear, so ``embedding[id] @
-    kernel + bias`` can be computed once for every id (a ``(vocab, 4 * units)`` table) and
-    each step only gathers one row of it: the same gate pre-activations (up to float rounding)
-    without the first layer's input matmul. Returns ``prepare``: called once per run (inside
-    the compiled function), it builds the table and returns the step.
-    """
-    from keras import ops
-
-    embedding, recurrent, head = _layers(net)
-    cell = recurrent[0][0].cell
-
-    def prepare() -> Callable[[Any, list[Any]], Any]:
-        table = ops.matmul(embedding.embeddings, cell.kernel)
-        if cell.use_bias:
-            table = table + cell.bias
-
-        def step(token: Any, states: list[Any]) -> tuple[Any, list[Any]]:
-            # Keras' LSTMCell (fused gates, order i, f, c, o) on a gathered input projection.
-            z = ops.take(table, token, axis=0) + ops.matmul(states[0], cell.recurrent_kernel)
-            z_i, z_f, z_c, z_o = ops.split(z, 4, axis=-1)
-            c = cell.recurrent_activation(z_f) * states[1]
-            c = c + cell.recurrent_activation(z_i) * cell.activation(z_c)
-            x = h = cell.recurrent_activation(z_o) * cell.activation(c)
-            new_states: list[Any] = [h, c]
-            for i, (lstm, norm) in enumerate(recurrent):
-                if i:
-                    x, (h, c) = lstm.cell(x, [states[2 * i], states[2 * i + 1]], training=False)
-                    new_states += [h, c]
-                if norm is not None:
-                    x = norm(x)
-            for layer in head:
-                x = layer(x)
-            return x, new_states
-
-        return step
-
-    return prepare
-
-
 def _loop(net: BachNet, sampler: Sampler) -> Callable[..., Any]:
     """The whole generation as one function of ``(buffer, first, noise, allowed)``."""
     import keras
     from keras import ops
 
-    prepare = _table_step_fn(net)
+    step = step_fn(net)
     units = net.config.lstm_units
 
     def run(buffer: Any, first: Any, noise: Any, allowed: Any) -> Any:
         batch = ops.shape(buffer)[0]
         states = [ops.zeros((batch, u)) for u in units for _ in range(2)]
-        step = prepare()
 
         def body(t: Any, carry: tuple[Any, list[Any]]) -> tuple[Any, list[Any]]:
             tokens, states = carry

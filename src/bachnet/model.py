@@ -125,7 +125,7 @@ class BachNet:
         array = np.asarray(tokens, dtype=np.int32)
         if array.ndim == 1:
             array = array[None]
-        return np.asarray(self.keras_model(array, training=False), dtype=np.float32)
+        return np.asarray(self.keras_model.predict_on_batch(array), dtype=np.float32)
 
     def evaluate(self, chorales: Iterable[Chorale], *, batch_size: int = 16) -> dict[str, float]:
         """Loss (nats per token), accuracy and perplexity over whole chorales.

@@ -59,7 +59,13 @@ class Chorale:
 
     @property
     def chords(self) -> npt.NDArray[np.int16]:
-        """The ``(steps, 4)`` read-only array of MIDI pitches (0 = silence)."""
+        """The ``(steps, 4)`` read-only array of MIDI pitches (0 = silence).
+
+        Examples:
+            >>> c = Chorale([[72, 67, 64, 48], [74, 0, 62, 43]])
+            >>> c.chords.shape, c.chords[:, 0].tolist(), c.chords.flags.writeable
+            ((2, 4), [72, 74], False)
+        """
         return self._chords
 
     def __len__(self) -> int:
@@ -82,7 +88,12 @@ class Chorale:
 
     @property
     def duration(self) -> float:
-        """Length in quarter notes."""
+        """Length in quarter notes.
+
+        Examples:
+            >>> Chorale([[72, 67, 64, 48]] * 6).duration  # six 16th notes
+            1.5
+        """
         return len(self) * STEP_QUARTERS
 
     def pitch_range(self) -> tuple[int, int]:
@@ -90,6 +101,10 @@ class Chorale:
 
         Raises:
             ValueError: if the chorale is all silence.
+
+        Examples:
+            >>> Chorale([[72, 67, 64, 48], [74, 0, 62, 43]]).pitch_range()
+            (43, 74)
         """
         notes = self._chords[self._chords > 0]
         if notes.size == 0:
@@ -165,6 +180,11 @@ class Chorale:
 
         Raises:
             ValueError: the score does not have four parts, or has no notes.
+
+        Examples:
+            >>> c = Chorale([[72, 67, 64, 48]] * 4 + [[74, 67, 62, 43]] * 4)
+            >>> Chorale.from_music21(c.to_music21()) == c
+            True
         """
         parts = list(score.parts)
         label = name or _score_name(score)
@@ -192,7 +212,14 @@ class Chorale:
 
     # ----------------------------------------------------------------------------- writing
     def to_csv(self) -> str:
-        """The chorale as JSB-format CSV text."""
+        """The chorale as JSB-format CSV text.
+
+        Examples:
+            >>> print(Chorale([[72, 67, 64, 48], [74, 0, 62, 43]]).to_csv(), end="")
+            note0,note1,note2,note3
+            72,67,64,48
+            74,0,62,43
+        """
         lines = ["note0,note1,note2,note3"]
         lines += [",".join(str(int(v)) for v in row) for row in self._chords]
         return "\n".join(lines) + "\n"
@@ -300,6 +327,15 @@ class Chorale:
 
         Raises:
             ValueError: an unknown suffix or a piece that is not four voices.
+
+        Examples:
+            >>> import tempfile, pathlib
+            >>> folder = pathlib.Path(tempfile.mkdtemp())
+            >>> c = Chorale([[72, 67, 64, 48]] * 4 + [[74, 67, 62, 43]] * 4)
+            >>> Chorale.read(c.write(folder / "piece.csv"))
+            <Chorale 'piece': 8 steps (2 quarters)>
+            >>> Chorale.read(c.write(folder / "piece.mid")) == c
+            True
         """
         source = Path(path)
         suffix = source.suffix.lower()

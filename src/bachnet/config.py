@@ -76,14 +76,29 @@ class ModelConfig:
         _check(self.window >= 1, f"window must be >= 1, got {self.window}")
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready fields."""
+        """JSON-ready fields.
+
+        Examples:
+            >>> data = ModelConfig(lstm_units=(8, 8)).to_dict()
+            >>> data["lstm_units"], data["window"]
+            ([8, 8], 256)
+        """
         data = dataclasses.asdict(self)
         data["lstm_units"] = list(self.lstm_units)
         return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ModelConfig:
-        """Inverse of `to_dict`; unknown keys are an error."""
+        """Inverse of `to_dict`; unknown keys are an error.
+
+        Examples:
+            >>> ModelConfig.from_dict({"lstm_units": [8], "window": 16}).lstm_units
+            (8,)
+            >>> ModelConfig.from_dict({"units": 8})
+            Traceback (most recent call last):
+            ...
+            ValueError: unknown ModelConfig field(s): units
+        """
         return _from_dict(cls, data)
 
 
@@ -138,11 +153,23 @@ class TrainConfig:
         )
 
     def learning_rate_at(self, epoch: int) -> float:
-        """The scheduled learning rate of a (0-based) epoch."""
+        """The scheduled learning rate of a (0-based) epoch.
+
+        Examples:
+            >>> config = TrainConfig(learning_rate=1e-3, decay_epochs=10)
+            >>> [round(config.learning_rate_at(epoch), 6) for epoch in (0, 10, 20)]
+            [0.001, 0.0001, 1e-05]
+        """
         return float(self.learning_rate * 0.1 ** (epoch / self.decay_epochs))
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready fields (an infinite ``decay_epochs`` becomes ``null``)."""
+        """JSON-ready fields (an infinite ``decay_epochs`` becomes ``null``).
+
+        Examples:
+            >>> data = TrainConfig(epochs=5).to_dict()
+            >>> data["epochs"], data["decay_epochs"]
+            (5, None)
+        """
         data = dataclasses.asdict(self)
         if math.isinf(self.decay_epochs):
             data["decay_epochs"] = None
@@ -150,7 +177,15 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TrainConfig:
-        """Inverse of `to_dict`; unknown keys are an error."""
+        """Inverse of `to_dict`; unknown keys are an error.
+
+        Examples:
+            >>> TrainConfig.from_dict({"epochs": 5, "decay_epochs": None}).decay_epochs
+            inf
+            >>> config = TrainConfig(batch_size=32)
+            >>> TrainConfig.from_dict(config.to_dict()) == config
+            True
+        """
         values = dict(data)
         if values.get("decay_epochs", 0) is None:
             values["decay_epochs"] = math.inf

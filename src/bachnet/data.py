@@ -32,11 +32,27 @@ JSB_SPLITS = {"train": 229, "valid": 76, "test": 77}
 
 
 class DownloadError(RuntimeError):
-    """A file could not be fetched, or its sha256 did not match the registry."""
+    """A file could not be fetched, or its sha256 did not match the registry.
+
+    Examples:
+        >>> fetch("x.tgz")
+        Traceback (most recent call last):
+        ...
+        bachnet.data.DownloadError: 'x.tgz' is not in bachnet's registry; give sha256= and url=
+    """
 
 
 def data_dir() -> Path:
-    """The cache folder: ``$BACHNET_DATA_DIR`` if set, else ``pooch.os_cache("bachnet")``."""
+    """The cache folder: ``$BACHNET_DATA_DIR`` if set, else ``pooch.os_cache("bachnet")``.
+
+    Examples:
+        >>> import os, tempfile
+        >>> from unittest import mock
+        >>> folder = tempfile.mkdtemp()
+        >>> with mock.patch.dict(os.environ, {"BACHNET_DATA_DIR": folder}):
+        ...     data_dir() == Path(folder)
+        True
+    """
     import pooch
 
     override = os.environ.get(ENV_DATA_DIR)
@@ -44,7 +60,13 @@ def data_dir() -> Path:
 
 
 def registry() -> dict[str, tuple[str, str]]:
-    """The shipped download registry: file name -> (``sha256:<hex>``, url)."""
+    """The shipped download registry: file name -> (``sha256:<hex>``, url).
+
+    Examples:
+        >>> digest, url = registry()["jsb_chorales.tgz"]
+        >>> digest[:15], url.endswith("/jsb_chorales.tgz")
+        ('sha256:e722fbc8', True)
+    """
     entries: dict[str, tuple[str, str]] = {}
     text = resources.files("bachnet").joinpath("registry.txt").read_text(encoding="utf-8")
     for line in text.splitlines():
@@ -105,8 +127,25 @@ def safe_extract(archive: str | os.PathLike[str], target: str | os.PathLike[str]
     device file is refused before anything is written. Extraction goes to a temporary folder
     that is renamed into place, so ``target`` is either complete or absent.
 
+    Returns:
+        ``target`` (left as it is when it already exists).
+
     Raises:
         ValueError: an unsafe member (named in the message) or an unknown archive type.
+
+    Examples:
+        >>> import tempfile, zipfile
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> with zipfile.ZipFile(folder / "good.zip", "w") as archive:
+        ...     archive.writestr("train/1.csv", "note0,note1,note2,note3\\n72,67,64,48\\n")
+        >>> sorted(p.name for p in safe_extract(folder / "good.zip", folder / "good").rglob("*"))
+        ['1.csv', 'train']
+        >>> with zipfile.ZipFile(folder / "evil.zip", "w") as archive:
+        ...     archive.writestr("../evil.txt", "escape")
+        >>> safe_extract(folder / "evil.zip", folder / "evil")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: ...evil.zip: refusing member '../evil.txt': it would land outside ...
     """
     source, final = Path(archive), Path(target)
     if final.exists():
@@ -158,7 +197,16 @@ def _natural_key(path: Path) -> list[object]:
 
 @dataclass(frozen=True)
 class ConversionReport:
-    """What `Dataset.from_music21` kept and why it skipped the rest."""
+    """What `Dataset.from_music21` kept and why it skipped the rest.
+
+    Attributes:
+        kept: number of scores converted.
+        skipped: reason -> number of scores skipped for it.
+
+    Examples:
+        >>> print(ConversionReport(kept=3, skipped={"with 5 parts (not 4)": 1}))
+        kept 3 of 4 scores; skipped 1 with 5 parts (not 4)
+    """
 
     kept: int
     skipped: Mapping[str, int] = field(default_factory=dict)
@@ -226,7 +274,12 @@ class Dataset(Sequence[Chorale]):
 
     @property
     def splits(self) -> dict[str, int]:
-        """Split names and their sizes."""
+        """Split names and their sizes.
+
+        Examples:
+            >>> Dataset([Chorale([[72, 67, 64, 48]])] * 3, {"train": [0, 1]}).splits
+            {'train': 2, 'all': 3}
+        """
         return {name: len(indices) for name, indices in self._splits.items()}
 
     def split(self, name: str) -> Dataset:
@@ -234,6 +287,15 @@ class Dataset(Sequence[Chorale]):
 
         Raises:
             KeyError: an unknown split; the message lists the known ones.
+
+        Examples:
+            >>> ds = Dataset([Chorale([[72, 67, 64, 48]] * n) for n in (1, 2, 3)], {"test": [2]})
+            >>> [len(c) for c in ds.split("test")]
+            [3]
+            >>> ds.split("valid")
+            Traceback (most recent call last):
+            ...
+            KeyError: "no split 'valid'; this dataset has test, all"
         """
         if name not in self._splits:
             raise KeyError(f"no split {name!r}; this dataset has {', '.join(self._splits)}")
@@ -241,7 +303,12 @@ class Dataset(Sequence[Chorale]):
         return Dataset(chosen, source=f"{self.source}[{name}]")
 
     def total_steps(self) -> int:
-        """Number of 16th-note steps over all chorales."""
+        """Number of 16th-note steps over all chorales.
+
+        Examples:
+            >>> Dataset([Chorale([[72, 67, 64, 48]] * n) for n in (4, 8)]).total_steps()
+            12
+        """
         return sum(len(c) for c in self._chorales)
 
     def draw(self, seed: int | None = None, *, steps: int | None = None) -> Chorale:
@@ -299,6 +366,14 @@ class Dataset(Sequence[Chorale]):
 
         Raises:
             ValueError: no CSV files, or a file that is not a valid chorale (named).
+
+        Examples:
+            >>> import tempfile
+            >>> root = Path(tempfile.mkdtemp())
+            >>> for split, name in [("train", "1"), ("train", "2"), ("test", "3")]:
+            ...     path = Chorale([[72, 67, 64, 48]] * 4).write(root / split / f"{name}.csv")
+            >>> Dataset.from_folder(root).splits
+            {'test': 1, 'train': 2, 'all': 3}
         """
         root = Path(path)
         if root.is_file():
@@ -339,6 +414,11 @@ class Dataset(Sequence[Chorale]):
         Args:
             limit: parse only the first ``limit`` corpus files (for quick looks).
             progress: print one line per 50 files.
+
+        Examples:
+            >>> ds = Dataset.from_music21()  # doctest: +SKIP
+            >>> print(ds.report)  # doctest: +SKIP
+            kept ... of ... scores; skipped ...
         """
         from music21 import corpus
 

@@ -54,6 +54,20 @@ def step_fn(net: BachNet) -> Callable[[Any, list[Any]], tuple[Any, list[Any]]]:
 
     ``states`` is a flat list ``[h1, c1, h2, c2, ...]``; the layers are the model's own
     (the LSTM cells of its LSTM layers), so the logits equal those of the full model.
+
+    Examples:
+        >>> import keras
+        >>> from bachnet import BachNet, ModelConfig
+        >>> keras.utils.set_random_seed(0)
+        >>> net = BachNet(ModelConfig(lstm_units=(8,), embedding_dim=4, dense_units=4, window=16))
+        >>> step = step_fn(net)
+        >>> states = [np.zeros((1, 8), "float32")] * 2  # h and c of the one 8-unit LSTM
+        >>> for token in (37, 32, 29):
+        ...     logits, states = step(np.array([token], "int32"), states)
+        >>> tuple(logits.shape), len(states)
+        ((1, 47), 2)
+        >>> bool(np.allclose(logits, net.logits([[37, 32, 29]])[:, -1], atol=1e-5))
+        True
     """
     embedding, recurrent, head = _layers(net)
 
@@ -210,6 +224,27 @@ def next_token(
 
     Slow by design (the whole context runs through the network); kept as the reference that
     `generate_tokens` is measured against.
+
+    Args:
+        net: the model.
+        context: ``(batch, time)`` token ids (a 1-D array is one row).
+        sampler: anything `bachnet.samplers.get` accepts.
+        seed: makes the draw repeatable.
+
+    Returns:
+        int32 ids of shape ``(batch,)``.
+
+    Examples:
+        >>> import keras
+        >>> from bachnet import BachNet, ModelConfig
+        >>> keras.utils.set_random_seed(0)
+        >>> net = BachNet(ModelConfig(lstm_units=(8,), embedding_dim=4, dense_units=4, window=16))
+        >>> context = np.array([[37, 32, 29, 13], [0, 0, 0, 0]])
+        >>> ids = next_token(net, context, sampler="greedy")
+        >>> ids.shape, ids.dtype
+        ((2,), dtype('int32'))
+        >>> bool((ids == net.logits(context)[:, -1].argmax(-1)).all())
+        True
     """
     logits = net.logits(context)[:, -1]
     return np.asarray(get_sampler(sampler)(logits, seed=seed), dtype=np.int32)

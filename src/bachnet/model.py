@@ -29,7 +29,15 @@ FORMAT_VERSION = 1
 
 
 class ModelFileError(ValueError):
-    """A saved model folder is missing a file, is truncated, or does not match its config."""
+    """A saved model folder is missing a file, is truncated, or does not match its config.
+
+    Examples:
+        >>> import tempfile
+        >>> BachNet.load(tempfile.mkdtemp())  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        bachnet.model.ModelFileError: ...: no config.json (not a saved bachnet model)
+    """
 
 
 def build_keras_model(config: ModelConfig) -> keras.Model:
@@ -37,6 +45,11 @@ def build_keras_model(config: ModelConfig) -> keras.Model:
 
     Built from stock `keras.layers` only (no Lambda layers), so it runs on the TensorFlow,
     JAX and PyTorch backends and its weights load without executing code.
+
+    Examples:
+        >>> model = build_keras_model(ModelConfig(lstm_units=(8,), embedding_dim=4, dense_units=4))
+        >>> model.output_shape, [layer.name for layer in model.layers][1:4]
+        ((None, None, 47), ['embedding', 'dropout_1', 'lstm_1'])
     """
     import keras
 
@@ -92,7 +105,16 @@ class BachNet:
         return f"<BachNet LSTM {units}, {self.count_params():,} parameters>"
 
     def count_params(self) -> int:
-        """Number of weights."""
+        """Number of weights.
+
+        Examples:
+            >>> import keras
+            >>> keras.utils.set_random_seed(0)
+            >>> config = ModelConfig(lstm_units=(8,), embedding_dim=4, dense_units=4, window=16)
+            >>> net = BachNet(config)
+            >>> net.count_params()
+            891
+        """
         return int(self.keras_model.count_params())
 
     # ------------------------------------------------------------------------------ training
@@ -121,6 +143,21 @@ class BachNet:
 
         This is the seed's ``predict_next_token`` building block: ``logits(ids)[:, -1]`` are
         the next-token logits after re-reading the whole context.
+
+        Args:
+            tokens: token ids, ``(batch, time)`` or one ``(time,)`` sequence.
+
+        Returns:
+            Float32 logits of shape ``(batch, time, vocab)``.
+
+        Examples:
+            >>> import keras
+            >>> keras.utils.set_random_seed(0)
+            >>> config = ModelConfig(lstm_units=(8,), embedding_dim=4, dense_units=4, window=16)
+            >>> net = BachNet(config)
+            >>> logits = net.logits([[0, 0, 0, 0, 37, 32, 29, 13]])
+            >>> logits.shape, logits.dtype
+            ((1, 8, 47), dtype('float32'))
         """
         array = np.asarray(tokens, dtype=np.int32)
         if array.ndim == 1:
@@ -211,6 +248,16 @@ class BachNet:
 
         Returns:
             The folder.
+
+        Examples:
+            >>> import tempfile
+            >>> import keras
+            >>> keras.utils.set_random_seed(0)
+            >>> config = ModelConfig(lstm_units=(8,), embedding_dim=4, dense_units=4, window=16)
+            >>> net = BachNet(config)
+            >>> folder = net.save_pretrained(tempfile.mkdtemp())
+            >>> sorted(path.name for path in folder.iterdir())
+            ['config.json', 'model.weights.h5']
         """
         folder = Path(directory)
         folder.mkdir(parents=True, exist_ok=True)
@@ -239,6 +286,16 @@ class BachNet:
 
         Raises:
             ModelFileError: a missing, truncated, tampered or mismatched file.
+
+        Examples:
+            >>> import tempfile
+            >>> import keras
+            >>> keras.utils.set_random_seed(0)
+            >>> config = ModelConfig(lstm_units=(8,), embedding_dim=4, dense_units=4, window=16)
+            >>> net = BachNet(config)
+            >>> loaded = BachNet.load(net.save_pretrained(tempfile.mkdtemp()))
+            >>> loaded.config == net.config, np.allclose(loaded.logits([1, 2]), net.logits([1, 2]))
+            (True, True)
         """
         folder = Path(directory)
         config_path = folder / CONFIG_FILE
@@ -305,7 +362,16 @@ def _logsumexp(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
 
 
 def sha256_of(path: str | os.PathLike[str]) -> str:
-    """Hex sha256 of a file."""
+    """Hex sha256 of a file.
+
+    Examples:
+        >>> import tempfile
+        >>> path = Path(tempfile.mkdtemp()) / "abc.txt"
+        >>> path.write_bytes(b"abc")
+        3
+        >>> sha256_of(path)[:16]
+        'ba7816bf8f01cfea'
+    """
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -314,7 +380,17 @@ def sha256_of(path: str | os.PathLike[str]) -> str:
 
 
 def write_json(path: str | os.PathLike[str], document: Mapping[str, Any] | Sequence[Any]) -> None:
-    """Write JSON atomically (temp file + rename)."""
+    """Write JSON atomically (temp file + rename).
+
+    The file ends with a newline and is indented by two spaces; key order is kept.
+
+    Examples:
+        >>> import tempfile
+        >>> path = Path(tempfile.mkdtemp()) / "facts.json"
+        >>> write_json(path, {"epochs": 3, "units": [8]})
+        >>> json.loads(path.read_text()) == {"epochs": 3, "units": [8]}
+        True
+    """
     target = Path(path)
     fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
     try:

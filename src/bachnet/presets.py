@@ -38,6 +38,11 @@ class Preset:
         url: download URL of the ``.zip`` (remote presets).
         sha256: sha256 of the ``.zip`` (remote presets).
         default: the preset ``from_pretrained()`` loads with no argument.
+
+    Examples:
+        >>> preset = next(p for p in presets() if p.default)
+        >>> preset.bundled, sorted(preset.files)
+        (True, ['config.json', 'model.weights.h5'])
     """
 
     name: str

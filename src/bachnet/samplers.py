@@ -322,9 +322,21 @@ class Temperature(Sampler):
         self.temperature = _check_temperature(temperature)
 
     def filter(self, logits: Tensor) -> Tensor:
+        """Returns ``logits / temperature`` as float32 (nothing is masked).
+
+        Examples:
+            >>> Temperature(2.0).filter([[1.0, 4.0]]).numpy()
+            array([[0.5, 2. ]], dtype=float32)
+        """
         return _temperature(logits, self.temperature)
 
     def get_config(self) -> dict[str, Any]:
+        """Returns ``{"name": "temperature", "temperature": ...}``.
+
+        Examples:
+            >>> Temperature(0.5).get_config()
+            {'name': 'temperature', 'temperature': 0.5}
+        """
         return {**super().get_config(), "temperature": self.temperature}
 
 
@@ -349,9 +361,21 @@ class TopK(Sampler):
         self.k = _check_top_k(k)
 
     def filter(self, logits: Tensor) -> Tensor:
+        """Masks every logit below the ``k``-th largest of its row with ``-inf``.
+
+        Examples:
+            >>> TopK(1).filter([[1.0, 3.0, 2.0]]).numpy()
+            array([[-inf,   3., -inf]], dtype=float32)
+        """
         return _top_k(logits, self.k)
 
     def get_config(self) -> dict[str, Any]:
+        """Returns ``{"name": "top_k", "k": ...}``.
+
+        Examples:
+            >>> TopK(3).get_config()
+            {'name': 'top_k', 'k': 3}
+        """
         return {**super().get_config(), "k": self.k}
 
 
@@ -381,9 +405,21 @@ class TopP(Sampler):
         self.p = _check_top_p(p)
 
     def filter(self, logits: Tensor) -> Tensor:
+        """Masks the ids outside the nucleus of probability mass ``p`` with ``-inf``.
+
+        Examples:
+            >>> TopP(0.9).filter([[0.0, 1.1, 0.0]]).numpy()  # needs all three ids
+            array([[0. , 1.1, 0. ]], dtype=float32)
+        """
         return _top_p(logits, self.p)
 
     def get_config(self) -> dict[str, Any]:
+        """Returns ``{"name": "top_p", "p": ...}``.
+
+        Examples:
+            >>> TopP(0.8).get_config()
+            {'name': 'top_p', 'p': 0.8}
+        """
         return {**super().get_config(), "p": self.p}
 
 
@@ -414,6 +450,12 @@ class Sampling(Sampler):
         self.top_p = None if top_p is None else _check_top_p(top_p)
 
     def filter(self, logits: Tensor) -> Tensor:
+        """Applies temperature, then top-k, then top-p (each only when set).
+
+        Examples:
+            >>> Sampling(temperature=0.5, top_k=1).filter([[1.0, 2.0]]).numpy()
+            array([[-inf,   4.]], dtype=float32)
+        """
         logits = _temperature(logits, self.temperature)
         if self.top_k is not None:
             logits = _top_k(logits, self.top_k)
@@ -422,6 +464,12 @@ class Sampling(Sampler):
         return logits
 
     def get_config(self) -> dict[str, Any]:
+        """Returns the name, ``temperature``, ``top_k`` and ``top_p`` (``None`` when unset).
+
+        Examples:
+            >>> Sampling(top_k=3).get_config()
+            {'name': 'sampling', 'temperature': 1.0, 'top_k': 3, 'top_p': None}
+        """
         return {
             **super().get_config(),
             "temperature": self.temperature,

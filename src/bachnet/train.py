@@ -62,12 +62,31 @@ class Perplexity(keras.metrics.Mean):  # type: ignore[misc]
         super().__init__(name=name, **kwargs)
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
-        """Accumulate the cross-entropy of a batch."""
+        """Accumulate the cross-entropy of a batch.
+
+        Args:
+            y_true: target ids.
+            y_pred: logits, with one more axis (the vocabulary) than ``y_true``.
+            sample_weight: optional weights of the targets.
+
+        Examples:
+            >>> m = Perplexity()
+            >>> m.update_state(np.array([0, 1]), np.zeros((2, 4)))  # uniform over 4 ids
+            >>> round(float(m.result()), 3)
+            4.0
+        """
         loss = keras.losses.sparse_categorical_crossentropy(y_true, y_pred, from_logits=True)
         super().update_state(loss, sample_weight=sample_weight)
 
     def result(self) -> Any:
-        """``exp(mean cross-entropy)``."""
+        """``exp(mean cross-entropy)``.
+
+        Examples:
+            >>> m = Perplexity()
+            >>> m.update_state(np.array([0]), np.log(np.array([[0.25, 0.75]])))  # p = 1/4
+            >>> round(float(m.result()), 3)
+            4.0
+        """
         return keras.ops.exp(super().result())
 
 
@@ -99,8 +118,26 @@ def train(
         verbose: Keras's verbosity (1 = progress bar).
         describe: extra facts stored in ``run.json`` (data source, command line).
 
+    Returns:
+        Metric name -> one value per epoch (``loss``, ``accuracy``, ``perplexity``,
+        ``learning_rate``, and their ``val_`` versions with ``valid``).
+
     Raises:
         ValueError: ``run_dir`` holds a run of a different model or configuration.
+
+    Examples:
+        >>> import tempfile
+        >>> from bachnet import ModelConfig
+        >>> keras.utils.set_random_seed(0)
+        >>> net = BachNet(ModelConfig(lstm_units=(8,), embedding_dim=4, dense_units=4, window=16))
+        >>> piece = Chorale([[72, 67, 64, 48], [74, 67, 62, 43]] * 10)  # 80 tokens: 4 windows
+        >>> run = tempfile.mkdtemp()
+        >>> config = TrainConfig(epochs=1, batch_size=4)
+        >>> history = train(net, [piece], config=config, run_dir=run, verbose=0)
+        >>> sorted(history), len(history["loss"])
+        (['accuracy', 'learning_rate', 'loss', 'perplexity'], 1)
+        >>> sorted(path.name for path in Path(run).iterdir())
+        ['best.weights.h5', 'checkpoints', 'history.csv', 'run.json', 'state.json']
     """
     config = config or TrainConfig()
     windows = Windows(

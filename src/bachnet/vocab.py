@@ -68,7 +68,12 @@ class Vocabulary:
 
     @property
     def size(self) -> int:
-        """Number of ids (silence included)."""
+        """Number of ids (silence included).
+
+        Examples:
+            >>> Vocabulary(60, 71).size  # silence + 12 pitches
+            13
+        """
         return self.high - self.low + 2
 
     def __len__(self) -> int:
@@ -86,16 +91,34 @@ class Vocabulary:
         return f"Vocabulary(low={self.low}, high={self.high})  # {self.size} ids"
 
     def get_config(self) -> dict[str, Any]:
-        """JSON-ready settings; `from_config` rebuilds the same vocabulary."""
+        """JSON-ready settings; `from_config` rebuilds the same vocabulary.
+
+        Examples:
+            >>> Vocabulary().get_config()
+            {'low': 36, 'high': 81}
+        """
         return {"low": self.low, "high": self.high}
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Vocabulary:
-        """Inverse of `get_config`."""
+        """Inverse of `get_config`.
+
+        Examples:
+            >>> Vocabulary.from_config({"low": 48, "high": 72})
+            Vocabulary(low=48, high=72)  # 26 ids
+        """
         return cls(int(config["low"]), int(config["high"]))
 
     def pitch_of(self, ids: npt.ArrayLike) -> npt.NDArray[np.int16]:
-        """MIDI pitches (0 for silence) of token ids."""
+        """MIDI pitches (0 for silence) of token ids.
+
+        Raises:
+            ValueError: an id outside ``0..size-1``.
+
+        Examples:
+            >>> Vocabulary().pitch_of([0, 1, 25, 46]).tolist()
+            [0, 36, 60, 81]
+        """
         array = np.asarray(ids)
         bad = (array < 0) | (array >= self.size)
         if bad.any():
@@ -107,6 +130,10 @@ class Vocabulary:
 
         Raises:
             ValueError: a pitch outside the vocabulary.
+
+        Examples:
+            >>> Vocabulary().ids_of([[0, 36], [60, 81]]).tolist()
+            [[0, 1], [25, 46]]
         """
         array = np.asarray(pitches)
         bad = (array != 0) & ((array < self.low) | (array > self.high))
@@ -122,6 +149,14 @@ class Vocabulary:
 
         Raises:
             ValueError: a note outside the vocabulary; the message gives step and voice.
+
+        Examples:
+            >>> Vocabulary().encode(Chorale([[72, 67, 64, 48], [74, 0, 62, 43]])).tolist()
+            [37, 32, 29, 13, 39, 0, 27, 8]
+            >>> Vocabulary().encode(Chorale([[84, 67, 64, 48]]))
+            Traceback (most recent call last):
+            ...
+            ValueError: MIDI pitch 84 (Soprano, step 0) is outside the vocabulary (silence + 36..81)
         """
         chords = chorale.chords
         bad = (chords != 0) & ((chords < self.low) | (chords > self.high))
@@ -163,6 +198,12 @@ class Vocabulary:
         return Chorale(self.pitch_of(array).reshape(-1, 4), name=name)
 
     def transpositions(self, chorale: Chorale, limit: int = 6) -> range:
-        """Semitone shifts in ``-limit..limit`` that keep every note inside the vocabulary."""
+        """Semitone shifts in ``-limit..limit`` that keep every note inside the vocabulary.
+
+        Examples:
+            >>> piece = Chorale([[72, 67, 64, 48]])  # MIDI 48..72 inside 36..81
+            >>> Vocabulary().transpositions(piece), Vocabulary().transpositions(piece, limit=12)
+            (range(-6, 7), range(-12, 10))
+        """
         low, high = chorale.pitch_range()
         return range(max(-limit, self.low - low), min(limit, self.high - high) + 1)

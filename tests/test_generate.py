@@ -12,7 +12,7 @@ import pytest
 from keras import ops
 
 from bachnet import BachNet, Chorale, ModelConfig
-from bachnet.generate import generate, generate_tokens, next_token, step_fn
+from bachnet.generate import JSB_VOICE_RANGES, generate, generate_tokens, next_token, step_fn
 from bachnet.samplers import Sampler, TopK
 
 UNITS = (16, 12)
@@ -265,3 +265,44 @@ def test_samplers_with_equal_configs_but_other_classes_do_not_share_a_loop(net: 
         drawn = np.argmin(net.logits(context)[:, -1], axis=-1).astype(np.int32)
         context = np.concatenate([context, drawn[:, None]], axis=1)
     np.testing.assert_array_equal(lowest, context)
+
+
+# ------------------------------------------------------------------------------ voice ranges
+def _inside(chorale: Chorale, ranges: tuple[tuple[int, int], ...]) -> bool:
+    chords = chorale.chords
+    return all(
+        ((chords[:, v] == 0) | ((chords[:, v] >= low) & (chords[:, v] <= high))).all()
+        for v, (low, high) in enumerate(ranges)
+    )
+
+
+def test_voices_stay_in_their_ranges_by_default(net: BachNet) -> None:
+    pieces = generate(net, None, steps=24, num_samples=4, seed=5)
+    assert all(_inside(p, JSB_VOICE_RANGES) for p in pieces)
+    # The untrained model left alone puts notes anywhere: the ranges are doing the work.
+    free = generate(net, None, steps=24, num_samples=4, seed=5, voice_ranges=False)
+    assert not all(_inside(p, JSB_VOICE_RANGES) for p in free)
+
+
+def test_without_a_prompt_the_first_step_sounds(net: BachNet) -> None:
+    pieces = generate(net, None, steps=4, num_samples=8, seed=2)
+    assert all((p.chords[0] > 0).all() for p in pieces)
+
+
+def test_custom_and_metadata_voice_ranges(net: BachNet, prompt: Chorale) -> None:
+    narrow = ((70, 72), (60, 62), (50, 52), (40, 42))
+    piece = generate(net, prompt, steps=16, seed=3, voice_ranges=narrow, include_prompt=False)
+    assert _inside(piece, narrow)
+    keras.utils.set_random_seed(0)
+    other = BachNet(net.config, metadata={"voice_ranges": [list(r) for r in narrow]})
+    other.keras_model.set_weights(net.keras_model.get_weights())
+    assert _inside(generate(other, prompt, steps=16, seed=3, include_prompt=False), narrow)
+
+
+def test_a_forced_note_outside_its_voice_range_is_a_clear_error(net: BachNet) -> None:
+    forced = np.full(8, -1)
+    forced[0] = net.vocab.ids_of(40)  # a bass note forced into the soprano
+    with pytest.raises(ValueError, match=r"no id inside the voice ranges at new token 0"):
+        generate(net, None, steps=2, seed=0, constraint=forced)
+    piece = generate(net, None, steps=2, seed=0, constraint=forced, voice_ranges=False)
+    assert piece.chords[0, 0] == 40

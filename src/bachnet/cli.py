@@ -232,8 +232,17 @@ def train(out: Path, resume: bool, data: str, verbose: int, **options: Any) -> N
         metrics = {"test": {k: round(v, 4) for k, v in test.items()}}
         click.echo(f"test: {_figures(test)}")
     net.metadata.update(_provenance(data, command, train_config.to_dict(), history, metrics))
+    net.metadata["voice_ranges"] = _voice_ranges(train_split)
     saved_to = net.save_pretrained(out / "model")
     click.echo(f"model saved to {saved_to}")
+
+
+def _voice_ranges(chorales: Dataset) -> list[list[int]]:
+    """Lowest and highest pitch of each voice in the training data (generation keeps to them)."""
+    import numpy as np
+
+    chords = np.concatenate([c.chords for c in chorales])
+    return [[int(chords[chords[:, v] > 0, v].min()), int(chords[:, v].max())] for v in range(4)]
 
 
 def _provenance(
@@ -410,6 +419,11 @@ def _numbered(path: Path, number: int, count: int) -> Path:
 )
 @click.option("--no-prompt-in-output", is_flag=True, help="Write only the new music.")
 @click.option(
+    "--free-voices",
+    is_flag=True,
+    help="Let voices leave the ranges they have in the training data (kept by default).",
+)
+@click.option(
     "--tempo",
     type=click.FloatRange(min=0, min_open=True),
     default=72.0,
@@ -429,6 +443,7 @@ def generate(
     prompt: str,
     prompt_steps: int | None,
     no_prompt_in_output: bool,
+    free_voices: bool,
     tempo: float,
 ) -> None:
     """Compose chorales and write them as MIDI, MusicXML or CSV.
@@ -453,6 +468,7 @@ def generate(
             num_samples=num_samples,
             seed=seed,
             include_prompt=not no_prompt_in_output,
+            voice_ranges=not free_voices,
         )
     except ValueError as error:
         raise click.ClickException(str(error)) from None

@@ -19,7 +19,7 @@ be harmonised: force the soprano tokens and let the model choose the rest.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -36,6 +36,9 @@ SamplerSpec = str | dict[str, Any] | Sampler
 """Anything `bachnet.samplers.get` accepts: a name, a config dict or a `Sampler`."""
 
 VOICES_PER_STEP = 4
+
+JSB_VOICE_RANGES: tuple[tuple[int, int], ...] = ((60, 81), (52, 74), (46, 69), (36, 66))
+"""Lowest and highest MIDI pitch of soprano, alto, tenor and bass in the JSB train split."""
 
 
 def _layers(net: BachNet) -> tuple[Any, list[tuple[Any, Any]], list[Any]]:
@@ -123,15 +126,26 @@ def _loop(net: BachNet, sampler: Sampler) -> Callable[..., Any]:
     return run
 
 
-def _allowed(
-    constraint: npt.ArrayLike | None, batch: int, first: int, total: int, vocab: int
+def constraint_mask(
+    constraint: npt.ArrayLike, batch: int, new: int, vocab: int
 ) -> npt.NDArray[np.bool_]:
-    """A ``(batch, total, vocab)`` mask of allowed ids; prompt positions allow everything."""
-    allowed = np.ones((batch, total, vocab), dtype=bool)
-    if constraint is None:
-        return allowed
+    """Validate a per-token constraint and return it as a ``(1 or batch, new, vocab)`` mask.
+
+    Args:
+        constraint: forced ids ``(new,)`` with -1 = free, or a boolean mask of allowed ids
+            ``(new, vocab)`` or ``(batch, new, vocab)``.
+        batch: samples generated at once.
+        new: new tokens.
+        vocab: vocabulary size.
+
+    Raises:
+        ValueError: a wrong shape or dtype, an id out of range, or a token with no allowed id.
+
+    Examples:
+        >>> constraint_mask([-1, 3], batch=1, new=2, vocab=4).astype(int).tolist()
+        [[[1, 1, 1, 1], [0, 0, 0, 1]]]
+    """
     array = np.asarray(constraint)
-    new = total - first
     if array.ndim == 1 and array.dtype.kind in "iu":
         if array.shape[0] != new:
             raise ValueError(
@@ -161,8 +175,40 @@ def _allowed(
     if not array.any(axis=-1).all():
         where = np.argwhere(~array.any(axis=-1))[0]
         raise ValueError(f"constraint allows no id at new token {where[-1]}")
-    allowed[:, first:] = array
-    return allowed
+    return array.reshape((-1, new, vocab))
+
+
+def voice_mask(
+    net: BachNet, steps: int, ranges: Sequence[tuple[int, int]], *, sound_first: bool
+) -> npt.NDArray[np.bool_]:
+    """A ``(4 * steps, vocab)`` mask keeping each voice inside its range (silence allowed).
+
+    Args:
+        net: the model (for its vocabulary).
+        steps: new 16th-note steps.
+        ranges: ``(low, high)`` MIDI pitches of soprano, alto, tenor and bass.
+        sound_first: forbid silence in the first step, so a piece starts with a chord.
+
+    Examples:
+        >>> from bachnet import BachNet, ModelConfig
+        >>> net = BachNet(ModelConfig(lstm_units=(4,), embedding_dim=2, dense_units=0))
+        >>> mask = voice_mask(net, 2, JSB_VOICE_RANGES, sound_first=True)
+        >>> mask.shape, bool(mask[0, 0]), bool(mask[4, 0])  # (8, 47); silence: no, then yes
+        ((8, 47), False, True)
+    """
+    vocab = net.vocab
+    if len(ranges) != VOICES_PER_STEP:
+        raise ValueError(f"voice_ranges needs 4 (low, high) pairs, got {len(ranges)}")
+    pitches = vocab.pitch_of(np.arange(vocab.size))
+    per_voice = np.stack(
+        [(pitches == 0) | ((pitches >= low) & (pitches <= high)) for low, high in ranges]
+    )
+    mask = np.tile(per_voice, (steps, 1))
+    if sound_first:
+        mask[:VOICES_PER_STEP, 0] = False
+    if not mask[:, 1:].any(axis=1).all():
+        raise ValueError(f"voice_ranges {list(ranges)} leave a voice no pitch in the vocabulary")
+    return mask
 
 
 def generate_tokens(
@@ -206,7 +252,9 @@ def generate_tokens(
     total = first + new_tokens
     buffer = np.zeros((batch, total), dtype=np.int32)
     buffer[:, :first] = ids
-    allowed = _allowed(constraint, batch, first, total, vocab)
+    allowed = np.ones((batch, total, vocab), dtype=bool)
+    if constraint is not None:
+        allowed[:, first:] = constraint_mask(constraint, batch, new_tokens, vocab)
     noise = np.random.default_rng(seed).random((batch, total, vocab), dtype=np.float32)
     # The class is part of the key: an unregistered subclass inherits its parent's name.
     key = (type(chosen), repr(chosen.get_config()))
@@ -260,8 +308,14 @@ def generate(
     seed: int | None = None,
     include_prompt: bool = True,
     constraint: npt.ArrayLike | None = None,
+    voice_ranges: Sequence[tuple[int, int]] | bool = True,
 ) -> Chorale | list[Chorale]:
     """Compose ``steps`` new 16th-note steps (4 tokens each) after ``prompt``.
+
+    By default each voice is kept inside its range (``voice_ranges``): the model reads one
+    stream of tokens and must infer which voice comes next; the ranges keep a soprano token a
+    soprano note, which matters most at the start of a piece, before the stream has shown its
+    voice order.
 
     Args:
         net: the model.
@@ -274,7 +328,11 @@ def generate(
         num_samples: pieces to compose at once (a batch).
         seed: the same seed gives the same pieces.
         include_prompt: start the result with the prompt.
-        constraint: per new token (``4 * steps`` of them), see `generate_tokens`.
+        constraint: per new token (``4 * steps`` of them), see `generate_tokens`; combined
+            with the voice ranges.
+        voice_ranges: ``True`` for the ranges the model was trained on (its metadata, else
+            `JSB_VOICE_RANGES`), four ``(low, high)`` MIDI pairs (soprano first), or ``False``
+            for none. With no prompt, the first step must also sound in all four voices.
 
     Returns:
         A `Chorale`, or a list of ``num_samples`` of them when ``num_samples > 1``.
@@ -291,13 +349,26 @@ def generate(
     if prompt is not None and not isinstance(prompt, Chorale):
         raise TypeError(f"prompt must be a Chorale or None, got {type(prompt).__name__}")
     start = net.vocab.encode(prompt) if prompt is not None else np.zeros(VOICES_PER_STEP, np.int32)
+    new, vocab = VOICES_PER_STEP * steps, net.vocab.size
+    mask = None if constraint is None else constraint_mask(constraint, num_samples, new, vocab)
+    if voice_ranges is not False:
+        ranges = net.metadata.get("voice_ranges", JSB_VOICE_RANGES)
+        ranges = ranges if voice_ranges is True else voice_ranges
+        voices = voice_mask(net, steps, ranges, sound_first=prompt is None)
+        mask = voices[None] if mask is None else mask & voices
+        if not mask.any(axis=-1).all():
+            where = np.argwhere(~mask.any(axis=-1))[0][-1]
+            raise ValueError(
+                f"the constraint allows no id inside the voice ranges at new token {where} "
+                "(pass voice_ranges=False to lift the ranges)"
+            )
     ids = generate_tokens(
         net,
         np.tile(start, (num_samples, 1)),
-        VOICES_PER_STEP * steps,
+        new,
         sampler=sampler,
         seed=seed,
-        constraint=constraint,
+        constraint=mask,
     )
     keep = 0 if (prompt is not None and include_prompt) else len(start)
     name = f"{prompt.name} (continued)" if prompt is not None and prompt.name else "bachnet chorale"

@@ -219,12 +219,13 @@ class BachNet:
         seed: int | None = None,
         include_prompt: bool = True,
         constraint: npt.ArrayLike | None = None,
+        voice_ranges: Sequence[tuple[int, int]] | bool = True,
     ) -> Chorale | list[Chorale]:
         """Compose: continue ``prompt`` by ``steps`` 16th notes; see `bachnet.generate.generate`.
 
         Examples:
             >>> BachNet.from_pretrained().generate(steps=64, seed=1)  # doctest: +SKIP
-            <Chorale: 72 steps (18 quarters)>
+            <Chorale 'bachnet chorale': 64 steps (16 quarters)>
         """
         from .generate import generate as _generate
 
@@ -237,6 +238,7 @@ class BachNet:
             seed=seed,
             include_prompt=include_prompt,
             constraint=constraint,
+            voice_ranges=voice_ranges,
         )
 
     # ------------------------------------------------------------------------- save and load

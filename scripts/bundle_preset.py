@@ -16,7 +16,8 @@ import json
 import shutil
 from pathlib import Path
 
-from bachnet.model import CONFIG_FILE, WEIGHTS_FILE, sha256_of
+from bachnet.files import sha256_of
+from bachnet.model import CONFIG_FILE, WEIGHTS_FILE
 
 PRESETS = Path(__file__).resolve().parents[1] / "src" / "bachnet" / "presets"
 

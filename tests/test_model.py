@@ -27,7 +27,8 @@ from bachnet import (
     TrainConfig,
     Vocabulary,
 )
-from bachnet.model import CONFIG_FILE, WEIGHTS_FILE, sha256_of
+from bachnet.files import sha256_of
+from bachnet.model import CONFIG_FILE, WEIGHTS_FILE
 
 TINY = ModelConfig(lstm_units=(16,), embedding_dim=8, dense_units=8, window=32, dropout=0.0)
 

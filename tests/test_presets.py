@@ -13,7 +13,7 @@ import pytest
 
 import bachnet
 from bachnet import BachNet, DownloadError, ModelConfig, ModelFileError, presets
-from bachnet.model import sha256_of
+from bachnet.files import sha256_of
 
 preset_module = __import__("bachnet.presets", fromlist=["resolve"])
 

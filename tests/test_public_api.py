@@ -17,6 +17,7 @@ SUBMODULES = {
     "train",
     "generate",
     "presets",
+    "files",
     "cli",
 }
 

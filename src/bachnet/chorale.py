@@ -5,13 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
+
+from .files import atomic_path
 
 if TYPE_CHECKING:
     import music21
@@ -305,20 +306,13 @@ class Chorale:
             raise ValueError(
                 f"{target}: unknown file suffix {suffix!r}; use one of {', '.join(SUFFIXES)}"
             )
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=suffix)
-        os.close(fd)
-        tmp = Path(tmp_name)
-        try:
+        with atomic_path(target, suffix=suffix) as tmp:
             if suffix in _CSV_SUFFIXES:
                 tmp.write_text(self.to_csv(), encoding="utf-8")
             else:
                 score = self.to_music21(tempo=tempo)
                 fmt = "midi" if suffix in _MIDI_SUFFIXES else "musicxml"
                 score.write(fmt, fp=str(tmp))
-            os.replace(tmp, target)
-        finally:
-            tmp.unlink(missing_ok=True)
         return target
 
     @classmethod

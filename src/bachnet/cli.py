@@ -181,6 +181,7 @@ def train(out: Path, resume: bool, data: str, verbose: int, **options: Any) -> N
         if not run_file.is_file():
             raise click.ClickException(f"{out}: nothing to resume (no {RUN_FILE})")
         saved = json.loads(run_file.read_text(encoding="utf-8"))
+        command = f"{saved.get('command', '')} (resumed: {command})".strip()
         model_config = ModelConfig.from_dict(saved["model"])
         train_config = TrainConfig.from_dict(saved["train"])
         if (

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,6 +13,7 @@ import numpy.typing as npt
 
 from .chorale import Chorale
 from .config import ModelConfig, TrainConfig
+from .files import atomic_path, sha256_of, write_json
 from .vocab import Vocabulary
 
 if TYPE_CHECKING:
@@ -263,15 +262,12 @@ class BachNet:
         """
         folder = Path(directory)
         folder.mkdir(parents=True, exist_ok=True)
-        weights = folder / WEIGHTS_FILE
-        fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=".model.", suffix=".weights.h5")
-        os.close(fd)
-        try:
-            self.keras_model.save_weights(tmp_name, overwrite=True)
-            digest = sha256_of(tmp_name)
-            os.replace(tmp_name, weights)
-        finally:
-            Path(tmp_name).unlink(missing_ok=True)
+        # The weights alone, without a training optimizer's state: a bare copy of the network.
+        bare = build_keras_model(self.config)
+        bare.set_weights(self.keras_model.get_weights())
+        with atomic_path(folder / WEIGHTS_FILE, suffix=".weights.h5") as tmp:
+            bare.save_weights(str(tmp), overwrite=True)
+            digest = sha256_of(tmp)
         document = {
             "format": FORMAT_VERSION,
             "model": self.config.to_dict(),
@@ -361,44 +357,3 @@ def _logsumexp(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     top = x.max(axis=-1, keepdims=True)
     total: npt.NDArray[np.float64] = top + np.log(np.exp(x - top).sum(axis=-1, keepdims=True))
     return total
-
-
-def sha256_of(path: str | os.PathLike[str]) -> str:
-    """Hex sha256 of a file.
-
-    Examples:
-        >>> import tempfile
-        >>> path = Path(tempfile.mkdtemp()) / "abc.txt"
-        >>> path.write_bytes(b"abc")
-        3
-        >>> sha256_of(path)[:16]
-        'ba7816bf8f01cfea'
-    """
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def write_json(path: str | os.PathLike[str], document: Mapping[str, Any] | Sequence[Any]) -> None:
-    """Write JSON atomically (temp file + rename).
-
-    The file ends with a newline and is indented by two spaces; key order is kept.
-
-    Examples:
-        >>> import tempfile
-        >>> path = Path(tempfile.mkdtemp()) / "facts.json"
-        >>> write_json(path, {"epochs": 3, "units": [8]})
-        >>> json.loads(path.read_text()) == {"epochs": 3, "units": [8]}
-        True
-    """
-    target = Path(path)
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(document, handle, indent=2, sort_keys=False)
-            handle.write("\n")
-        os.replace(tmp_name, target)
-    finally:
-        Path(tmp_name).unlink(missing_ok=True)

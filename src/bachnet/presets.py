@@ -19,7 +19,8 @@ from typing import Any
 from urllib.parse import urlparse
 
 from .data import data_dir, fetch, safe_extract
-from .model import CONFIG_FILE, ModelFileError, sha256_of
+from .files import sha256_of
+from .model import CONFIG_FILE, ModelFileError
 
 INDEX = "index.json"
 

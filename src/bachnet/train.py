@@ -32,7 +32,8 @@ import numpy as np
 
 from .chorale import Chorale
 from .config import TrainConfig
-from .model import BachNet, sha256_of, write_json
+from .files import atomic_path, write_json
+from .model import BachNet
 from .pipeline import Batch, Windows
 
 if TYPE_CHECKING:
@@ -347,16 +348,9 @@ class _Keeper(keras.callbacks.Callback):  # type: ignore[misc]
             model.set_weights(self.best_weights)
 
 
-def _atomic_weights(model: keras.Model, target: Path) -> str:
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".best.", suffix=".weights.h5")
-    os.close(fd)
-    try:
-        model.save_weights(tmp_name, overwrite=True)
-        digest = sha256_of(tmp_name)
-        os.replace(tmp_name, target)
-    finally:
-        Path(tmp_name).unlink(missing_ok=True)
-    return digest
+def _atomic_weights(model: keras.Model, target: Path) -> None:
+    with atomic_path(target, suffix=".weights.h5") as tmp:
+        model.save_weights(str(tmp), overwrite=True)
 
 
 def _write_history_csv(path: Path, history: History) -> None:
@@ -367,7 +361,5 @@ def _write_history_csv(path: Path, history: History) -> None:
     writer.writerow(["epoch", *keys])
     for i in range(rows):
         writer.writerow([i + 1, *(history[k][i] if i < len(history[k]) else "" for k in keys)])
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-        handle.write(buffer.getvalue())
-    os.replace(tmp_name, path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(buffer.getvalue(), encoding="utf-8", newline="")

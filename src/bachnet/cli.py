@@ -308,7 +308,7 @@ def _sampler_spec(
 
     filters = {"temperature": temperature, "top_k": top_k, "top_p": top_p}
     given = {k: v for k, v in filters.items() if v is not None}
-    defaults = {"top_k": {"top_k": 10}, "top_p": {"top_p": 0.9}, "nucleus": {"top_p": 0.9}}
+    defaults = {"top_k": {"top_k": 10}, "top_p": {"top_p": 0.98}, "nucleus": {"top_p": 0.98}}
     try:
         if name in ("temperature", "top_k", "top_p", "nucleus", "sampling"):
             return samplers.Sampling(**{**defaults.get(name, {}), **given})  # type: ignore[arg-type, dict-item]

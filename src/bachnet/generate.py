@@ -324,7 +324,7 @@ def generate(
             silence tokens, as before the first note of a piece), which is not part of the
             result, and writes the whole piece itself.
         steps: new 16th-note steps (>= 1).
-        sampler: anything `bachnet.samplers.get` accepts (default: nucleus, p = 0.9).
+        sampler: anything `bachnet.samplers.get` accepts (default: nucleus, p = 0.98).
         num_samples: pieces to compose at once (a batch).
         seed: the same seed gives the same pieces.
         include_prompt: start the result with the prompt.

@@ -392,7 +392,7 @@ class TopP(Sampler):
     every id. Registered as ``"top_p"`` and ``"nucleus"``.
 
     Args:
-        p: A number in (0, 1] (default 0.9, used when `get` is given only the name).
+        p: A number in (0, 1] (default 0.98, used when `get` is given only the name).
 
     Examples:
         >>> TopP(0.5).filter([[0.0, 1.1, 0.0]]).numpy()  # probs ~ [.2, .6, .2]: keeps id 1
@@ -401,7 +401,7 @@ class TopP(Sampler):
 
     name: ClassVar[str] = "top_p"
 
-    def __init__(self, p: float = 0.9) -> None:
+    def __init__(self, p: float = 0.98) -> None:
         self.p = _check_top_p(p)
 
     def filter(self, logits: Tensor) -> Tensor:
@@ -568,7 +568,7 @@ def get(spec: str | dict[str, Any] | Sampler) -> Sampler:
         >>> get({"name": "top_k", "k": 5})
         TopK(k=5)
         >>> get("nucleus")
-        TopP(p=0.9)
+        TopP(p=0.98)
     """
     if isinstance(spec, Sampler):
         return spec

@@ -32,8 +32,10 @@ def _tiny_zip(tmp_path: Path) -> tuple[Path, str, BachNet]:
     return archive, sha256_of(archive), net
 
 
-def _use_index(monkeypatch: pytest.MonkeyPatch, entries: dict[str, dict[str, object]]) -> None:
-    index = {"default": None, "presets": entries}
+def _register_remote(monkeypatch: pytest.MonkeyPatch, url: str, sha256: str, size: int = 1) -> None:
+    """Make the registry hold one remote preset, ``tiny-remote``, and nothing else."""
+    entry = {"description": "test", "size": size, "url": url, "sha256": sha256}
+    index = {"default": None, "presets": {"tiny-remote": entry}}
     monkeypatch.setattr(preset_module, "_index", lambda: index)
 
 
@@ -123,17 +125,7 @@ def test_remote_preset_downloads_through_loopback(
 ) -> None:
     archive, digest, net = _tiny_zip(tmp_path)
     base = loopback_server(archive.parent)
-    _use_index(
-        monkeypatch,
-        {
-            "tiny-remote": {
-                "description": "test",
-                "size": archive.stat().st_size,
-                "url": f"{base}/tiny-remote.zip",
-                "sha256": digest,
-            }
-        },
-    )
+    _register_remote(monkeypatch, f"{base}/tiny-remote.zip", digest, size=archive.stat().st_size)
     loaded = BachNet.from_pretrained("tiny-remote")
     ids = np.arange(12, dtype=np.int32).reshape(1, 12)
     np.testing.assert_array_equal(loaded.logits(ids), net.logits(ids))
@@ -145,17 +137,7 @@ def test_remote_preset_honours_the_mirror(
 ) -> None:
     archive, digest, _ = _tiny_zip(tmp_path)
     base = loopback_server(archive.parent)
-    _use_index(
-        monkeypatch,
-        {
-            "tiny-remote": {
-                "description": "test",
-                "size": 1,
-                "url": "http://127.0.0.1:9/nowhere.zip",
-                "sha256": digest,
-            }
-        },
-    )
+    _register_remote(monkeypatch, "http://127.0.0.1:9/nowhere.zip", digest)
     monkeypatch.setenv("BACHNET_MIRROR", base)
     assert BachNet.from_pretrained("tiny-remote").count_params() > 0
 
@@ -165,17 +147,7 @@ def test_tampered_remote_preset_is_refused(
 ) -> None:
     archive, _, _ = _tiny_zip(tmp_path)
     base = loopback_server(archive.parent)
-    _use_index(
-        monkeypatch,
-        {
-            "tiny-remote": {
-                "description": "test",
-                "size": 1,
-                "url": f"{base}/tiny-remote.zip",
-                "sha256": "0" * 64,
-            }
-        },
-    )
+    _register_remote(monkeypatch, f"{base}/tiny-remote.zip", "0" * 64)
     with pytest.raises(DownloadError, match="sha256"):
         BachNet.from_pretrained("tiny-remote")
     assert not (cache_dir / "tiny-remote.zip").exists()

@@ -136,13 +136,24 @@ class Vocabulary:
             [[0, 1], [25, 46]]
         """
         array = np.asarray(pitches)
-        bad = (array != 0) & ((array < self.low) | (array > self.high))
+        bad = self._outside(array)
         if bad.any():
             raise ValueError(
                 f"MIDI pitch {array[bad].flat[0]} is outside the vocabulary "
                 f"(silence + {self.low}..{self.high})"
             )
-        return np.where(array == 0, SILENCE, array - self.low + 1).astype(np.int32)
+        return self._ids(array)
+
+    def _outside(self, pitches: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
+        """Where ``pitches`` hold a note the vocabulary lacks."""
+        outside: npt.NDArray[np.bool_] = (pitches != 0) & (
+            (pitches < self.low) | (pitches > self.high)
+        )
+        return outside
+
+    def _ids(self, pitches: npt.NDArray[Any]) -> npt.NDArray[np.int32]:
+        """Token ids of pitches already known to be inside the vocabulary."""
+        return np.where(pitches == 0, SILENCE, pitches - self.low + 1).astype(np.int32)
 
     def encode(self, chorale: Chorale) -> npt.NDArray[np.int32]:
         """Flatten a chorale into token ids, four per step (S, A, T, B).
@@ -159,7 +170,7 @@ class Vocabulary:
             ValueError: MIDI pitch 84 (Soprano, step 0) is outside the vocabulary (silence + 36..81)
         """
         chords = chorale.chords
-        bad = (chords != 0) & ((chords < self.low) | (chords > self.high))
+        bad = self._outside(chords)
         if bad.any():
             step, voice = np.argwhere(bad)[0]
             label = f"{chorale.name}: " if chorale.name else ""
@@ -167,7 +178,7 @@ class Vocabulary:
                 f"{label}MIDI pitch {chords[step, voice]} ({VOICES[voice]}, step {step}) is "
                 f"outside the vocabulary (silence + {self.low}..{self.high})"
             )
-        return self.ids_of(chords).reshape(-1)
+        return self._ids(chords).reshape(-1)
 
     def decode(
         self, ids: npt.ArrayLike, *, strict: bool = False, name: str | None = None

@@ -322,7 +322,7 @@ def test_config_round_trip(sampler: Sampler) -> None:
 
 
 def test_register_sets_name_and_rejects_clashes(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(samplers, "_REGISTRY", dict(samplers._REGISTRY))
+    monkeypatch.setattr(samplers._SAMPLERS, "builtins", dict(samplers._SAMPLERS.builtins))
 
     @samplers.register()
     class Argmin(Sampler):
@@ -377,7 +377,7 @@ def fake_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
 @pytest.mark.usefixtures("fake_plugin")
 def test_entry_point_plugin_is_found_and_builtins_win() -> None:
     assert samplers.get("greedy") == Greedy()  # a builtin hit does not load plugins
-    assert not samplers._plugins_loaded
+    assert not samplers._SAMPLERS._loaded
     with pytest.warns(UserWarning) as record:
         plugin = samplers.get({"name": "my_sampler", "offset": 2})
     messages = [str(w.message) for w in record]

@@ -146,6 +146,13 @@ def main() -> None:
 @click.option(
     "--lstm-units", default="512,512,512", show_default=True, help="LSTM sizes, bottom first."
 )
+@click.option(
+    "--architecture",
+    type=click.Choice(["lstm", "beat_lstm"]),
+    default="lstm",
+    show_default=True,
+    help="Model type: beat_lstm also knows each token's voice and place in the beat.",
+)
 @click.option("--embedding-dim", type=click.IntRange(min=1), default=128, show_default=True)
 @click.option("--dense-units", type=click.IntRange(min=0), default=256, show_default=True)
 @click.option(
@@ -154,6 +161,17 @@ def main() -> None:
 @click.option("--window", type=click.IntRange(min=1), default=256, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option(
+    "--time-limit",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Stop after the epoch that passes this many minutes (resume later with --resume).",
+)
+@click.option(
+    "--data-parallel",
+    is_flag=True,
+    help="Split each batch over every accelerator (JAX backend; see bachnet.train.data_parallel).",
+)
+@click.option(
     "-v",
     "--verbose",
     type=click.IntRange(0, 2),
@@ -161,7 +179,15 @@ def main() -> None:
     show_default=True,
     help="0 silent, 1 progress bar, 2 one line per epoch.",
 )
-def train(out: Path, resume: bool, data: str, verbose: int, **options: Any) -> None:
+def train(
+    out: Path,
+    resume: bool,
+    data: str,
+    verbose: int,
+    data_parallel: bool,
+    time_limit: float | None,
+    **options: Any,
+) -> None:
     """Train a model on the JSB train split (valid split for early stopping), then test it.
 
     The run folder makes training resumable: after an interruption (even kill -9), run
@@ -197,6 +223,7 @@ def train(out: Path, resume: bool, data: str, verbose: int, **options: Any) -> N
             )
         try:
             model_config = ModelConfig(
+                architecture=options.pop("architecture"),
                 lstm_units=_units(options.pop("lstm_units")),
                 embedding_dim=options.pop("embedding_dim"),
                 dense_units=options.pop("dense_units"),
@@ -212,6 +239,18 @@ def train(out: Path, resume: bool, data: str, verbose: int, **options: Any) -> N
     train_split = dataset.split("train" if "train" in splits else "all")
     valid_split = dataset.split("valid") if "valid" in splits else None
     keras.utils.set_random_seed(train_config.seed)
+    if data_parallel:
+        from .train import data_parallel as use_devices
+
+        try:
+            devices = use_devices()
+        except ValueError as error:
+            raise click.ClickException(str(error)) from None
+        if train_config.batch_size % devices:
+            raise click.ClickException(
+                f"--batch-size {train_config.batch_size} is not a multiple of the {devices} devices"
+            )
+        click.echo(f"data-parallel over {devices} devices", err=True)
     net = BachNet(model_config)
     click.echo(f"{net!r}; {len(train_split)} training chorales from {dataset.source}", err=True)
     describe = {"data": data, "command": command}
@@ -224,6 +263,7 @@ def train(out: Path, resume: bool, data: str, verbose: int, **options: Any) -> N
             run_dir=out,
             verbose=verbose,
             describe=describe,
+            time_limit=None if time_limit is None else time_limit * 60,
         )
     except ValueError as error:
         raise click.ClickException(str(error)) from None

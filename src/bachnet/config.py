@@ -35,6 +35,9 @@ class ModelConfig:
     -> Dense(vocab_size) logits. The defaults have 5,663,663 parameters.
 
     Attributes:
+        architecture: the model type (see `bachnet.networks`): ``"lstm"`` (the original
+            BachNet) or ``"beat_lstm"`` (the same, knowing each token's voice and its
+            place in the beat).
         vocab_size: token ids (silence + 46 pitches = 47).
         embedding_dim: size of the token embedding.
         lstm_units: units of each LSTM layer, bottom to top.
@@ -52,6 +55,7 @@ class ModelConfig:
         ValueError: dropout must be in [0, 1), got 1.5
     """
 
+    architecture: str = "lstm"
     vocab_size: int = 47
     embedding_dim: int = 128
     lstm_units: tuple[int, ...] = (512, 512, 512)
@@ -61,6 +65,10 @@ class ModelConfig:
     window: int = 256
 
     def __post_init__(self) -> None:
+        _check(
+            isinstance(self.architecture, str) and bool(self.architecture),
+            f"architecture must be a model type's name, got {self.architecture!r}",
+        )
         _check(self.vocab_size >= 2, f"vocab_size must be >= 2, got {self.vocab_size}")
         _check(self.embedding_dim >= 1, f"embedding_dim must be >= 1, got {self.embedding_dim}")
         _check(

@@ -26,6 +26,8 @@ import numpy as np
 import numpy.typing as npt
 
 from .chorale import Chorale
+from .rules import Context, Rule, RulesSpec, VoiceRange, get_rules
+from .rules import apply as apply_rules
 from .samplers import Sampler
 from .samplers import get as get_sampler
 
@@ -41,22 +43,12 @@ JSB_VOICE_RANGES: tuple[tuple[int, int], ...] = ((60, 81), (52, 74), (46, 69), (
 """Lowest and highest MIDI pitch of soprano, alto, tenor and bass in the JSB train split."""
 
 
-def _layers(net: BachNet) -> tuple[Any, list[tuple[Any, Any]], list[Any]]:
-    model = net.keras_model
-    embedding = model.get_layer("embedding")
-    recurrent = []
-    for i in range(1, len(net.config.lstm_units) + 1):
-        norm = model.get_layer(f"norm_{i}") if net.config.layer_norm else None
-        recurrent.append((model.get_layer(f"lstm_{i}"), norm))
-    head = [model.get_layer("dense")] if net.config.dense_units else []
-    return embedding, recurrent, [*head, model.get_layer("logits")]
+def step_fn(net: BachNet) -> Callable[[Any, Any, list[Any]], tuple[Any, list[Any]]]:
+    """One token through the network: ``(ids (batch,), index, states) -> (logits, states)``.
 
-
-def step_fn(net: BachNet) -> Callable[[Any, list[Any]], tuple[Any, list[Any]]]:
-    """One token through the network: ``(token ids (batch,), states) -> (logits, states)``.
-
-    ``states`` is a flat list ``[h1, c1, h2, c2, ...]``; the layers are the model's own
-    (the LSTM cells of its LSTM layers), so the logits equal those of the full model.
+    ``index`` is the token's place in the stream (the stream starts on a beat); the model
+    type owns the step and its state (`bachnet.networks.Network.step`), so the logits equal
+    those of the full model.
 
     Examples:
         >>> import keras
@@ -64,54 +56,61 @@ def step_fn(net: BachNet) -> Callable[[Any, list[Any]], tuple[Any, list[Any]]]:
         >>> keras.utils.set_random_seed(0)
         >>> net = BachNet(ModelConfig(lstm_units=(8,), embedding_dim=4, dense_units=4, window=16))
         >>> step = step_fn(net)
-        >>> states = [np.zeros((1, 8), "float32")] * 2  # h and c of the one 8-unit LSTM
-        >>> for token in (37, 32, 29):
-        ...     logits, states = step(np.array([token], "int32"), states)
+        >>> states = net.network.initial_state(1)
+        >>> for index, token in enumerate((37, 32, 29)):
+        ...     logits, states = step(np.array([token], "int32"), index, states)
         >>> tuple(logits.shape), len(states)
         ((1, 47), 2)
         >>> bool(np.allclose(logits, net.logits([[37, 32, 29]])[:, -1], atol=1e-5))
         True
     """
-    embedding, recurrent, head = _layers(net)
-
-    def step(token: Any, states: list[Any]) -> tuple[Any, list[Any]]:
-        x = embedding(token)
-        new_states: list[Any] = []
-        for i, (lstm, norm) in enumerate(recurrent):
-            x, (h, c) = lstm.cell(x, [states[2 * i], states[2 * i + 1]], training=False)
-            new_states += [h, c]
-            if norm is not None:
-                x = norm(x)
-        for layer in head:
-            x = layer(x)
-        return x, new_states
-
-    return step
+    return net.network.step(net.keras_model)
 
 
-def _loop(net: BachNet, sampler: Sampler) -> Callable[..., Any]:
-    """The whole generation as one function of ``(buffer, first, noise, allowed)``."""
+def _loop(net: BachNet, sampler: Sampler, rules: Sequence[Rule]) -> Callable[..., Any]:
+    """The whole generation as one function of ``(buffer, first, stop, noise, allowed)``.
+
+    ``buffer`` may be longer than the stream (padded to a length bucket, so that a new
+    ``steps`` value reuses the compiled program); the loop runs up to ``stop``.
+    """
     import keras
     from keras import ops
 
     step = step_fn(net)
-    units = net.config.lstm_units
+    network = net.network
+    table = net.vocab.pitch_of(np.arange(net.vocab.size)).astype(np.int32)
+    ramp = np.arange(VOICES_PER_STEP, dtype=np.int32)
 
-    def run(buffer: Any, first: Any, noise: Any, allowed: Any) -> Any:
-        batch = ops.shape(buffer)[0]
-        states = [ops.zeros((batch, u)) for u in units for _ in range(2)]
+    def context(tokens: Any, position: Any) -> Context:
+        pitches = ops.convert_to_tensor(table)
+        here = position // VOICES_PER_STEP
+        voice = position - here * VOICES_PER_STEP
+        before = ops.maximum(here - 1, 0) * VOICES_PER_STEP + ramp
+        previous = ops.take(pitches, ops.take(tokens, before, axis=1))
+        previous = previous * ops.cast(here > 0, "int32")
+        current = ops.take(pitches, ops.take(tokens, here * VOICES_PER_STEP + ramp, axis=1))
+        current = current * ops.cast(ops.expand_dims(ramp < voice, 0), "int32")
+        return Context(voice=voice, step=here, previous=previous, current=current, pitches=pitches)
+
+    def run(buffer: Any, first: Any, stop: Any, noise: Any, allowed: Any) -> Any:
+        states = network.initial_state(ops.shape(buffer)[0])
 
         def body(t: Any, carry: tuple[Any, list[Any]]) -> tuple[Any, list[Any]]:
             tokens, states = carry
-            logits, states = step(ops.take(tokens, t, axis=1), states)
+            logits, states = step(ops.take(tokens, t, axis=1), t, states)
+            logits = ops.cast(logits, "float32")
+            # The constraint first (forced tokens always win), then the rules, each of which
+            # is skipped where it would leave nothing to draw, then the sampler.
             logits = ops.where(ops.take(allowed, t + 1, axis=1), logits, float("-inf"))
+            if rules:
+                logits = apply_rules(rules, logits, context(tokens, t + 1))
             drawn = sampler.draw(sampler.filter(logits), ops.take(noise, t + 1, axis=1))
             known = ops.take(tokens, t + 1, axis=1)
             chosen = ops.where(t + 1 < first, known, ops.cast(drawn, "int32"))
             tokens = ops.slice_update(tokens, (0, t + 1), ops.expand_dims(chosen, 1))
             return tokens, states
 
-        tokens, _ = ops.fori_loop(0, ops.shape(buffer)[1] - 1, body, (buffer, states))
+        tokens, _ = ops.fori_loop(0, stop - 1, body, (buffer, states))
         return tokens
 
     backend = keras.backend.backend()
@@ -124,6 +123,17 @@ def _loop(net: BachNet, sampler: Sampler) -> Callable[..., Any]:
 
         return jax.jit(run)  # type: ignore[no-any-return]
     return run
+
+
+def bucket(length: int) -> int:
+    """The padded buffer length for a stream of ``length`` tokens: one compiled program
+    serves every length up to it (the next power of two, at least 256).
+
+    Examples:
+        >>> bucket(10), bucket(256), bucket(257), bucket(4 * 130)
+        (256, 256, 512, 1024)
+    """
+    return max(256, 1 << max(0, length - 1).bit_length())
 
 
 def constraint_mask(
@@ -178,36 +188,16 @@ def constraint_mask(
     return array.reshape((-1, new, vocab))
 
 
-def voice_mask(
-    net: BachNet, steps: int, ranges: Sequence[tuple[int, int]], *, sound_first: bool
-) -> npt.NDArray[np.bool_]:
-    """A ``(4 * steps, vocab)`` mask keeping each voice inside its range (silence allowed).
-
-    Args:
-        net: the model (for its vocabulary).
-        steps: new 16th-note steps.
-        ranges: ``(low, high)`` MIDI pitches of soprano, alto, tenor and bass.
-        sound_first: forbid silence in the first step, so a piece starts with a chord.
+def sound_first_mask(vocab: int, steps: int) -> npt.NDArray[np.bool_]:
+    """A ``(4 * steps, vocab)`` mask that forbids silence (id 0) in the first step only.
 
     Examples:
-        >>> from bachnet import BachNet, ModelConfig
-        >>> net = BachNet(ModelConfig(lstm_units=(4,), embedding_dim=2, dense_units=0))
-        >>> mask = voice_mask(net, 2, JSB_VOICE_RANGES, sound_first=True)
-        >>> mask.shape, bool(mask[0, 0]), bool(mask[4, 0])  # (8, 47); silence: no, then yes
+        >>> mask = sound_first_mask(47, 2)
+        >>> mask.shape, bool(mask[0, 0]), bool(mask[4, 0])
         ((8, 47), False, True)
     """
-    vocab = net.vocab
-    if len(ranges) != VOICES_PER_STEP:
-        raise ValueError(f"voice_ranges needs 4 (low, high) pairs, got {len(ranges)}")
-    pitches = vocab.pitch_of(np.arange(vocab.size))
-    per_voice = np.stack(
-        [(pitches == 0) | ((pitches >= low) & (pitches <= high)) for low, high in ranges]
-    )
-    mask = np.tile(per_voice, (steps, 1))
-    if sound_first:
-        mask[:VOICES_PER_STEP, 0] = False
-    if not mask[:, 1:].any(axis=1).all():
-        raise ValueError(f"voice_ranges {list(ranges)} leave a voice no pitch in the vocabulary")
+    mask = np.ones((VOICES_PER_STEP * steps, vocab), dtype=bool)
+    mask[:VOICES_PER_STEP, 0] = False
     return mask
 
 
@@ -219,6 +209,7 @@ def generate_tokens(
     sampler: SamplerSpec = "top_p",
     seed: int | None = None,
     constraint: npt.ArrayLike | None = None,
+    rules: RulesSpec = None,
 ) -> npt.NDArray[np.int32]:
     """Continue token streams: ``(batch, prompt_len)`` ids in, ``(batch, prompt_len + new)`` out.
 
@@ -232,6 +223,8 @@ def generate_tokens(
         seed: makes the result repeatable (the same seed gives the same tokens).
         constraint: per new token, forced ids ``(new,)`` with -1 = free, or a boolean mask
             ``(new, vocab)`` / ``(batch, new, vocab)`` of allowed ids.
+        rules: voice-leading rules (`bachnet.rules.get_rules`; none by default at this
+            level). Token ``i`` of the stream is voice ``i mod 4`` of step ``i // 4``.
 
     Examples:
         >>> generate_tokens(net, [[0, 0, 0, 0]], 8, seed=0).shape  # doctest: +SKIP
@@ -248,21 +241,28 @@ def generate_tokens(
     if ids.min() < 0 or ids.max() >= vocab:
         raise ValueError(f"prompt ids must be in 0..{vocab - 1}")
     chosen = get_sampler(sampler)
+    ruleset = get_rules(rules)
     batch, first = ids.shape
     total = first + new_tokens
-    buffer = np.zeros((batch, total), dtype=np.int32)
+    padded = bucket(total)
+    buffer = np.zeros((batch, padded), dtype=np.int32)
     buffer[:, :first] = ids
-    allowed = np.ones((batch, total, vocab), dtype=bool)
+    allowed = np.ones((batch, padded, vocab), dtype=bool)
     if constraint is not None:
-        allowed[:, first:] = constraint_mask(constraint, batch, new_tokens, vocab)
-    noise = np.random.default_rng(seed).random((batch, total, vocab), dtype=np.float32)
+        allowed[:, first:total] = constraint_mask(constraint, batch, new_tokens, vocab)
+    noise = np.zeros((batch, padded, vocab), dtype=np.float32)
+    noise[:, :total] = np.random.default_rng(seed).random((batch, total, vocab), dtype=np.float32)
     # The class is part of the key: an unregistered subclass inherits its parent's name.
-    key = (type(chosen), repr(chosen.get_config()))
+    key = (
+        type(chosen),
+        repr(chosen.get_config()),
+        tuple((type(rule), repr(rule.get_config())) for rule in ruleset),
+    )
     cache: dict[Any, Any] = net._generators
     if key not in cache:
-        cache[key] = _loop(net, chosen)
-    out = cache[key](buffer, np.int32(first), noise, allowed)
-    return np.asarray(out, dtype=np.int32)
+        cache[key] = _loop(net, chosen, ruleset)
+    out = cache[key](buffer, np.int32(first), np.int32(total), noise, allowed)
+    return np.asarray(out, dtype=np.int32)[:, :total]
 
 
 def next_token(
@@ -309,30 +309,35 @@ def generate(
     include_prompt: bool = True,
     constraint: npt.ArrayLike | None = None,
     voice_ranges: Sequence[tuple[int, int]] | bool = True,
+    rules: RulesSpec = "default",
 ) -> Chorale | list[Chorale]:
     """Compose ``steps`` new 16th-note steps (4 tokens each) after ``prompt``.
 
-    By default each voice is kept inside its range (``voice_ranges``): the model reads one
-    stream of tokens and must infer which voice comes next; the ranges keep a soprano token a
-    soprano note, which matters most at the start of a piece, before the stream has shown its
-    voice order.
+    By default the music follows voice-leading rules (`bachnet.rules.DEFAULT_RULES`: no
+    parallel fifths or octaves, no voice crossing, close spacing, no leap beyond an octave)
+    and each voice stays inside its range (``voice_ranges``, itself a
+    `bachnet.rules.VoiceRange` rule). ``rules=None`` and ``voice_ranges=False`` give the raw
+    model.
 
     Args:
         net: the model.
         prompt: a chorale to continue (e.g. ``Dataset.jsb().split("test").draw(seed=1,
-            steps=16)``), or ``None``: the model then starts after one step of silence (four
-            silence tokens, as before the first note of a piece), which is not part of the
-            result, and writes the whole piece itself.
+            steps=16)``), or ``None``: the model then starts after the silence it reads
+            before a piece (a step for an ``"lstm"``, a beat for a ``"beat_lstm"``), which is
+            not part of the result, and writes the whole piece itself. A prompt starts on a
+            beat.
         steps: new 16th-note steps (>= 1).
         sampler: anything `bachnet.samplers.get` accepts (default: nucleus, p = 0.98).
         num_samples: pieces to compose at once (a batch).
         seed: the same seed gives the same pieces.
         include_prompt: start the result with the prompt.
-        constraint: per new token (``4 * steps`` of them), see `generate_tokens`; combined
-            with the voice ranges.
+        constraint: per new token (``4 * steps`` of them), see `generate_tokens`; forced
+            tokens win over rules and ranges.
         voice_ranges: ``True`` for the ranges the model was trained on (its metadata, else
             `JSB_VOICE_RANGES`), four ``(low, high)`` MIDI pairs (soprano first), or ``False``
             for none. With no prompt, the first step must also sound in all four voices.
+        rules: ``"default"``, ``None`` for none, or rule specs (names, config dicts,
+            `bachnet.rules.Rule` instances); see `bachnet.rules`.
 
     Returns:
         A `Chorale`, or a list of ``num_samples`` of them when ``num_samples > 1``.
@@ -348,20 +353,20 @@ def generate(
         raise ValueError(f"num_samples must be >= 1, got {num_samples}")
     if prompt is not None and not isinstance(prompt, Chorale):
         raise TypeError(f"prompt must be a Chorale or None, got {type(prompt).__name__}")
-    start = net.vocab.encode(prompt) if prompt is not None else np.zeros(VOICES_PER_STEP, np.int32)
+    lead = np.zeros(net.network.lead, np.int32)  # silence before a piece (a step or a beat)
+    start = net.vocab.encode(prompt) if prompt is not None else lead
     new, vocab = VOICES_PER_STEP * steps, net.vocab.size
     mask = None if constraint is None else constraint_mask(constraint, num_samples, new, vocab)
+    if prompt is None:
+        first = sound_first_mask(vocab, steps)[None]
+        mask = first if mask is None else mask & first
+        if not mask.any(axis=-1).all():  # a forced silence in the first step: it wins
+            mask = constraint_mask(constraint, num_samples, new, vocab)  # type: ignore[arg-type]
+    ruleset = get_rules(rules)
     if voice_ranges is not False:
         ranges = net.metadata.get("voice_ranges", JSB_VOICE_RANGES)
         ranges = ranges if voice_ranges is True else voice_ranges
-        voices = voice_mask(net, steps, ranges, sound_first=prompt is None)
-        mask = voices[None] if mask is None else mask & voices
-        if not mask.any(axis=-1).all():
-            where = np.argwhere(~mask.any(axis=-1))[0][-1]
-            raise ValueError(
-                f"the constraint allows no id inside the voice ranges at new token {where} "
-                "(pass voice_ranges=False to lift the ranges)"
-            )
+        ruleset = [VoiceRange(ranges=ranges), *ruleset]
     ids = generate_tokens(
         net,
         np.tile(start, (num_samples, 1)),
@@ -369,6 +374,7 @@ def generate(
         sampler=sampler,
         seed=seed,
         constraint=mask,
+        rules=ruleset,
     )
     keep = 0 if (prompt is not None and include_prompt) else len(start)
     name = f"{prompt.name} (continued)" if prompt is not None and prompt.name else "bachnet chorale"

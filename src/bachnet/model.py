@@ -20,11 +20,13 @@ if TYPE_CHECKING:
     import keras
 
     from .generate import SamplerSpec
+    from .rules import RulesSpec
     from .train import History
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.weights.h5"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""Version of ``config.json``: 2 added ``model.architecture`` (version 1 files are LSTMs)."""
 
 
 class ModelFileError(ValueError):
@@ -40,29 +42,18 @@ class ModelFileError(ValueError):
 
 
 def build_keras_model(config: ModelConfig) -> keras.Model:
-    """The Keras network: token ids ``(batch, time)`` in, logits ``(batch, time, vocab)`` out.
+    """The Keras network of ``config.architecture``: ids ``(batch, time)`` -> logits.
 
-    Built from stock `keras.layers` only (no Lambda layers), so it runs on the TensorFlow,
-    JAX and PyTorch backends and its weights load without executing code.
+    See `bachnet.networks` for the model types and their contract.
 
     Examples:
         >>> model = build_keras_model(ModelConfig(lstm_units=(8,), embedding_dim=4, dense_units=4))
         >>> model.output_shape, [layer.name for layer in model.layers][1:4]
         ((None, None, 47), ['embedding', 'dropout_1', 'lstm_1'])
     """
-    import keras
+    from .networks import network_for
 
-    tokens = keras.Input(shape=(None,), dtype="int32", name="tokens")
-    x = keras.layers.Embedding(config.vocab_size, config.embedding_dim, name="embedding")(tokens)
-    for i, units in enumerate(config.lstm_units, start=1):
-        x = keras.layers.Dropout(config.dropout, name=f"dropout_{i}")(x)
-        x = keras.layers.LSTM(units, return_sequences=True, name=f"lstm_{i}")(x)
-        if config.layer_norm:
-            x = keras.layers.LayerNormalization(name=f"norm_{i}")(x)
-    if config.dense_units:
-        x = keras.layers.Dense(config.dense_units, activation="relu", name="dense")(x)
-    logits = keras.layers.Dense(config.vocab_size, name="logits")(x)
-    return keras.Model(tokens, logits, name="bachnet")
+    return network_for(config).build()
 
 
 class BachNet:
@@ -96,12 +87,16 @@ class BachNet:
                 f"{self.config.vocab_size}"
             )
         self.metadata: dict[str, Any] = dict(metadata or {})
-        self.keras_model = build_keras_model(self.config)
+        from .networks import network_for
+
+        self.network = network_for(self.config)
+        self.keras_model = self.network.build()
         self._generators: dict[Any, Any] = {}
 
     def __repr__(self) -> str:
         units = "x".join(str(u) for u in self.config.lstm_units)
-        return f"<BachNet LSTM {units}, {self.count_params():,} parameters>"
+        kind = self.config.architecture
+        return f"<BachNet {kind} {units}, {self.count_params():,} parameters>"
 
     def count_params(self) -> int:
         """Number of weights.
@@ -181,15 +176,18 @@ class BachNet:
         encoded = sorted((self.vocab.encode(c) for c in chorales), key=len)
         if not encoded:
             raise ValueError("evaluate() needs at least one chorale")
+        # A model trained with a beat of silence before each piece reads it here too; the
+        # scored tokens stay the same (all but each piece's first).
+        lead = self.network.lead if self.network.pad_lead else 0
         total_nll, correct, count = 0.0, 0, 0
         for begin in range(0, len(encoded), batch_size):
             group = encoded[begin : begin + batch_size]
-            longest = max(len(t) for t in group)
+            longest = lead + max(len(t) for t in group)
             ids = np.zeros((len(group), longest), dtype=np.int32)
             mask = np.zeros((len(group), longest - 1), dtype=bool)
             for row, tokens in enumerate(group):
-                ids[row, : len(tokens)] = tokens
-                mask[row, : len(tokens) - 1] = True
+                ids[row, lead : lead + len(tokens)] = tokens
+                mask[row, lead : lead + len(tokens) - 1] = True
             logits = self.logits(ids[:, :-1]).astype(np.float64)
             log_probs = logits - _logsumexp(logits)
             target = ids[:, 1:]
@@ -219,6 +217,7 @@ class BachNet:
         include_prompt: bool = True,
         constraint: npt.ArrayLike | None = None,
         voice_ranges: Sequence[tuple[int, int]] | bool = True,
+        rules: RulesSpec = "default",
     ) -> Chorale | list[Chorale]:
         """Compose: continue ``prompt`` by ``steps`` 16th notes; see `bachnet.generate.generate`.
 
@@ -238,6 +237,7 @@ class BachNet:
             include_prompt=include_prompt,
             constraint=constraint,
             voice_ranges=voice_ranges,
+            rules=rules,
         )
 
     # ------------------------------------------------------------------------- save and load
@@ -301,6 +301,12 @@ class BachNet:
             raise ModelFileError(f"{folder}: no {CONFIG_FILE} (not a saved bachnet model)")
         try:
             document = json.loads(config_path.read_text(encoding="utf-8"))
+            version = document.get("format", 1)
+            if not isinstance(version, int) or version > FORMAT_VERSION:
+                raise ValueError(
+                    f"format {version!r} is newer than this bachnet reads ({FORMAT_VERSION}); "
+                    "upgrade bachnet"
+                )
             config = ModelConfig.from_dict(document["model"])
             vocab = Vocabulary.from_config(document["vocabulary"])
             expected = document["weights"]["sha256"]
@@ -316,7 +322,10 @@ class BachNet:
                 f"{weights}: sha256 {actual} does not match {expected} recorded in {CONFIG_FILE} "
                 "(the file is truncated, tampered with or from another model)"
             )
-        net = cls(config, vocab, metadata=metadata)
+        try:
+            net = cls(config, vocab, metadata=metadata)
+        except ValueError as error:
+            raise ModelFileError(f"{config_path}: {error}") from None
         recorded = document["weights"].get("parameters")
         if isinstance(recorded, int) and recorded != net.count_params():
             raise ModelFileError(

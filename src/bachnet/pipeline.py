@@ -47,6 +47,10 @@ class Windows:
         stride: cut every ``stride`` tokens (the seed used 1); ``None`` for random windows.
         transpose: largest transposition in semitones for random windows (0 = none).
         seed: seeds every epoch's plan.
+        align: random windows start at multiples of ``align`` tokens into a piece (16: on a
+            beat, for models that know the beat).
+        lead: silence tokens put before every piece (16: a beat, so that a model learns
+            how a piece begins after silence).
 
     Raises:
         ValueError: bad settings, or no chorale long enough for one window.
@@ -68,7 +72,11 @@ class Windows:
         stride: int | None = None,
         transpose: int = 6,
         seed: int = 0,
+        align: int = 1,
+        lead: int = 0,
     ) -> None:
+        if align < 1 or lead < 0:
+            raise ValueError(f"align must be >= 1 and lead >= 0, got {align} and {lead}")
         if length < 1:
             raise ValueError(f"window length must be >= 1, got {length}")
         if stride is not None and stride < 1:
@@ -76,8 +84,9 @@ class Windows:
         if transpose < 0:
             raise ValueError(f"transpose must be >= 0 semitones, got {transpose}")
         pieces = list(chorales)
-        encoded = [vocab.encode(c) for c in pieces]
-        self.vocab, self.length, self.stride = vocab, length, stride
+        silence = np.zeros(lead, np.int32)
+        encoded = [np.concatenate([silence, vocab.encode(c)]) for c in pieces]
+        self.vocab, self.length, self.stride, self.align = vocab, length, stride, align
         self.transpose, self.seed = transpose if stride is None else 0, seed
         self.sizes = np.array([len(t) for t in encoded], dtype=np.int64)
         self.offsets = np.concatenate([[0], np.cumsum(self.sizes)[:-1]]).astype(np.int64)
@@ -147,8 +156,8 @@ class Windows:
         rng = np.random.default_rng([self.seed, epoch])
         chorale = np.repeat(np.arange(len(self.counts)), self.counts)
         if self.stride is None:
-            room = self.sizes[chorale] - (self.length + 1)
-            start = (rng.random(len(chorale)) * (room + 1)).astype(np.int64)
+            room = (self.sizes[chorale] - (self.length + 1)) // self.align
+            start = (rng.random(len(chorale)) * (room + 1)).astype(np.int64) * self.align
             low, high = self.shift_low[chorale], self.shift_high[chorale]
             shift = low + (rng.random(len(chorale)) * (high - low + 1)).astype(np.int64)
         else:

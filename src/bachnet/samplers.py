@@ -27,14 +27,13 @@ from __future__ import annotations
 
 import math
 import numbers
-import threading
-import warnings
 from collections.abc import Callable
-from importlib.metadata import entry_points
 from typing import Any, ClassVar, TypeVar
 
 import keras
 from keras import ops
+
+from .plugins import Registry
 
 __all__ = [
     "Greedy",
@@ -58,11 +57,6 @@ _NEG_INF = float("-inf")
 # 1 - 2**-24 is the largest float32 below 1.
 _NOISE_LOW = 1e-20
 _NOISE_HIGH = 1.0 - 2.0**-24
-
-_REGISTRY: dict[str, type[Sampler]] = {}
-_PLUGINS: dict[str, type[Sampler]] = {}
-_plugins_loaded = False
-_plugins_lock = threading.Lock()
 
 _S = TypeVar("_S", bound="type[Sampler]")
 
@@ -242,6 +236,9 @@ class Sampler:
         return hash((type(self).__qualname__, repr(sorted(self.get_config().items()))))
 
 
+_SAMPLERS: Registry[Sampler] = Registry(Sampler, "sampler", ENTRY_POINT_GROUP)
+
+
 def register(name: str | None = None) -> Callable[[_S], _S]:
     """Class decorator that makes a `Sampler` subclass available to `get`.
 
@@ -260,26 +257,7 @@ def register(name: str | None = None) -> Callable[[_S], _S]:
         ... class MyGreedy(Greedy):
         ...     pass
     """
-
-    def decorator(cls: _S) -> _S:
-        if not (isinstance(cls, type) and issubclass(cls, Sampler)):
-            raise TypeError(f"register() expects a Sampler subclass, got {cls!r}")
-        own_name = cls.__dict__.get("name")
-        key = name or own_name or cls.__name__.lower()
-        old = _REGISTRY.get(key)
-        if old is not None and not _same_class(old, cls):
-            raise ValueError(f"sampler name {key!r} is already registered to {old!r}")
-        if own_name is None:
-            cls.name = key
-        _REGISTRY[key] = cls
-        return cls
-
-    return decorator
-
-
-def _same_class(a: type, b: type) -> bool:
-    # Tolerates re-definition of the same class, e.g. after importlib.reload.
-    return a is b or (a.__module__, a.__qualname__) == (b.__module__, b.__qualname__)
+    return _SAMPLERS.register(name)
 
 
 @register()
@@ -481,50 +459,9 @@ class Sampling(Sampler):
 # ------------------------------------------------------------------------- lookup/plugins
 
 
-def _load_plugins() -> None:
-    """Loads the ``bachnet.samplers`` entry points once; failures become warnings."""
-    global _plugins_loaded
-    with _plugins_lock:
-        if _plugins_loaded:
-            return
-        found: dict[str, type[Sampler]] = {}
-        for ep in entry_points(group=ENTRY_POINT_GROUP):
-            if ep.name in _REGISTRY:
-                warnings.warn(
-                    f"ignoring sampler plugin {ep.name!r} ({ep.value}): the name is taken by "
-                    f"built-in {_REGISTRY[ep.name].__name__}",
-                    stacklevel=3,
-                )
-                continue
-            if ep.name in found:
-                continue  # the same distribution seen twice on sys.path, or a duplicate
-            try:
-                obj = ep.load()
-            except Exception as exc:  # any import-time failure of third-party code
-                warnings.warn(
-                    f"failed to load sampler plugin {ep.name!r} ({ep.value}): {exc!r}",
-                    stacklevel=3,
-                )
-                continue
-            if not (isinstance(obj, type) and issubclass(obj, Sampler)):
-                warnings.warn(
-                    f"ignoring sampler plugin {ep.name!r} ({ep.value}): not a Sampler subclass",
-                    stacklevel=3,
-                )
-                continue
-            if "name" not in obj.__dict__:
-                obj.name = ep.name
-            found[ep.name] = obj
-        _PLUGINS.update(found)
-        _plugins_loaded = True
-
-
 def _reset_plugins() -> None:
     """Forgets loaded plugins so the next lookup scans entry points again (for tests)."""
-    global _plugins_loaded
-    with _plugins_lock:
-        _PLUGINS.clear()
-        _plugins_loaded = False
+    _SAMPLERS.reset_plugins()
 
 
 def available() -> list[str]:
@@ -534,18 +471,7 @@ def available() -> list[str]:
         >>> "top_k" in available()
         True
     """
-    _load_plugins()
-    return sorted({*_REGISTRY, *_PLUGINS})
-
-
-def _lookup(name: str) -> type[Sampler]:
-    cls = _REGISTRY.get(name) or _PLUGINS.get(name)
-    if cls is None:
-        _load_plugins()
-        cls = _PLUGINS.get(name)
-    if cls is None:
-        raise ValueError(f"unknown sampler {name!r}; known samplers: {', '.join(available())}")
-    return cls
+    return _SAMPLERS.available()
 
 
 def get(spec: str | dict[str, Any] | Sampler) -> Sampler:
@@ -570,12 +496,4 @@ def get(spec: str | dict[str, Any] | Sampler) -> Sampler:
         >>> get("nucleus")
         TopP(p=0.98)
     """
-    if isinstance(spec, Sampler):
-        return spec
-    if isinstance(spec, str):
-        return _lookup(spec)()
-    if isinstance(spec, dict):
-        if "name" not in spec:
-            raise ValueError(f"sampler config needs a 'name' key, got {spec!r}")
-        return _lookup(spec["name"]).from_config(spec)
-    raise TypeError(f"expected a sampler name, config dict or Sampler, got {spec!r}")
+    return _SAMPLERS.get(spec)

@@ -22,6 +22,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -100,6 +101,7 @@ def train(
     run_dir: str | os.PathLike[str] | None = None,
     verbose: int | str = "auto",
     describe: dict[str, Any] | None = None,
+    time_limit: float | None = None,
 ) -> History:
     """Train ``net`` in place and return the history (one value per epoch and metric).
 
@@ -118,6 +120,8 @@ def train(
         run_dir: folder for checkpoints; if it holds a finished epoch, training resumes there.
         verbose: Keras's verbosity (1 = progress bar).
         describe: extra facts stored in ``run.json`` (data source, command line).
+        time_limit: stop after the first epoch that ends more than this many seconds after
+            the start (the run folder can be resumed later; ``None``: no limit).
 
     Returns:
         Metric name -> one value per epoch (``loss``, ``accuracy``, ``perplexity``,
@@ -148,6 +152,8 @@ def train(
         stride=config.stride,
         transpose=config.transpose,
         seed=config.seed,
+        align=net.network.align,
+        lead=net.network.lead if net.network.pad_lead else 0,
     )
     valid_windows = None
     if valid is not None:
@@ -159,6 +165,7 @@ def train(
                 length=net.config.window,
                 stride=net.config.window,
                 transpose=0,
+                lead=net.network.lead if net.network.pad_lead else 0,
             )
     optimizer = keras.optimizers.Nadam(
         learning_rate=config.learning_rate,
@@ -183,6 +190,8 @@ def train(
         keras.callbacks.LearningRateScheduler(config.learning_rate_at),
         keeper,
     ]
+    if time_limit is not None:
+        callbacks.append(_Deadline(time_limit))
     model.fit(
         _source(windows, config.batch_size, epochs, drop),
         epochs=config.epochs,
@@ -199,6 +208,42 @@ def train(
     )
     keeper.restore_best(model)
     return run.history() if run is not None else keeper.history
+
+
+def data_parallel(devices: int | None = None) -> int:
+    """Train data-parallel over this machine's accelerators (or simulated CPU devices).
+
+    Sets Keras's distribution (`keras.distribution.DataParallel`) for every model built
+    afterwards: the weights are replicated, each batch is split across the devices and the
+    gradients are averaged, so the same code scales from one device to several. JAX backend
+    only (``KERAS_BACKEND=jax``); to try it on a CPU, simulate devices with
+    ``XLA_FLAGS=--xla_force_host_platform_device_count=2``. The batch size must be a multiple
+    of the number of devices.
+
+    Args:
+        devices: how many devices to use (default: all).
+
+    Returns:
+        The number of devices used.
+
+    Raises:
+        ValueError: another backend, or more devices asked for than there are.
+
+    Examples:
+        >>> data_parallel()  # doctest: +SKIP
+        2
+    """
+    if keras.backend.backend() != "jax":
+        raise ValueError(
+            f"data-parallel training needs the JAX backend (KERAS_BACKEND=jax), not "
+            f"{keras.backend.backend()}"
+        )
+    found = keras.distribution.list_devices()
+    count = len(found) if devices is None else devices
+    if not 1 <= count <= len(found):
+        raise ValueError(f"asked for {devices} devices, this machine has {len(found)}")
+    keras.distribution.set_distribution(keras.distribution.DataParallel(devices=found[:count]))
+    return count
 
 
 def _source(
@@ -346,6 +391,21 @@ class _Keeper(keras.callbacks.Callback):  # type: ignore[misc]
             model.load_weights(str(best_file))
         elif self.best_weights is not None:
             model.set_weights(self.best_weights)
+
+
+class _Deadline(keras.callbacks.Callback):  # type: ignore[misc]
+    """Stops training after the first epoch that ends past ``seconds`` from the start."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        if not seconds > 0:
+            raise ValueError(f"time_limit must be > 0 seconds, got {seconds}")
+        self.seconds = seconds
+        self.start = time.monotonic()
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        if time.monotonic() - self.start > self.seconds:
+            self.model.stop_training = True
 
 
 def _atomic_weights(model: keras.Model, target: Path) -> None:

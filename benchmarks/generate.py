@@ -119,17 +119,19 @@ def seed_way(net: Any, window: Any, tokens: int, *, compiled: bool, sampler: str
 
 
 def incremental(
-    net: Any, batch: int, tokens: int, *, repeats: int, sampler: str
+    net: Any, batch: int, tokens: int, *, repeats: int, sampler: str, rules: Any = None
 ) -> tuple[Timing, list[Timing]]:
     """The first call and ``repeats`` warm calls of `generate_tokens`, same shapes."""
     import numpy as np
 
     from bachnet.generate import generate_tokens
 
-    prompt = np.zeros((batch, 4), dtype=np.int32)  # one silent step, as `generate` starts
+    prompt = np.zeros((batch, 16), dtype=np.int32)  # a silent beat, as `generate` starts
 
     def call(seed: int) -> Timing:
-        return timed(lambda: generate_tokens(net, prompt, tokens, sampler=sampler, seed=seed))
+        return timed(
+            lambda: generate_tokens(net, prompt, tokens, sampler=sampler, seed=seed, rules=rules)
+        )
 
     return call(0), [call(seed) for seed in range(1, repeats + 1)]
 
@@ -193,8 +195,18 @@ def main() -> None:
     first_b, warm_b = incremental(
         net, args.batch, args.batch_tokens, repeats=args.repeats, sampler=args.sampler
     )
+    # The default voice-leading rules on top, and a new length in the same length bucket.
+    _, ruled_1 = incremental(
+        net, 1, args.tokens, repeats=args.repeats, sampler=args.sampler, rules="default"
+    )
+    _, ruled_b = incremental(
+        net, args.batch, args.batch_tokens, repeats=args.repeats, sampler=args.sampler,
+        rules="default",
+    )  # fmt: skip
+    other_length = incremental(net, 1, args.tokens - 8, repeats=0, sampler=args.sampler)[0]
     step = best(warm_1)
     per_token = Timing(step.wall / args.tokens, step.cpu / args.tokens)
+    ruled_step = best(ruled_1)
     fastest = best(warm_b)
     count = args.batch * args.batch_tokens
     rate = Timing(count / fastest.wall, count / fastest.cpu)
@@ -246,6 +258,25 @@ def main() -> None:
         f"compile (first call minus a warm one), batch 1; {args.batch}, s",
         f"{first_1.wall - step.wall:.1f}; {first_b.wall - fastest.wall:.1f}",
         f"{first_1.cpu - step.cpu:.1f}; {first_b.cpu - fastest.cpu:.1f}",
+    )
+    count_rate = args.batch * args.batch_tokens / best(ruled_b).wall
+    ruled_rate = args.batch * args.batch_tokens / best(ruled_b).cpu
+    row(
+        "with the default rules: ms/token, batch 1 (cost over no rules)",
+        f"{ruled_step.wall / args.tokens * 1e3:.3f} "
+        f"({100 * (ruled_step.wall / step.wall - 1):+.0f} %)",
+        f"{ruled_step.cpu / args.tokens * 1e3:.3f} "
+        f"({100 * (ruled_step.cpu / step.cpu - 1):+.0f} %)",
+    )
+    row(
+        f"with the default rules: tokens/s, batch {args.batch} (cost over no rules)",
+        f"{count_rate:,.0f} ({100 * (rate.wall / count_rate - 1):+.0f} %)",
+        f"{ruled_rate:,.0f} ({100 * (rate.cpu / ruled_rate - 1):+.0f} %)",
+    )
+    row(
+        f"first call with {args.tokens - 8} tokens (same length bucket: no compile), s",
+        f"{other_length.wall:.2f} (warm {args.tokens} tokens: {step.wall:.2f})",
+        f"{other_length.cpu:.2f}",
     )
     print()
     share = Timing(100 * rate.wall / ceiling.wall, 100 * rate.cpu / ceiling.cpu)

@@ -24,7 +24,7 @@ import shutil
 import tempfile
 import time
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -102,6 +102,7 @@ def train(
     verbose: int | str = "auto",
     describe: dict[str, Any] | None = None,
     time_limit: float | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> History:
     """Train ``net`` in place and return the history (one value per epoch and metric).
 
@@ -122,6 +123,9 @@ def train(
         describe: extra facts stored in ``run.json`` (data source, command line).
         time_limit: stop after the first epoch that ends more than this many seconds after
             the start (the run folder can be resumed later; ``None``: no limit).
+        clock: the clock ``time_limit`` is measured on: wall-clock seconds by default,
+            ``time.process_time`` for this process's CPU seconds (fair budgets on a busy
+            machine).
 
     Returns:
         Metric name -> one value per epoch (``loss``, ``accuracy``, ``perplexity``,
@@ -191,7 +195,7 @@ def train(
         keeper,
     ]
     if time_limit is not None:
-        callbacks.append(_Deadline(time_limit))
+        callbacks.append(_Deadline(time_limit, clock))
     model.fit(
         _source(windows, config.batch_size, epochs, drop),
         epochs=config.epochs,
@@ -396,15 +400,15 @@ class _Keeper(keras.callbacks.Callback):  # type: ignore[misc]
 class _Deadline(keras.callbacks.Callback):  # type: ignore[misc]
     """Stops training after the first epoch that ends past ``seconds`` from the start."""
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, clock: Callable[[], float]) -> None:
         super().__init__()
         if not seconds > 0:
             raise ValueError(f"time_limit must be > 0 seconds, got {seconds}")
-        self.seconds = seconds
-        self.start = time.monotonic()
+        self.seconds, self.clock = seconds, clock
+        self.start = clock()
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
-        if time.monotonic() - self.start > self.seconds:
+        if self.clock() - self.start > self.seconds:
             self.model.stop_training = True
 
 

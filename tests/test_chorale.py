@@ -312,3 +312,86 @@ def test_failed_csv_write_keeps_old_file(tmp_path: Path, monkeypatch: pytest.Mon
         Chorale([[72, 67, 64, 48]]).write(target)
     assert target.read_text() == "old"
     assert folder_names(tmp_path) == [target.name]
+
+
+# --------------------------------------------------------------------------------- fermatas
+def fermata_offsets(part: music21.stream.Part) -> list[tuple[float, bool]]:
+    """(offset, is a rest) of each element of a part that carries a fermata."""
+    from music21 import expressions
+
+    return [
+        (float(n.offset), bool(n.isRest))
+        for n in part.flatten().notesAndRests
+        if any(isinstance(e, expressions.Fermata) for e in n.expressions)
+    ]
+
+
+def test_fermatas_default_sorted_and_unique() -> None:
+    assert Chorale([[72, 67, 64, 48]]).fermatas == ()
+    c = Chorale([[72, 67, 64, 48]] * 8, fermatas=np.array([7, 3, 7]))
+    assert c.fermatas == (3, 7)
+    assert all(type(step) is int for step in c.fermatas)
+
+
+@pytest.mark.parametrize(
+    ("fermatas", "match"),
+    [
+        ([8], r"step 8 is outside 0\.\.7"),
+        ([-1], "outside"),
+        ([2.0], "integer"),
+        ([True], "integer"),
+    ],
+)
+def test_fermatas_validated(fermatas: list[object], match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        Chorale([[72, 67, 64, 48]] * 8, name="f", fermatas=fermatas)  # type: ignore[arg-type]
+
+
+def test_fermatas_not_part_of_equality() -> None:
+    plain = Chorale([[72, 67, 64, 48]] * 4)
+    marked = Chorale([[72, 67, 64, 48]] * 4, fermatas=[3])
+    assert plain == marked
+    assert hash(plain) == hash(marked)
+
+
+def test_transpose_keeps_fermatas() -> None:
+    c = Chorale([[72, 67, 64, 48]] * 4, name="t", fermatas=[0, 3])
+    assert c.transpose(2).fermatas == (0, 3)
+
+
+def test_to_music21_fermata_on_the_element_holding_the_step() -> None:
+    # soprano holds 72 over steps 4..7; the alto is silent there; tenor changes at step 6
+    chords = [[74, 67, 64, 48]] * 4 + [[72, 0, 64, 48]] * 2 + [[72, 0, 62, 48]] * 2
+    score = Chorale(chords, fermatas=[6]).to_music21()
+    parts = list(score.parts)
+    assert fermata_offsets(parts[0]) == [(1.0, False)]  # the note 72 starting at step 4
+    assert fermata_offsets(parts[1]) == [(1.0, True)]  # the alto's rest
+    assert fermata_offsets(parts[2]) == [(1.5, False)]  # the tenor's 62 from step 6
+    assert fermata_offsets(parts[3]) == [(0.0, False)]  # the bass's 48, held from step 0
+    assert all(fermata_offsets(p) == [] for p in Chorale(chords).to_music21().parts)
+
+
+def test_fermata_written_to_musicxml_and_read_back(tmp_path: Path) -> None:
+    chords = [[71, 67, 62, 43]] * 4 + [[72, 64, 55, 48]] * 8
+    c = Chorale(chords, fermatas=[4])
+    path = c.write(tmp_path / "cadence.musicxml")
+    text = path.read_text(encoding="utf-8")
+    assert "<fermata" in text
+    assert text.count("<fermata") == 4  # one per part
+    back = Chorale.read(path)
+    assert back == c
+    assert back.fermatas == (4,)
+    assert "<fermata" not in Chorale(chords).write(tmp_path / "plain.musicxml").read_text()
+
+
+def test_fermata_step_is_the_note_start_when_read_back() -> None:
+    c = Chorale([[72, 67, 64, 48]] * 8, fermatas=[5])
+    assert Chorale.from_music21(c.to_music21()).fermatas == (0,)
+
+
+def test_fermatas_of_a_music21_corpus_chorale() -> None:
+    from music21 import corpus
+
+    c = Chorale.from_music21(corpus.parse("bach/bwv66.6"))
+    assert c.fermatas, "Bach's phrase endings carry fermatas"
+    assert c.fermatas[-1] < len(c)

@@ -78,14 +78,19 @@ def test_generate_writes_midi_musicxml_and_csv(tiny_model: Path, tmp_path: Path)
     out = tmp_path / "a"
     outputs = ["-o", out / "out.mid", "-o", out / "out.musicxml", "-o", out / "out.csv"]
     result = generate(tiny_model, *outputs, "--steps", "16", "--seed", "1")
-    assert result.output.count("(16 steps, 4 quarter notes)") == 3
-    assert csv_rows(out / "out.csv") == 16
+    # 16 steps, one beat approaching the cadence, the final chord held for a half note
+    assert result.output.count("(28 steps, 7 quarter notes)") == 3
+    assert csv_rows(out / "out.csv") == 28
     written = Chorale.read(out / "out.csv")
     for name in ("out.mid", "out.musicxml"):
         score = music21.converter.parse(str(out / name))
         assert [part.partName for part in score.parts] == ["Soprano", "Alto", "Tenor", "Bass"]
-        assert float(score.highestTime) == 4.0
+        last = max(n.offset + n.quarterLength for n in score.flatten().notes)
+        assert float(last) == 7.0  # the written bar may be filled up with a rest
         assert Chorale.read(out / name) == written
+    assert (out / "out.musicxml").read_text(encoding="utf-8").count("<fermata") == 4
+    plain = generate(tiny_model, "-o", out / "plain.csv", "--steps", "16", "--no-cadence")
+    assert "(16 steps, 4 quarter notes)" in plain.output
 
 
 def test_seed_makes_output_repeatable(tiny_model: Path, tmp_path: Path) -> None:
@@ -103,7 +108,8 @@ def test_seed_makes_output_repeatable(tiny_model: Path, tmp_path: Path) -> None:
 
 def test_num_samples_numbers_the_files(tiny_model: Path, tmp_path: Path) -> None:
     generate(tiny_model, "-n", "2", "-o", tmp_path / "out.mid", "-o", tmp_path / "out.csv",
-             "--steps", "8", "--seed", "2", "--sampler", "top_k", "--top-k", "3")  # fmt: skip
+             "--steps", "8", "--seed", "2", "--sampler", "top_k", "--top-k", "3",
+             "--no-cadence")  # fmt: skip
     names = sorted(p.name for p in tmp_path.iterdir() if p.suffix in (".mid", ".csv"))
     assert names == ["out-1.csv", "out-1.mid", "out-2.csv", "out-2.mid"]
     assert Chorale.read(tmp_path / "out-1.mid") == Chorale.read(tmp_path / "out-1.csv")
@@ -116,6 +122,7 @@ def test_prompt_from_a_csv_file(tiny_model: Path, tmp_path: Path) -> None:
     prompt = Chorale([[72, 67, 64, 48]] * 4 + [[74, 67, 62, 43]] * 4 + [[72, 64, 55, 48]] * 4)
     prompt_file = prompt.write(tmp_path / "prompt.csv")
     common = ["--prompt", prompt_file, "--prompt-steps", "8", "--steps", "8", "--seed", "3"]
+    common.append("--no-cadence")
     generate(tiny_model, "-o", tmp_path / "with.csv", *common)
     generate(tiny_model, "-o", tmp_path / "new.csv", *common, "--no-prompt-in-output")
     with_prompt = Chorale.read(tmp_path / "with.csv")
@@ -131,7 +138,8 @@ def test_prompt_from_the_jsb_test_split(
     cache_dir.mkdir(parents=True, exist_ok=True)
     shutil.copy(jsb_archive, cache_dir / JSB_ARCHIVE)
     out = tmp_path / "out.csv"
-    generate(tiny_model, "-o", out, "--prompt", "test:0", "--prompt-steps", "8", "--steps", "8")
+    generate(tiny_model, "-o", out, "--prompt", "test:0", "--prompt-steps", "8", "--steps", "8",
+             "--no-cadence")  # fmt: skip
     piece = Chorale.read(out)
     assert len(piece) == 16
     np.testing.assert_array_equal(piece.chords[:8], jsb_dataset.split("test")[0].chords[:8])

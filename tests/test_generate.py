@@ -100,7 +100,7 @@ def test_same_seed_same_chorale_other_seed_other_chorale(net: BachNet) -> None:
 
 
 def test_num_samples_gives_different_pieces(net: BachNet) -> None:
-    pieces = net.generate(steps=8, num_samples=3, seed=5)
+    pieces = net.generate(steps=8, num_samples=3, seed=5, cadence=False)
     assert isinstance(pieces, list) and len(pieces) == 3
     assert all(isinstance(p, Chorale) and len(p) == 8 for p in pieces)
     contents = {p.chords.tobytes() for p in pieces}
@@ -108,12 +108,12 @@ def test_num_samples_gives_different_pieces(net: BachNet) -> None:
 
 
 def test_lengths_with_and_without_prompt(net: BachNet, prompt: Chorale) -> None:
-    alone = generate(net, None, steps=8, seed=0)
+    alone = generate(net, None, steps=8, seed=0, cadence=False)
     assert isinstance(alone, Chorale) and len(alone) == 8  # the silent start step is dropped
-    alone_too = generate(net, None, steps=8, seed=0, include_prompt=False)
+    alone_too = generate(net, None, steps=8, seed=0, include_prompt=False, cadence=False)
     assert alone_too == alone
-    with_prompt = generate(net, prompt, steps=8, seed=0)
-    without = generate(net, prompt, steps=8, seed=0, include_prompt=False)
+    with_prompt = generate(net, prompt, steps=8, seed=0, cadence=False)
+    without = generate(net, prompt, steps=8, seed=0, include_prompt=False, cadence=False)
     assert isinstance(with_prompt, Chorale) and isinstance(without, Chorale)
     assert len(with_prompt) == len(prompt) + 8
     assert len(without) == 8
@@ -122,7 +122,7 @@ def test_lengths_with_and_without_prompt(net: BachNet, prompt: Chorale) -> None:
 
 
 def test_result_is_whole_four_voice_steps(net: BachNet) -> None:
-    piece = generate(net, steps=8, seed=1)
+    piece = generate(net, steps=8, seed=1, cadence=False)
     assert isinstance(piece, Chorale)
     assert piece.chords.shape == (8, 4)
     sounding = piece.chords[piece.chords > 0]
@@ -139,7 +139,7 @@ def test_forced_ids_appear_at_their_positions(net: BachNet) -> None:
         new = out[:, 4:]
         np.testing.assert_array_equal(new[:, 0::4], np.broadcast_to(soprano, (num, 8)))
         assert (new[:, 5] == 0).all()
-    piece = generate(net, steps=8, seed=4, constraint=forced)
+    piece = generate(net, steps=8, seed=4, constraint=forced, cadence=False)
     assert isinstance(piece, Chorale)
     np.testing.assert_array_equal(piece.chords[:, 0], soprano + 35)
 
@@ -157,7 +157,7 @@ def test_mask_restricts_draws(net: BachNet) -> None:
     mask[0::4] = False
     mask[0::4, allowed_soprano] = True
     mask[1::4, 0] = False  # the alto never rests
-    pieces = generate(net, steps=8, seed=7, num_samples=3, constraint=mask)
+    pieces = generate(net, steps=8, seed=7, num_samples=3, constraint=mask, cadence=False)
     assert isinstance(pieces, list)
     for piece in pieces:
         assert set(piece.chords[:, 0].tolist()) <= {60, 62, 64, 65, 67}
@@ -229,12 +229,12 @@ def test_prompt_outside_the_vocabulary(net: BachNet) -> None:
 
 
 def test_sampler_as_name_dict_or_instance(net: BachNet) -> None:
-    by_name = generate(net, steps=8, seed=3, sampler="top_k")
-    by_dict = generate(net, steps=8, seed=3, sampler={"name": "top_k", "k": 10})
-    by_instance = generate(net, steps=8, seed=3, sampler=TopK(10))
+    by_name = generate(net, steps=8, seed=3, sampler="top_k", cadence=False)
+    by_dict = generate(net, steps=8, seed=3, sampler={"name": "top_k", "k": 10}, cadence=False)
+    by_instance = generate(net, steps=8, seed=3, sampler=TopK(10), cadence=False)
     assert by_name == by_dict == by_instance
-    narrow = generate(net, steps=8, seed=3, sampler=TopK(1))
-    greedy = generate(net, steps=8, seed=99, sampler="greedy")
+    narrow = generate(net, steps=8, seed=3, sampler=TopK(1), cadence=False)
+    greedy = generate(net, steps=8, seed=99, sampler="greedy", cadence=False)
     assert narrow == greedy  # top-1 filtering leaves only the argmax
 
 
@@ -294,12 +294,16 @@ def test_without_a_prompt_the_first_step_sounds(net: BachNet) -> None:
 
 def test_custom_and_metadata_voice_ranges(net: BachNet, prompt: Chorale) -> None:
     narrow = ((70, 72), (60, 62), (50, 52), (40, 42))
-    piece = generate(net, prompt, steps=16, seed=3, voice_ranges=narrow, include_prompt=False)
+    piece = generate(
+        net, prompt, steps=16, seed=3, voice_ranges=narrow, include_prompt=False, cadence=False
+    )
     assert _inside(piece, narrow)
     keras.utils.set_random_seed(0)
     other = BachNet(net.config, metadata={"voice_ranges": [list(r) for r in narrow]})
     other.keras_model.set_weights(net.keras_model.get_weights())
-    assert _inside(generate(other, prompt, steps=16, seed=3, include_prompt=False), narrow)
+    assert _inside(
+        generate(other, prompt, steps=16, seed=3, include_prompt=False, cadence=False), narrow
+    )
 
 
 def test_a_forced_note_wins_over_the_voice_range_and_the_rules(net: BachNet) -> None:
@@ -313,3 +317,41 @@ def test_a_forced_note_wins_over_the_voice_range_and_the_rules(net: BachNet) -> 
         for voice in range(1, 4):
             low, high = JSB_VOICE_RANGES[voice]
             assert chord[voice] == 0 or low <= chord[voice] <= high
+
+
+# ------------------------------------------------------------------- keys and cadences
+
+
+def test_default_pieces_open_on_the_tonic_and_end_with_a_held_cadence(net: BachNet) -> None:
+    from bachnet.keys import Key, ends_on_tonic
+
+    pieces = generate(net, None, steps=30, num_samples=6, seed=0, key="D minor")
+    for piece in pieces:
+        assert len(piece) == 32 + 4 + 8  # 30 rounded up to a beat, the approach beat, a half note
+        first, final = piece.chords[0], piece.chords[-1]
+        assert first[3] % 12 == 2 and {int(p) % 12 for p in first} <= {2, 5, 9}
+        assert ends_on_tonic(piece, Key.parse("D minor"))
+        assert (piece.chords[-8:] == final).all() and piece.fermatas == (len(piece) - 8,)
+        approach = piece.chords[32:36]
+        assert (approach[:, 3] % 12 == 9).all()  # the bass on the dominant, A
+
+
+def test_default_keys_have_at_most_four_accidentals_and_are_seeded(net: BachNet) -> None:
+    from bachnet.endings import PLAIN_KEYS
+    from bachnet.keys import ends_on_tonic
+
+    pieces = generate(net, None, steps=8, num_samples=12, seed=3)
+    again = generate(net, None, steps=8, num_samples=12, seed=3)
+    assert pieces == again
+    for piece in pieces:
+        assert any(ends_on_tonic(piece, key) for key in PLAIN_KEYS)
+
+
+def test_a_prompt_is_moved_into_the_key_asked_for(net: BachNet) -> None:
+    from bachnet.keys import Key, find_key
+
+    prompt = Chorale([[72, 67, 64, 48]] * 4 + [[71, 67, 62, 43]] * 4 + [[72, 67, 64, 48]] * 8)
+    piece = generate(net, prompt, steps=8, seed=0, key="F major")
+    assert find_key(piece.chords[: len(prompt)]) == Key.parse("F")
+    with pytest.raises(ValueError, match="moved to a major key, not A minor"):
+        generate(net, prompt, steps=8, seed=0, key="A minor")

@@ -19,6 +19,11 @@ SUBMODULES = {
     "presets",
     "files",
     "cli",
+    "networks",
+    "plugins",
+    "keys",
+    "endings",
+    "harmonize",
 }
 
 

@@ -33,15 +33,18 @@ __all__ = [
     "Vocabulary",
     "Windows",
     "__version__",
+    "metrics",
     "presets",
+    "rules",
     "samplers",
 ]
 
 
 def __getattr__(name: str) -> object:
     # `bachnet.samplers` imports Keras (and so TensorFlow): load it on first use only.
-    if name == "samplers":
+    # `bachnet.metrics` (style figures) and `bachnet.rules` (voice leading) likewise.
+    if name in ("samplers", "metrics", "rules"):
         import importlib
 
-        return importlib.import_module(".samplers", __name__)
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'bachnet' has no attribute {name!r}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,9 +41,12 @@ class Chorale:
     Args:
         chords: anything ``numpy.asarray`` turns into a ``(steps, 4)`` integer array.
         name: an optional label (a file stem, a corpus id).
+        fermatas: step indices that carry a fermata in the written score (kept sorted and
+            unique). They are notation only: equality and hashing look at ``chords`` alone.
 
     Raises:
-        ValueError: wrong shape, no steps, non-integer values or values outside 0..127.
+        ValueError: wrong shape, no steps, non-integer values or values outside 0..127; a
+            fermata step that is not an integer inside the chorale.
 
     Examples:
         >>> c = Chorale([[72, 67, 64, 48], [72, 67, 64, 48], [74, 67, 62, 43]])
@@ -51,11 +54,14 @@ class Chorale:
         (3, np.int16(74))
     """
 
-    __slots__ = ("_chords", "name")
+    __slots__ = ("_chords", "_fermatas", "name")
 
-    def __init__(self, chords: npt.ArrayLike, name: str | None = None) -> None:
+    def __init__(
+        self, chords: npt.ArrayLike, name: str | None = None, *, fermatas: Iterable[int] = ()
+    ) -> None:
         self._chords = _validated(chords, where=name or "chords")
         self._chords.setflags(write=False)
+        self._fermatas = _validated_fermatas(fermatas, len(self._chords), where=name or "chords")
         self.name = name
 
     @property
@@ -68,6 +74,18 @@ class Chorale:
             ((2, 4), [72, 74], False)
         """
         return self._chords
+
+    @property
+    def fermatas(self) -> tuple[int, ...]:
+        """Sorted step indices that carry a fermata (empty by default).
+
+        `to_music21` writes a fermata on the note or rest of each part that holds such a step.
+
+        Examples:
+            >>> Chorale([[72, 67, 64, 48]] * 8, fermatas=[7, 4, 7]).fermatas
+            (4, 7)
+        """
+        return self._fermatas
 
     def __len__(self) -> int:
         return int(self._chords.shape[0])
@@ -113,14 +131,14 @@ class Chorale:
         return int(notes.min()), int(notes.max())
 
     def transpose(self, semitones: int) -> Chorale:
-        """Return a copy shifted by ``semitones`` (silence stays silence).
+        """Return a copy shifted by ``semitones`` (silence stays silence; fermatas kept).
 
         Examples:
             >>> Chorale([[60, 0, 55, 48]]).transpose(2).chords.tolist()
             [[62, 0, 57, 50]]
         """
         shifted = np.where(self._chords > 0, self._chords.astype(np.int32) + semitones, 0)
-        return Chorale(shifted, name=self.name)
+        return Chorale(shifted, name=self.name, fermatas=self._fermatas)
 
     # ----------------------------------------------------------------------------- reading
     @classmethod
@@ -173,7 +191,8 @@ class Chorale:
         Each step takes the pitch sounding at its start (the highest note of a chord in the
         soprano and alto, the lowest in the tenor and bass). Notes shorter than a 16th that
         start between grid points are lost; grace notes are ignored. Trailing all-silent
-        steps are dropped: MIDI files pad the last bar with rests.
+        steps are dropped: MIDI files pad the last bar with rests. A fermata on a note or rest
+        of any part becomes a fermata at the step where that note or rest starts.
 
         Args:
             score: a score with exactly four parts, top voice first.
@@ -187,6 +206,8 @@ class Chorale:
             >>> Chorale.from_music21(c.to_music21()) == c
             True
         """
+        from music21.expressions import Fermata
+
         parts = list(score.parts)
         label = name or _score_name(score)
         if len(parts) != 4:
@@ -196,11 +217,16 @@ class Chorale:
         if steps <= 0:
             raise ValueError(f"{label}: the score has no duration")
         chords = np.zeros((steps, 4), dtype=np.int16)
+        fermatas: set[int] = set()
         for voice, part in enumerate(parts):
-            for element in part.flatten().notes:
+            for element in part.flatten().notesAndRests:
                 length = float(element.quarterLength)
                 if length <= 0:
                     continue  # grace note
+                if any(isinstance(e, Fermata) for e in element.expressions):
+                    fermatas.add(round(float(element.offset) / STEP_QUARTERS))
+                if element.isRest:
+                    continue
                 pitches = [p.midi for p in element.pitches]
                 pitch = max(pitches) if voice < 2 else min(pitches)
                 start = round(float(element.offset) / STEP_QUARTERS)
@@ -209,7 +235,9 @@ class Chorale:
         sounding = np.flatnonzero(chords.any(axis=1))
         if sounding.size == 0:
             raise ValueError(f"{label}: the score has no notes")
-        return cls(chords[: sounding[-1] + 1], name=label)
+        length = int(sounding[-1]) + 1
+        kept = [step for step in fermatas if step < length]
+        return cls(chords[:length], name=label, fermatas=kept)
 
     # ----------------------------------------------------------------------------- writing
     def to_csv(self) -> str:
@@ -231,6 +259,8 @@ class Chorale:
         """Build a music21 score with four named parts.
 
         Consecutive equal pitches in a voice become one held note; silence becomes rests.
+        Each step in `fermatas` puts a ``music21.expressions.Fermata`` on the note (or rest)
+        that holds it, in every part.
 
         Args:
             tempo: quarter notes per minute.
@@ -242,7 +272,7 @@ class Chorale:
             >>> [p.partName for p in score.parts]
             ['Soprano', 'Alto', 'Tenor', 'Bass']
         """
-        from music21 import instrument, meter, note, stream
+        from music21 import expressions, instrument, meter, note, stream
         from music21 import tempo as m21tempo
 
         if not tempo > 0:
@@ -272,6 +302,8 @@ class Chorale:
                     if pitch == 0
                     else note.Note(int(pitch), quarterLength=length)
                 )
+                if any(start <= step < start + steps for step in self._fermatas):
+                    element.expressions.append(expressions.Fermata())
                 part.insert(start * STEP_QUARTERS, element)
             score.insert(0, part)
         return score
@@ -376,6 +408,19 @@ def _validated(chords: npt.ArrayLike, where: str) -> npt.NDArray[np.int16]:
             f"({VOICES[voice]}, step {step}) is outside 0..127 (0 = silence)"
         )
     return array.astype(np.int16)
+
+
+def _validated_fermatas(fermatas: Iterable[int], steps: int, where: str) -> tuple[int, ...]:
+    if isinstance(fermatas, str | bytes):
+        raise ValueError(f"{where}: fermatas must be step indices, got {fermatas!r}")
+    kept = set()
+    for step in fermatas:
+        if isinstance(step, bool) or not isinstance(step, int | np.integer):
+            raise ValueError(f"{where}: a fermata step must be an integer, got {step!r}")
+        if not 0 <= step < steps:
+            raise ValueError(f"{where}: fermata at step {step} is outside 0..{steps - 1}")
+        kept.add(int(step))
+    return tuple(sorted(kept))
 
 
 def _score_name(score: Any) -> str:

@@ -465,6 +465,18 @@ def _numbered(path: Path, number: int, count: int) -> Path:
     help="Let voices leave the ranges they have in the training data (kept by default).",
 )
 @click.option(
+    "--key",
+    default=None,
+    help="Compose in this key, e.g. 'D minor', 'Bb', 'g' (default: one of at most 4 sharps or "
+    "flats, or the prompt's).",
+)
+@click.option(
+    "--no-cadence",
+    is_flag=True,
+    help="Stop after exactly --steps steps instead of ending with a cadence.",
+)
+@click.option("--no-rules", is_flag=True, help="Sample the raw model: no voice-leading rules.")
+@click.option(
     "--tempo",
     type=click.FloatRange(min=0, min_open=True),
     default=72.0,
@@ -485,9 +497,15 @@ def generate(
     prompt_steps: int | None,
     no_prompt_in_output: bool,
     free_voices: bool,
+    key: str | None,
+    no_cadence: bool,
+    no_rules: bool,
     tempo: float,
 ) -> None:
     """Compose chorales and write them as MIDI, MusicXML or CSV.
+
+    By default a chorale follows voice-leading rules, opens on its key's tonic chord and ends
+    with a cadence (so it can be up to 15 steps longer than --steps).
 
     Example: bachnet generate -o chorale.mid -o chorale.musicxml --steps 128 --seed 1
     """
@@ -510,6 +528,9 @@ def generate(
             seed=seed,
             include_prompt=not no_prompt_in_output,
             voice_ranges=not free_voices,
+            rules=None if no_rules else "default",
+            key=key,
+            cadence=not no_cadence,
         )
     except ValueError as error:
         raise click.ClickException(str(error)) from None
@@ -534,6 +555,197 @@ def models() -> None:
             f"{preset.name}{mark} [{where}, {preset.size / 1e6:.1f} MB]: {preset.description}"
         )
         click.echo(f"    test: {figures}")
+
+
+def _soprano_of(spec: str) -> Any:
+    """The JSB chorale that ``SPLIT:INDEX`` names (its soprano is harmonised)."""
+    split, _, index = spec.partition(":")
+    if not index:
+        raise click.BadParameter(
+            f"{spec!r}: expected SPLIT:INDEX, e.g. test:3", param_hint="'--soprano-of'"
+        )
+    dataset = _load_data("jsb")
+    try:
+        return dataset.split(split)[int(index)]
+    except (KeyError, ValueError, IndexError) as error:
+        message = error.args[0] if isinstance(error, KeyError) else error
+        raise click.BadParameter(f"{spec!r}: {message}", param_hint="'--soprano-of'") from None
+
+
+@main.command()
+@click.argument(
+    "melody", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--soprano-of",
+    default=None,
+    help="Harmonise the soprano of a JSB chorale, SPLIT:INDEX (e.g. test:3), instead of MELODY.",
+)
+@click.option(
+    "-o",
+    "--out",
+    "outputs",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=[Path("harmonized.mid")],
+    show_default=True,
+    help="Output file(s): .mid/.midi, .musicxml/.xml or .csv; repeat for several formats. "
+    "With -n > 1, files are numbered.",
+)
+@click.option(
+    "-m",
+    "--model",
+    default=None,
+    help="A model folder, preset name or URL (default: the bundled model).",
+)
+@click.option(
+    "--method",
+    type=click.Choice(["rerank", "sample", "beam"]),
+    default="rerank",
+    show_default=True,
+    help="rerank: keep the best-scored of --candidates draws; sample: one draw; beam: a beam "
+    "search of width --candidates (deterministic).",
+)
+@click.option(
+    "--candidates",
+    type=click.IntRange(min=1),
+    default=8,
+    show_default=True,
+    help="Draws per harmonisation (rerank) or the beam width (beam).",
+)
+@click.option(
+    "--sampler",
+    default="top_p",
+    show_default=True,
+    help="greedy, temperature, top_k, top_p (nucleus), sampling, or a plugin's name.",
+)
+@click.option("--temperature", type=click.FloatRange(min=0, min_open=True), default=None)
+@click.option("--top-k", type=click.IntRange(min=1), default=None)
+@click.option("--top-p", type=click.FloatRange(0, 1, min_open=True), default=None)
+@click.option(
+    "-n",
+    "--num",
+    "num_samples",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="How many harmonisations.",
+)
+@click.option("--seed", type=int, default=None, help="Repeatable output.")
+@click.option("--no-rules", is_flag=True, help="Sample the raw model: no voice-leading rules.")
+@click.option(
+    "--tempo",
+    type=click.FloatRange(min=0, min_open=True),
+    default=72.0,
+    show_default=True,
+    help="Quarter notes per minute.",
+)
+def harmonize(
+    melody: Path | None,
+    soprano_of: str | None,
+    outputs: tuple[Path, ...],
+    model: str | None,
+    method: str,
+    candidates: int,
+    sampler: str,
+    temperature: float | None,
+    top_k: int | None,
+    top_p: float | None,
+    num_samples: int,
+    seed: int | None,
+    no_rules: bool,
+    tempo: float,
+) -> None:
+    """Write alto, tenor and bass under MELODY (a one-part .mid, .musicxml or .csv file).
+
+    The soprano of the result is the melody, note for note (moved by octaves into the
+    soprano's range if it lies outside). The rhythm must be on the 16th-note grid.
+
+    Example: bachnet harmonize tune.musicxml -o tune-satb.musicxml -o tune-satb.mid --seed 1
+    """
+    import warnings
+
+    from .chorale import SUFFIXES
+
+    for path in outputs:
+        if path.suffix.lower() not in SUFFIXES:
+            raise click.BadParameter(
+                f"{path}: unknown suffix; use one of {', '.join(SUFFIXES)}", param_hint="'-o'"
+            )
+    if (melody is None) == (soprano_of is None):
+        raise click.UsageError("give either MELODY or --soprano-of, not both or neither")
+    spec = _sampler_spec(sampler, temperature, top_k, top_p)
+    source: Any = melody if soprano_of is None else _soprano_of(soprano_of)
+    net = _load_model(model)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = net.harmonize(
+                source,
+                sampler=spec,
+                rules=None if no_rules else "default",
+                seed=seed,
+                num_samples=num_samples,
+                candidates=candidates,
+                method=method,  # type: ignore[arg-type]
+            )
+    except (ValueError, OSError) as error:
+        raise click.ClickException(str(error)) from None
+    for warning in caught:
+        if issubclass(warning.category, UserWarning):
+            click.echo(f"note: {warning.message}", err=True)
+    pieces = result if isinstance(result, list) else [result]
+    for number, piece in enumerate(pieces, start=1):
+        for path in outputs:
+            written = piece.write(_numbered(path, number, len(pieces)), tempo=tempo)
+            click.echo(f"wrote {written} ({len(piece)} steps, {piece.duration:g} quarter notes)")
+
+
+@main.command()
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--split",
+    "splits",
+    multiple=True,
+    help="A JSB split to show beside the files: test, valid, train or all; repeat for "
+    "several (default: test). The first one is the reference of the interval distance.",
+)
+@click.option("--no-keys", is_flag=True, help="Skip music21's key analysis (the slow part).")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+def stats(files: tuple[Path, ...], splits: tuple[str, ...], no_keys: bool, as_json: bool) -> None:
+    """Style figures of FILES (.mid, .musicxml or .csv chorales) beside Bach's own chorales.
+
+    Parallel fifths and octaves, voice crossing, spacing, held notes, rhythm, melodic
+    intervals, keys and endings, defined in bachnet.metrics. Without FILES, the JSB split(s)
+    alone.
+
+    Example: bachnet stats chorale-*.mid --split test --split valid
+    """
+    from . import metrics
+    from .chorale import Chorale
+    from .data import DownloadError
+
+    pieces = []
+    for path in files:
+        try:
+            pieces.append(Chorale.read(path))
+        except Exception as error:  # music21 raises many kinds of error on a damaged file
+            message = str(error) if str(path) in str(error) else f"{path}: {error}"
+            raise click.ClickException(message) from None
+    keys = not no_keys
+    columns = {}
+    if pieces:
+        name = files[0].name if len(files) == 1 else f"{len(files)} files"
+        columns[name] = metrics.measure(pieces, keys=keys)
+    splits = tuple(dict.fromkeys(splits or ("test",)))
+    for split in splits:
+        try:
+            columns[f"Bach, JSB {split}"] = metrics.reference_figures(split, keys=keys)
+        except KeyError as error:
+            raise click.BadParameter(str(error.args[0]), param_hint="'--split'") from None
+        except DownloadError as error:
+            raise click.ClickException(str(error)) from None
+    click.echo(metrics.table(columns, reference=f"Bach, JSB {splits[0]}", as_json=as_json))
 
 
 if __name__ == "__main__":

@@ -26,6 +26,8 @@ import numpy as np
 import numpy.typing as npt
 
 from .chorale import Chorale
+from .endings import finish, plan
+from .keys import Key
 from .rules import Context, Rule, RulesSpec, VoiceRange, get_rules
 from .rules import apply as apply_rules
 from .samplers import Sampler
@@ -310,8 +312,15 @@ def generate(
     constraint: npt.ArrayLike | None = None,
     voice_ranges: Sequence[tuple[int, int]] | bool = True,
     rules: RulesSpec = "default",
+    key: str | Key | None = None,
+    cadence: bool = True,
 ) -> Chorale | list[Chorale]:
     """Compose ``steps`` new 16th-note steps (4 tokens each) after ``prompt``.
+
+    By default a piece opens on its key's tonic chord and ends with a cadence (V-I, the
+    final chord held for a half note under a fermata; see `bachnet.endings`): ``steps`` is
+    then a minimum and a piece is up to 15 steps longer. ``cadence=False`` stops after exactly
+    ``steps`` steps.
 
     By default the music follows voice-leading rules (`bachnet.rules.DEFAULT_RULES`: no
     parallel fifths or octaves, no voice crossing, close spacing, no leap beyond an octave)
@@ -338,6 +347,10 @@ def generate(
             for none. With no prompt, the first step must also sound in all four voices.
         rules: ``"default"``, ``None`` for none, or rule specs (names, config dicts,
             `bachnet.rules.Rule` instances); see `bachnet.rules`.
+        key: the key to compose in (``"D minor"``, ``"Bb"``, a `bachnet.keys.Key`); without
+            it a piece gets one of the keys of at most four sharps or flats (drawn from the
+            seed), or a prompt keeps its own. A prompt is transposed into ``key`` (same mode).
+        cadence: end with a cadence in the key.
 
     Returns:
         A `Chorale`, or a list of ``num_samples`` of them when ``num_samples > 1``.
@@ -353,19 +366,36 @@ def generate(
         raise ValueError(f"num_samples must be >= 1, got {num_samples}")
     if prompt is not None and not isinstance(prompt, Chorale):
         raise TypeError(f"prompt must be a Chorale or None, got {type(prompt).__name__}")
+    ranges = net.metadata.get("voice_ranges", JSB_VOICE_RANGES)
+    if voice_ranges is not True and voice_ranges is not False:
+        ranges = voice_ranges
+    planned = plan(
+        net.vocab,
+        ranges,
+        prompt=prompt,
+        steps=steps,
+        num_samples=num_samples,
+        seed=seed,
+        key=key,
+        cadence=cadence,
+    )
+    prompt = planned.prompt
     lead = np.zeros(net.network.lead, np.int32)  # silence before a piece (a step or a beat)
     start = net.vocab.encode(prompt) if prompt is not None else lead
-    new, vocab = VOICES_PER_STEP * steps, net.vocab.size
-    mask = None if constraint is None else constraint_mask(constraint, num_samples, new, vocab)
-    if prompt is None:
-        first = sound_first_mask(vocab, steps)[None]
-        mask = first if mask is None else mask & first
-        if not mask.any(axis=-1).all():  # a forced silence in the first step: it wins
-            mask = constraint_mask(constraint, num_samples, new, vocab)  # type: ignore[arg-type]
+    new, vocab = VOICES_PER_STEP * planned.new_steps, net.vocab.size
+    mask = planned.mask
+    if mask is None and prompt is None:
+        mask = sound_first_mask(vocab, planned.new_steps)[None]
+    if constraint is not None:
+        asked = np.ones((num_samples, new, vocab), dtype=bool)
+        asked[:, : VOICES_PER_STEP * steps] = constraint_mask(
+            constraint, num_samples, VOICES_PER_STEP * steps, vocab
+        )
+        # Forced tokens win where they clash with the opening or the cadence.
+        both = asked if mask is None else asked & mask
+        mask = np.where(both.any(axis=-1, keepdims=True), both, asked)
     ruleset = get_rules(rules)
     if voice_ranges is not False:
-        ranges = net.metadata.get("voice_ranges", JSB_VOICE_RANGES)
-        ranges = ranges if voice_ranges is True else voice_ranges
         ruleset = [VoiceRange(ranges=ranges), *ruleset]
     ids = generate_tokens(
         net,
@@ -378,5 +408,5 @@ def generate(
     )
     keep = 0 if (prompt is not None and include_prompt) else len(start)
     name = f"{prompt.name} (continued)" if prompt is not None and prompt.name else "bachnet chorale"
-    pieces = [net.vocab.decode(row[keep:], strict=True, name=name) for row in ids]
+    pieces = [finish(net.vocab.decode(row[keep:], strict=True, name=name), planned) for row in ids]
     return pieces if num_samples > 1 else pieces[0]

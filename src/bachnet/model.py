@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     import keras
 
     from .generate import SamplerSpec
+    from .harmonize import MelodySpec, Method
+    from .keys import Key
     from .rules import RulesSpec
     from .train import History
 
@@ -218,6 +220,8 @@ class BachNet:
         constraint: npt.ArrayLike | None = None,
         voice_ranges: Sequence[tuple[int, int]] | bool = True,
         rules: RulesSpec = "default",
+        key: str | Key | None = None,
+        cadence: bool = True,
     ) -> Chorale | list[Chorale]:
         """Compose: continue ``prompt`` by ``steps`` 16th notes; see `bachnet.generate.generate`.
 
@@ -238,6 +242,41 @@ class BachNet:
             constraint=constraint,
             voice_ranges=voice_ranges,
             rules=rules,
+            key=key,
+            cadence=cadence,
+        )
+
+    def harmonize(
+        self,
+        soprano: MelodySpec,
+        *,
+        sampler: SamplerSpec = "top_p",
+        rules: RulesSpec = "default",
+        seed: int | None = None,
+        num_samples: int = 1,
+        candidates: int = 8,
+        method: Method = "rerank",
+        voice_ranges: Sequence[tuple[int, int]] | bool = True,
+    ) -> Chorale | list[Chorale]:
+        """Write alto, tenor and bass under a melody; see `bachnet.harmonize.harmonize`.
+
+        Examples:
+            >>> net = BachNet.from_pretrained()  # doctest: +SKIP
+            >>> net.harmonize([72] * 8 + [74] * 8 + [76] * 16, seed=0)  # doctest: +SKIP
+            <Chorale 'bachnet harmonisation': 32 steps (8 quarters)>
+        """
+        from .harmonize import harmonize as _harmonize
+
+        return _harmonize(
+            self,
+            soprano,
+            sampler=sampler,
+            rules=rules,
+            seed=seed,
+            num_samples=num_samples,
+            candidates=candidates,
+            method=method,
+            voice_ranges=voice_ranges,
         )
 
     # ------------------------------------------------------------------------- save and load

@@ -1,0 +1,258 @@
+"""Tests for bachnet.harmonize: melodies in, soprano kept, octave shift, errors, rerank, CLI."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import shutil
+import warnings
+from fractions import Fraction
+from pathlib import Path
+
+import keras
+import music21
+import numpy as np
+import pytest
+from click.testing import CliRunner, Result
+
+from bachnet import BachNet, Chorale, Dataset, ModelConfig
+from bachnet.cli import main
+from bachnet.data import JSB_ARCHIVE
+from bachnet.harmonize import as_melody, fit_range, harmonize, read_melody, score
+
+# A melody in quarter notes and eighths (MIDI pitch, quarter notes; None = rest).
+TUNE: list[tuple[int | None, float]] = [(72, 1), (74, 0.5), (76, 0.5), (None, 1), (77, 2)]
+TUNE_STEPS = [72] * 4 + [74] * 2 + [76] * 2 + [0] * 4 + [77] * 8
+
+
+@pytest.fixture(scope="module")
+def net() -> BachNet:
+    """A tiny model with fixed random weights, shared so compiled loops are reused."""
+    keras.utils.set_random_seed(0)
+    return BachNet(ModelConfig(lstm_units=(16,), embedding_dim=8, dense_units=8, window=32))
+
+
+@pytest.fixture(scope="module")
+def saved(net: BachNet, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return net.save_pretrained(tmp_path_factory.mktemp("tiny") / "model")
+
+
+def write_part(path: Path, notes: list[tuple[int | list[int] | None, float | Fraction]]) -> Path:
+    """A one-part melody file written by music21 (the suffix picks MIDI or MusicXML)."""
+    part = music21.stream.Part()
+    for pitch, length in notes:
+        if pitch is None:
+            part.append(music21.note.Rest(quarterLength=length))
+        elif isinstance(pitch, list):
+            part.append(music21.chord.Chord(pitch, quarterLength=length))
+        else:
+            part.append(music21.note.Note(pitch, quarterLength=length))
+    fmt = "midi" if path.suffix == ".mid" else "musicxml"
+    part.write(fmt, fp=str(path))
+    return path
+
+
+def soprano(piece: Chorale | list[Chorale]) -> list[int]:
+    assert isinstance(piece, Chorale)
+    return [int(p) for p in piece.chords[:, 0]]
+
+
+# ------------------------------------------------------------------------------ the melody
+@pytest.mark.parametrize("method", ["sample", "rerank"])
+def test_soprano_is_kept_and_the_lower_voices_sing_with_it(net: BachNet, method: str) -> None:
+    pieces = harmonize(net, TUNE_STEPS, seed=0, method=method, num_samples=2, candidates=2)  # type: ignore[arg-type]
+    assert isinstance(pieces, list) and len(pieces) == 2
+    for piece in pieces:
+        assert soprano(piece) == TUNE_STEPS
+        sounding = piece.chords[:, 0] > 0
+        assert (piece.chords[sounding, 1:] > 0).all()
+    again = harmonize(net, TUNE_STEPS, seed=0, method=method, num_samples=2, candidates=2)  # type: ignore[arg-type]
+    assert pieces == again
+
+
+def test_soprano_of_a_chorale_and_the_method_on_the_model(net: BachNet) -> None:
+    given = Chorale([[72, 67, 64, 48]] * 8 + [[71, 62, 55, 43]] * 8, name="cadence")
+    piece = net.harmonize(given, seed=1, candidates=2)
+    assert isinstance(piece, Chorale)
+    assert soprano(piece) == [72] * 8 + [71] * 8
+    assert piece.name == "cadence (harmonised)"
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsb.csv", ".mid", ".musicxml"])
+def test_melody_files(net: BachNet, tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"tune{suffix}"
+    if suffix == ".csv":
+        path.write_text("\n".join(str(p) for p in TUNE_STEPS) + "\n", encoding="utf-8")
+    elif suffix == ".jsb.csv":
+        path.write_text(Chorale([[p, 60, 55, 48] for p in TUNE_STEPS]).to_csv(), encoding="utf-8")
+    else:
+        write_part(path, TUNE)  # type: ignore[arg-type]
+    assert read_melody(path).tolist() == TUNE_STEPS
+    assert soprano(harmonize(net, path, seed=0, method="sample")) == TUNE_STEPS
+    assert soprano(harmonize(net, str(path), seed=0, method="sample")) == TUNE_STEPS
+
+
+def test_octave_shift_warns_and_keeps_the_shape(net: BachNet) -> None:
+    low = [48, 50, 52, 0, 53]
+    moved = r"MIDI 48\.\.53\) .* soprano range 60\.\.81: moved up 1 octave$"
+    with pytest.warns(UserWarning, match=moved):
+        piece = harmonize(net, low, seed=0, method="sample")
+    assert soprano(piece) == [60, 62, 64, 0, 65]
+    # The shift that puts the most notes inside wins, the smallest of those.
+    assert fit_range([58, 60, 62, 64], 60, 81)[1] == 12
+    assert fit_range([60, 62, 64, 86], 60, 81)[1] == 0
+    assert fit_range([84, 86, 88, 70], 60, 81)[0].tolist() == [72, 74, 76, 58]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        harmonize(net, [72, 74, 76, 77], seed=0, method="sample")
+
+
+@pytest.mark.parametrize(
+    ("notes", "fragment"),
+    [
+        ([(72, 1), (74, Fraction(1, 3)), (76, 1)], "measure 1, offset 1 quarters: a note of"),
+        ([(72, 1), (None, 0.125), (74, 1)], "a rest of 0.125 quarters is not on the 16th-note"),
+        ([(72, 4), (72, 1), ([64, 67], 1)], "measure 2, offset 5 quarters: a chord (E4 G4)"),
+        ([(None, 4)], "the melody is empty (no notes)"),
+    ],
+)
+def test_bad_melody_files(
+    net: BachNet, tmp_path: Path, notes: list[tuple[int | None, float]], fragment: str
+) -> None:
+    path = write_part(tmp_path / "bad.musicxml", notes)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"bad\.musicxml") as caught:
+        harmonize(net, path, seed=0)
+    assert fragment in str(caught.value)
+
+
+def test_other_bad_melodies(net: BachNet, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.csv"
+    empty.write_text("pitch\n", encoding="utf-8")
+    cases = {
+        "melody: the melody is empty": [],
+        "the melody has no notes (only rests)": [0, 0],
+        "pitch 130 at step 1 is outside 0..127": [60, 130],
+        "a melody is one pitch per 16th step (1-D)": [[60, 62]],
+        "empty.csv: the melody is empty": empty,
+        "unknown melody file suffix '.txt'": tmp_path / "tune.txt",
+        "the model knows only 36..81": [60, 60, 96],
+    }
+    for message, melody in cases.items():
+        with pytest.raises(ValueError) as caught:
+            harmonize(net, melody, seed=0)  # type: ignore[arg-type]
+        assert message in str(caught.value)
+    duet = music21.stream.Score([music21.stream.Part([music21.note.Note(72)]) for _ in "ab"])
+    duet.write("musicxml", fp=str(tmp_path / "duet.musicxml"))
+    with pytest.raises(ValueError, match="expected a one-part melody, got 2 parts"):
+        read_melody(tmp_path / "duet.musicxml")
+    with pytest.raises(ValueError, match="method must be one of sample, rerank, beam"):
+        harmonize(net, [72], method="search")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="candidates must be >= 1"):
+        harmonize(net, [72], candidates=0)
+
+
+# ---------------------------------------------------------------------------- the scorer
+def test_score_is_the_mean_nll_of_the_whole_piece(net: BachNet) -> None:
+    pieces = [Chorale([[72, 67, 64, 48]] * 3), Chorale([[74, 67, 62, 43], [72, 0, 64, 48]])]
+    ids = np.concatenate([np.zeros(net.network.lead, np.int32), net.vocab.encode(pieces[1])])
+    logits = net.logits(ids[None, :-1])[0].astype(np.float64)
+    log_probs = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    expected = -log_probs[np.arange(len(ids) - 1), ids[1:]][net.network.lead - 1 :].mean()
+    nll = score(net, pieces)
+    assert nll.shape == (2,)
+    assert nll[1] == pytest.approx(expected, rel=1e-5)
+    assert score(net, pieces[1])[0] == pytest.approx(expected, rel=1e-5)
+
+
+def test_rerank_keeps_the_best_scored_candidate(net: BachNet) -> None:
+    melody = [72] * 4 + [71] * 4 + [69] * 4 + [67] * 4
+    # The candidates are the same draws as a batch of samples with the same seed.
+    drawn = harmonize(net, melody, seed=3, method="sample", num_samples=4)
+    assert isinstance(drawn, list)
+    scores = score(net, drawn)
+    assert len(set(np.round(scores, 6))) > 1
+    best = harmonize(net, melody, seed=3, method="rerank", candidates=4)
+    assert best == drawn[int(scores.argmin())]
+    assert score(net, best)[0] == pytest.approx(scores.min())
+    assert isinstance(best, Chorale) and as_melody(best)[0].tolist() == melody
+
+
+def test_beam_search(net: BachNet) -> None:
+    melody = [72] * 4 + [71] * 4 + [69] * 4 + [67] * 4
+    # Width 1 is greedy decoding under the same constraint and rules.
+    greedy = harmonize(net, melody, method="sample", sampler="greedy")
+    assert harmonize(net, melody, method="beam", candidates=1) == greedy
+    beams = harmonize(net, melody, method="beam", candidates=4, num_samples=3)
+    assert isinstance(beams, list) and len({piece.chords.tobytes() for piece in beams}) == 3
+    assert all(soprano(piece) == melody for piece in beams)
+    nll = score(net, beams)
+    assert np.all(np.diff(nll) >= -1e-6)  # best first
+    assert nll[0] <= score(net, greedy)[0] + 1e-6
+    assert nll[0] <= score(net, harmonize(net, melody, seed=3, candidates=4)).min() + 1e-6
+
+
+# -------------------------------------------------------------------------------- the CLI
+def run(*args: str | Path) -> Result:
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def one_error_line(result: Result, code: int, *fragments: str) -> None:
+    assert result.exit_code == code, result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1, result.output
+    for fragment in fragments:
+        assert fragment in errors[0], errors[0]
+    assert "Traceback" not in result.output
+
+
+def test_cli_writes_four_parts_with_the_melody_on_top(saved: Path, tmp_path: Path) -> None:
+    melody = write_part(tmp_path / "tune.musicxml", [(72, 1), (74, 0.5), (76, 0.5), (77, 2)])
+    outs = [tmp_path / "out.musicxml", tmp_path / "out.mid"]
+    result = run("harmonize", melody, "-m", saved, "-o", outs[0], "-o", outs[1], "--seed", "1",
+                 "--candidates", "2")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert result.output.count("wrote ") == 2
+    for out in outs:
+        score_ = music21.converter.parse(str(out))
+        assert len(score_.parts) == 4
+        top = [n.pitch.midi for n in score_.parts[0].flatten().notes]
+        assert top == [72, 74, 76, 77]
+        assert Chorale.read(out).chords[:, 0].tolist() == read_melody(melody).tolist()
+
+
+def test_cli_octave_note_and_soprano_of(
+    saved: Path, tmp_path: Path, cache_dir: Path, jsb_archive: Path, jsb_dataset: Dataset
+) -> None:
+    low = tmp_path / "low.csv"
+    low.write_text("48\n50\n52\n53\n", encoding="utf-8")
+    result = run("harmonize", low, "-m", saved, "-o", tmp_path / "low.out.csv", "--seed", "0")
+    assert result.exit_code == 0, result.output
+    assert "note: the melody (MIDI 48..53)" in result.output
+    assert Chorale.read(tmp_path / "low.out.csv").chords[:, 0].tolist() == [60, 62, 64, 65]
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copy(jsb_archive, cache_dir / JSB_ARCHIVE)
+    out = tmp_path / "bach.csv"
+    result = run("harmonize", "--soprano-of", "test:3", "-m", saved, "-o", out, "--seed", "0",
+                 "--method", "sample", "--no-rules")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    bach = jsb_dataset.split("test")[3].chords[:, 0]
+    np.testing.assert_array_equal(Chorale.read(out).chords[:, 0], bach)
+    one_error_line(run("harmonize", "--soprano-of", "test:999", "-m", saved), 2, "'test:999'")
+    one_error_line(run("harmonize", "--soprano-of", "nope", "-m", saved), 2, "SPLIT:INDEX")
+
+
+def test_cli_errors_are_one_line(saved: Path, tmp_path: Path) -> None:
+    chords = write_part(tmp_path / "chords.musicxml", [(72, 1), ([60, 64], 1)])
+    tune = write_part(tmp_path / "tune.musicxml", [(72, 1)])
+    out: list[str | Path] = ["-o", tmp_path / "x.mid"]
+    one_error_line(run("harmonize", chords, "-m", saved, *out), 1, "measure 1", "a chord")
+    one_error_line(run("harmonize", "-m", saved, *out), 2, "either MELODY or --soprano-of")
+    one_error_line(
+        run("harmonize", tune, "--soprano-of", "test:1", *out), 2, "either MELODY or --soprano-of"
+    )
+    one_error_line(run("harmonize", tmp_path / "missing.mid", *out), 2, "does not exist")
+    one_error_line(run("harmonize", tune, "-o", "x.wav"), 2, "x.wav: unknown suffix")
+    one_error_line(run("harmonize", tune, "--candidates", "0", *out), 2, "'--candidates'")
+    one_error_line(run("harmonize", tune, "--method", "search", *out), 2, "'--method'")

@@ -322,29 +322,25 @@ def test_a_forced_note_wins_over_the_voice_range_and_the_rules(net: BachNet) -> 
 # ------------------------------------------------------------------- keys and cadences
 
 
-def test_default_pieces_open_on_the_tonic_and_end_with_a_held_cadence(net: BachNet) -> None:
-    from bachnet.keys import Key, ends_on_tonic
-
+def test_pieces_end_with_a_held_cadence_in_the_key_asked_for(net: BachNet) -> None:
     pieces = generate(net, None, steps=30, num_samples=6, seed=0, key="D minor")
     for piece in pieces:
         assert len(piece) == 32 + 4 + 8  # 30 rounded up to a beat, the approach beat, a half note
-        first, final = piece.chords[0], piece.chords[-1]
-        assert first[3] % 12 == 2 and {int(p) % 12 for p in first} <= {2, 5, 9}
-        assert ends_on_tonic(piece, Key.parse("D minor"))
+        final = piece.chords[-1]
+        assert final[3] % 12 == 2  # D in the bass
+        assert {int(p) % 12 for p in final} <= {2, 5, 6, 9}  # D minor or D major triad
         assert (piece.chords[-8:] == final).all() and piece.fermatas == (len(piece) - 8,)
-        approach = piece.chords[32:36]
-        assert (approach[:, 3] % 12 == 9).all()  # the bass on the dominant, A
+        assert (piece.chords[32:36, 3] % 12 == 9).all()  # the bass on the dominant, A
 
 
-def test_default_keys_have_at_most_four_accidentals_and_are_seeded(net: BachNet) -> None:
-    from bachnet.endings import PLAIN_KEYS
-    from bachnet.keys import ends_on_tonic
-
+def test_default_pieces_are_seeded_and_end_on_a_triad(net: BachNet) -> None:
     pieces = generate(net, None, steps=8, num_samples=12, seed=3)
     again = generate(net, None, steps=8, num_samples=12, seed=3)
     assert pieces == again
     for piece in pieces:
-        assert any(ends_on_tonic(piece, key) for key in PLAIN_KEYS)
+        tonic = int(piece.chords[-1, 3]) % 12
+        classes = {(int(p) - tonic) % 12 for p in piece.chords[-1]}
+        assert classes <= {0, 3, 4, 7} and piece.fermatas == (len(piece) - 8,)
 
 
 def test_a_prompt_is_moved_into_the_key_asked_for(net: BachNet) -> None:

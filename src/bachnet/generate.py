@@ -26,8 +26,8 @@ import numpy as np
 import numpy.typing as npt
 
 from .chorale import Chorale
-from .endings import finish, plan
-from .keys import Key
+from .endings import APPROACH_STEPS, body_steps, cadence_masks, finish, move_into_key, tonic_mask
+from .keys import Key, find_key, key_shift, transpose_into
 from .rules import Context, Rule, RulesSpec, VoiceRange, get_rules
 from .rules import apply as apply_rules
 from .samplers import Sampler
@@ -40,6 +40,9 @@ SamplerSpec = str | dict[str, Any] | Sampler
 """Anything `bachnet.samplers.get` accepts: a name, a config dict or a `Sampler`."""
 
 VOICES_PER_STEP = 4
+
+MODE_TRIES = 4
+"""Bodies drawn per piece with ``key=...``: the first in the mode asked for is kept."""
 
 JSB_VOICE_RANGES: tuple[tuple[int, int], ...] = ((60, 81), (52, 74), (46, 69), (36, 66))
 """Lowest and highest MIDI pitch of soprano, alto, tenor and bass in the JSB train split."""
@@ -369,44 +372,75 @@ def generate(
     ranges = net.metadata.get("voice_ranges", JSB_VOICE_RANGES)
     if voice_ranges is not True and voice_ranges is not False:
         ranges = voice_ranges
-    planned = plan(
-        net.vocab,
-        ranges,
-        prompt=prompt,
-        steps=steps,
-        num_samples=num_samples,
-        seed=seed,
-        key=key,
-        cadence=cadence,
-    )
-    prompt = planned.prompt
+    wanted = None if key is None else Key.parse(key)
+    if prompt is not None and wanted is not None:  # move the prompt into the key asked for
+        found = find_key(prompt)
+        if found.mode != wanted.mode:
+            raise ValueError(
+                f"the prompt is in {found}: it can be moved to a {found.mode} key, not {wanted}"
+            )
+        moved = transpose_into(prompt, key_shift(found, wanted), ranges)
+        prompt = Chorale(moved, name=prompt.name, fermatas=prompt.fermatas)
     lead = np.zeros(net.network.lead, np.int32)  # silence before a piece (a step or a beat)
     start = net.vocab.encode(prompt) if prompt is not None else lead
-    new, vocab = VOICES_PER_STEP * planned.new_steps, net.vocab.size
-    mask = planned.mask
-    if mask is None and prompt is None:
-        mask = sound_first_mask(vocab, planned.new_steps)[None]
-    if constraint is not None:
-        asked = np.ones((num_samples, new, vocab), dtype=bool)
-        asked[:, : VOICES_PER_STEP * steps] = constraint_mask(
-            constraint, num_samples, VOICES_PER_STEP * steps, vocab
+    done = len(prompt) if prompt is not None else 0
+    body = body_steps(done, steps) if cadence else steps
+    vocab = net.vocab.size
+    tries = MODE_TRIES if wanted is not None and prompt is None else 1
+    mask = np.ones((num_samples * tries, VOICES_PER_STEP * body, vocab), dtype=bool)
+    if prompt is None:
+        first = (
+            sound_first_mask(vocab, 1) if wanted is None else tonic_mask(wanted, net.vocab, ranges)
         )
-        # Forced tokens win where they clash with the opening or the cadence.
-        both = asked if mask is None else asked & mask
+        mask[:, :VOICES_PER_STEP] = first
+    if constraint is not None:
+        asked = np.ones_like(mask)
+        given = constraint_mask(constraint, num_samples, VOICES_PER_STEP * steps, vocab)
+        asked[:, : VOICES_PER_STEP * steps] = (
+            np.repeat(given, tries, axis=0) if len(given) > 1 else given
+        )
+        both = asked & mask  # forced tokens win where they clash with the opening chord
         mask = np.where(both.any(axis=-1, keepdims=True), both, asked)
     ruleset = get_rules(rules)
     if voice_ranges is not False:
         ruleset = [VoiceRange(ranges=ranges), *ruleset]
     ids = generate_tokens(
         net,
-        np.tile(start, (num_samples, 1)),
-        new,
+        np.tile(start, (num_samples * tries, 1)),
+        VOICES_PER_STEP * body,
         sampler=sampler,
         seed=seed,
         constraint=mask,
         rules=ruleset,
     )
+    skip = len(start) if prompt is None else 0
+    keys: list[Key] = []
+    if cadence or wanted is not None:
+        analysed = [find_key(net.vocab.decode(row[skip:]).chords) for row in ids]
+        chosen = []
+        for sample in range(num_samples):
+            rows = range(sample * tries, (sample + 1) * tries)
+            fits = [r for r in rows if wanted is None or analysed[r].mode == wanted.mode]
+            chosen.append(fits[0] if fits else rows[0])
+        ids = ids[chosen]
+        keys = [analysed[r] for r in chosen]
+    if cadence:
+        ids = generate_tokens(
+            net,
+            ids,
+            VOICES_PER_STEP * (APPROACH_STEPS + 1),
+            sampler=sampler,
+            seed=None if seed is None else seed + 1,
+            constraint=cadence_masks(keys, net.vocab, ranges),
+            rules=ruleset,
+        )
     keep = 0 if (prompt is not None and include_prompt) else len(start)
     name = f"{prompt.name} (continued)" if prompt is not None and prompt.name else "bachnet chorale"
-    pieces = [finish(net.vocab.decode(row[keep:], strict=True, name=name), planned) for row in ids]
+    pieces = []
+    found_keys: list[Key | None] = [*keys] if keys else [None] * len(ids)
+    for row, found_key in zip(ids, found_keys, strict=True):
+        piece = finish(net.vocab.decode(row[keep:], strict=True, name=name), cadence)
+        if found_key is not None and prompt is None:
+            piece = move_into_key(piece, found_key, wanted, ranges)
+        pieces.append(piece)
     return pieces if num_samples > 1 else pieces[0]

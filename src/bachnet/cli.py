@@ -17,6 +17,7 @@ import click
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from .chorale import Chorale
     from .data import Dataset
     from .model import BachNet
 
@@ -367,16 +368,10 @@ def _prompt(spec: str, steps: int | None, seed: int | None) -> Any:
 
     if spec == "none":
         return None
-    if spec == "random" or (":" in spec and not Path(spec).exists()):
-        dataset = _load_data("jsb")
-        split, _, index = spec.partition(":") if spec != "random" else ("test", "", "")
-        try:
-            chosen = dataset.split(split)
-            if not index:
-                return chosen.draw(seed, steps=steps or 16)
-            piece = chosen[int(index)]
-        except (KeyError, ValueError, IndexError) as error:
-            raise click.BadParameter(f"{spec!r}: {error}", param_hint="'--prompt'") from None
+    if spec == "random":
+        return _load_data("jsb").split("test").draw(seed, steps=steps or 16)
+    if ":" in spec and not Path(spec).exists():
+        piece = _jsb_piece(spec, "'--prompt'")
         return Chorale(piece.chords[:steps] if steps else piece.chords, name=piece.name)
     try:
         piece = Chorale.read(spec)
@@ -385,8 +380,41 @@ def _prompt(spec: str, steps: int | None, seed: int | None) -> Any:
     return Chorale(piece.chords[:steps] if steps else piece.chords, name=piece.name)
 
 
+def _jsb_piece(spec: str, hint: str) -> Chorale:
+    """The JSB chorale that ``SPLIT:INDEX`` names (e.g. ``test:3``); ``hint`` names the option."""
+    split, _, index = spec.partition(":")
+    if not index:
+        raise click.BadParameter(f"{spec!r}: expected SPLIT:INDEX, e.g. test:3", param_hint=hint)
+    dataset = _load_data("jsb")
+    try:
+        return dataset.split(split)[int(index)]
+    except (KeyError, ValueError, IndexError) as error:
+        message = error.args[0] if isinstance(error, KeyError) else error
+        raise click.BadParameter(f"{spec!r}: {message}", param_hint=hint) from None
+
+
 def _numbered(path: Path, number: int, count: int) -> Path:
     return path if count == 1 else path.with_name(f"{path.stem}-{number}{path.suffix}")
+
+
+def _check_outputs(outputs: tuple[Path, ...]) -> None:
+    """Refuse an unknown output suffix before any work is done."""
+    from .chorale import SUFFIXES
+
+    for path in outputs:
+        if path.suffix.lower() not in SUFFIXES:
+            raise click.BadParameter(
+                f"{path}: unknown suffix; use one of {', '.join(SUFFIXES)}", param_hint="'-o'"
+            )
+
+
+def _write_all(result: Any, outputs: tuple[Path, ...], tempo: float) -> None:
+    """Write each piece (numbered when there are several) in every output format."""
+    pieces = result if isinstance(result, list) else [result]
+    for number, piece in enumerate(pieces, start=1):
+        for path in outputs:
+            written = piece.write(_numbered(path, number, len(pieces)), tempo=tempo)
+            click.echo(f"wrote {written} ({len(piece)} steps, {piece.duration:g} quarter notes)")
 
 
 @main.command()
@@ -509,13 +537,7 @@ def generate(
 
     Example: bachnet generate -o chorale.mid -o chorale.musicxml --steps 128 --seed 1
     """
-    from .chorale import SUFFIXES
-
-    for path in outputs:
-        if path.suffix.lower() not in SUFFIXES:
-            raise click.BadParameter(
-                f"{path}: unknown suffix; use one of {', '.join(SUFFIXES)}", param_hint="'-o'"
-            )
+    _check_outputs(outputs)
     spec = _sampler_spec(sampler, temperature, top_k, top_p)
     start = _prompt(prompt, prompt_steps, seed)
     net = _load_model(model)
@@ -534,11 +556,7 @@ def generate(
         )
     except ValueError as error:
         raise click.ClickException(str(error)) from None
-    pieces = result if isinstance(result, list) else [result]
-    for number, piece in enumerate(pieces, start=1):
-        for path in outputs:
-            written = piece.write(_numbered(path, number, len(pieces)), tempo=tempo)
-            click.echo(f"wrote {written} ({len(piece)} steps, {piece.duration:g} quarter notes)")
+    _write_all(result, outputs, tempo)
 
 
 @main.command()
@@ -555,21 +573,6 @@ def models() -> None:
             f"{preset.name}{mark} [{where}, {preset.size / 1e6:.1f} MB]: {preset.description}"
         )
         click.echo(f"    test: {figures}")
-
-
-def _soprano_of(spec: str) -> Any:
-    """The JSB chorale that ``SPLIT:INDEX`` names (its soprano is harmonised)."""
-    split, _, index = spec.partition(":")
-    if not index:
-        raise click.BadParameter(
-            f"{spec!r}: expected SPLIT:INDEX, e.g. test:3", param_hint="'--soprano-of'"
-        )
-    dataset = _load_data("jsb")
-    try:
-        return dataset.split(split)[int(index)]
-    except (KeyError, ValueError, IndexError) as error:
-        message = error.args[0] if isinstance(error, KeyError) else error
-        raise click.BadParameter(f"{spec!r}: {message}", param_hint="'--soprano-of'") from None
 
 
 @main.command()
@@ -665,17 +668,11 @@ def harmonize(
     """
     import warnings
 
-    from .chorale import SUFFIXES
-
-    for path in outputs:
-        if path.suffix.lower() not in SUFFIXES:
-            raise click.BadParameter(
-                f"{path}: unknown suffix; use one of {', '.join(SUFFIXES)}", param_hint="'-o'"
-            )
+    _check_outputs(outputs)
     if (melody is None) == (soprano_of is None):
         raise click.UsageError("give either MELODY or --soprano-of, not both or neither")
     spec = _sampler_spec(sampler, temperature, top_k, top_p)
-    source: Any = melody if soprano_of is None else _soprano_of(soprano_of)
+    source: Any = melody if soprano_of is None else _jsb_piece(soprano_of, "'--soprano-of'")
     net = _load_model(model)
     try:
         with warnings.catch_warnings(record=True) as caught:
@@ -694,11 +691,7 @@ def harmonize(
     for warning in caught:
         if issubclass(warning.category, UserWarning):
             click.echo(f"note: {warning.message}", err=True)
-    pieces = result if isinstance(result, list) else [result]
-    for number, piece in enumerate(pieces, start=1):
-        for path in outputs:
-            written = piece.write(_numbered(path, number, len(pieces)), tempo=tempo)
-            click.echo(f"wrote {written} ({len(piece)} steps, {piece.duration:g} quarter notes)")
+    _write_all(result, outputs, tempo)
 
 
 @main.command()

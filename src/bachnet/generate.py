@@ -78,7 +78,6 @@ def _loop(net: BachNet, sampler: Sampler, rules: Sequence[Rule]) -> Callable[...
     ``buffer`` may be longer than the stream (padded to a length bucket, so that a new
     ``steps`` value reuses the compiled program); the loop runs up to ``stop``.
     """
-    import keras
     from keras import ops
 
     step = step_fn(net)
@@ -118,16 +117,30 @@ def _loop(net: BachNet, sampler: Sampler, rules: Sequence[Rule]) -> Callable[...
         tokens, _ = ops.fori_loop(0, stop - 1, body, (buffer, states))
         return tokens
 
+    return compiled(run)
+
+
+def compiled(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` as one compiled program on the current backend: ``tf.function(jit_compile=True)``
+    on TensorFlow, ``jax.jit`` on JAX, itself (eager) on PyTorch.
+
+    Examples:
+        >>> double = compiled(lambda x: x * 2)
+        >>> int(double(np.int32(4)))
+        8
+    """
+    import keras
+
     backend = keras.backend.backend()
     if backend == "tensorflow":
         import tensorflow as tf
 
-        return tf.function(run, jit_compile=True, reduce_retracing=True)  # type: ignore[no-any-return]
+        return tf.function(fn, jit_compile=True, reduce_retracing=True)  # type: ignore[no-any-return]
     if backend == "jax":
         import jax
 
-        return jax.jit(run)  # type: ignore[no-any-return]
-    return run
+        return jax.jit(fn)  # type: ignore[no-any-return]
+    return fn
 
 
 def bucket(length: int) -> int:

@@ -314,9 +314,9 @@ def _advance_fn(net: BachNet, rules: Sequence[Rule]) -> Callable[..., Any]:
     ``scores`` are the next token's log-probabilities under the model, ``-inf`` where the
     constraint or a hard rule forbids it, less the penalty of soft rules.
     """
-    import keras
     from keras import ops
 
+    from .generate import compiled
     from .rules import Context
     from .rules import apply as apply_rules
 
@@ -342,16 +342,7 @@ def _advance_fn(net: BachNet, rules: Sequence[Rule]) -> Callable[..., Any]:
             masked = apply_rules(rules, masked, context)
         return masked - norm, states
 
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        return tf.function(advance, jit_compile=True, reduce_retracing=True)  # type: ignore[no-any-return]
-    if backend == "jax":
-        import jax
-
-        return jax.jit(advance)  # type: ignore[no-any-return]
-    return advance
+    return compiled(advance)
 
 
 def _beam(

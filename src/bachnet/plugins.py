@@ -13,12 +13,53 @@ import threading
 import warnings
 from collections.abc import Callable
 from importlib.metadata import entry_points
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
-__all__ = ["Registry"]
+__all__ = ["Configured", "Registry"]
 
 T = TypeVar("T")
 _C = TypeVar("_C", bound=type)
+_Self = TypeVar("_Self", bound="Configured")
+
+
+class Configured:
+    """A component defined by its config: ``get_config`` gives its registered ``name`` and
+    its ``__init__`` parameters, and equality, hashing, ``repr`` and `from_config` follow
+    from it (the base of samplers and rules).
+
+    Examples:
+        >>> class Shift(Configured):
+        ...     name = "shift"
+        ...     def __init__(self, by: int = 1) -> None:
+        ...         self.by = by
+        ...     def get_config(self):
+        ...         return {**super().get_config(), "by": self.by}
+        >>> Shift(2), Shift(2) == Shift.from_config({"name": "shift", "by": 2})
+        (Shift(by=2), True)
+    """
+
+    name: ClassVar[str] = ""
+
+    def get_config(self) -> dict[str, Any]:
+        """The registered ``name`` and the ``__init__`` parameters."""
+        return {"name": self.name}
+
+    @classmethod
+    def from_config(cls: type[_Self], config: dict[str, Any]) -> _Self:
+        """An instance from `get_config` output (the ``name`` key is ignored)."""
+        return cls(**{key: value for key, value in config.items() if key != "name"})
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "name")
+        return f"{type(self).__name__}({params})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Configured):
+            return NotImplemented
+        return type(self) is type(other) and self.get_config() == other.get_config()
+
+    def __hash__(self) -> int:
+        return hash((type(self).__qualname__, repr(sorted(self.get_config().items()))))
 
 
 class Registry(Generic[T]):

@@ -46,7 +46,7 @@ from typing import Any, ClassVar, TypeVar
 
 from keras import ops
 
-from .plugins import Registry
+from .plugins import Configured, Registry
 
 __all__ = [
     "DEFAULT_RULES",
@@ -129,7 +129,7 @@ def _check_semitones(value: Any) -> int:
     return int(value)
 
 
-class Rule:
+class Rule(Configured):
     """Base class: flags the candidate ids that break the rule; hard or soft.
 
     Subclasses implement `violations`, take their parameters as keyword arguments, return
@@ -158,24 +158,7 @@ class Rule:
 
     def get_config(self) -> dict[str, Any]:
         """The registered ``name``, the ``weight`` and the other parameters."""
-        return {"name": self.name, "weight": self.weight}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> Rule:
-        """Inverse of `get_config` (the ``name`` key is ignored)."""
-        return cls(**{key: value for key, value in config.items() if key != "name"})
-
-    def __repr__(self) -> str:
-        params = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "name")
-        return f"{type(self).__name__}({params})"
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Rule):
-            return NotImplemented
-        return type(self) is type(other) and self.get_config() == other.get_config()
-
-    def __hash__(self) -> int:
-        return hash((type(self).__qualname__, repr(sorted(self.get_config().items()))))
+        return {**super().get_config(), "weight": self.weight}
 
 
 _RULES: Registry[Rule] = Registry(Rule, "rule", ENTRY_POINT_GROUP)
@@ -256,9 +239,6 @@ class ParallelFifths(_Parallel):
 
     interval = 7
 
-    def __init__(self, weight: float | None = None) -> None:
-        super().__init__(weight)
-
 
 @register("parallel_octaves")
 class ParallelOctaves(_Parallel):
@@ -276,9 +256,6 @@ class ParallelOctaves(_Parallel):
     """
 
     interval = 0
-
-    def __init__(self, weight: float | None = None) -> None:
-        super().__init__(weight)
 
 
 @register("voice_crossing")

@@ -33,7 +33,7 @@ from typing import Any, ClassVar, TypeVar
 import keras
 from keras import ops
 
-from .plugins import Registry
+from .plugins import Configured, Registry
 
 __all__ = [
     "Greedy",
@@ -130,7 +130,7 @@ def _gumbel_argmax(logits: Tensor, noise: Tensor) -> Tensor:
 # ------------------------------------------------------------------------------ samplers
 
 
-class Sampler:
+class Sampler(Configured):
     """Base class: an identity filter followed by an exact Gumbel-max categorical draw.
 
     Subclasses override `filter` (and rarely `draw`), take their parameters as
@@ -210,30 +210,10 @@ class Sampler:
         Examples:
             >>> TopK(5).get_config()
             {'name': 'top_k', 'k': 5}
-        """
-        return {"name": self.name}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> Sampler:
-        """Builds an instance from `get_config` output (the ``name`` key is ignored).
-
-        Examples:
-            >>> TopK.from_config({"name": "top_k", "k": 5})
+            >>> TopK.from_config({"name": "top_k", "k": 5})  # `from_config` is its inverse
             TopK(k=5)
         """
-        return cls(**{key: value for key, value in config.items() if key != "name"})
-
-    def __repr__(self) -> str:
-        params = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "name")
-        return f"{type(self).__name__}({params})"
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Sampler):
-            return NotImplemented
-        return type(self) is type(other) and self.get_config() == other.get_config()
-
-    def __hash__(self) -> int:
-        return hash((type(self).__qualname__, repr(sorted(self.get_config().items()))))
+        return super().get_config()
 
 
 _SAMPLERS: Registry[Sampler] = Registry(Sampler, "sampler", ENTRY_POINT_GROUP)

@@ -7,6 +7,7 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import shutil
+import wave
 from pathlib import Path
 
 import keras
@@ -165,7 +166,7 @@ def test_prompt_from_the_jsb_test_split(
             ["--sampler", "bogus"],
             ["unknown sampler 'bogus'", "greedy, nucleus, sampling, temperature, top_k, top_p"],
         ),
-        (["-o", "x.wav"], ["x.wav: unknown suffix", ".mid, .midi, .musicxml, .xml, .csv"]),
+        (["-o", "x.mp3"], ["x.mp3: unknown suffix", ".mid, .midi, .musicxml, .xml, .csv, .wav"]),
     ],
 )
 def test_bad_options_fail_with_one_line(
@@ -204,3 +205,43 @@ def test_models_lists_presets() -> None:
     result = run("models")
     assert result.exit_code == 0, result.output
     assert "Traceback" not in result.output
+
+
+def test_generate_writes_audio_score_and_piano_roll(tiny_model: Path, tmp_path: Path) -> None:
+    pytest.importorskip("verovio")
+    pytest.importorskip("matplotlib")
+    from bachnet.audio import AudioUnavailableError, require
+
+    try:
+        require()
+        audio = True
+    except (AudioUnavailableError, FileNotFoundError):
+        audio = False
+    outputs = ["-o", tmp_path / "c.svg", "-o", tmp_path / "c.roll.png", "-o", tmp_path / "c.csv"]
+    if audio:
+        outputs += ["-o", tmp_path / "c.wav"]
+    result = generate(tiny_model, *outputs, "--steps", "16", "-n", "2", "--seed", "1")
+    for number in (1, 2):
+        assert (tmp_path / f"c-{number}.svg").read_text(encoding="utf-8").count("<svg") >= 1
+        assert (tmp_path / f"c-{number}.roll.png").read_bytes()[:4] == b"\x89PNG"
+        if audio:
+            with wave.open(str(tmp_path / f"c-{number}.wav")) as read:
+                seconds = read.getnframes() / read.getframerate()
+            quarters = Chorale.read(tmp_path / f"c-{number}.csv").duration
+            assert seconds == pytest.approx(quarters * 60 / 72 + 1.0, abs=0.01)  # --tempo 72
+    assert result.output.count("wrote ") == 2 * (len(outputs) // 2)
+
+
+def test_missing_extra_is_named_before_any_work(
+    tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bachnet import audio
+
+    def missing(*args: object, **kwargs: object) -> None:
+        raise audio.AudioUnavailableError("audio needs the audio extra (pip install ...)")
+
+    monkeypatch.setattr(audio, "require", missing)
+    result = run("generate", "-m", tiny_model, "-o", tmp_path / "c.wav", "--steps", "16")
+    assert result.exit_code == 1 and "cannot write" in result.output
+    assert "audio extra" in result.output and "Traceback" not in result.output
+    assert not list(tmp_path.iterdir())

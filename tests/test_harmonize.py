@@ -253,6 +253,6 @@ def test_cli_errors_are_one_line(saved: Path, tmp_path: Path) -> None:
         run("harmonize", tune, "--soprano-of", "test:1", *out), 2, "either MELODY or --soprano-of"
     )
     one_error_line(run("harmonize", tmp_path / "missing.mid", *out), 2, "does not exist")
-    one_error_line(run("harmonize", tune, "-o", "x.wav"), 2, "x.wav: unknown suffix")
+    one_error_line(run("harmonize", tune, "-o", "x.mp3"), 2, "x.mp3: unknown suffix")
     one_error_line(run("harmonize", tune, "--candidates", "0", *out), 2, "'--candidates'")
     one_error_line(run("harmonize", tune, "--method", "search", *out), 2, "'--method'")

@@ -24,6 +24,10 @@ SUBMODULES = {
     "keys",
     "endings",
     "harmonize",
+    "audio",
+    "score",
+    "notebook",
+    "app",
 }
 
 

@@ -395,3 +395,31 @@ def test_entry_point_plugin_is_found_and_builtins_win() -> None:
         assert samplers.get("my_sampler") == type(plugin)()
     with pytest.raises(ValueError, match="my_sampler"):
         samplers.get("nope")
+
+
+@pytest.mark.parametrize(
+    ("name", "options", "expected"),
+    [
+        ("top_k", {}, TopK(10)),  # the registered sampler, not Sampling(top_k=10)
+        ("top_k", {"top_k": 5}, TopK(5)),
+        ("top_p", {}, TopP(0.98)),
+        ("nucleus", {"top_p": 0.9}, TopP(0.9)),
+        ("temperature", {"temperature": 0.7}, Temperature(0.7)),
+        ("top_k", {"temperature": 0.8}, Sampling(temperature=0.8, top_k=10)),
+        ("top_p", {"top_k": 20}, Sampling(top_k=20, top_p=0.98)),
+        ("sampling", {"top_k": 3}, Sampling(top_k=3)),
+        ("greedy", {}, Greedy()),
+    ],
+)
+def test_from_options_builds_the_named_sampler(
+    name: str, options: dict[str, Any], expected: Sampler
+) -> None:
+    built = samplers.from_options(name, **options)
+    assert built == expected and type(built) is type(expected)
+
+
+def test_from_options_refuses_settings_a_sampler_does_not_take() -> None:
+    with pytest.raises(ValueError, match="'greedy' takes no --top-k, --top-p"):
+        samplers.from_options("greedy", top_k=3, top_p=0.5)
+    with pytest.raises(ValueError, match="unknown sampler"):
+        samplers.from_options("no_such_sampler")

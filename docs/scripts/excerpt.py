@@ -1,8 +1,8 @@
 """Compose the home page's excerpt: a piano roll (PNG), the MIDI file and a Markdown fragment.
 
-Run from the repository root once the default model is bundled (it needs matplotlib)::
+Run from the repository root once the default model is bundled (it needs the score extra)::
 
-    python -m pip install matplotlib
+    python -m pip install -e ".[score]"
     python docs/scripts/excerpt.py                      # BachNet.from_pretrained(), seed 1
     python docs/scripts/excerpt.py --model runs/small/model --seed 4 --steps 64
 
@@ -24,53 +24,12 @@ from typing import Any
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
-COLOURS = {"Soprano": "#c0392b", "Alto": "#e67e22", "Tenor": "#2980b9", "Bass": "#27ae60"}
 NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 
 
 def note_name(midi: int) -> str:
     """``60 -> "C4"``; ``0`` (silence) -> ``"-"``."""
     return "-" if midi == 0 else f"{NAMES[midi % 12]}{midi // 12 - 1}"
-
-
-def piano_roll(chords: Any, path: Path, title: str) -> Path:
-    """Draw one bar per held note (consecutive equal pitches merged), a colour per voice."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    from bachnet.chorale import VOICES
-
-    steps = len(chords)
-    fig, ax = plt.subplots(figsize=(10, 4), dpi=150)
-    for voice, name in enumerate(VOICES):
-        column = chords[:, voice]
-        edges = np.flatnonzero(np.diff(column)) + 1
-        starts = np.concatenate([[0], edges])
-        stops = np.concatenate([edges, [steps]])
-        bars = [(s, e - s) for s, e in zip(starts, stops, strict=True) if column[s] > 0]
-        for start, length in bars:
-            pitch = int(column[start])
-            ax.broken_barh([(start, length)], (pitch - 0.4, 0.8), color=COLOURS[name])
-        ax.plot([], [], color=COLOURS[name], linewidth=6, label=name)
-    for step in range(0, steps + 1, 4):  # beats (quarter notes); bars every 16 steps
-        ax.axvline(step, color="0.5" if step % 16 == 0 else "0.88", linewidth=0.8, zorder=0)
-    notes = chords[chords > 0]
-    low, high = (int(notes.min()), int(notes.max())) if notes.size else (48, 72)
-    ticks = [m for m in range(low - 2, high + 3) if m % 12 in (0, 7)]  # C and G
-    ax.set_yticks(ticks, [note_name(m) for m in ticks])
-    ax.set_ylim(low - 2, high + 2)
-    ax.set_xlim(0, steps)
-    ax.set_xticks(range(0, steps + 1, 16), [str(b + 1) for b in range(steps // 16 + 1)])
-    ax.set_xlabel("bar (4/4, sixteenth-note grid)")
-    ax.set_title(title, fontsize=9, loc="right")
-    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=4, fontsize=8, frameon=False)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
 
 
 def fragment(chords: Any, command: str, model: str, rows: int = 16) -> str:
@@ -122,7 +81,9 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     chorale.write(args.out / "excerpt.mid", tempo=72)
     title = f"bachnet, {label}: {args.steps} sixteenth notes, {args.sampler}, seed {args.seed}"
-    piano_roll(chorale.chords, args.out / "excerpt.png", title)
+    from bachnet.score import piano_roll
+
+    piano_roll(chorale, title=title).savefig(args.out / "excerpt.png")
     (args.out / "excerpt.md").write_text(fragment(chorale.chords, command, label), encoding="utf-8")
     for name in ("excerpt.png", "excerpt.mid", "excerpt.md"):
         print(f"wrote {args.out / name}")

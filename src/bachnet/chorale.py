@@ -17,6 +17,8 @@ from .files import atomic_path
 if TYPE_CHECKING:
     import music21
 
+    from .keys import Key
+
 VOICES: tuple[str, ...] = ("Soprano", "Alto", "Tenor", "Bass")
 """Voice names, top to bottom; column ``i`` of `Chorale.chords` is ``VOICES[i]``."""
 
@@ -26,8 +28,22 @@ STEP_QUARTERS = 0.25
 _MIDI_SUFFIXES = {".mid", ".midi"}
 _XML_SUFFIXES = {".musicxml", ".xml"}
 _CSV_SUFFIXES = {".csv"}
-SUFFIXES: tuple[str, ...] = (".mid", ".midi", ".musicxml", ".xml", ".csv")
-"""File suffixes `Chorale.write` understands."""
+_AUDIO_SUFFIXES = {".wav", ".flac", ".ogg"}  # bachnet.audio.AUDIO_SUFFIXES
+_SCORE_SUFFIXES = {".svg", ".png", ".pdf"}  # bachnet.score.SCORE_SUFFIXES
+SUFFIXES: tuple[str, ...] = (
+    ".mid",
+    ".midi",
+    ".musicxml",
+    ".xml",
+    ".csv",
+    ".wav",
+    ".flac",
+    ".ogg",
+    ".svg",
+    ".png",
+    ".pdf",
+)
+"""File suffixes `Chorale.write` understands (a name ending in ``.roll.png``: a piano roll)."""
 
 
 class Chorale:
@@ -254,29 +270,67 @@ class Chorale:
         return "\n".join(lines) + "\n"
 
     def to_music21(
-        self, *, tempo: float = 60.0, time_signature: str | None = "4/4"
+        self,
+        *,
+        tempo: float = 60.0,
+        time_signature: str | None = "4/4",
+        key: Key | str | None = "auto",
+        staves: int = 4,
     ) -> music21.stream.Score:
-        """Build a music21 score with four named parts.
+        """Build a music21 score with four named parts (or two staves of two voices).
 
         Consecutive equal pitches in a voice become one held note; silence becomes rests.
         Each step in `fermatas` puts a ``music21.expressions.Fermata`` on the note (or rest)
-        that holds it, in every part.
+        that holds it, in every part. With a key, every part starts with its key signature and
+        each pitch is spelled in that key (B- rather than A# in F major, see `Key.spell`).
+        Clefs: treble for soprano and alto, octave treble for the tenor, bass for the bass.
 
         Args:
             tempo: quarter notes per minute.
             time_signature: written at the start of each part (``None`` for none). The JSB
                 data does not record the metre; most chorales are in 4/4.
+            key: ``"auto"`` (found by `find_key`), a `Key` or key name, or ``None`` (no key
+                signature; music21's default spelling).
+            staves: 4 (one part per voice, as `from_music21` reads back) or 2 (a choir score:
+                soprano and alto on a treble staff, tenor and bass on a bass staff, stems up
+                for the upper voice of each). Two staves need a time signature.
+
+        Raises:
+            ValueError: a bad tempo, key or staves.
 
         Examples:
             >>> score = Chorale([[72, 67, 64, 48]] * 4).to_music21()
             >>> [p.partName for p in score.parts]
             ['Soprano', 'Alto', 'Tenor', 'Bass']
+            >>> score = Chorale([[70, 65, 62, 46]] * 16).to_music21(staves=2)
+            >>> key_signature = score.recurse().getElementsByClass("Key")[0]
+            >>> [p.partName for p in score.parts], key_signature.sharps
+            (['Soprano Alto', 'Tenor Bass'], -2)
+            >>> [n.nameWithOctave for n in score.parts[0].recurse().notes]
+            ['B-4', 'F4']
         """
-        from music21 import expressions, instrument, meter, note, stream
+        from music21 import clef, expressions, instrument, meter, note, pitch, stream
+        from music21 import key as m21key
         from music21 import tempo as m21tempo
 
-        if not tempo > 0:
-            raise ValueError(f"tempo must be > 0 quarter notes per minute, got {tempo}")
+        from .keys import Key, find_key
+
+        if not (np.isfinite(tempo) and tempo > 0):
+            raise ValueError(
+                f"tempo must be a finite number > 0 quarter notes per minute, got {tempo}"
+            )
+        if staves not in (2, 4):
+            raise ValueError(f"staves must be 4 (one per voice) or 2 (choir score), got {staves}")
+        if staves == 2 and not time_signature:
+            raise ValueError("a two-staff score needs a time signature to make its bars")
+        if key is None:
+            found = None
+        elif isinstance(key, str) and key == "auto":
+            found = find_key(self._chords) if np.any(self._chords) else Key(0)
+        else:
+            found = Key.parse(key)
+        names = [found.spell(pc) for pc in range(12)] if found is not None else None
+        clefs = (clef.TrebleClef, clef.TrebleClef, clef.Treble8vbClef, clef.BassClef)
         score = stream.Score()
         if self.name:
             from music21 import metadata
@@ -291,40 +345,65 @@ class Chorale:
             singer.instrumentId = f"{voice_name}-voice"
             singer.midiProgram = 52  # "Choir Aahs": a choir sound in General MIDI players
             part.insert(0, singer)
+            part.insert(0, clefs[voice]())
+            if found is not None:
+                part.insert(0, m21key.Key(found.spell(found.tonic), found.mode))
             if time_signature:
                 part.insert(0, meter.TimeSignature(time_signature))
             if voice == 0:
                 part.insert(0, m21tempo.MetronomeMark(number=tempo, referent=1.0))
-            for pitch, start, steps in _runs(self._chords[:, voice]):
+            for midi, start, steps in _runs(self._chords[:, voice]):
                 length = steps * STEP_QUARTERS
-                element = (
-                    note.Rest(quarterLength=length)
-                    if pitch == 0
-                    else note.Note(int(pitch), quarterLength=length)
-                )
+                element: note.GeneralNote
+                if midi == 0:
+                    element = note.Rest(quarterLength=length)
+                elif names is None:
+                    element = note.Note(midi, quarterLength=length)
+                else:
+                    spelled = pitch.Pitch(names[midi % 12] + "4")
+                    spelled.octave = 4 + (midi - spelled.midi) // 12
+                    element = note.Note(spelled, quarterLength=length)
                 if any(start <= step < start + steps for step in self._fermatas):
                     element.expressions.append(expressions.Fermata())
                 part.insert(start * STEP_QUARTERS, element)
             score.insert(0, part)
-        return score
+        return _two_staves(score) if staves == 2 else score
 
-    def write(self, path: str | os.PathLike[str], *, tempo: float = 60.0) -> Path:
+    def write(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        tempo: float = 60.0,
+        instrument: str | int = "choir",
+        soundfont: str | os.PathLike[str] | None = None,
+        sample_rate: int = 44100,
+    ) -> Path:
         """Write the chorale, choosing the format by suffix, atomically.
 
-        ``.mid``/``.midi`` (standard MIDI file, four tracks), ``.musicxml``/``.xml`` (a score
-        for MuseScore and friends) or ``.csv`` (the JSB format). The file is written to a
-        temporary name beside the target and renamed into place, so a crash never leaves a
-        half-written file.
+        - ``.mid``/``.midi``: a standard MIDI file, four tracks;
+        - ``.musicxml``/``.xml``: a score for MuseScore and friends, one part per voice, with
+          the key signature found by key analysis;
+        - ``.csv``: the JSB format;
+        - ``.wav``/``.flac``/``.ogg``: audio rendered by FluidSynth (extra ``bachnet[audio]``,
+          see `bachnet.audio.render`);
+        - ``.svg``/``.png``/``.pdf``: the engraved two-staff score, and a name ending in
+          ``.roll.png`` a piano roll (extra ``bachnet[score]``, see `bachnet.score`).
+
+        The file is written to a temporary name beside the target and renamed into place, so
+        a crash never leaves a half-written file.
 
         Args:
             path: target file.
-            tempo: quarter notes per minute (MIDI and MusicXML).
+            tempo: quarter notes per minute (MIDI, MusicXML and audio).
+            instrument: audio only: an instrument name or General MIDI program.
+            soundfont: audio only: a ``.sf2`` file.
+            sample_rate: audio only: samples per second.
 
         Returns:
             The path written.
 
         Raises:
-            ValueError: an unknown suffix.
+            ValueError: an unknown suffix or a bad tempo.
 
         Examples:
             >>> import tempfile, pathlib
@@ -338,6 +417,21 @@ class Chorale:
             raise ValueError(
                 f"{target}: unknown file suffix {suffix!r}; use one of {', '.join(SUFFIXES)}"
             )
+        if not (np.isfinite(tempo) and tempo > 0):
+            raise ValueError(
+                f"tempo must be a finite number > 0 quarter notes per minute, got {tempo}"
+            )
+        if suffix in _AUDIO_SUFFIXES:
+            from .audio import write_audio
+
+            samples = self.to_audio(
+                tempo=tempo, instrument=instrument, soundfont=soundfont, sample_rate=sample_rate
+            )
+            return write_audio(target, samples, sample_rate)
+        if suffix in _SCORE_SUFFIXES:
+            from .score import write_score
+
+            return write_score(self, target)
         with atomic_path(target, suffix=suffix) as tmp:
             if suffix in _CSV_SUFFIXES:
                 tmp.write_text(self.to_csv(), encoding="utf-8")
@@ -346,6 +440,49 @@ class Chorale:
                 fmt = "midi" if suffix in _MIDI_SUFFIXES else "musicxml"
                 score.write(fmt, fp=str(tmp))
         return target
+
+    def to_audio(
+        self,
+        *,
+        tempo: float = 60.0,
+        sample_rate: int = 44100,
+        instrument: str | int = "choir",
+        soundfont: str | os.PathLike[str] | None = None,
+        tail: float = 1.0,
+    ) -> npt.NDArray[np.float32]:
+        """Render the chorale to stereo samples, shape ``(frames, 2)``, floats in -1..1.
+
+        See `bachnet.audio.render` (extra ``bachnet[audio]`` and the FluidSynth library).
+
+        Examples:
+            >>> Chorale([[69, 0, 0, 0]] * 16).to_audio(tail=0).shape  # doctest: +SKIP
+            (176400, 2)
+        """
+        from .audio import render
+
+        return render(
+            self,
+            tempo=tempo,
+            sample_rate=sample_rate,
+            instrument=instrument,
+            soundfont=soundfont,
+            tail=tail,
+        )
+
+    def to_svg(self, *, key: Key | str | None = "auto") -> str:
+        """The engraved two-staff score as SVG text (extra ``bachnet[score]``).
+
+        See `bachnet.score.to_svg`.
+        """
+        from .score import to_svg
+
+        return to_svg(self, key=key)
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the score and an audio player, or text when an extra is missing."""
+        from .notebook import chorale_html
+
+        return chorale_html(self)
 
     @classmethod
     def read(cls, path: str | os.PathLike[str]) -> Chorale:
@@ -421,6 +558,46 @@ def _validated_fermatas(fermatas: Iterable[int], steps: int, where: str) -> tupl
             raise ValueError(f"{where}: fermata at step {step} is outside 0..{steps - 1}")
         kept.add(int(step))
     return tuple(sorted(kept))
+
+
+def _two_staves(score: music21.stream.Score) -> music21.stream.Score:
+    """Merge four one-voice parts into two staves of two voices each (a choir score)."""
+    from music21 import clef, stream
+
+    barred = [part.makeNotation() for part in score.parts]
+    merged = stream.Score()
+    if score.metadata is not None:
+        merged.metadata = score.metadata
+    for upper, lower, name, staff_clef in (
+        (barred[0], barred[1], "Soprano Alto", clef.TrebleClef),
+        (barred[2], barred[3], "Tenor Bass", clef.BassClef),
+    ):
+        part = stream.Part(id=name.replace(" ", ""))
+        part.partName = name
+        for number, (top, bottom) in enumerate(
+            zip(
+                upper.getElementsByClass(stream.Measure),
+                lower.getElementsByClass(stream.Measure),
+                strict=True,
+            ),
+            start=1,
+        ):
+            measure = stream.Measure(number=number)
+            if number == 1:
+                measure.insert(0, staff_clef())
+                for element in top.getElementsByClass(("KeySignature", "TimeSignature")):
+                    measure.insert(0, element)
+                for mark in top.getElementsByClass("MetronomeMark"):
+                    measure.insert(0, mark)
+            for voice_id, source, stem in (("1", top, "up"), ("2", bottom, "down")):
+                voice = stream.Voice(id=voice_id)
+                for element in source.notesAndRests:
+                    element.stemDirection = stem
+                    voice.insert(element.offset, element)
+                measure.insert(0, voice)
+            part.append(measure)
+        merged.insert(0, part)
+    return merged
 
 
 def _score_name(score: Any) -> str:

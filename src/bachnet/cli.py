@@ -347,18 +347,8 @@ def _sampler_spec(
     _quiet_tensorflow()
     from . import samplers
 
-    filters = {"temperature": temperature, "top_k": top_k, "top_p": top_p}
-    given = {k: v for k, v in filters.items() if v is not None}
-    defaults = {"top_k": {"top_k": 10}, "top_p": {"top_p": 0.98}, "nucleus": {"top_p": 0.98}}
     try:
-        if name in ("temperature", "top_k", "top_p", "nucleus", "sampling"):
-            return samplers.Sampling(**{**defaults.get(name, {}), **given})  # type: ignore[arg-type, dict-item]
-        if given:
-            raise click.BadParameter(
-                f"sampler {name!r} takes no {', '.join('--' + k.replace('_', '-') for k in given)}",
-                param_hint="'--sampler'",
-            )
-        return samplers.get(name)
+        return samplers.from_options(name, temperature=temperature, top_k=top_k, top_p=top_p)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="'--sampler'") from None
 
@@ -394,18 +384,33 @@ def _jsb_piece(spec: str, hint: str) -> Chorale:
 
 
 def _numbered(path: Path, number: int, count: int) -> Path:
-    return path if count == 1 else path.with_name(f"{path.stem}-{number}{path.suffix}")
+    if count == 1:
+        return path
+    from .score import ROLL_SUFFIX
+
+    if path.name.lower().endswith(ROLL_SUFFIX):  # x.roll.png -> x-2.roll.png
+        return path.with_name(f"{path.name[: -len(ROLL_SUFFIX)]}-{number}{ROLL_SUFFIX}")
+    return path.with_name(f"{path.stem}-{number}{path.suffix}")
 
 
 def _check_outputs(outputs: tuple[Path, ...]) -> None:
-    """Refuse an unknown output suffix before any work is done."""
+    """Refuse an unknown output suffix, or one whose extra is missing, before any work."""
+    from . import audio, score
     from .chorale import SUFFIXES
 
     for path in outputs:
-        if path.suffix.lower() not in SUFFIXES:
+        suffix = path.suffix.lower()
+        if suffix not in SUFFIXES:
             raise click.BadParameter(
                 f"{path}: unknown suffix; use one of {', '.join(SUFFIXES)}", param_hint="'-o'"
             )
+        try:
+            if suffix in audio.AUDIO_SUFFIXES:
+                audio.require(suffix)
+            elif suffix in score.SCORE_SUFFIXES:
+                score.require(path.name)
+        except (audio.AudioUnavailableError, score.ScoreUnavailableError) as error:
+            raise click.ClickException(f"cannot write {path}: {error}") from None
 
 
 def _write_all(result: Any, outputs: tuple[Path, ...], tempo: float) -> None:
@@ -426,8 +431,9 @@ def _write_all(result: Any, outputs: tuple[Path, ...], tempo: float) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     default=[Path("chorale.mid")],
     show_default=True,
-    help="Output file(s): .mid/.midi, .musicxml/.xml or .csv; repeat for several formats. "
-    "With -n > 1, files are numbered.",
+    help="Output file(s): .mid/.midi, .musicxml/.xml, .csv; audio .wav/.flac/.ogg "
+    "(bachnet[audio]); score .svg/.png/.pdf or piano roll NAME.roll.png (bachnet[score]). "
+    "Repeat for several formats. With -n > 1, files are numbered.",
 )
 @click.option(
     "-m",
@@ -592,8 +598,9 @@ def models() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     default=[Path("harmonized.mid")],
     show_default=True,
-    help="Output file(s): .mid/.midi, .musicxml/.xml or .csv; repeat for several formats. "
-    "With -n > 1, files are numbered.",
+    help="Output file(s): .mid/.midi, .musicxml/.xml, .csv; audio .wav/.flac/.ogg "
+    "(bachnet[audio]); score .svg/.png/.pdf or piano roll NAME.roll.png (bachnet[score]). "
+    "Repeat for several formats. With -n > 1, files are numbered.",
 )
 @click.option(
     "-m",
@@ -739,6 +746,45 @@ def stats(files: tuple[Path, ...], splits: tuple[str, ...], no_keys: bool, as_js
         except DownloadError as error:
             raise click.ClickException(str(error)) from None
     click.echo(metrics.table(columns, reference=f"Bach, JSB {splits[0]}", as_json=as_json))
+
+
+@main.command()
+@click.option("--port", type=click.IntRange(1, 65535), default=7860, show_default=True)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on; 0.0.0.0 lets other machines connect.",
+)
+@click.option(
+    "-m", "--model", default=None, help="The model shown first (default: the bundled model)."
+)
+@click.option(
+    "--no-warm-up",
+    is_flag=True,
+    help="Serve at once; the first click of each length then compiles.",
+)
+def app(port: int, host: str, model: str | None, no_warm_up: bool) -> None:
+    """Start the web app: compose, listen, read the score, download (needs bachnet[app]).
+
+    Open the printed address in a browser. The compose button is also the API endpoint
+    ``generate`` (see ``gradio_client``). Stop with Ctrl-C.
+    """
+    _quiet_tensorflow()
+    try:
+        from .app import serve
+    except ImportError as error:
+        raise click.ClickException(
+            f"the web app needs Gradio: pip install 'bachnet[app]' ({error})"
+        ) from None
+    try:
+        serve(host=host, port=port, model=model, warm_up=not no_warm_up, log=click.echo)
+    except ImportError as error:
+        raise click.ClickException(
+            f"the web app needs Gradio: pip install 'bachnet[app]' ({error})"
+        ) from None
+    except (ValueError, OSError) as error:
+        raise click.ClickException(str(error)) from None
 
 
 if __name__ == "__main__":

@@ -194,6 +194,48 @@ accidentals (# or b) and an optional 'major' or 'minor', e.g. 'D minor', 'Bb', '
         """
         return (self.tonic + 5) % 12
 
+    def spell(self, pitch_class: int) -> str:
+        """The name of a pitch class in this key, as music21 writes it (``"B-"``, ``"F#"``).
+
+        The scale's own notes take the key's letters; in minor the raised sixth and seventh
+        are sharpened degrees (G# in A minor). The other chromatic notes follow common
+        practice: in major the raised first, fourth and fifth degrees (leading notes of secondary
+        dominants), the lowered third and seventh; in minor the lowered second (Neapolitan),
+        the raised third (Picardy third) and the raised fourth. A name that would need a double
+        sharp or flat takes its single-accidental neighbour instead.
+
+        Examples:
+            >>> [Key.parse("F").spell(pc) for pc in (10, 6, 3)]
+            ['B-', 'F#', 'E-']
+            >>> [Key.parse("a").spell(pc) for pc in (8, 6, 1, 10)]
+            ['G#', 'F#', 'C#', 'B-']
+            >>> Key.parse("F#").spell(5), Key.parse("Db").spell(11), Key.parse("E").spell(7)
+            ('E#', 'C-', 'G')
+        """
+        name = str(self).split()[0]
+        letter = "CDEFGAB".index(name[0])
+        minor = self.mode == "minor"
+        degrees = (0, 2, 3, 5, 7, 8, 10) if minor else (0, 2, 4, 5, 7, 9, 11)
+        chromatic = (
+            {1: 1, 4: 2, 6: 3, 9: 5, 11: 6}  # lowered 2nd, raised 3rd, 4th, 6th, 7th
+            if minor
+            else {
+                1: 0,
+                3: 2,
+                6: 3,
+                8: 4,
+                10: 6,
+            }  # raised 1st, lowered 3rd, raised 4th, 5th, lowered 7th
+        )
+        interval = (int(pitch_class) - self.tonic) % 12
+        degree = degrees.index(interval) if interval in degrees else chromatic[interval]
+        step = "CDEFGAB"[(letter + degree) % 7]
+        alter = (int(pitch_class) - _LETTERS[step] + 6) % 12 - 6
+        if abs(alter) > 1:  # F## -> G, E-- -> D
+            step = "CDEFGAB"[(letter + degree + (1 if alter > 0 else -1)) % 7]
+            alter = (int(pitch_class) - _LETTERS[step] + 6) % 12 - 6
+        return step + ("#" * alter if alter > 0 else "-" * -alter)
+
     def transpose(self, semitones: int) -> Key:
         """The key ``semitones`` higher (same mode).
 

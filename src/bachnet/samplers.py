@@ -43,6 +43,7 @@ __all__ = [
     "TopK",
     "TopP",
     "available",
+    "from_options",
     "get",
     "register",
 ]
@@ -477,3 +478,63 @@ def get(spec: str | dict[str, Any] | Sampler) -> Sampler:
         TopP(p=0.98)
     """
     return _SAMPLERS.get(spec)
+
+
+def from_options(
+    name: str,
+    *,
+    temperature: float | None = None,
+    top_k: int | None = None,
+    top_p: float | None = None,
+) -> Sampler:
+    """The sampler a command line or a form asks for: a name and optional filter settings.
+
+    A filter's own name with at most its own setting gives the registered sampler
+    (``"top_k"`` -> `TopK` with its default ``k``; ``"top_k"`` and ``top_k=5`` -> ``TopK(5)``).
+    Other settings added to a filter compose a `Sampling` with the named filter at its
+    default. ``"sampling"`` takes any settings; ``"greedy"`` and plugins take none.
+
+    Args:
+        name: a registered sampler name (see `available`).
+        temperature: a temperature to apply (``None``: not given).
+        top_k: a top-k cut (``None``: not given).
+        top_p: a nucleus cut (``None``: not given).
+
+    Raises:
+        ValueError: an unknown name, settings for a sampler that takes none, bad values.
+
+    Examples:
+        >>> from_options("top_k"), from_options("nucleus", top_p=0.9)
+        (TopK(k=10), TopP(p=0.9))
+        >>> from_options("top_k", temperature=0.8)
+        Sampling(temperature=0.8, top_k=10, top_p=None)
+        >>> from_options("greedy", top_k=3)
+        Traceback (most recent call last):
+        ...
+        ValueError: sampler 'greedy' takes no --top-k
+    """
+    given = [
+        key
+        for key, value in (("temperature", temperature), ("top_k", top_k), ("top_p", top_p))
+        if value is not None
+    ]
+    own = {"temperature": "temperature", "top_k": "top_k", "top_p": "top_p", "nucleus": "top_p"}
+    if name in own and set(given) <= {own[name]}:  # the registered filter alone
+        if own[name] == "temperature":
+            return Temperature() if temperature is None else Temperature(temperature)
+        if own[name] == "top_k":
+            return TopK() if top_k is None else TopK(top_k)
+        return TopP() if top_p is None else TopP(top_p)
+    if name in own or name == "sampling":  # the named filter at its default, plus the others
+        setting = own.get(name)
+        if temperature is None and setting == "temperature":
+            temperature = Temperature().temperature
+        if top_k is None and setting == "top_k":
+            top_k = TopK().k
+        if top_p is None and setting == "top_p":
+            top_p = TopP().p
+        return Sampling(1.0 if temperature is None else temperature, top_k, top_p)
+    if given:
+        options = ", ".join("--" + key.replace("_", "-") for key in given)
+        raise ValueError(f"sampler {name!r} takes no {options}")
+    return get(name)

@@ -1,0 +1,226 @@
+"""The web app: the Studio without a browser, the Gradio API, and a real headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import keras
+import music21
+import pytest
+
+from bachnet import BachNet, Chorale, ModelConfig
+from bachnet.app import KEYS, Studio
+
+gradio = pytest.importorskip("gradio", reason="needs bachnet[app]")
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny untrained model that never writes silence (fast to load and to run)."""
+    keras.utils.set_random_seed(0)
+    net = BachNet(ModelConfig(lstm_units=(16,), embedding_dim=8, dense_units=8, window=32))
+    layer = net.keras_model.get_layer("logits")
+    kernel, bias = layer.get_weights()
+    bias[0] = -1000.0
+    layer.set_weights([kernel, bias])
+    return net.save_pretrained(tmp_path_factory.mktemp("tiny") / "model")
+
+
+@pytest.fixture(scope="module")
+def studio(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Studio:
+    return Studio(str(tiny_model), folder=tmp_path_factory.mktemp("studio"))
+
+
+def test_compose_writes_every_file(studio: Studio) -> None:
+    result = studio.compose(steps=32, seed=3, rules=False)
+    assert len(result.chorale) >= 32
+    assert Chorale.read(result.midi) == result.chorale
+    parsed = music21.converter.parse(str(result.musicxml))
+    assert len(parsed.parts) == 4
+    assert result.roll is not None and result.roll.read_bytes()[:4] == b"\x89PNG"
+    assert result.svg is not None and "<svg" in result.svg
+    if result.wav is not None:  # FluidSynth present
+        assert result.wav.stat().st_size > 44
+        assert [Path(p).suffix for p in result.downloads] == [".mid", ".musicxml", ".wav"]
+    assert "steps" in result.summary and f"{result.seconds:.2f} s" in result.summary
+
+
+def test_compose_is_repeatable_with_a_seed(studio: Studio) -> None:
+    first = studio.compose(steps=16, seed=5, audio=False)
+    again = studio.compose(steps=16, seed=5, audio=False)
+    assert first.chorale == again.chorale and first.folder != again.folder
+
+
+def test_prompt_from_an_uploaded_file_and_harmonisation(studio: Studio, tmp_path: Path) -> None:
+    melody = Chorale([[72, 67, 64, 48]] * 8 + [[74, 67, 62, 43]] * 8 + [[76, 67, 60, 48]] * 16)
+    upload = melody.write(tmp_path / "tune.mid")
+    continued = studio.compose(prompt="uploaded file", upload=upload, prompt_steps=16, steps=16)
+    assert (continued.chorale.chords[:16] == melody.chords[:16]).all()
+    harmonised = studio.compose(prompt="uploaded file", upload=upload, harmonise=True, seed=1)
+    assert (harmonised.chorale.chords[:, 0] == melody.chords[:, 0]).all()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"key": "H major"}, "unknown key"),
+        ({"prompt": "uploaded file"}, "choose a file"),
+        ({"prompt": "whatever"}, "unknown prompt"),
+        ({"harmonise": True}, "to harmonise"),
+        ({"sampler": "greedy", "top_k": 3}, "takes no --top-k"),
+    ],
+)
+def test_bad_settings_say_what_is_wrong(
+    studio: Studio, options: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        studio.compose(steps=16, **options)  # type: ignore[arg-type]
+
+
+def test_keys_offered_are_keys() -> None:
+    from bachnet.keys import Key
+
+    assert KEYS[0] == "any"
+    assert len({Key.parse(k) for k in KEYS[1:]}) == len(KEYS) - 1
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def served(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``bachnet app`` in a subprocess on a free loopback port; yields its address."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("app") / "app.log"
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    command = [sys.executable, "-m", "bachnet", "app", "--port", str(port), "--no-warm-up"]
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [*command, "--model", str(tiny_model)], stdout=out, stderr=subprocess.STDOUT, env=env
+        )
+    address = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(address, timeout=5) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the app did not start:\n{log.read_text(errors='replace')}")
+            time.sleep(0.5)
+        yield address
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_listens_on_loopback_only(served: str) -> None:
+    port = int(served.rstrip("/").rsplit(":", 1)[1])
+    outside = [a for a in _own_addresses() if not a.startswith("127.")]
+    for address in outside[:1]:
+        with pytest.raises(OSError), socket.create_connection((address, port), timeout=2):
+            pass
+
+
+def _own_addresses() -> list[str]:
+    try:
+        return socket.gethostbyname_ex(socket.gethostname())[2]
+    except OSError:
+        return []
+
+
+def test_generate_api_endpoint(served: str, tiny_model: Path, tmp_path: Path) -> None:
+    client_module = pytest.importorskip("gradio_client")
+    client = client_module.Client(served, verbose=False, download_files=str(tmp_path))
+    api = client.view_api(return_format="dict", print_info=False)
+    assert "/generate" in api["named_endpoints"]
+    score, roll, _wav, files, summary = client.predict(
+        str(tiny_model),
+        "top_p",
+        1.0,
+        0,
+        1.0,
+        False,
+        32,
+        7,
+        "any",
+        "none",
+        0,
+        None,
+        False,
+        api_name="/generate",
+    )
+    midi = next(Path(f) for f in files if str(f).endswith(".mid"))
+    piece = Chorale.read(midi)
+    assert len(piece) >= 32
+    assert "<svg" in score and "steps" in summary
+    assert Path(roll).read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.skipif(
+    not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()),
+    reason="needs Debian's chromium and chromium-driver (.ci/run installs them)",
+)
+def test_in_headless_chromium(served: str, tmp_path: Path) -> None:
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-quic",
+        "--no-first-run",
+        "--window-size=1400,1800",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(CHROMEDRIVER))
+    try:
+        driver.get(served)
+        wait = WebDriverWait(driver, 120)
+        wait.until(lambda d: d.find_elements(By.ID, "compose"))
+        driver.find_element(By.ID, "compose").click()
+        for selector in ("#bachnet-score svg", "#roll img", "#downloads a[href$='.mid']"):
+            try:
+                wait.until(lambda d, selector=selector: d.find_elements(By.CSS_SELECTOR, selector))
+            except Exception as error:
+                driver.save_screenshot(str(tmp_path / "failure.png"))
+                page = driver.find_element(By.TAG_NAME, "body").text
+                raise AssertionError(f"no {selector} in:\n{page}") from error
+        assert driver.find_elements(By.CSS_SELECTOR, "#audio audio")
+        summary = driver.find_element(By.ID, "summary").text
+        assert "steps" in summary
+        link = driver.find_element(By.CSS_SELECTOR, "#downloads a[href$='.mid']")
+        target = tmp_path / "download.mid"
+        with urllib.request.urlopen(link.get_attribute("href"), timeout=30) as response:
+            target.write_bytes(response.read())
+        piece = Chorale.read(target)
+        assert len(piece) >= 128  # the steps slider's default
+        driver.save_screenshot(str(tmp_path / "app.png"))
+    finally:
+        driver.quit()

@@ -17,9 +17,15 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def tests_jax(session: nox.Session) -> None:
-    """The model, generation and sampler tests with KERAS_BACKEND=jax."""
-    session.install(".[test]", "jax[cpu]")
-    files = ["tests/test_model.py", "tests/test_generate.py", "tests/test_samplers.py"]
+    """The model, generation, sampler, rule and harmonisation tests with KERAS_BACKEND=jax."""
+    session.install(".[test]")
+    files = [
+        "tests/test_model.py",
+        "tests/test_generate.py",
+        "tests/test_samplers.py",
+        "tests/test_rules.py",
+        "tests/test_harmonize.py",
+    ]
     session.run(
         "python", "-m", "pytest", "-q", *files, *session.posargs, env={"KERAS_BACKEND": "jax"}
     )
@@ -29,8 +35,9 @@ def tests_jax(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """ruff (lint + format check) and mypy --strict on src/."""
     session.install(".[dev]")
-    session.run("ruff", "check", "src", "tests", "benchmarks", "examples", "noxfile.py")
-    session.run("ruff", "format", "--check", "src", "tests", "benchmarks", "examples", "noxfile.py")
+    paths = ["src", "tests", "benchmarks", "examples", "noxfile.py", "docs/scripts"]
+    session.run("ruff", "check", *paths)
+    session.run("ruff", "format", "--check", *paths)
     session.run("mypy", "src/bachnet")
 
 

@@ -74,7 +74,7 @@ def run_variant(name: str, minutes: float, decay_epochs: float | None) -> dict[s
         align=net.network.align,
         lead=net.network.lead if net.network.pad_lead else 0,
     )
-    tokens = epochs * windows.steps(settings.batch_size, drop_remainder=True)
+    tokens = epochs * windows.batches_per_epoch(settings.batch_size, drop_remainder=True)
     tokens *= settings.batch_size * config.window
     valid = net.evaluate(data.split("valid"))
     return {

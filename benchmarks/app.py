@@ -2,9 +2,9 @@
 
 Times `bachnet.app.Studio.compose` (what the compose button runs: generation, MIDI,
 MusicXML, WAV, the engraved SVG score and the piano roll), each part on its own as well, for
-several seeds and steps-slider values after `Studio.warm_up`. It also checks that moving the
-steps slider compiles nothing new: the number of compiled generation programs and the
-wall-clock time stay put after warm-up. With ``--serve`` it starts the real Gradio app on a
+several seeds and steps-slider values after `Studio.warm_up`. It also sweeps the steps slider
+after warm-up and prints the slowest generation: a compile costs seconds, so a sweep that
+stays well under a second compiled nothing. With ``--serve`` it starts the real Gradio app on a
 loopback port and times the ``generate`` API call end to end through ``gradio_client``.
 
 Target (issue [listen]): a click answers in <= 2 s for 128 steps on a 2-core CPU.
@@ -59,7 +59,7 @@ def main() -> None:
     parser.add_argument("--serve", action="store_true", help="also time the real app's API")
     args = parser.parse_args()
 
-    from bachnet.app import Studio
+    from bachnet.app import STEPS, Studio
 
     studio = Studio(args.model)
     print(f"model {studio.default_model}; warming up ...", flush=True)
@@ -74,7 +74,18 @@ def main() -> None:
     at_128 = [s for steps, s in clicks if steps == 128]
     print(f"128 steps: median {statistics.median(at_128):.2f} s over {len(at_128)} clicks")
     after = len(studio.net()._generators)
-    print(f"compiled generation programs: {compiled} after warm-up, {after} after the clicks")
+    print(f"generation programs (sampler x rules): {compiled} after warm-up, {after} after")
+    low, high, increment = STEPS
+    sweep = []
+    for steps in range(low, high + 1, increment):  # a compile would cost seconds: none shows
+        start = time.perf_counter()
+        studio.net().generate(steps=steps, seed=steps)
+        sweep.append((time.perf_counter() - start, steps))
+    slowest, at = max(sweep)
+    print(
+        f"steps slider swept {low}..{high}: generation {min(sweep)[0]:.2f}..{slowest:.2f} s "
+        f"(slowest at {at} steps), no compile"
+    )
     print("one click, part by part (128 steps, serial):")
     for name, seconds in parts(studio, 128).items():
         print(f"  {name:18s} {seconds:.3f} s")

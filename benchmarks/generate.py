@@ -1,9 +1,9 @@
-"""Generation speed: the seed's re-read-the-window loop vs. incremental `generate_tokens`.
+"""Generation speed: the original BachNet's re-read-the-window loop vs. `generate_tokens`.
 
 One run, one model, one machine:
 
-(a) the seed's way: for every new token the whole 256-token window runs through the network
-    (``net.logits(window)[:, -1]`` and a sampler), batch 1; also with Keras' compiled
+(a) the original BachNet's way: for every new token the whole 256-token window runs through
+    the network (``net.logits(window)[:, -1]`` and a sampler), batch 1; also with Keras' compiled
     ``predict_on_batch`` in place of the eager call;
 (b) `bachnet.generate.generate_tokens` (prompt read once, one compiled LSTM step per token):
     ms/token at batch 1 and tokens/s at batch 64, each timed after a warm-up call with the
@@ -96,7 +96,7 @@ def matmul_peaks(size: int = 2048, repeats: int = 5) -> tuple[Timing, Timing]:
 
 
 def seed_way(net: Any, window: Any, tokens: int, *, compiled: bool, sampler: str) -> Timing:
-    """Seconds per token of the seed's loop: re-read the whole window for each new token."""
+    """Seconds per token of the original BachNet's loop: re-read the window for each token."""
     import numpy as np
 
     from bachnet.samplers import get as get_sampler
@@ -155,7 +155,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--model", help="a saved model folder or preset (default: random)")
     parser.add_argument("--sampler", default="top_p", help="sampler name (default top_p)")
-    parser.add_argument("--seed-tokens", type=int, default=20, help="tokens, seed's way")
+    parser.add_argument(
+        "--seed-tokens", type=int, default=20, help="tokens, original BachNet's way"
+    )
     parser.add_argument("--tokens", type=int, default=1024, help="tokens at batch 1")
     parser.add_argument("--batch", type=int, default=64, help="the large batch")
     parser.add_argument("--batch-tokens", type=int, default=512, help="tokens per sample")
@@ -223,7 +225,7 @@ def main() -> None:
     if seed_eager is not None and seed_compiled is not None:
         for label, value in (("eager net.logits", seed_eager), ("predict_on_batch", seed_compiled)):
             row(
-                f"seed's way ({label}, window {config.window}): ms/token, batch 1",
+                f"original BachNet's way ({label}, window {config.window}): ms/token, batch 1",
                 f"{value.wall * 1e3:.1f}",
                 f"{value.cpu * 1e3:.1f}",
             )
@@ -235,7 +237,7 @@ def main() -> None:
     if seed_eager is not None and seed_compiled is not None:
         eager, compiled = seed_eager, seed_compiled
         row(
-            "speed-up over the seed's way (eager; predict_on_batch)",
+            "speed-up over the original BachNet's way (eager; predict_on_batch)",
             f"{eager.wall / per_token.wall:,.0f}x; {compiled.wall / per_token.wall:,.0f}x",
             f"{eager.cpu / per_token.cpu:,.0f}x; {compiled.cpu / per_token.cpu:,.0f}x",
         )

@@ -2,7 +2,8 @@
 
 Two ways to cut the JSB train split into training windows, each timed on the same network:
 
-* ``stride-1``: the seed's every-start windows (``TrainConfig(stride=1)``), ~162 k per epoch;
+* ``stride-1``: the original BachNet's every-start windows (``TrainConfig(stride=1)``),
+  ~162 k per epoch;
 * ``random+transpose``: ``(n - 1) // window`` random windows per chorale, transposed by up to
   ``--transpose`` semitones (the default training mode), ~760 per epoch (window 256).
 
@@ -70,7 +71,7 @@ def time_mode(
     net = compiled(config, train_config)
     batch = train_config.batch_size
     total = warmup + steps
-    epochs = range(total // windows.steps(batch, drop_remainder=True) + 1)
+    epochs = range(total // windows.batches_per_epoch(batch, drop_remainder=True) + 1)
     if keras.backend.backend() == "tensorflow":
         source: Any = windows.tf_dataset(batch, epochs=epochs, drop_remainder=True)
     else:
@@ -127,7 +128,7 @@ def main() -> None:
         )
         seconds = time_mode(windows, config, train_config, args.steps, args.warmup)
         tokens_per_s = args.batch_size * args.window / seconds
-        epoch = windows.steps(args.batch_size, drop_remainder=True) * seconds
+        epoch = windows.batches_per_epoch(args.batch_size, drop_remainder=True) * seconds
         rows.append((name, windows.per_epoch, tokens_per_s, seconds, epoch))
     load_after = os.getloadavg()[0]
 

@@ -100,13 +100,9 @@ def main() -> None:
         f"{scored}: loss {metrics['loss']:.4f} nats/token, accuracy {metrics['accuracy']:.4f}, "
         f"perplexity {metrics['perplexity']:.2f}"
     )
-    net.metadata.update(
-        {
-            "corpus": {"source": str(data)},
-            "train": train_config.to_dict(),
-            "metrics": {scored: {k: round(v, 4) for k, v in metrics.items()}},
-        }
-    )
+    # fit() recorded the voice ranges, the training configuration and the epochs run
+    net.metadata["corpus"] = {"source": str(data)}
+    net.metadata["metrics"] = {scored: {k: round(v, 4) for k, v in metrics.items()}}
     folder = net.save_pretrained(args.out / "model")
     print(f"saved model to {folder}")
 

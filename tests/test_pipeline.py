@@ -59,10 +59,12 @@ def test_window_counts(pieces: list[Chorale], stride: int | None) -> None:
         assert plan.shape == (sum(expected), 3)
         assert np.bincount(plan[:, 2], minlength=len(pieces)).tolist() == expected
     batches = list(windows.batches(batch_size=100))
-    assert len(batches) == windows.steps(100) == -(-sum(expected) // 100)
+    assert len(batches) == windows.batches_per_epoch(100) == -(-sum(expected) // 100)
     assert sum(len(x) for x, _ in batches) == sum(expected)
     dropped = list(windows.batches(batch_size=100, drop_remainder=True))
-    assert len(dropped) == windows.steps(100, drop_remainder=True) == sum(expected) // 100
+    assert (
+        len(dropped) == windows.batches_per_epoch(100, drop_remainder=True) == sum(expected) // 100
+    )
     assert all(len(x) == 100 for x, _ in dropped)
 
 
@@ -144,7 +146,7 @@ def test_tf_dataset_matches_numpy(
     assert (
         len(tf_batches)
         == len(numpy_batches)
-        == 2 * windows.steps(96, drop_remainder=drop_remainder)
+        == 2 * windows.batches_per_epoch(96, drop_remainder=drop_remainder)
     )
     for (tx, ty), (nx, ny) in zip(tf_batches, numpy_batches, strict=True):
         assert tx.dtype == nx.dtype == np.int32

@@ -28,6 +28,7 @@ SUBMODULES = {
     "score",
     "notebook",
     "app",
+    "aliases",
 }
 
 

@@ -135,7 +135,9 @@ def test_run_folder_contents(tmp_path: Path, few: tuple[list[Chorale], list[Chor
     checkpoints = list((run / "checkpoints").iterdir())
     assert [p.name for p in checkpoints] == ["epoch-0003"]
     assert sorted(p.name for p in checkpoints[0].iterdir()) == ["model.weights.h5", "optimizer.npz"]
-    steps = Windows(train, Vocabulary(), length=32, seed=4).steps(32, drop_remainder=True)
+    steps = Windows(train, Vocabulary(), length=32, seed=4).batches_per_epoch(
+        32, drop_remainder=True
+    )
     assert iterations(checkpoints[0]) == 3 * steps
 
     run_json = json.loads((run / "run.json").read_text(encoding="utf-8"))
@@ -175,7 +177,7 @@ def test_resume_in_process_continues_the_same_run(
         assert len(values) == 4
         assert values[:2] == first[key]
     assert resumed["learning_rate"] == pytest.approx([longer.learning_rate_at(e) for e in range(4)])
-    steps = Windows(train, Vocabulary(), length=32).steps(32, drop_remainder=True)
+    steps = Windows(train, Vocabulary(), length=32).batches_per_epoch(32, drop_remainder=True)
     assert iterations(run / "checkpoints" / "epoch-0004") == 4 * steps
 
     # Same weights, optimizer state and windows: as if the run had never stopped.
@@ -215,6 +217,40 @@ def one_line_error(result: Any) -> str:
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
     return str(lines[0])
+
+
+def test_fit_records_what_a_saved_model_needs(
+    tmp_path: Path, few: tuple[list[Chorale], list[Chorale]]
+) -> None:
+    """A model trained through the library (not the CLI) keeps its own voice ranges."""
+    train, valid = few
+    net = small_net()
+    config = TrainConfig(epochs=2, batch_size=32, seed=4)
+    net.fit(train, valid, config=config, verbose=0)
+    chords = np.concatenate([c.chords for c in train])
+    expected = [[int(chords[chords[:, v] > 0, v].min()), int(chords[:, v].max())] for v in range(4)]
+    assert net.metadata["voice_ranges"] == expected
+    assert net.metadata["epochs_run"] == 2
+    assert net.metadata["train"] == config.to_dict()
+    loaded = BachNet.load(net.save_pretrained(tmp_path / "model"))
+    assert loaded.metadata["voice_ranges"] == expected
+
+
+def test_run_settings_read_back_and_name_a_damaged_file(
+    tmp_path: Path, few: tuple[list[Chorale], list[Chorale]]
+) -> None:
+    from bachnet.train import run_settings
+
+    train, _ = few
+    run = tmp_path / "run"
+    config = TrainConfig(epochs=1, batch_size=32, seed=4)
+    net = small_net()
+    net.fit(train, config=config, run_dir=run, verbose=0)
+    settings = run_settings(run)
+    assert settings.model == net.config and settings.train == config
+    (run / "run.json").write_text("{ not json", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"run\.json: cannot read"):
+        run_settings(run)
 
 
 def test_cli_resume_needs_a_run(tmp_path: Path) -> None:
@@ -275,7 +311,9 @@ def test_cli_train_survives_kill_9_and_resumes(tmp_path: Path, filled_cache: Pat
         assert len(list(csv.DictReader(handle))) == total
     # The optimizer's step counter went on from the killed run's (not from zero).
     train_split = Dataset.jsb(progress=False).split("train")
-    steps = Windows(train_split, Vocabulary(), length=32).steps(256, drop_remainder=True)
+    steps = Windows(train_split, Vocabulary(), length=32).batches_per_epoch(
+        256, drop_remainder=True
+    )
     assert iterations(run / after["checkpoint"]) == total * steps
 
     net = BachNet.load(run / "model")

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .aliases import PathLike
 from .audio import AudioUnavailableError
 from .chorale import Chorale
 from .samplers import available as available_samplers
@@ -105,7 +106,7 @@ class Studio:
         self,
         model: str | None = None,
         *,
-        folder: str | os.PathLike[str] | None = None,
+        folder: PathLike | None = None,
         tempo: float = 72.0,
     ) -> None:
         from .presets import presets
@@ -165,7 +166,7 @@ class Studio:
         key: str = "any",
         prompt: str = "none",
         test_piece: int = 0,
-        upload: str | os.PathLike[str] | None = None,
+        upload: PathLike | None = None,
         prompt_steps: int = 16,
         harmonise: bool = False,
         audio: bool = True,
@@ -265,9 +266,7 @@ class Studio:
             notes=notes,
         )
 
-    def _prompt(
-        self, prompt: str, test_piece: int, upload: str | os.PathLike[str] | None
-    ) -> Chorale | None:
+    def _prompt(self, prompt: str, test_piece: int, upload: PathLike | None) -> Chorale | None:
         if prompt not in PROMPTS:
             raise ValueError(f"unknown prompt {prompt!r}; use one of {', '.join(PROMPTS)}")
         if prompt == "none":

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from .aliases import PathLike
 from .files import atomic_path
 
 if TYPE_CHECKING:
@@ -58,7 +59,7 @@ class AudioUnavailableError(RuntimeError):
     """The audio extra, the FluidSynth library or a SoundFont is missing."""
 
 
-def require(suffix: str = ".wav", soundfont: str | os.PathLike[str] | None = None) -> None:
+def require(suffix: str = ".wav", soundfont: PathLike | None = None) -> None:
     """Check, before any work, that audio in ``suffix`` can be written.
 
     Raises:
@@ -77,7 +78,7 @@ def require(suffix: str = ".wav", soundfont: str | os.PathLike[str] | None = Non
             ) from error
 
 
-def find_soundfont(soundfont: str | os.PathLike[str] | None = None) -> Path:
+def find_soundfont(soundfont: PathLike | None = None) -> Path:
     """The SoundFont to render with.
 
     In order: ``soundfont`` if given; the file named by ``$BACHNET_SOUNDFONT``; a system
@@ -121,7 +122,7 @@ def render(
     tempo: float = 60.0,
     sample_rate: int = 44100,
     instrument: str | int = "choir",
-    soundfont: str | os.PathLike[str] | None = None,
+    soundfont: PathLike | None = None,
     tail: float = 1.0,
 ) -> npt.NDArray[np.float32]:
     """Render ``chorale`` to stereo samples through FluidSynth.
@@ -198,9 +199,7 @@ def render(
     return stereo
 
 
-def write_audio(
-    path: str | os.PathLike[str], samples: npt.ArrayLike, sample_rate: int = 44100
-) -> Path:
+def write_audio(path: PathLike, samples: npt.ArrayLike, sample_rate: int = 44100) -> Path:
     """Write samples (``(frames,)`` or ``(frames, channels)``, floats in -1..1) atomically.
 
     ``.wav`` is 16-bit PCM through the standard library; ``.flac`` and ``.ogg`` use the

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -12,12 +11,21 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from .aliases import PathLike
 from .files import atomic_path
 
 if TYPE_CHECKING:
     import music21
 
     from .keys import Key
+
+__all__ = [
+    "STEP_QUARTERS",
+    "SUFFIXES",
+    "VOICES",
+    "Chorale",
+]
+
 
 VOICES: tuple[str, ...] = ("Soprano", "Alto", "Tenor", "Bass")
 """Voice names, top to bottom; column ``i`` of `Chorale.chords` is ``VOICES[i]``."""
@@ -158,9 +166,7 @@ class Chorale:
 
     # ----------------------------------------------------------------------------- reading
     @classmethod
-    def from_csv(
-        cls, source: str | os.PathLike[str] | io.TextIOBase, name: str | None = None
-    ) -> Chorale:
+    def from_csv(cls, source: PathLike | io.TextIOBase, name: str | None = None) -> Chorale:
         """Read the JSB CSV format: a ``note0,note1,note2,note3`` header, one row per 16th.
 
         Args:
@@ -371,11 +377,11 @@ class Chorale:
 
     def write(
         self,
-        path: str | os.PathLike[str],
+        path: PathLike,
         *,
         tempo: float = 60.0,
         instrument: str | int = "choir",
-        soundfont: str | os.PathLike[str] | None = None,
+        soundfont: PathLike | None = None,
         sample_rate: int = 44100,
     ) -> Path:
         """Write the chorale, choosing the format by suffix, atomically.
@@ -447,7 +453,7 @@ class Chorale:
         tempo: float = 60.0,
         sample_rate: int = 44100,
         instrument: str | int = "choir",
-        soundfont: str | os.PathLike[str] | None = None,
+        soundfont: PathLike | None = None,
         tail: float = 1.0,
     ) -> npt.NDArray[np.float32]:
         """Render the chorale to stereo samples, shape ``(frames, 2)``, floats in -1..1.
@@ -485,7 +491,7 @@ class Chorale:
         return chorale_html(self)
 
     @classmethod
-    def read(cls, path: str | os.PathLike[str]) -> Chorale:
+    def read(cls, path: PathLike) -> Chorale:
         """Read a ``.csv``, ``.mid``/``.midi`` or ``.musicxml``/``.xml`` file.
 
         Raises:

@@ -21,6 +21,10 @@ if TYPE_CHECKING:
     from .data import Dataset
     from .model import BachNet
 
+__all__ = [
+    "main",
+]
+
 
 def _quiet_tensorflow() -> None:
     """Import TensorFlow with its C++ start-up chatter (CUDA probes, oneDNN notes) hidden.
@@ -135,7 +139,7 @@ def main() -> None:
     "--stride",
     type=click.IntRange(min=1),
     default=None,
-    help="The seed's fixed windows every STRIDE tokens (default: random windows).",
+    help="The original BachNet's fixed windows every STRIDE tokens (default: random windows).",
 )
 @click.option(
     "--transpose",
@@ -199,24 +203,23 @@ def train(
 
     from .config import ModelConfig, TrainConfig
     from .model import BachNet
-    from .train import RUN_FILE
+    from .train import RUN_FILE, run_settings
     from .train import train as run_training
 
     command = shlex.join(["bachnet", *sys.argv[1:]])
     if resume:
-        run_file = out / RUN_FILE
-        if not run_file.is_file():
-            raise click.ClickException(f"{out}: nothing to resume (no {RUN_FILE})")
-        saved = json.loads(run_file.read_text(encoding="utf-8"))
-        command = f"{saved.get('command', '')} (resumed: {command})".strip()
-        model_config = ModelConfig.from_dict(saved["model"])
-        train_config = TrainConfig.from_dict(saved["train"])
+        try:
+            settings = run_settings(out)
+        except ValueError as error:
+            raise click.ClickException(str(error)) from None
+        command = f"{settings.command or ''} (resumed: {command})".strip()
+        model_config, train_config = settings.model, settings.train
         if (
             click.get_current_context().get_parameter_source("epochs")
             != click.core.ParameterSource.DEFAULT
         ):
             train_config = dataclasses.replace(train_config, epochs=options["epochs"])
-        data = saved.get("data", data)
+        data = settings.data or data
     else:
         if (out / RUN_FILE).exists():
             raise click.ClickException(
@@ -256,7 +259,7 @@ def train(
     click.echo(f"{net!r}; {len(train_split)} training chorales from {dataset.source}", err=True)
     describe = {"data": data, "command": command}
     try:
-        history = run_training(
+        run_training(
             net,
             train_split,
             valid_split,
@@ -268,45 +271,12 @@ def train(
         )
     except ValueError as error:
         raise click.ClickException(str(error)) from None
-    metrics: dict[str, Any] = {}
     if "test" in splits:
         test = net.evaluate(dataset.split("test"))
-        metrics = {"test": {k: round(v, 4) for k, v in test.items()}}
+        net.metadata["metrics"] = {"test": {k: round(v, 4) for k, v in test.items()}}
         click.echo(f"test: {_figures(test)}")
-    net.metadata.update(_provenance(data, command, train_config.to_dict(), history, metrics))
-    net.metadata["voice_ranges"] = _voice_ranges(train_split)
     saved_to = net.save_pretrained(out / "model")
     click.echo(f"model saved to {saved_to}")
-
-
-def _voice_ranges(chorales: Dataset) -> list[list[int]]:
-    """Lowest and highest pitch of each voice in the training data (generation keeps to them)."""
-    import numpy as np
-
-    chords = np.concatenate([c.chords for c in chorales])
-    return [[int(chords[chords[:, v] > 0, v].min()), int(chords[:, v].max())] for v in range(4)]
-
-
-def _provenance(
-    data: str,
-    command: str,
-    train_config: dict[str, Any],
-    history: dict[str, list[float]],
-    metrics: dict[str, Any],
-) -> dict[str, Any]:
-    from .data import JSB_ARCHIVE, registry
-
-    corpus = {"source": data}
-    if data == "jsb":
-        corpus["sha256"] = registry()[JSB_ARCHIVE][0].split(":")[-1]
-    return {
-        "corpus": corpus,
-        "command": command,
-        "train": train_config,
-        "epochs_run": len(history.get("loss", [])),
-        "metrics": metrics,
-        "bachnet_version": __version__,
-    }
 
 
 @main.command()

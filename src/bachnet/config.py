@@ -8,6 +8,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+__all__ = [
+    "ModelConfig",
+    "TrainConfig",
+]
+
+
 _C = TypeVar("_C", "ModelConfig", "TrainConfig")
 
 
@@ -29,7 +35,7 @@ def _check(condition: bool, message: str) -> None:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Every architecture hyper-parameter of `BachNet`; the defaults are the seed's network.
+    """Every architecture hyper-parameter of `BachNet`; the defaults: the original BachNet.
 
     Embedding -> ``len(lstm_units)`` x [Dropout, LSTM, LayerNormalization] -> Dense(relu)
     -> Dense(vocab_size) logits. The defaults have 5,663,663 parameters.
@@ -44,7 +50,7 @@ class ModelConfig:
         dropout: dropout rate applied to each LSTM layer's input.
         layer_norm: layer normalisation after each LSTM.
         dense_units: units of the ReLU layer before the logits (0 = none).
-        window: tokens per training window (also the seed's generation context).
+        window: tokens per training window (also the original BachNet's generation context).
 
     Examples:
         >>> ModelConfig(lstm_units=(256, 256)).lstm_units
@@ -116,7 +122,7 @@ class TrainConfig:
 
     The learning rate follows ``learning_rate * 0.1 ** (epoch / decay_epochs)``. Windows are
     random (with transposition by up to ``transpose`` semitones) unless ``stride`` is set,
-    which cuts the seed's fixed windows every ``stride`` tokens.
+    which cuts the original BachNet's fixed windows every ``stride`` tokens.
 
     Attributes:
         epochs: the most epochs to run.

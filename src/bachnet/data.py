@@ -19,11 +19,27 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import overload
+from typing import Any, overload
 
 import numpy as np
 
+from .aliases import PathLike
 from .chorale import Chorale
+
+__all__ = [
+    "ENV_DATA_DIR",
+    "ENV_MIRROR",
+    "JSB_ARCHIVE",
+    "JSB_SPLITS",
+    "ConversionReport",
+    "Dataset",
+    "DownloadError",
+    "data_dir",
+    "fetch",
+    "registry",
+    "safe_extract",
+]
+
 
 ENV_DATA_DIR = "BACHNET_DATA_DIR"
 ENV_MIRROR = "BACHNET_MIRROR"
@@ -53,27 +69,22 @@ def data_dir() -> Path:
         ...     data_dir() == Path(folder)
         True
     """
-    import pooch
-
-    override = os.environ.get(ENV_DATA_DIR)
-    return Path(override) if override else Path(pooch.os_cache("bachnet"))
+    return Path(_downloader().abspath)
 
 
 def registry() -> dict[str, tuple[str, str]]:
     """The shipped download registry: file name -> (``sha256:<hex>``, url).
+
+    ``registry.txt`` is pooch's registry format (name, hash, url per line), read with
+    `pooch.Pooch.load_registry`.
 
     Examples:
         >>> digest, url = registry()["jsb_chorales.tgz"]
         >>> digest[:15], url.endswith("/jsb_chorales.tgz")
         ('sha256:e722fbc8', True)
     """
-    entries: dict[str, tuple[str, str]] = {}
-    text = resources.files("bachnet").joinpath("registry.txt").read_text(encoding="utf-8")
-    for line in text.splitlines():
-        fields = line.split()
-        if fields and not fields[0].startswith("#"):
-            entries[fields[0]] = (fields[1], fields[2])
-    return entries
+    downloader = _downloader()
+    return {name: (digest, downloader.urls[name]) for name, digest in downloader.registry.items()}
 
 
 def fetch(
@@ -96,20 +107,19 @@ def fetch(
     Examples:
         >>> path = fetch("jsb_chorales.tgz")  # doctest: +SKIP
     """
-    import pooch
-
-    known = registry()
-    if sha256 is None or url is None:
-        if name not in known:
-            raise DownloadError(f"{name!r} is not in bachnet's registry; give sha256= and url=")
-        sha256, url = sha256 or known[name][0], url or known[name][1]
-    digest = sha256 if ":" in sha256 else f"sha256:{sha256}"
     mirror = os.environ.get(ENV_MIRROR)
-    source = f"{mirror.rstrip('/')}/{name}" if mirror else url
-    folder = data_dir()
+    downloader = _downloader(mirror)
+    if name not in downloader.registry and (sha256 is None or url is None):
+        raise DownloadError(f"{name!r} is not in bachnet's registry; give sha256= and url=")
+    if sha256 is not None:
+        downloader.registry[name] = _digest(sha256)
+    if url is not None and not mirror:
+        downloader.urls[name] = url
+    digest = downloader.registry[name]
+    source = downloader.get_url(name)
     try:
         bar: bool = progress and _has_tqdm()
-        path = pooch.retrieve(source, known_hash=digest, fname=name, path=folder, progressbar=bar)
+        path = downloader.fetch(name, progressbar=bar)
     except ValueError as error:  # pooch's hash mismatch
         raise DownloadError(
             f"{name} downloaded from {source} does not match its sha256 {digest.split(':')[-1]} "
@@ -120,7 +130,31 @@ def fetch(
     return Path(path)
 
 
-def safe_extract(archive: str | os.PathLike[str], target: str | os.PathLike[str]) -> Path:
+def _downloader(mirror: str | None = None) -> Any:
+    """pooch's downloader for bachnet's cache, its registry loaded from ``registry.txt``.
+
+    With a ``mirror``, every file comes from ``<mirror>/<name>`` (the registry's own URLs are
+    dropped).
+    """
+    import pooch
+
+    downloader = pooch.create(
+        path=pooch.os_cache("bachnet"),
+        base_url=f"{mirror.rstrip('/')}/" if mirror else "",
+        env=ENV_DATA_DIR,
+    )
+    with resources.files("bachnet").joinpath("registry.txt").open(encoding="utf-8") as text:
+        downloader.load_registry(text)
+    if mirror:
+        downloader.urls.clear()
+    return downloader
+
+
+def _digest(sha256: str) -> str:
+    return sha256 if ":" in sha256 else f"sha256:{sha256}"
+
+
+def safe_extract(archive: PathLike, target: PathLike) -> Path:
     """Unpack a ``.tar(.gz)`` or ``.zip`` archive into ``target``, refusing unsafe members.
 
     A member with an absolute path, a ``..`` that climbs out of ``target``, a link or a
@@ -357,7 +391,7 @@ class Dataset(Sequence[Chorale]):
         return dataset
 
     @classmethod
-    def from_folder(cls, path: str | os.PathLike[str], *, source: str | None = None) -> Dataset:
+    def from_folder(cls, path: PathLike, *, source: str | None = None) -> Dataset:
         """Chorales from a folder (or a ``.tgz``/``.zip`` archive) of JSB-format CSV files.
 
         Sub-folders become splits (``train/``, ``valid/``, ``test/`` in the JSB archive);

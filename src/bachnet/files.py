@@ -11,9 +11,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from .aliases import PathLike
+
+__all__ = [
+    "atomic_path",
+    "sha256_of",
+    "write_json",
+]
+
 
 @contextmanager
-def atomic_path(path: str | os.PathLike[str], suffix: str = "") -> Iterator[Path]:
+def atomic_path(path: PathLike, suffix: str = "") -> Iterator[Path]:
     """A temporary path beside ``path`` that replaces ``path`` when the block succeeds.
 
     Write to the yielded path; on success it gets the usual permissions (``0o666`` less the
@@ -47,7 +55,7 @@ def atomic_path(path: str | os.PathLike[str], suffix: str = "") -> Iterator[Path
         tmp.unlink(missing_ok=True)
 
 
-def write_json(path: str | os.PathLike[str], document: Mapping[str, Any] | Sequence[Any]) -> None:
+def write_json(path: PathLike, document: Mapping[str, Any] | Sequence[Any]) -> None:
     """Write JSON atomically: two-space indent, key order kept, a final newline.
 
     Examples:
@@ -61,7 +69,7 @@ def write_json(path: str | os.PathLike[str], document: Mapping[str, Any] | Seque
         tmp.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
 
 
-def sha256_of(path: str | os.PathLike[str]) -> str:
+def sha256_of(path: PathLike) -> str:
     """Hex sha256 of a file.
 
     Examples:

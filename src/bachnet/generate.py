@@ -1,11 +1,11 @@
 """Fast incremental generation: the prompt is read once, then one LSTM step per token.
 
-The seed re-ran the whole 256-token window through the network for every new token. Here the
-recurrent state is carried forward instead: each new token costs one step of each LSTM layer,
-and the whole loop (prompt and new tokens, batched over samples) runs as one compiled program
+The original BachNet re-ran the whole 256-token window through the network for every new token.
+Here the recurrent state is carried forward instead: each new token costs one step of each LSTM
+layer, and the whole loop (prompt and new tokens, batched over samples) runs as one compiled program
 (``tf.function(jit_compile=True)`` on TensorFlow, ``jax.jit`` on JAX; eager on PyTorch).
 
-The seed's functions and their counterparts:
+The original BachNet's functions and their counterparts:
 
 * ``predict_next_token(model, context)`` -> ``BachNet.logits(context)[:, -1]`` and a
   `bachnet.samplers.Sampler`, or `next_token`.
@@ -35,6 +35,22 @@ from .samplers import get as get_sampler
 
 if TYPE_CHECKING:
     from .model import BachNet
+
+__all__ = [
+    "JSB_VOICE_RANGES",
+    "MODE_TRIES",
+    "VOICES_PER_STEP",
+    "SamplerSpec",
+    "bucket",
+    "compiled",
+    "constraint_mask",
+    "generate",
+    "generate_tokens",
+    "next_token",
+    "sound_first_mask",
+    "step_fn",
+]
+
 
 SamplerSpec = str | dict[str, Any] | Sampler
 """Anything `bachnet.samplers.get` accepts: a name, a config dict or a `Sampler`."""
@@ -231,7 +247,7 @@ def generate_tokens(
 ) -> npt.NDArray[np.int32]:
     """Continue token streams: ``(batch, prompt_len)`` ids in, ``(batch, prompt_len + new)`` out.
 
-    The seed's ``generate_sequence``. The prompt must hold at least one token.
+    The original BachNet's ``generate_sequence``. The prompt must hold at least one token.
 
     Args:
         net: the model.
@@ -286,7 +302,7 @@ def generate_tokens(
 def next_token(
     net: BachNet, context: npt.ArrayLike, *, sampler: SamplerSpec = "top_p", seed: int | None = None
 ) -> npt.NDArray[np.int32]:
-    """The seed's ``predict_next_token``: re-read the whole context, draw one id per row.
+    """The original BachNet's ``predict_next_token``: re-read the context, draw one id per row.
 
     Slow by design (the whole context runs through the network); kept as the reference that
     `generate_tokens` is measured against.

@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from .aliases import PathLike
 from .chorale import STEP_QUARTERS, Chorale
 
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ METHODS: tuple[str, ...] = ("sample", "rerank", "beam")
 DEFAULT_METHOD: Method = "rerank"
 """The method `harmonize` uses unless told otherwise (chosen by measurement, see the guide)."""
 
-MelodySpec = npt.ArrayLike | Chorale | str | os.PathLike[str]
+MelodySpec = npt.ArrayLike | Chorale | PathLike
 """A melody: MIDI pitches per 16th step (0 = rest), a `Chorale` (its soprano) or a file path."""
 
 _MUSIC21_SUFFIXES = (".mid", ".midi", ".musicxml", ".xml", ".mxl")
@@ -169,7 +170,7 @@ def _read_music21(path: Path) -> npt.NDArray[np.int16]:
     return _pitches(melody, str(path))
 
 
-def read_melody(path: str | os.PathLike[str]) -> npt.NDArray[np.int16]:
+def read_melody(path: PathLike) -> npt.NDArray[np.int16]:
     """Read a one-part melody onto the 16th-note grid: MIDI pitches per step, 0 = rest.
 
     ``.csv``: one column of MIDI pitches (a header line is optional), or the ``note0``

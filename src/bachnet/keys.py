@@ -25,6 +25,21 @@ import numpy.typing as npt
 from .chorale import VOICES, Chorale
 from .vocab import Vocabulary
 
+__all__ = [
+    "HOLD_STEPS",
+    "Approach",
+    "Key",
+    "Mode",
+    "cadence_mask",
+    "ends_on_tonic",
+    "find_key",
+    "hold",
+    "key_shift",
+    "nearest_plain_shift",
+    "transpose_into",
+]
+
+
 Mode = Literal["major", "minor"]
 """A key's mode."""
 

@@ -39,6 +39,33 @@ from .chorale import Chorale
 if TYPE_CHECKING:
     from .data import Dataset
 
+__all__ = [
+    "INTERVALS",
+    "PAIRS",
+    "Column",
+    "Pieces",
+    "StyleFigures",
+    "chord_changes",
+    "compare",
+    "held_share",
+    "interval_distance",
+    "interval_histogram",
+    "key_endings",
+    "measure",
+    "odd_lengths",
+    "onset_positions",
+    "parallel_fifths",
+    "parallel_octaves",
+    "reference",
+    "reference_figures",
+    "silence",
+    "spacing",
+    "table",
+    "voice_crossing",
+    "voice_ranges",
+]
+
+
 Pieces = Chorale | Iterable[Chorale]
 """One `Chorale` or any iterable of them (a list, a `Dataset`, a generator)."""
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -11,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from .aliases import PathLike
 from .chorale import Chorale
 from .config import ModelConfig, TrainConfig
 from .files import atomic_path, sha256_of, write_json
@@ -24,6 +24,16 @@ if TYPE_CHECKING:
     from .keys import Key
     from .rules import RulesSpec
     from .train import History
+
+__all__ = [
+    "CONFIG_FILE",
+    "FORMAT_VERSION",
+    "WEIGHTS_FILE",
+    "BachNet",
+    "ModelFileError",
+    "build_keras_model",
+]
+
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.weights.h5"
@@ -62,7 +72,7 @@ class BachNet:
     """A chorale language model: predicts the next token of a flattened S,A,T,B stream.
 
     Args:
-        config: the architecture (defaults: the seed's 5.66 M-parameter network).
+        config: the architecture (defaults: the original BachNet's 5.66 M-parameter network).
         vocab: the token vocabulary; its size must equal ``config.vocab_size``.
         metadata: free-form facts saved with the model (corpus hash, metrics, command).
 
@@ -120,7 +130,7 @@ class BachNet:
         valid: Iterable[Chorale] | None = None,
         *,
         config: TrainConfig | None = None,
-        run_dir: str | os.PathLike[str] | None = None,
+        run_dir: PathLike | None = None,
         verbose: int | str = "auto",
     ) -> History:
         """Train on chorales; see `bachnet.train.train` for every detail.
@@ -137,8 +147,8 @@ class BachNet:
     def logits(self, tokens: npt.ArrayLike) -> npt.NDArray[np.float32]:
         """Logits for every position of a ``(batch, time)`` array of token ids (inference mode).
 
-        This is the seed's ``predict_next_token`` building block: ``logits(ids)[:, -1]`` are
-        the next-token logits after re-reading the whole context.
+        This is the original BachNet's ``predict_next_token`` building block:
+        ``logits(ids)[:, -1]`` are the next-token logits after re-reading the whole context.
 
         Args:
             tokens: token ids, ``(batch, time)`` or one ``(time,)`` sequence.
@@ -280,7 +290,7 @@ class BachNet:
         )
 
     # ------------------------------------------------------------------------- save and load
-    def save_pretrained(self, directory: str | os.PathLike[str]) -> Path:
+    def save_pretrained(self, directory: PathLike) -> Path:
         """Write ``config.json`` and ``model.weights.h5`` into ``directory``, atomically.
 
         ``config.json`` holds the architecture, the vocabulary, the weights file's sha256 and
@@ -318,7 +328,7 @@ class BachNet:
         return folder
 
     @classmethod
-    def load(cls, directory: str | os.PathLike[str]) -> BachNet:
+    def load(cls, directory: PathLike) -> BachNet:
         """Load a folder written by `save_pretrained`, checking the weights' sha256.
 
         Raises:
@@ -382,7 +392,7 @@ class BachNet:
         return net
 
     @classmethod
-    def from_pretrained(cls, name_or_path: str | os.PathLike[str] | None = None) -> BachNet:
+    def from_pretrained(cls, name_or_path: PathLike | None = None) -> BachNet:
         """A trained model: the bundled default, a named preset, a URL or a local folder.
 
         Args:

@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import keras
 from keras import ops
 
+from .aliases import Tensor
+
 if TYPE_CHECKING:
     from .config import ModelConfig
 
@@ -42,7 +44,6 @@ __all__ = [
 BEAT = 16
 """Tokens per quarter-note beat: 4 sixteenth steps x 4 voices."""
 
-Tensor = Any
 StepFn = Callable[[Tensor, Tensor, list[Tensor]], tuple[Tensor, list[Tensor]]]
 """``(token ids (batch,), stream index (scalar), states) -> (logits (batch, vocab), states)``."""
 

@@ -10,7 +10,6 @@ pooch (sha256-verified, cached under ``BACHNET_DATA_DIR``, from ``BACHNET_MIRROR
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -18,9 +17,20 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from .aliases import PathLike
 from .data import data_dir, fetch, safe_extract
 from .files import sha256_of
 from .model import CONFIG_FILE, ModelFileError
+
+__all__ = [
+    "INDEX",
+    "Preset",
+    "bundled_root",
+    "get_preset",
+    "presets",
+    "resolve",
+]
+
 
 INDEX = "index.json"
 
@@ -123,7 +133,7 @@ def _download(name: str, url: str, sha256: str) -> Path:
     return configs[0].parent
 
 
-def resolve(name_or_path: str | os.PathLike[str] | None = None) -> Path:
+def resolve(name_or_path: PathLike | None = None) -> Path:
     """The local folder of a model, downloading it if needed.
 
     Args:

@@ -46,6 +46,7 @@ from typing import Any, ClassVar, TypeVar
 
 from keras import ops
 
+from .aliases import Tensor
 from .plugins import Configured, Registry
 
 __all__ = [
@@ -66,7 +67,6 @@ __all__ = [
     "register",
 ]
 
-Tensor = Any
 ENTRY_POINT_GROUP = "bachnet.rules"
 VOICES = 4
 _NEG_INF = float("-inf")

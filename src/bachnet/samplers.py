@@ -33,6 +33,7 @@ from typing import Any, ClassVar, TypeVar
 import keras
 from keras import ops
 
+from .aliases import Tensor
 from .plugins import Configured, Registry
 
 __all__ = [
@@ -48,7 +49,6 @@ __all__ = [
     "register",
 ]
 
-Tensor = Any
 """A backend tensor (or array-like accepted by ``keras.ops``)."""
 
 ENTRY_POINT_GROUP = "bachnet.samplers"

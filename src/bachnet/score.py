@@ -9,10 +9,10 @@ needs ``matplotlib``. ``pip install 'bachnet[score]'`` installs all three.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .aliases import PathLike
 from .files import atomic_path
 
 if TYPE_CHECKING:
@@ -143,9 +143,7 @@ def to_svg(
     return svg
 
 
-def write_score(
-    chorale: Chorale, path: str | os.PathLike[str], *, key: Key | str | None = "auto"
-) -> Path:
+def write_score(chorale: Chorale, path: PathLike, *, key: Key | str | None = "auto") -> Path:
     """Write the engraved score (``.svg``, ``.png`` or ``.pdf``) or, for a name ending in
     ``.roll.png``, the piano roll; atomically.
 

@@ -11,12 +11,13 @@ A *run folder* makes training resumable. After every finished epoch it holds::
 Each file is written to a temporary name and renamed into place, and ``state.json`` is renamed
 last, so after a crash (even ``kill -9``) the folder always describes one finished epoch.
 Training again into the same folder resumes from it: same weights, same optimizer state, same
-learning-rate schedule, and the same windows (they depend only on the seed and the epoch).
+learning-rate schedule, and the same windows (they depend only on the random seed and the epoch).
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import os
@@ -25,20 +26,33 @@ import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import keras
 import numpy as np
 
+from .aliases import PathLike
 from .chorale import Chorale
-from .config import TrainConfig
+from .config import ModelConfig, TrainConfig
 from .files import atomic_path, write_json
 from .model import BachNet
 from .pipeline import Batch, Windows
 
 if TYPE_CHECKING:
     import tensorflow as tf
+
+__all__ = [
+    "History",
+    "Perplexity",
+    "RunSettings",
+    "data_parallel",
+    "provenance",
+    "run_settings",
+    "train",
+]
+
 
 History = dict[str, list[float]]
 RUN_FILE, STATE_FILE, BEST_FILE, HISTORY_FILE = (
@@ -98,7 +112,7 @@ def train(
     valid: Iterable[Chorale] | None = None,
     *,
     config: TrainConfig | None = None,
-    run_dir: str | os.PathLike[str] | None = None,
+    run_dir: PathLike | None = None,
     verbose: int | str = "auto",
     describe: dict[str, Any] | None = None,
     time_limit: float | None = None,
@@ -149,6 +163,7 @@ def train(
         ['best.weights.h5', 'checkpoints', 'history.csv', 'run.json', 'state.json']
     """
     config = config or TrainConfig()
+    train = list(train)
     windows = Windows(
         train,
         net.vocab,
@@ -184,10 +199,15 @@ def train(
     )
     run = _Run(Path(run_dir), net, config, describe or {}) if run_dir is not None else None
     first_epoch = run.restore() if run is not None else 0
-    keeper = _Keeper(run, monitor="val_loss" if valid_windows else "loss", patience=config.patience)
-    if first_epoch >= config.epochs or keeper.stopped:
+    progress = run.progress if run is not None else _Progress()
+    keeper = _Keeper(
+        progress, run, monitor="val_loss" if valid_windows else "loss", patience=config.patience
+    )
+    if first_epoch >= config.epochs or progress.stopped:
         keeper.restore_best(model)
-        return run.history() if run is not None else keeper.history
+        history = progress.copy_history()
+        net.metadata.update(provenance(train, config, history, describe or {}))
+        return history
     drop = windows.per_epoch >= config.batch_size
     epochs = range(first_epoch, config.epochs)
     callbacks: list[keras.callbacks.Callback] = [
@@ -200,18 +220,110 @@ def train(
         _source(windows, config.batch_size, epochs, drop),
         epochs=config.epochs,
         initial_epoch=first_epoch,
-        steps_per_epoch=windows.steps(config.batch_size, drop_remainder=drop),
+        steps_per_epoch=windows.batches_per_epoch(config.batch_size, drop_remainder=drop),
         validation_data=_source(valid_windows, config.batch_size, None, False)
         if valid_windows
         else None,
-        validation_steps=valid_windows.steps(config.batch_size) if valid_windows else None,
+        validation_steps=valid_windows.batches_per_epoch(config.batch_size)
+        if valid_windows
+        else None,
         validation_batch_size=config.batch_size,
         callbacks=callbacks,
         verbose=verbose,
         shuffle=False,  # the epoch plans are shuffled already
     )
     keeper.restore_best(model)
-    return run.history() if run is not None else keeper.history
+    history = progress.copy_history()
+    net.metadata.update(provenance(train, config, history, describe or {}))
+    return history
+
+
+def provenance(
+    train: Iterable[Chorale],
+    config: TrainConfig,
+    history: History,
+    describe: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """What a trained model records about its training (`train` puts it in ``net.metadata``).
+
+    ``voice_ranges``: each voice's lowest and highest pitch in the training chorales
+    (generation keeps to them); ``corpus``: the data source named in ``describe["data"]``,
+    with the archive's sha256 for ``"jsb"``; ``command``; ``train``: the configuration;
+    ``epochs_run``; ``bachnet_version``.
+
+    Examples:
+        >>> piece = Chorale([[72, 67, 64, 48], [74, 65, 62, 43]])
+        >>> record = provenance([piece], TrainConfig(epochs=1), {"loss": [1.0]}, {"data": "mine"})
+        >>> record["voice_ranges"], record["corpus"], record["epochs_run"]
+        ([[72, 74], [65, 67], [62, 64], [43, 48]], {'source': 'mine'}, 1)
+    """
+    from . import __version__
+    from .data import JSB_ARCHIVE, registry
+
+    describe = describe or {}
+    chords = np.concatenate([c.chords for c in train])
+    ranges = []
+    for voice in range(4):
+        sounding = chords[chords[:, voice] > 0, voice]
+        ranges.append([int(sounding.min()), int(sounding.max())] if sounding.size else [0, 0])
+    corpus: dict[str, Any] = {"source": describe.get("data", "chorales")}
+    if corpus["source"] == "jsb":
+        corpus["sha256"] = registry()[JSB_ARCHIVE][0].split(":")[-1]
+    record: dict[str, Any] = {
+        "voice_ranges": ranges,
+        "corpus": corpus,
+        "train": config.to_dict(),
+        "epochs_run": len(history.get("loss", [])),
+        "bachnet_version": __version__,
+    }
+    if "command" in describe:
+        record["command"] = describe["command"]
+    return record
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """What a run folder was started with (its ``run.json``): enough to resume it.
+
+    Attributes:
+        model: the model configuration.
+        train: the training configuration.
+        data: the data source given to ``bachnet train --data`` (``None`` if not recorded).
+        command: the command line that started the run (``None`` if not recorded).
+    """
+
+    model: ModelConfig
+    train: TrainConfig
+    data: str | None = None
+    command: str | None = None
+
+
+def run_settings(folder: PathLike) -> RunSettings:
+    """Read the settings a run folder was started with, to resume it.
+
+    Raises:
+        ValueError: the folder holds no run, or its ``run.json`` cannot be read.
+
+    Examples:
+        >>> import tempfile
+        >>> run_settings(tempfile.mkdtemp())  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: ...: nothing to resume (no run.json)
+    """
+    run_file = Path(folder) / RUN_FILE
+    if not run_file.is_file():
+        raise ValueError(f"{folder}: nothing to resume (no {RUN_FILE})")
+    try:
+        saved = json.loads(run_file.read_text(encoding="utf-8"))
+        return RunSettings(
+            model=ModelConfig.from_dict(saved["model"]),
+            train=TrainConfig.from_dict(saved["train"]),
+            data=saved.get("data"),
+            command=saved.get("command"),
+        )
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"{run_file}: cannot read the run's settings ({error})") from None
 
 
 def data_parallel(devices: int | None = None) -> int:
@@ -260,6 +372,35 @@ def _source(
     return windows.batches(batch_size, epochs=epochs, drop_remainder=drop)
 
 
+@dataclass
+class _Progress:
+    """Where a run stands, in one place: saved as ``state.json`` after every epoch.
+
+    ``epoch`` epochs are finished, the last in ``checkpoint``; early stopping keeps the best
+    monitored value, its epoch, the epochs waited since and whether it stopped the run;
+    ``history`` has one value per finished epoch and metric.
+    """
+
+    epoch: int = 0
+    checkpoint: str | None = None
+    best: float | None = None
+    best_epoch: int | None = None
+    wait: int = 0
+    stopped: bool = False
+    history: History = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, path: Path) -> _Progress:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return cls(**{key: data[key] for key in data if key in cls.__dataclass_fields__})
+
+    def write(self, path: Path) -> None:
+        write_json(path, dataclasses.asdict(self))
+
+    def copy_history(self) -> History:
+        return {key: list(values) for key, values in self.history.items()}
+
+
 class _Run:
     """The run folder: writes a checkpoint per epoch, reads it back to resume."""
 
@@ -273,7 +414,7 @@ class _Run:
             "train": config.to_dict(),
         }
         self.describe = describe
-        self.state: dict[str, Any] = {}
+        self.progress = _Progress()
 
     def restore(self) -> int:
         """Load the last finished epoch, if any; return the epoch to start from."""
@@ -294,8 +435,8 @@ class _Run:
         state_file = self.folder / STATE_FILE
         if not state_file.exists():
             return 0
-        self.state = json.loads(state_file.read_text(encoding="utf-8"))
-        checkpoint = self.folder / self.state["checkpoint"]
+        self.progress = _Progress.read(state_file)
+        checkpoint = self.folder / str(self.progress.checkpoint)
         model = self.net.keras_model
         with warnings.catch_warnings():  # the optimizer is restored below, from optimizer.npz
             warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
@@ -311,9 +452,9 @@ class _Run:
             )
         for variable, value in zip(optimizer.variables, arrays, strict=True):
             variable.assign(value)
-        return int(self.state["epoch"])
+        return self.progress.epoch
 
-    def save(self, epoch: int, logs: dict[str, float], keeper: _Keeper) -> None:
+    def save(self, epoch: int, improved: bool) -> None:
         """Checkpoint a finished (0-based) ``epoch``; ``state.json`` is replaced last."""
         model = self.net.keras_model
         name = f"checkpoints/epoch-{epoch + 1:04d}"
@@ -328,65 +469,47 @@ class _Run:
             os.replace(staging, final)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-        if keeper.improved:
+        if improved:
             _atomic_weights(model, self.folder / BEST_FILE)
-        history = self.state.get("history", {})
-        for key, value in logs.items():
-            history.setdefault(key, []).append(float(value))
-        self.state = {
-            "epoch": epoch + 1,
-            "checkpoint": name,
-            "best": keeper.best,
-            "best_epoch": keeper.best_epoch,
-            "wait": keeper.wait,
-            "stopped": keeper.stopped,
-            "history": history,
-        }
-        write_json(self.folder / STATE_FILE, self.state)
-        _write_history_csv(self.folder / HISTORY_FILE, history)
+        self.progress.epoch, self.progress.checkpoint = epoch + 1, name
+        self.progress.write(self.folder / STATE_FILE)
+        _write_history_csv(self.folder / HISTORY_FILE, self.progress.history)
         for old in (self.folder / "checkpoints").iterdir():
             if old.name != Path(name).name:
                 shutil.rmtree(old, ignore_errors=True)
 
-    def history(self) -> History:
-        return {k: list(v) for k, v in self.state.get("history", {}).items()}
-
 
 class _Keeper(keras.callbacks.Callback):  # type: ignore[misc]
-    """Early stopping with best-weight restore, whose state lives in the run folder."""
+    """Early stopping with best-weight restore; its state is the run's `_Progress`."""
 
-    def __init__(self, run: _Run | None, monitor: str, patience: int) -> None:
+    def __init__(self, progress: _Progress, run: _Run | None, monitor: str, patience: int) -> None:
         super().__init__()
-        self.run, self.monitor, self.patience = run, monitor, patience
-        state = run.state if run is not None else {}
-        self.best: float | None = state.get("best")
-        self.best_epoch: int | None = state.get("best_epoch")
-        self.wait: int = state.get("wait", 0)
-        self.stopped: bool = state.get("stopped", False)
-        self.improved = False
+        self.progress, self.run, self.monitor, self.patience = progress, run, monitor, patience
         self.best_weights: list[Any] | None = None  # in memory only when there is no run folder
-        self.history: History = {}
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        progress = self.progress
         logs = {k: float(v) for k, v in (logs or {}).items()}
         logs["learning_rate"] = float(
             keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)
         )
         for key, value in logs.items():
-            self.history.setdefault(key, []).append(value)
+            progress.history.setdefault(key, []).append(value)
         current = logs.get(self.monitor)
-        self.improved = current is not None and (self.best is None or current < self.best)
-        if self.improved:
-            self.best, self.best_epoch, self.wait = current, epoch + 1, 0
+        improved = current is not None and (progress.best is None or current < progress.best)
+        if improved:
+            progress.best, progress.best_epoch, progress.wait = current, epoch + 1, 0
             if self.run is None:
                 self.best_weights = [np.array(w) for w in self.model.get_weights()]
         else:
-            self.wait += 1
-            if self.wait >= self.patience:
-                self.stopped = True
+            progress.wait += 1
+            if progress.wait >= self.patience:
+                progress.stopped = True
                 self.model.stop_training = True
         if self.run is not None:
-            self.run.save(epoch, logs, self)
+            self.run.save(epoch, improved)
+        else:
+            progress.epoch = epoch + 1
 
     def restore_best(self, model: keras.Model) -> None:
         """Put the best weights back (from the run folder, which survives a resume)."""

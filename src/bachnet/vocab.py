@@ -11,6 +11,12 @@ import numpy.typing as npt
 
 from .chorale import VOICES, Chorale
 
+__all__ = [
+    "SILENCE",
+    "Vocabulary",
+]
+
+
 SILENCE = 0
 """The token id (and MIDI value) of silence."""
 
@@ -19,8 +25,8 @@ class Vocabulary:
     """Silence plus a contiguous range of MIDI pitches, as token ids.
 
     Id 0 is silence; ids ``1..size-1`` are the pitches ``low..high`` in order, so transposing
-    a piece by ``s`` semitones adds ``s`` to every non-silent id. The default is the seed's:
-    silence + MIDI 36..81 = 47 ids, which covers every note of the JSB chorales.
+    a piece by ``s`` semitones adds ``s`` to every non-silent id. The default is the original
+    BachNet's: silence + MIDI 36..81 = 47 ids, which covers every note of the JSB chorales.
 
     A chorale becomes one stream by reading each step's four voices top to bottom
     (soprano, alto, tenor, bass), step after step: ``S0 A0 T0 B0 S1 A1 ...``.

@@ -15,7 +15,7 @@ import bachnet
 from bachnet import BachNet, DownloadError, ModelConfig, ModelFileError, presets
 from bachnet.files import sha256_of
 
-preset_module = __import__("bachnet.presets", fromlist=["resolve"])
+preset_module = __import__("bachnet.pretrained", fromlist=["resolve"])
 
 TINY = ModelConfig(lstm_units=(16,), embedding_dim=8, dense_units=8, window=32)
 

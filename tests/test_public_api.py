@@ -16,7 +16,7 @@ SUBMODULES = {
     "model",
     "train",
     "generate",
-    "presets",
+    "pretrained",
     "files",
     "cli",
     "networks",

@@ -90,7 +90,7 @@ def main() -> None:
 
 
 def _default_name() -> str:
-    from bachnet.presets import get_preset
+    from bachnet.pretrained import get_preset
 
     try:
         return get_preset().name

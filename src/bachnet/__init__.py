@@ -18,7 +18,7 @@ from .config import ModelConfig, TrainConfig
 from .data import Dataset, DownloadError
 from .model import BachNet, ModelFileError
 from .pipeline import Windows
-from .presets import Preset, presets
+from .pretrained import Preset, presets
 from .vocab import Vocabulary
 
 __all__ = [

@@ -109,7 +109,7 @@ class Studio:
         folder: PathLike | None = None,
         tempo: float = 72.0,
     ) -> None:
-        from .presets import presets
+        from .pretrained import presets
 
         self.default_model = model or next(p.name for p in presets() if p.default)
         self.models = [p.name for p in presets()]

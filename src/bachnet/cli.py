@@ -538,7 +538,7 @@ def generate(
 @main.command()
 def models() -> None:
     """List the pretrained models and their test-split figures."""
-    from .presets import presets
+    from .pretrained import presets
 
     for preset in presets():
         where = "bundled" if preset.bundled else "download"

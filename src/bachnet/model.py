@@ -406,7 +406,7 @@ class BachNet:
         Examples:
             >>> net = BachNet.from_pretrained()  # doctest: +SKIP
         """
-        from .presets import resolve
+        from .pretrained import resolve
 
         return cls.load(resolve(name_or_path))
 

@@ -13,7 +13,7 @@ import os
 import shutil
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -153,3 +153,25 @@ def tiny_chorales() -> list[Chorale]:
     bass = rng.integers(36, 55, size=40)
     walk = Chorale(np.stack([soprano, alto, tenor, bass], axis=1), name="walk")
     return [held, cadence, walk]
+
+
+@pytest.fixture
+def without_module(monkeypatch: pytest.MonkeyPatch) -> Callable[[str, str], None]:
+    """``without_module(name, message)``: importing ``name`` fails with ``message`` (a missing
+    optional dependency) for the rest of the test."""
+    import builtins
+
+    real_import = builtins.__import__
+    blocked: dict[str, str] = {}
+
+    def guarded(name: str, *args: object, **kwargs: object) -> object:
+        if name in blocked:
+            raise ImportError(blocked[name])
+        return real_import(name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(builtins, "__import__", guarded)
+
+    def block(name: str, message: str) -> None:
+        blocked[name] = message
+
+    return block

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import wave
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -105,17 +106,10 @@ def test_environment_variable_names_the_soundfont(
         find_soundfont()
 
 
-def test_missing_synthesiser_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
-    import builtins
-
-    real_import = builtins.__import__
-
-    def no_fluidsynth(name: str, *args: object, **kwargs: object) -> object:
-        if name == "fluidsynth":
-            raise ImportError("Couldn't find the FluidSynth library.")
-        return real_import(name, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(builtins, "__import__", no_fluidsynth)
+def test_missing_synthesiser_names_the_extra(
+    monkeypatch: pytest.MonkeyPatch, without_module: Callable[[str, str], None]
+) -> None:
+    without_module("fluidsynth", "Couldn't find the FluidSynth library.")
     monkeypatch.setattr(audio, "find_soundfont", lambda soundfont=None: Path("x.sf2"))
     with pytest.raises(AudioUnavailableError, match=r"bachnet\[audio\].*libfluidsynth3"):
         render(CADENCE)

@@ -29,6 +29,7 @@ SUBMODULES = {
     "notebook",
     "app",
     "aliases",
+    "errors",
 }
 
 

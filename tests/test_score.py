@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import music21
@@ -116,17 +117,8 @@ def test_unknown_score_suffix(tmp_path: Path) -> None:
         write_score(F_MAJOR, tmp_path / "f.gif")
 
 
-def test_missing_verovio_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
-    import builtins
-
-    real_import = builtins.__import__
-
-    def no_verovio(name: str, *args: object, **kwargs: object) -> object:
-        if name == "verovio":
-            raise ImportError("No module named 'verovio'")
-        return real_import(name, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(builtins, "__import__", no_verovio)
+def test_missing_verovio_names_the_extra(without_module: Callable[[str, str], None]) -> None:
+    without_module("verovio", "No module named 'verovio'")
     with pytest.raises(ScoreUnavailableError, match=r"bachnet\[score\]"):
         F_MAJOR.to_svg()
     html = F_MAJOR._repr_html_()  # the notebook view falls back to a line of text

@@ -16,6 +16,7 @@ from ._version import __version__
 from .chorale import Chorale
 from .config import ModelConfig, TrainConfig
 from .data import Dataset, DownloadError
+from .errors import BachNetError, InputError, LimitError, RunFolderError
 from .model import BachNet, ModelFileError
 from .pipeline import Windows
 from .pretrained import Preset, presets
@@ -23,12 +24,16 @@ from .vocab import Vocabulary
 
 __all__ = [
     "BachNet",
+    "BachNetError",
     "Chorale",
     "Dataset",
     "DownloadError",
+    "InputError",
+    "LimitError",
     "ModelConfig",
     "ModelFileError",
     "Preset",
+    "RunFolderError",
     "TrainConfig",
     "Vocabulary",
     "Windows",

@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .aliases import PathLike
+from .errors import BachNetError
 from .files import atomic_path
 
 if TYPE_CHECKING:
@@ -55,7 +56,7 @@ _VELOCITY = 80
 _BLOCK = 4096
 
 
-class AudioUnavailableError(RuntimeError):
+class AudioUnavailableError(BachNetError, RuntimeError):
     """The audio extra, the FluidSynth library or a SoundFont is missing."""
 
 

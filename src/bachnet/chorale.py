@@ -12,6 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .aliases import PathLike
+from .errors import InputError, LimitError
 from .files import atomic_path
 
 if TYPE_CHECKING:
@@ -20,10 +21,13 @@ if TYPE_CHECKING:
     from .keys import Key
 
 __all__ = [
+    "MAX_FILE_BYTES",
+    "MAX_STEPS",
     "STEP_QUARTERS",
     "SUFFIXES",
     "VOICES",
     "Chorale",
+    "parse_music_file",
 ]
 
 
@@ -36,6 +40,7 @@ STEP_QUARTERS = 0.25
 _MIDI_SUFFIXES = {".mid", ".midi"}
 _XML_SUFFIXES = {".musicxml", ".xml"}
 _CSV_SUFFIXES = {".csv"}
+_READ_SUFFIXES = _MIDI_SUFFIXES | _XML_SUFFIXES | _CSV_SUFFIXES
 _AUDIO_SUFFIXES = {".wav", ".flac", ".ogg"}  # bachnet.audio.AUDIO_SUFFIXES
 _SCORE_SUFFIXES = {".svg", ".png", ".pdf"}  # bachnet.score.SCORE_SUFFIXES
 SUFFIXES: tuple[str, ...] = (
@@ -53,6 +58,12 @@ SUFFIXES: tuple[str, ...] = (
 )
 """File suffixes `Chorale.write` understands (a name ending in ``.roll.png``: a piano roll)."""
 
+MAX_FILE_BYTES = 20_000_000
+"""The largest music file `Chorale.read` opens (a JSB chorale is a few kilobytes)."""
+
+MAX_STEPS = 65_536
+"""The most 16th-note steps a chorale read from a CSV file may have (4,096 bars)."""
+
 
 class Chorale:
     """A four-voice chorale: one row of MIDI pitches per 16th note.
@@ -69,7 +80,7 @@ class Chorale:
             unique). They are notation only: equality and hashing look at ``chords`` alone.
 
     Raises:
-        ValueError: wrong shape, no steps, non-integer values or values outside 0..127; a
+        InputError: wrong shape, no steps, non-integer values or values outside 0..127; a
             fermata step that is not an integer inside the chorale.
 
     Examples:
@@ -143,7 +154,7 @@ class Chorale:
         """Lowest and highest sounding MIDI pitch over all voices.
 
         Raises:
-            ValueError: if the chorale is all silence.
+            InputError: if the chorale is all silence.
 
         Examples:
             >>> Chorale([[72, 67, 64, 48], [74, 0, 62, 43]]).pitch_range()
@@ -151,7 +162,7 @@ class Chorale:
         """
         notes = self._chords[self._chords > 0]
         if notes.size == 0:
-            raise ValueError("the chorale is all silence: it has no pitch range")
+            raise InputError("the chorale is all silence: it has no pitch range")
         return int(notes.min()), int(notes.max())
 
     def transpose(self, semitones: int) -> Chorale:
@@ -174,7 +185,7 @@ class Chorale:
             name: label; defaults to the file stem.
 
         Raises:
-            ValueError: a missing header, a row without four integers, or bad pitches; the
+            InputError: a missing header, a row without four integers, or bad pitches; the
                 message names the file and line.
 
         Examples:
@@ -186,11 +197,17 @@ class Chorale:
             where, text = name or "<stream>", source.read()
         else:
             path = Path(source)
-            where, text = str(path), path.read_text(encoding="utf-8")
+            _check_readable(path)
+            where, text = str(path), path.read_text(encoding="utf-8-sig")  # a BOM is not data
             name = name or path.stem
-        rows = list(csv.reader(io.StringIO(text)))
+        try:
+            rows = list(csv.reader(io.StringIO(text)))
+        except csv.Error as error:
+            raise InputError(f"{where}: not CSV ({error})") from None
         if not rows or [h.strip() for h in rows[0]] != ["note0", "note1", "note2", "note3"]:
-            raise ValueError(f"{where}: expected the header 'note0,note1,note2,note3'")
+            raise InputError(f"{where}: expected the header 'note0,note1,note2,note3'")
+        if len(rows) - 1 > MAX_STEPS:
+            raise LimitError(f"{where}: {len(rows) - 1} rows is more than {MAX_STEPS} steps")
         chords = []
         for line, row in enumerate(rows[1:], start=2):
             if not row:
@@ -198,12 +215,12 @@ class Chorale:
             try:
                 values = [int(v) for v in row]
             except ValueError:
-                raise ValueError(f"{where}, line {line}: {row!r} is not four integers") from None
+                raise InputError(f"{where}, line {line}: {row!r} is not four integers") from None
             if len(values) != 4:
-                raise ValueError(f"{where}, line {line}: expected 4 values, got {len(values)}")
+                raise InputError(f"{where}, line {line}: expected 4 values, got {len(values)}")
             chords.append(values)
         if not chords:
-            raise ValueError(f"{where}: no rows after the header (an empty chorale)")
+            raise InputError(f"{where}: no rows after the header (an empty chorale)")
         return cls(np.array(chords), name=name or where)
 
     @classmethod
@@ -221,7 +238,7 @@ class Chorale:
             name: label; defaults to the score's title or corpus file path.
 
         Raises:
-            ValueError: the score does not have four parts, or has no notes.
+            InputError: the score does not have four parts, or has no notes.
 
         Examples:
             >>> c = Chorale([[72, 67, 64, 48]] * 4 + [[74, 67, 62, 43]] * 4)
@@ -233,11 +250,11 @@ class Chorale:
         parts = list(score.parts)
         label = name or _score_name(score)
         if len(parts) != 4:
-            raise ValueError(f"{label}: expected 4 parts, got {len(parts)}")
+            raise InputError(f"{label}: expected 4 parts, got {len(parts)}")
         end = float(score.highestTime)
         steps = round(end / STEP_QUARTERS)
         if steps <= 0:
-            raise ValueError(f"{label}: the score has no duration")
+            raise InputError(f"{label}: the score has no duration")
         chords = np.zeros((steps, 4), dtype=np.int16)
         fermatas: set[int] = set()
         for voice, part in enumerate(parts):
@@ -256,7 +273,7 @@ class Chorale:
                 chords[start : max(stop, start + 1), voice] = pitch
         sounding = np.flatnonzero(chords.any(axis=1))
         if sounding.size == 0:
-            raise ValueError(f"{label}: the score has no notes")
+            raise InputError(f"{label}: the score has no notes")
         length = int(sounding[-1]) + 1
         kept = [step for step in fermatas if step < length]
         return cls(chords[:length], name=label, fermatas=kept)
@@ -302,7 +319,7 @@ class Chorale:
                 for the upper voice of each). Two staves need a time signature.
 
         Raises:
-            ValueError: a bad tempo, key or staves.
+            InputError: a bad tempo, key or staves.
 
         Examples:
             >>> score = Chorale([[72, 67, 64, 48]] * 4).to_music21()
@@ -322,13 +339,13 @@ class Chorale:
         from .keys import Key, find_key
 
         if not (np.isfinite(tempo) and tempo > 0):
-            raise ValueError(
+            raise InputError(
                 f"tempo must be a finite number > 0 quarter notes per minute, got {tempo}"
             )
         if staves not in (2, 4):
-            raise ValueError(f"staves must be 4 (one per voice) or 2 (choir score), got {staves}")
+            raise InputError(f"staves must be 4 (one per voice) or 2 (choir score), got {staves}")
         if staves == 2 and not time_signature:
-            raise ValueError("a two-staff score needs a time signature to make its bars")
+            raise InputError("a two-staff score needs a time signature to make its bars")
         if key is None:
             found = None
         elif isinstance(key, str) and key == "auto":
@@ -409,7 +426,7 @@ class Chorale:
             The path written.
 
         Raises:
-            ValueError: an unknown suffix or a bad tempo.
+            InputError: an unknown suffix or a bad tempo.
 
         Examples:
             >>> import tempfile, pathlib
@@ -420,11 +437,11 @@ class Chorale:
         target = Path(path)
         suffix = target.suffix.lower()
         if suffix not in SUFFIXES:
-            raise ValueError(
+            raise InputError(
                 f"{target}: unknown file suffix {suffix!r}; use one of {', '.join(SUFFIXES)}"
             )
         if not (np.isfinite(tempo) and tempo > 0):
-            raise ValueError(
+            raise InputError(
                 f"tempo must be a finite number > 0 quarter notes per minute, got {tempo}"
             )
         if suffix in _AUDIO_SUFFIXES:
@@ -495,7 +512,8 @@ class Chorale:
         """Read a ``.csv``, ``.mid``/``.midi`` or ``.musicxml``/``.xml`` file.
 
         Raises:
-            ValueError: an unknown suffix or a piece that is not four voices.
+            InputError: an unknown suffix, a missing, unreadable, damaged or
+                oversized file, or a piece that is not four voices; the message names the file.
 
         Examples:
             >>> import tempfile, pathlib
@@ -511,13 +529,47 @@ class Chorale:
         if suffix in _CSV_SUFFIXES:
             return cls.from_csv(source)
         if suffix in _MIDI_SUFFIXES | _XML_SUFFIXES:
-            import music21
-
-            score = music21.converter.parse(str(source))
-            return cls.from_music21(score, name=source.stem)
-        raise ValueError(
-            f"{source}: unknown file suffix {suffix!r}; use one of {', '.join(SUFFIXES)}"
+            try:
+                return cls.from_music21(parse_music_file(source), name=source.stem)
+            except ValueError as error:
+                raise InputError(str(error)) from None
+        raise InputError(
+            f"{source}: unknown file suffix {suffix!r}; use one of "
+            f"{', '.join(s for s in SUFFIXES if s in _READ_SUFFIXES)}"
         )
+
+
+def parse_music_file(path: PathLike) -> music21.stream.Score:
+    """Parse a MIDI or MusicXML file with music21, from its source.
+
+    music21 keeps pickled copies of parsed files in a cache folder shared by every user
+    (``/tmp/music21``) and reads them back by name and date: a planted pickle would run code,
+    and a stale one would return another piece. This parses the file itself every time and
+    stores nothing. The file must be a regular file of at most `MAX_FILE_BYTES`.
+
+    Raises:
+        InputError: a missing, special (a FIFO, a folder), oversized or unparsable file.
+    """
+    import music21
+
+    source = Path(path)
+    _check_readable(source)
+    try:
+        return music21.converter.parse(str(source), forceSource=True, storePickle=False)
+    except Exception as error:  # music21 raises many kinds of error on a damaged file
+        raise InputError(
+            f"{source}: cannot read it as MIDI or MusicXML ({type(error).__name__}: {error})"
+        ) from None
+
+
+def _check_readable(path: Path) -> None:
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if not path.is_file():
+        raise InputError(f"{path}: not a regular file (a folder, a FIFO or a device)")
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise LimitError(f"{path}: {size:,} bytes is more than the {MAX_FILE_BYTES:,} allowed")
 
 
 def _runs(voice: npt.NDArray[np.int16]) -> Iterator[tuple[int, int, int]]:
@@ -532,21 +584,21 @@ def _runs(voice: npt.NDArray[np.int16]) -> Iterator[tuple[int, int, int]]:
 def _validated(chords: npt.ArrayLike, where: str) -> npt.NDArray[np.int16]:
     array = np.asarray(chords)
     if array.ndim != 2 or array.shape[1] != 4:
-        raise ValueError(f"{where}: expected shape (steps, 4), got {array.shape}")
+        raise InputError(f"{where}: expected shape (steps, 4), got {array.shape}")
     if array.shape[0] == 0:
-        raise ValueError(f"{where}: the chorale is empty (0 steps)")
+        raise InputError(f"{where}: the chorale is empty (0 steps)")
     if array.dtype.kind == "f":
         if not np.all(np.isfinite(array)) or np.any(array != np.round(array)):
             bad = np.argwhere(~np.isfinite(array) | (array != np.round(array)))[0]
-            raise ValueError(
+            raise InputError(
                 f"{where}: chords[{bad[0]}, {bad[1]}] = {array[tuple(bad)]} is not an integer"
             )
     elif array.dtype.kind not in "iub":
-        raise ValueError(f"{where}: expected integer MIDI pitches, got dtype {array.dtype}")
+        raise InputError(f"{where}: expected integer MIDI pitches, got dtype {array.dtype}")
     outside = (array < 0) | (array > 127)
     if outside.any():
         step, voice = np.argwhere(outside)[0]
-        raise ValueError(
+        raise InputError(
             f"{where}: chords[{step}, {voice}] = {array[step, voice]} "
             f"({VOICES[voice]}, step {step}) is outside 0..127 (0 = silence)"
         )
@@ -555,13 +607,13 @@ def _validated(chords: npt.ArrayLike, where: str) -> npt.NDArray[np.int16]:
 
 def _validated_fermatas(fermatas: Iterable[int], steps: int, where: str) -> tuple[int, ...]:
     if isinstance(fermatas, str | bytes):
-        raise ValueError(f"{where}: fermatas must be step indices, got {fermatas!r}")
+        raise InputError(f"{where}: fermatas must be step indices, got {fermatas!r}")
     kept = set()
     for step in fermatas:
         if isinstance(step, bool) or not isinstance(step, int | np.integer):
-            raise ValueError(f"{where}: a fermata step must be an integer, got {step!r}")
+            raise InputError(f"{where}: a fermata step must be an integer, got {step!r}")
         if not 0 <= step < steps:
-            raise ValueError(f"{where}: fermata at step {step} is outside 0..{steps - 1}")
+            raise InputError(f"{where}: fermata at step {step} is outside 0..{steps - 1}")
         kept.add(int(step))
     return tuple(sorted(kept))
 

@@ -7,6 +7,7 @@ import dataclasses
 import json
 import math
 import os
+import re
 import shlex
 import sys
 from pathlib import Path
@@ -78,6 +79,12 @@ def _figures(metrics: dict[str, float]) -> str:
     )
 
 
+def _finite(value: float | None, option: str) -> float | None:
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a finite number", param_hint=f"'{option}'")
+    return value
+
+
 def _units(value: str) -> tuple[int, ...]:
     try:
         units = tuple(int(v) for v in value.split(","))
@@ -86,7 +93,25 @@ def _units(value: str) -> tuple[int, ...]:
     return units
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """The command group: every error bachnet raises on purpose, and every expected OS error
+    (a missing, unreadable or unwritable file, a full disk), ends as one ``Error:`` line with
+    exit status 1; a traceback is left only for real bugs."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from .errors import BachNetError
+
+        try:
+            return super().invoke(ctx)
+        except BachNetError as error:
+            raise click.ClickException(str(error)) from None
+        except OSError as error:
+            where = f"{error.filename}: " if getattr(error, "filename", None) else ""
+            reason = error.strerror or str(error)
+            raise click.ClickException(f"{where}{reason}") from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="bachnet")
 def main() -> None:
     """Compose four-voice chorales in the style of J.S. Bach.
@@ -203,7 +228,7 @@ def train(
 
     from .config import ModelConfig, TrainConfig
     from .model import BachNet
-    from .train import RUN_FILE, run_settings
+    from .train import RUN_FILE, check_new_run_folder, run_settings
     from .train import train as run_training
 
     command = shlex.join(["bachnet", *sys.argv[1:]])
@@ -225,6 +250,7 @@ def train(
             raise click.ClickException(
                 f"{out} already holds a run: add --resume to continue it, or choose another folder"
             )
+        check_new_run_folder(out)  # before any data is loaded
         try:
             model_config = ModelConfig(
                 architecture=options.pop("architecture"),
@@ -330,7 +356,7 @@ def _prompt(spec: str, steps: int | None, seed: int | None) -> Any:
         return None
     if spec == "random":
         return _load_data("jsb").split("test").draw(seed, steps=steps or 16)
-    if ":" in spec and not Path(spec).exists():
+    if _SPLIT_INDEX.fullmatch(spec) and not Path(spec).exists():
         piece = _jsb_piece(spec, "'--prompt'")
         return Chorale(piece.chords[:steps] if steps else piece.chords, name=piece.name)
     try:
@@ -340,17 +366,28 @@ def _prompt(spec: str, steps: int | None, seed: int | None) -> Any:
     return Chorale(piece.chords[:steps] if steps else piece.chords, name=piece.name)
 
 
+_SPLIT_INDEX = re.compile(r"[A-Za-z_]+:-?\d+")
+"""``SPLIT:INDEX`` (``test:3``): a JSB chorale, where a prompt or melody may name one."""
+
+
 def _jsb_piece(spec: str, hint: str) -> Chorale:
     """The JSB chorale that ``SPLIT:INDEX`` names (e.g. ``test:3``); ``hint`` names the option."""
     split, _, index = spec.partition(":")
-    if not index:
+    if not _SPLIT_INDEX.fullmatch(spec):
         raise click.BadParameter(f"{spec!r}: expected SPLIT:INDEX, e.g. test:3", param_hint=hint)
     dataset = _load_data("jsb")
     try:
-        return dataset.split(split)[int(index)]
-    except (KeyError, ValueError, IndexError) as error:
-        message = error.args[0] if isinstance(error, KeyError) else error
-        raise click.BadParameter(f"{spec!r}: {message}", param_hint=hint) from None
+        pieces = dataset.split(split)
+    except KeyError as error:
+        raise click.BadParameter(f"{spec!r}: {error.args[0]}", param_hint=hint) from None
+    number = int(index)
+    if not 0 <= number < len(pieces):
+        raise click.BadParameter(
+            f"{spec!r}: the {split} split has {len(pieces)} chorales, "
+            f"numbered 0..{len(pieces) - 1}",
+            param_hint=hint,
+        )
+    return pieces[number]
 
 
 def _numbered(path: Path, number: int, count: int) -> Path:
@@ -369,6 +406,7 @@ def _check_outputs(outputs: tuple[Path, ...]) -> None:
     from .chorale import SUFFIXES
 
     for path in outputs:
+        _check_writable(path)
         suffix = path.suffix.lower()
         if suffix not in SUFFIXES:
             raise click.BadParameter(
@@ -381,6 +419,19 @@ def _check_outputs(outputs: tuple[Path, ...]) -> None:
                 score.require(path.name)
         except (audio.AudioUnavailableError, score.ScoreUnavailableError) as error:
             raise click.ClickException(f"cannot write {path}: {error}") from None
+
+
+def _check_writable(path: Path) -> None:
+    """Refuse, before any work, an output that is a folder or lies where nothing can be written."""
+    if path.is_dir():
+        raise click.BadParameter(f"{path}: is a folder, not a file", param_hint="'-o'")
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise click.BadParameter(f"{path}: {folder} is a file, not a folder", param_hint="'-o'")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise click.BadParameter(f"{path}: cannot write in {folder}", param_hint="'-o'")
 
 
 def _write_all(result: Any, outputs: tuple[Path, ...], tempo: float) -> None:
@@ -482,7 +533,8 @@ def _write_all(result: Any, outputs: tuple[Path, ...], tempo: float) -> None:
 @click.option("--no-rules", is_flag=True, help="Sample the raw model: no voice-leading rules.")
 @click.option(
     "--tempo",
-    type=click.FloatRange(min=0, min_open=True),
+    type=click.FloatRange(min=0, max=1000, min_open=True),
+    callback=lambda ctx, param, value: _finite(value, "--tempo"),
     default=72.0,
     show_default=True,
     help="Quarter notes per minute.",
@@ -615,7 +667,8 @@ def models() -> None:
 @click.option("--no-rules", is_flag=True, help="Sample the raw model: no voice-leading rules.")
 @click.option(
     "--tempo",
-    type=click.FloatRange(min=0, min_open=True),
+    type=click.FloatRange(min=0, max=1000, min_open=True),
+    callback=lambda ctx, param, value: _finite(value, "--tempo"),
     default=72.0,
     show_default=True,
     help="Quarter notes per minute.",

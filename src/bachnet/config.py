@@ -8,7 +8,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from .errors import InputError, LimitError
+
 __all__ = [
+    "MAX_PARAMETERS",
     "ModelConfig",
     "TrainConfig",
 ]
@@ -21,16 +24,21 @@ def _from_dict(cls: type[_C], data: Mapping[str, Any]) -> _C:
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - names)
     if unknown:
-        raise ValueError(f"unknown {cls.__name__} field(s): {', '.join(unknown)}")
+        raise InputError(f"unknown {cls.__name__} field(s): {', '.join(unknown)}")
     values = dict(data)
     if "lstm_units" in values:
         values["lstm_units"] = tuple(values["lstm_units"])
     return cls(**values)
 
 
+MAX_PARAMETERS = 200_000_000
+"""The largest network `ModelConfig` accepts (800 MB of float32 weights); checked before any
+layer is built, so an untrusted ``config.json`` cannot make bachnet allocate without bound."""
+
+
 def _check(condition: bool, message: str) -> None:
     if not condition:
-        raise ValueError(message)
+        raise InputError(message)
 
 
 @dataclass(frozen=True)
@@ -58,7 +66,7 @@ class ModelConfig:
         >>> ModelConfig(dropout=1.5)
         Traceback (most recent call last):
         ...
-        ValueError: dropout must be in [0, 1), got 1.5
+        bachnet.errors.InputError: dropout must be in [0, 1), got 1.5
     """
 
     architecture: str = "lstm"
@@ -88,6 +96,36 @@ class ModelConfig:
         _check(0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1), got {self.dropout}")
         _check(self.dense_units >= 0, f"dense_units must be >= 0, got {self.dense_units}")
         _check(self.window >= 1, f"window must be >= 1, got {self.window}")
+        if self.parameters > MAX_PARAMETERS:
+            raise LimitError(
+                f"this configuration has {self.parameters:,} parameters, more than the "
+                f"{MAX_PARAMETERS:,} bachnet builds (lstm_units={list(self.lstm_units)}, "
+                f"embedding_dim={self.embedding_dim}, dense_units={self.dense_units})"
+            )
+
+    @property
+    def parameters(self) -> int:
+        """The network's parameter count, worked out from the configuration (nothing is built).
+
+        Examples:
+            >>> ModelConfig().parameters  # the original BachNet
+            5663663
+            >>> ModelConfig(architecture="beat_lstm", lstm_units=(384, 384)).parameters
+            2089391
+        """
+        total = self.vocab_size * self.embedding_dim
+        if self.architecture == "beat_lstm":
+            total += 16 * self.embedding_dim  # the position-in-beat embedding
+        width = self.embedding_dim
+        for units in self.lstm_units:
+            total += 4 * units * (width + units + 1)
+            if self.layer_norm:
+                total += 2 * units
+            width = units
+        if self.dense_units:
+            total += (width + 1) * self.dense_units
+            width = self.dense_units
+        return total + (width + 1) * self.vocab_size
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields.
@@ -111,7 +149,7 @@ class ModelConfig:
             >>> ModelConfig.from_dict({"units": 8})
             Traceback (most recent call last):
             ...
-            ValueError: unknown ModelConfig field(s): units
+            bachnet.errors.InputError: unknown ModelConfig field(s): units
         """
         return _from_dict(cls, data)
 
@@ -156,10 +194,19 @@ class TrainConfig:
     def __post_init__(self) -> None:
         _check(self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}")
         _check(self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}")
-        _check(self.learning_rate > 0, f"learning_rate must be > 0, got {self.learning_rate}")
+        _check(
+            math.isfinite(self.learning_rate) and self.learning_rate > 0,
+            f"learning_rate must be a finite number > 0, got {self.learning_rate}",
+        )
         _check(self.decay_epochs > 0, f"decay_epochs must be > 0, got {self.decay_epochs}")
-        _check(self.clipnorm >= 0, f"clipnorm must be >= 0, got {self.clipnorm}")
-        _check(self.weight_decay >= 0, f"weight_decay must be >= 0, got {self.weight_decay}")
+        _check(
+            math.isfinite(self.clipnorm) and self.clipnorm >= 0,
+            f"clipnorm must be a finite number >= 0, got {self.clipnorm}",
+        )
+        _check(
+            math.isfinite(self.weight_decay) and self.weight_decay >= 0,
+            f"weight_decay must be a finite number >= 0, got {self.weight_decay}",
+        )
         _check(self.patience >= 1, f"patience must be >= 1, got {self.patience}")
         _check(self.stride is None or self.stride >= 1, f"stride must be >= 1, got {self.stride}")
         _check(

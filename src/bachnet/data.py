@@ -25,6 +25,7 @@ import numpy as np
 
 from .aliases import PathLike
 from .chorale import Chorale
+from .errors import BachNetError
 
 __all__ = [
     "ENV_DATA_DIR",
@@ -47,7 +48,7 @@ JSB_ARCHIVE = "jsb_chorales.tgz"
 JSB_SPLITS = {"train": 229, "valid": 76, "test": 77}
 
 
-class DownloadError(RuntimeError):
+class DownloadError(BachNetError, RuntimeError):
     """A file could not be fetched, or its sha256 did not match the registry.
 
     Examples:
@@ -491,7 +492,7 @@ def _convert(file: str) -> tuple[str, Chorale | None]:
     from music21 import converter
 
     try:
-        score = converter.parse(file)
+        score = converter.parse(file, forceSource=True, storePickle=False)
     except Exception:  # music21 raises many kinds on odd files
         return "unreadable", None
     parts = list(getattr(score, "parts", []))

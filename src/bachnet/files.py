@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -24,9 +25,10 @@ __all__ = [
 def atomic_path(path: PathLike, suffix: str = "") -> Iterator[Path]:
     """A temporary path beside ``path`` that replaces ``path`` when the block succeeds.
 
-    Write to the yielded path; on success it gets the usual permissions (``0o666`` less the
-    umask) and is renamed over ``path`` in one step, so readers never see half a file. On an
-    error the temporary file is removed and ``path`` is left as it was.
+    Write to the yielded path; on success it gets the permissions of the file it replaces (or
+    for a new file the usual ``0o666`` less the umask) and is renamed over ``path`` in one
+    step, so readers never see half a file. On an error the temporary file is removed and
+    ``path`` is left as it was.
 
     Args:
         path: the file to write.
@@ -47,9 +49,13 @@ def atomic_path(path: PathLike, suffix: str = "") -> Iterator[Path]:
     tmp = Path(name)
     try:
         yield tmp
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
+        try:  # an existing file keeps its permissions (a private 0600 file stays private)
+            mode = stat.S_IMODE(target.stat().st_mode)
+        except FileNotFoundError:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(tmp, mode)
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)

@@ -19,14 +19,16 @@ be harmonised: force the soprano tokens and let the model choose the rest.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
-from .chorale import Chorale
+from .chorale import MAX_STEPS, Chorale
 from .endings import APPROACH_STEPS, body_steps, cadence_masks, finish, move_into_key, tonic_mask
+from .errors import InputError, LimitError
 from .keys import Key, find_key, key_shift, transpose_into
 from .rules import Context, Rule, RulesSpec, VoiceRange, get_rules
 from .rules import apply as apply_rules
@@ -37,7 +39,9 @@ if TYPE_CHECKING:
     from .model import BachNet
 
 __all__ = [
+    "DEFAULT_MEMORY_LIMIT",
     "JSB_VOICE_RANGES",
+    "MEMORY_ENV",
     "MODE_TRIES",
     "VOICES_PER_STEP",
     "SamplerSpec",
@@ -46,6 +50,7 @@ __all__ = [
     "constraint_mask",
     "generate",
     "generate_tokens",
+    "memory_limit",
     "next_token",
     "sound_first_mask",
     "step_fn",
@@ -157,6 +162,31 @@ def compiled(fn: Callable[..., Any]) -> Callable[..., Any]:
 
         return jax.jit(fn)  # type: ignore[no-any-return]
     return fn
+
+
+MEMORY_ENV = "BACHNET_MAX_MEMORY"
+"""Environment variable: the most bytes one generation call may allocate for its buffers."""
+
+DEFAULT_MEMORY_LIMIT = 2**31
+"""Without ``$BACHNET_MAX_MEMORY``: 2 GiB (64 pieces of about 11,000 steps each)."""
+
+
+def memory_limit() -> int:
+    """Bytes one generation call may allocate: ``$BACHNET_MAX_MEMORY`` or 2 GiB.
+
+    Raises:
+        InputError: ``$BACHNET_MAX_MEMORY`` is not a positive whole number.
+    """
+    text = os.environ.get(MEMORY_ENV)
+    if text is None or not text.strip():
+        return DEFAULT_MEMORY_LIMIT
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise InputError(f"${MEMORY_ENV}={text!r} is not a positive number of bytes")
+    return value
 
 
 def bucket(length: int) -> int:
@@ -279,6 +309,14 @@ def generate_tokens(
     batch, first = ids.shape
     total = first + new_tokens
     padded = bucket(total)
+    needed = batch * padded * vocab * 5  # the noise (float32) and the allowed mask (bool)
+    limit = memory_limit()
+    if needed > limit:
+        raise LimitError(
+            f"generating {new_tokens:,} tokens x {batch:,} samples needs about "
+            f"{needed / 2**30:.1f} GiB of buffers, more than the {limit / 2**30:.1f} GiB allowed; "
+            f"ask for fewer steps or samples, or raise ${MEMORY_ENV} (bytes)"
+        )
     buffer = np.zeros((batch, padded), dtype=np.int32)
     buffer[:, :first] = ids
     allowed = np.ones((batch, padded, vocab), dtype=bool)
@@ -393,9 +431,11 @@ def generate(
         <Chorale: 32 steps (8 quarters)>
     """
     if steps < 1:
-        raise ValueError(f"steps must be >= 1, got {steps}")
+        raise InputError(f"steps must be >= 1, got {steps}")
+    if steps > MAX_STEPS:
+        raise LimitError(f"steps must be at most {MAX_STEPS:,} (4,096 bars), got {steps:,}")
     if num_samples < 1:
-        raise ValueError(f"num_samples must be >= 1, got {num_samples}")
+        raise InputError(f"num_samples must be >= 1, got {num_samples}")
     if prompt is not None and not isinstance(prompt, Chorale):
         raise TypeError(f"prompt must be a Chorale or None, got {type(prompt).__name__}")
     ranges = net.metadata.get("voice_ranges", JSB_VOICE_RANGES)

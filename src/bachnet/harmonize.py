@@ -134,19 +134,20 @@ def _read_csv(path: Path) -> npt.NDArray[np.int16]:
 
 
 def _read_music21(path: Path) -> npt.NDArray[np.int16]:
-    import music21
+    from .chorale import parse_music_file
 
-    score = music21.converter.parse(str(path))
+    score = parse_music_file(path)
     parts = list(getattr(score, "parts", [])) or [score]
     if len(parts) != 1:
         raise ValueError(f"{path}: expected a one-part melody, got {len(parts)} parts")
     part = parts[0]
     notes: list[tuple[int, int, int, str]] = []  # (first step, end step, pitch, where)
-    for element in part.recurse().notesAndRests:
+    flat = part.flatten()  # offsets from the start (a fresh parse's hierarchy can mislead)
+    for element in flat.notesAndRests:
         length = Fraction(element.quarterLength)
         if length == 0:
             continue  # a grace note
-        offset = Fraction(element.getOffsetInHierarchy(part))
+        offset = Fraction(element.getOffsetBySite(flat))
         where = f"{path}: measure {element.measureNumber}, offset {float(offset):g} quarters"
         if (offset / _GRID).denominator != 1 or ((offset + length) / _GRID).denominator != 1:
             kind = "rest" if element.isRest else "note"

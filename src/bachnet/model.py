@@ -13,6 +13,7 @@ import numpy.typing as npt
 from .aliases import PathLike
 from .chorale import Chorale
 from .config import ModelConfig, TrainConfig
+from .errors import BachNetError
 from .files import atomic_path, sha256_of, write_json
 from .vocab import Vocabulary
 
@@ -41,7 +42,7 @@ FORMAT_VERSION = 2
 """Version of ``config.json``: 2 added ``model.architecture`` (version 1 files are LSTMs)."""
 
 
-class ModelFileError(ValueError):
+class ModelFileError(BachNetError, ValueError):
     """A saved model folder is missing a file, is truncated, or does not match its config.
 
     Examples:
@@ -350,21 +351,41 @@ class BachNet:
             raise ModelFileError(f"{folder}: no {CONFIG_FILE} (not a saved bachnet model)")
         try:
             document = json.loads(config_path.read_text(encoding="utf-8"))
+            if not isinstance(document, dict):
+                raise TypeError(f"expected a JSON object, got {type(document).__name__}")
             version = document.get("format", 1)
-            if not isinstance(version, int) or version > FORMAT_VERSION:
+            if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+                raise ValueError(f"format {version!r} is not a format version (1, 2, ...)")
+            if version > FORMAT_VERSION:
                 raise ValueError(
                     f"format {version!r} is newer than this bachnet reads ({FORMAT_VERSION}); "
                     "upgrade bachnet"
                 )
             config = ModelConfig.from_dict(document["model"])
             vocab = Vocabulary.from_config(document["vocabulary"])
+            if vocab.size != config.vocab_size:
+                raise ValueError(
+                    f"the vocabulary has {vocab.size} ids but the model {config.vocab_size}"
+                )
             expected = document["weights"]["sha256"]
+            name = document["weights"].get("file", WEIGHTS_FILE)
             metadata = document.get("metadata", {})
+            if not isinstance(metadata, dict):
+                raise TypeError(f"metadata must be a JSON object, got {type(metadata).__name__}")
+            if not isinstance(name, str) or Path(name).name != name or name in ("", ".", ".."):
+                raise ValueError(f"weights file {name!r} must be a plain file name in the folder")
         except (ValueError, KeyError, TypeError) as error:
             raise ModelFileError(f"{config_path}: unreadable model config ({error})") from None
-        weights = folder / document["weights"].get("file", WEIGHTS_FILE)
+        weights = folder / name
         if not weights.is_file():
             raise ModelFileError(f"{folder}: no {weights.name}")
+        least = 4 * config.parameters  # float32: a file this small cannot hold the model
+        if weights.stat().st_size < least:
+            raise ModelFileError(
+                f"{weights}: {weights.stat().st_size:,} bytes cannot hold the "
+                f"{config.parameters:,} parameters {CONFIG_FILE} describes (at least "
+                f"{least:,} bytes); nothing was built"
+            )
         actual = sha256_of(weights)
         if actual != expected:
             raise ModelFileError(

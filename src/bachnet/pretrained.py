@@ -19,6 +19,7 @@ from urllib.parse import urlparse
 
 from .aliases import PathLike
 from .data import data_dir, fetch, safe_extract
+from .errors import InputError
 from .files import sha256_of
 from .model import CONFIG_FILE, ModelFileError
 
@@ -145,6 +146,8 @@ def resolve(name_or_path: PathLike | None = None) -> Path:
         ModelFileError: a bundled file that fails its hash check.
         bachnet.DownloadError: a failed or mismatched download.
     """
+    if name_or_path is not None and not str(name_or_path).strip():
+        raise InputError("an empty model name: give a preset name, a folder or a URL")
     if name_or_path is not None and Path(name_or_path).is_dir():
         return Path(name_or_path)
     text = None if name_or_path is None else str(name_or_path)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .aliases import PathLike
+from .errors import BachNetError
 from .files import atomic_path
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ VOICE_COLOURS: tuple[str, ...] = ("#d62728", "#1f77b4", "#2ca02c", "#9467bd")
 _PAGE_WIDTH = 2100  # verovio units (tenths of a staff space at scale 100)
 
 
-class ScoreUnavailableError(RuntimeError):
+class ScoreUnavailableError(BachNetError, RuntimeError):
     """The score extra (verovio, cairosvg, matplotlib) is missing."""
 
 

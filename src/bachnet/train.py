@@ -36,6 +36,7 @@ import numpy as np
 from .aliases import PathLike
 from .chorale import Chorale
 from .config import ModelConfig, TrainConfig
+from .errors import InputError, RunFolderError
 from .files import atomic_path, write_json
 from .model import BachNet
 from .pipeline import Batch, Windows
@@ -47,6 +48,7 @@ __all__ = [
     "History",
     "Perplexity",
     "RunSettings",
+    "check_new_run_folder",
     "data_parallel",
     "provenance",
     "run_settings",
@@ -146,7 +148,10 @@ def train(
         ``learning_rate``, and their ``val_`` versions with ``valid``).
 
     Raises:
-        ValueError: ``run_dir`` holds a run of a different model or configuration.
+        RunFolderError: (a ``ValueError``) ``run_dir`` holds a run of a different model or
+            configuration, or files that are not a run.
+        InputError: the loss became NaN or infinite; the run folder keeps
+            the last finite epoch.
 
     Examples:
         >>> import tempfile
@@ -232,6 +237,8 @@ def train(
         verbose=verbose,
         shuffle=False,  # the epoch plans are shuffled already
     )
+    if keeper.diverged:
+        raise InputError(keeper.diverged)
     keeper.restore_best(model)
     history = progress.copy_history()
     net.metadata.update(provenance(train, config, history, describe or {}))
@@ -324,6 +331,35 @@ def run_settings(folder: PathLike) -> RunSettings:
         )
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise ValueError(f"{run_file}: cannot read the run's settings ({error})") from None
+
+
+def check_new_run_folder(folder: PathLike) -> None:
+    """Refuse to start a new run in a folder that holds anything (its own run or other files).
+
+    Raises:
+        RunFolderError: the folder holds a run (resume it instead) or other files, which a
+            new run would mix with or overwrite; nothing is changed.
+
+    Examples:
+        >>> import tempfile
+        >>> check_new_run_folder(Path(tempfile.mkdtemp()) / "new")  # missing or empty: fine
+    """
+    path = Path(folder)
+    if (path / RUN_FILE).exists():
+        raise RunFolderError(f"{path} already holds a run: resume it, or choose another folder")
+    if path.exists() and not path.is_dir():
+        raise RunFolderError(f"{path} is a file, not a folder")
+    foreign = (
+        sorted(p.name for p in path.iterdir() if not p.name.startswith("."))
+        if path.exists()
+        else []
+    )
+    if foreign:
+        more = " ..." if len(foreign) > 5 else ""
+        raise RunFolderError(
+            f"{path} is not empty and holds no run ({RUN_FILE} is missing): "
+            f"{', '.join(foreign[:5])}{more}; nothing was changed. Choose an empty or new folder."
+        )
 
 
 def data_parallel(devices: int | None = None) -> int:
@@ -426,11 +462,12 @@ class _Run:
             saved["train"] = {**saved.get("train", {}), "epochs": self.config.epochs}  # may grow
             for key in ("model", "vocabulary", "train"):
                 if saved.get(key) != mine[key]:
-                    raise ValueError(
+                    raise RunFolderError(
                         f"{self.folder} holds a run with another {key} configuration: "
                         f"{saved.get(key)} (not {mine[key]})"
                     )
         else:
+            check_new_run_folder(self.folder)
             write_json(run_file, {**self.identity, **self.describe})
         state_file = self.folder / STATE_FILE
         if not state_file.exists():
@@ -486,6 +523,7 @@ class _Keeper(keras.callbacks.Callback):  # type: ignore[misc]
         super().__init__()
         self.progress, self.run, self.monitor, self.patience = progress, run, monitor, patience
         self.best_weights: list[Any] | None = None  # in memory only when there is no run folder
+        self.diverged: str | None = None
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
         progress = self.progress
@@ -495,6 +533,15 @@ class _Keeper(keras.callbacks.Callback):  # type: ignore[misc]
         )
         for key, value in logs.items():
             progress.history.setdefault(key, []).append(value)
+        bad = sorted(key for key, value in logs.items() if not np.isfinite(value))
+        if bad:  # diverged: keep the last good checkpoint, stop, and say so
+            self.model.stop_training = True
+            self.diverged = (
+                f"training diverged at epoch {epoch + 1}: {', '.join(bad)} not finite "
+                f"(learning rate {logs.get('learning_rate')}); the run folder keeps epoch "
+                f"{progress.epoch}. Try a lower learning rate."
+            )
+            return
         current = logs.get(self.monitor)
         improved = current is not None and (progress.best is None or current < progress.best)
         if improved:

@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .chorale import VOICES, Chorale
+from .errors import InputError
 
 __all__ = [
     "SILENCE",
@@ -45,9 +46,9 @@ class Vocabulary:
 
     def __init__(self, low: int = 36, high: int = 81) -> None:
         if not (isinstance(low, int | np.integer) and isinstance(high, int | np.integer)):
-            raise ValueError(f"low and high must be integers, got low={low!r}, high={high!r}")
+            raise InputError(f"low and high must be integers, got low={low!r}, high={high!r}")
         if not 1 <= low <= high <= 127:
-            raise ValueError(f"need 1 <= low <= high <= 127, got low={low}, high={high}")
+            raise InputError(f"need 1 <= low <= high <= 127, got low={low}, high={high}")
         self.low = int(low)
         self.high = int(high)
 
@@ -56,7 +57,7 @@ class Vocabulary:
         """The smallest vocabulary holding every note of ``chorales``.
 
         Raises:
-            ValueError: if there are no notes at all.
+            InputError: if there are no notes at all.
 
         Examples:
             >>> Vocabulary.from_chorales([Chorale([[72, 67, 64, 48]])]).size
@@ -69,7 +70,7 @@ class Vocabulary:
                 lows.append(int(notes.min()))
                 highs.append(int(notes.max()))
         if not lows:
-            raise ValueError("cannot build a vocabulary: the chorales hold no notes")
+            raise InputError("cannot build a vocabulary: the chorales hold no notes")
         return cls(min(lows), max(highs))
 
     @property
@@ -119,23 +120,24 @@ class Vocabulary:
         """MIDI pitches (0 for silence) of token ids.
 
         Raises:
-            ValueError: an id outside ``0..size-1``.
+            InputError: an id outside ``0..size-1``, or an id that is not
+                an integer (``1.7``, NaN, a string).
 
         Examples:
             >>> Vocabulary().pitch_of([0, 1, 25, 46]).tolist()
             [0, 36, 60, 81]
         """
-        array = np.asarray(ids)
+        array = _integer_ids(ids)
         bad = (array < 0) | (array >= self.size)
         if bad.any():
-            raise ValueError(f"token id {array[bad].flat[0]} is outside 0..{self.size - 1}")
+            raise InputError(f"token id {array[bad].flat[0]} is outside 0..{self.size - 1}")
         return np.where(array == SILENCE, 0, array + self.low - 1).astype(np.int16)
 
     def ids_of(self, pitches: npt.ArrayLike) -> npt.NDArray[np.int32]:
         """Token ids of MIDI pitches (0 = silence).
 
         Raises:
-            ValueError: a pitch outside the vocabulary.
+            InputError: a pitch outside the vocabulary.
 
         Examples:
             >>> Vocabulary().ids_of([[0, 36], [60, 81]]).tolist()
@@ -144,7 +146,7 @@ class Vocabulary:
         array = np.asarray(pitches)
         bad = self._outside(array)
         if bad.any():
-            raise ValueError(
+            raise InputError(
                 f"MIDI pitch {array[bad].flat[0]} is outside the vocabulary "
                 f"(silence + {self.low}..{self.high})"
             )
@@ -165,22 +167,22 @@ class Vocabulary:
         """Flatten a chorale into token ids, four per step (S, A, T, B).
 
         Raises:
-            ValueError: a note outside the vocabulary; the message gives step and voice.
+            InputError: a note outside the vocabulary; the message gives step and voice.
 
         Examples:
             >>> Vocabulary().encode(Chorale([[72, 67, 64, 48], [74, 0, 62, 43]])).tolist()
             [37, 32, 29, 13, 39, 0, 27, 8]
-            >>> Vocabulary().encode(Chorale([[84, 67, 64, 48]]))
+            >>> Vocabulary().encode(Chorale([[84, 67, 64, 48]]))  # doctest: +ELLIPSIS
             Traceback (most recent call last):
             ...
-            ValueError: MIDI pitch 84 (Soprano, step 0) is outside the vocabulary (silence + 36..81)
+            bachnet.errors.InputError: MIDI pitch 84 (Soprano, step 0) is outside the vocabulary ...
         """
         chords = chorale.chords
         bad = self._outside(chords)
         if bad.any():
             step, voice = np.argwhere(bad)[0]
             label = f"{chorale.name}: " if chorale.name else ""
-            raise ValueError(
+            raise InputError(
                 f"{label}MIDI pitch {chords[step, voice]} ({VOICES[voice]}, step {step}) is "
                 f"outside the vocabulary (silence + {self.low}..{self.high})"
             )
@@ -195,23 +197,23 @@ class Vocabulary:
         warning, or raises with ``strict=True``.
 
         Raises:
-            ValueError: an id outside the vocabulary, fewer than 4 ids, or (strict) a
+            InputError: an id outside the vocabulary, fewer than 4 ids, or (strict) a
                 partial step.
 
         Examples:
             >>> Vocabulary().decode([46, 25, 0, 1]).chords.tolist()
             [[81, 60, 0, 36]]
         """
-        array = np.asarray(ids).reshape(-1)
+        array = _integer_ids(ids).reshape(-1)
         extra = array.size % 4
         if extra:
             message = f"{array.size} ids is not a whole number of 4-voice steps"
             if strict:
-                raise ValueError(message)
+                raise InputError(message)
             warnings.warn(f"{message}: dropping the last {extra}", stacklevel=2)
             array = array[: array.size - extra]
         if array.size == 0:
-            raise ValueError("cannot decode fewer than 4 ids (one step)")
+            raise InputError("cannot decode fewer than 4 ids (one step)")
         return Chorale(self.pitch_of(array).reshape(-1, 4), name=name)
 
     def transpositions(self, chorale: Chorale, limit: int = 6) -> range:
@@ -224,3 +226,26 @@ class Vocabulary:
         """
         low, high = chorale.pitch_range()
         return range(max(-limit, self.low - low), min(limit, self.high - high) + 1)
+
+
+def _integer_ids(ids: npt.ArrayLike) -> npt.NDArray[np.int64]:
+    """``ids`` as an integer array; floats only when they are whole numbers."""
+    try:
+        array = np.asarray(ids)
+    except (ValueError, TypeError) as error:
+        raise InputError(f"token ids must be integers ({error})") from None
+    if array.dtype.kind in "iu":
+        return array.astype(np.int64)
+    if array.dtype.kind == "b":
+        raise InputError("token ids must be integers, not booleans")
+    if array.dtype.kind == "f":
+        finite = np.isfinite(array)
+        if not finite.all():
+            raise InputError(f"token id {array[~finite].flat[0]} is not a number")
+        whole = array == np.round(array)
+        if not whole.all():
+            raise InputError(f"token id {array[~whole].flat[0]} is not an integer")
+        return array.astype(np.int64)
+    if array.size == 0:
+        return array.astype(np.int64)
+    raise InputError(f"token ids must be integers, got {array.dtype} values")

@@ -1,0 +1,346 @@
+"""Hostile and careless input: a clear `BachNetError` (or a correct result), never a traceback,
+a hang, a silent wrong answer or lost data."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import stat
+import warnings
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+from click.testing import CliRunner, Result
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bachnet import (
+    BachNet,
+    BachNetError,
+    Chorale,
+    InputError,
+    LimitError,
+    ModelConfig,
+    ModelFileError,
+    RunFolderError,
+    TrainConfig,
+    Vocabulary,
+)
+from bachnet.cli import main
+from bachnet.files import atomic_path
+
+PIECE = Chorale([[72, 67, 64, 48]] * 8 + [[74, 67, 62, 43]] * 8, name="piece")
+OTHER = Chorale([[60, 55, 52, 36]] * 16, name="other")
+
+
+def one_error_line(result: Result, code: int | None = None) -> str:
+    """The run failed with one ``Error:`` line and no traceback; returns that line."""
+    assert result.exit_code != 0, result.output
+    if code is not None:
+        assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    errors = [line for line in result.output.splitlines() if line.startswith("Error")]
+    assert len(errors) == 1, result.output
+    return errors[0]
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    keras.utils.set_random_seed(0)
+    net = BachNet(ModelConfig(lstm_units=(8,), embedding_dim=4, dense_units=4, window=16))
+    return net.save_pretrained(tmp_path_factory.mktemp("tiny") / "model")
+
+
+# ------------------------------------------------------------------ music files and music21
+
+
+def test_a_stale_music21_cache_entry_is_not_read(tmp_path: Path) -> None:
+    """music21 would return its cached pickle of an older file with the same name."""
+    import music21
+
+    path = PIECE.write(tmp_path / "prompt.mid")
+    music21.converter.parse(str(path))  # music21's own default: stores a pickle in its cache
+    old = path.stat().st_mtime
+    OTHER.write(path)
+    os.utime(path, (old - 3600, old - 3600))  # the new file looks older (cp -p)
+    assert Chorale.read(path) == OTHER
+
+
+@pytest.mark.parametrize("content", [b"", b"MThd\x00\x00\x00\x06garbage", b"<score-partwise"])
+def test_a_damaged_music_file_names_itself(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / ("broken.musicxml" if content.startswith(b"<") else "broken.mid")
+    path.write_bytes(content)
+    with pytest.raises(InputError, match="broken"):
+        Chorale.read(path)
+
+
+def test_special_and_missing_files_are_refused_without_hanging(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.mid"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError, match="not a regular file"):
+        Chorale.read(fifo)
+    with pytest.raises(InputError, match="no such file"):
+        Chorale.read(tmp_path / "missing.csv")
+    (tmp_path / "folder.mid").mkdir()
+    with pytest.raises(InputError, match="not a regular file"):
+        Chorale.read(tmp_path / "folder.mid")
+
+
+def test_csv_with_a_byte_order_mark_and_an_oversized_csv(tmp_path: Path) -> None:
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes(b"\xef\xbb\xbf" + PIECE.to_csv().encode())
+    assert Chorale.read(bom) == PIECE
+    big = tmp_path / "big.csv"
+    big.write_text("note0,note1,note2,note3\n" + "60,55,52,48\n" * 70_000, encoding="utf-8")
+    with pytest.raises(LimitError, match="70000 rows"):
+        Chorale.read(big)
+
+
+# ------------------------------------------------------------------ token ids and configs
+
+
+@pytest.mark.parametrize(
+    ("ids", "message"),
+    [([1.7, 1, 1, 1], "not an integer"), ([math.nan, 1, 1, 1], "not a number"),
+     ([47, 1, 1, 1], "outside"), (["a", 1, 1, 1], "integers")],
+)  # fmt: skip
+def test_decode_refuses_ids_that_are_not_token_ids(ids: list[object], message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        Vocabulary().decode(ids)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"format": 99}, "newer than this bachnet"),
+        ({"format": "2"}, "not a format version"),
+        ({"metadata": [1]}, "metadata must be a JSON object"),
+        ({"weights.file": "/etc/hostname"}, "plain file name"),
+        ({"weights.file": "../../model.weights.h5"}, "plain file name"),
+        ({"model.lstm_units": [1_000_000_000]}, "parameters"),
+        ({"model.embedding_dim": 10**9}, "parameters"),
+        ({"vocabulary.high": 90}, "vocabulary has 56 ids"),
+    ],
+)
+def test_a_tampered_config_is_refused_before_anything_is_built(
+    tiny_model: Path, tmp_path: Path, change: dict[str, object], message: str
+) -> None:
+    folder = tmp_path / "model"
+    folder.mkdir()
+    for item in tiny_model.iterdir():
+        (folder / item.name).write_bytes(item.read_bytes())
+    document = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    for dotted, value in change.items():
+        where = document
+        *path, last = dotted.split(".")
+        for key in path:
+            where = where[key]
+        where[last] = value
+    (folder / "config.json").write_text(json.dumps(document), encoding="utf-8")
+    with pytest.raises(ModelFileError, match=message) as caught:
+        BachNet.load(folder)
+    assert "hostname" not in str(caught.value) or "plain file name" in str(caught.value)
+
+
+def test_an_empty_model_name_is_not_the_current_folder() -> None:
+    with pytest.raises(InputError, match="empty model name"):
+        BachNet.from_pretrained("")
+
+
+def test_model_size_is_checked_before_building() -> None:
+    with pytest.raises(LimitError, match="parameters"):
+        ModelConfig(lstm_units=(1_000_000,))
+    assert ModelConfig(architecture="beat_lstm", lstm_units=(384, 384)).parameters == 2_089_391
+
+
+@pytest.mark.parametrize("rate", [math.inf, math.nan, -1.0, 0.0])
+def test_learning_rate_must_be_finite_and_positive(rate: float) -> None:
+    with pytest.raises(InputError, match="learning_rate"):
+        TrainConfig(learning_rate=rate)
+
+
+# ------------------------------------------------------------------ generation limits
+
+
+def test_generation_size_is_limited_before_allocating(
+    tiny_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    net = BachNet.load(tiny_model)
+    with pytest.raises(LimitError, match="steps must be at most"):
+        net.generate(steps=1_000_000_000)
+    with pytest.raises(LimitError, match="BACHNET_MAX_MEMORY"):
+        net.generate(steps=64, num_samples=100_000)
+    monkeypatch.setenv("BACHNET_MAX_MEMORY", "1000")
+    with pytest.raises(LimitError, match="GiB"):
+        net.generate(steps=16)
+    monkeypatch.setenv("BACHNET_MAX_MEMORY", "lots")
+    with pytest.raises(InputError, match="BACHNET_MAX_MEMORY"):
+        net.generate(steps=16)
+
+
+# ------------------------------------------------------------------ files and run folders
+
+
+def test_overwriting_keeps_a_private_file_private(tmp_path: Path) -> None:
+    target = tmp_path / "secret.csv"
+    target.write_text("x", encoding="utf-8")
+    target.chmod(0o600)
+    PIECE.write(target)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    with atomic_path(tmp_path / "new.txt") as tmp:
+        tmp.write_text("y", encoding="utf-8")
+    assert stat.S_IMODE((tmp_path / "new.txt").stat().st_mode) & 0o600 == 0o600
+
+
+def test_training_refuses_a_folder_that_is_not_its_run(tmp_path: Path) -> None:
+    folder = tmp_path / "busy"
+    (folder / "checkpoints" / "other").mkdir(parents=True)
+    (folder / "model").mkdir()
+    (folder / "model" / "config.json").write_text("{}", encoding="utf-8")
+    before = sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+    net = BachNet(ModelConfig(lstm_units=(8,), embedding_dim=4, dense_units=4, window=16))
+    with pytest.raises(RunFolderError, match="not empty and holds no run"):
+        net.fit([PIECE] * 4, config=TrainConfig(epochs=1, batch_size=2), run_dir=folder, verbose=0)
+    assert sorted(str(p.relative_to(folder)) for p in folder.rglob("*")) == before
+    line = one_error_line(CliRunner().invoke(main, ["train", "-o", str(folder), "--epochs", "1"]))
+    assert "holds no run" in line
+
+
+def test_a_diverging_run_stops_with_a_clear_error(tmp_path: Path) -> None:
+    keras.utils.set_random_seed(0)
+    net = BachNet(ModelConfig(lstm_units=(8,), embedding_dim=4, dense_units=4, window=16))
+    config = TrainConfig(epochs=3, batch_size=2, learning_rate=1e30, clipnorm=0)
+    with pytest.raises(InputError, match="diverged at epoch 1"):
+        net.fit([PIECE, OTHER] * 4, config=config, run_dir=tmp_path / "run", verbose=0)
+    state = tmp_path / "run" / "state.json"
+    assert not state.exists()  # no epoch with a NaN loss was kept
+
+
+# ------------------------------------------------------------------ the command line
+
+
+def test_cli_errors_are_one_line(tiny_model: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.mid"
+    broken.write_bytes(b"")
+    fifo = tmp_path / "pipe.mid"
+    os.mkfifo(fifo)
+    a_file = tmp_path / "a_file"
+    a_file.write_text("", encoding="utf-8")
+    cases = [
+        (["--prompt", str(broken)], "broken.mid"),
+        (["--prompt", str(fifo)], "not a regular file"),
+        (["--prompt", str(tmp_path / "my:file.mid")], "no such file"),
+        (["--tempo", "inf"], "--tempo"),
+        (["--tempo", "nan"], "--tempo"),
+        (["-o", str(a_file / "x.mid")], "is a file, not a folder"),
+        (["-o", str(tmp_path)], "is a directory"),
+        (["--steps", "1000000000"], "at most"),
+    ]
+    for args, fragment in cases:
+        result = CliRunner().invoke(main, ["generate", "-m", str(tiny_model), *args])
+        assert fragment in one_error_line(result), args
+    assert not (tmp_path / "chorale.mid").exists()
+
+
+def test_every_error_is_a_bachnet_error() -> None:
+    from bachnet import DownloadError
+    from bachnet.audio import AudioUnavailableError
+    from bachnet.score import ScoreUnavailableError
+
+    for cls in (InputError, LimitError, RunFolderError, ModelFileError, DownloadError,
+                AudioUnavailableError, ScoreUnavailableError):  # fmt: skip
+        assert issubclass(cls, BachNetError)
+    assert issubclass(InputError, ValueError) and issubclass(ModelFileError, ValueError)
+
+
+# ------------------------------------------------------------------ property-based fuzzing
+
+FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@FUZZ
+@given(st.lists(st.one_of(st.integers(-5, 60), st.floats(allow_nan=True)), max_size=20))
+def test_fuzz_decode(ids: list[float]) -> None:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a partial last step is dropped with a warning
+            chorale = Vocabulary().decode(ids)
+    except BachNetError:
+        return
+    assert chorale.chords.shape == (len(ids) // 4, 4)
+    assert chorale.chords.min() >= 0 and chorale.chords.max() <= 81
+
+
+@FUZZ
+@given(
+    st.lists(
+        st.lists(
+            st.one_of(st.integers(-200, 300), st.floats(allow_nan=True)), min_size=0, max_size=6
+        ),
+        max_size=8,
+    )
+)
+def test_fuzz_chorale(rows: list[list[float]]) -> None:
+    try:
+        chorale = Chorale(np.array(rows, dtype=object).tolist() if rows else [])
+    except (BachNetError, ValueError):
+        return  # numpy itself refuses ragged rows with a ValueError
+    assert chorale.chords.shape[1] == 4
+    assert chorale.chords.min() >= 0 and chorale.chords.max() <= 127
+
+
+@FUZZ
+@given(st.text(max_size=200))
+def test_fuzz_csv_reader(text: str) -> None:
+    import io
+
+    try:
+        chorale = Chorale.from_csv(io.StringIO("note0,note1,note2,note3\n" + text))
+    except BachNetError:
+        return
+    assert chorale.chords.shape[1] == 4
+
+
+@FUZZ
+@given(st.binary(max_size=300), st.sampled_from([".mid", ".musicxml"]))
+def test_fuzz_music_readers(
+    tmp_path_factory: pytest.TempPathFactory, data: bytes, suffix: str
+) -> None:
+    path = tmp_path_factory.mktemp("fuzz") / f"piece{suffix}"
+    path.write_bytes((b"MThd" if suffix == ".mid" else b"<?xml") + data)
+    try:
+        chorale = Chorale.read(path)
+    except BachNetError:
+        return
+    assert chorale.chords.shape[1] == 4
+
+
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.sampled_from(["embedding_dim", "lstm_units", "dropout", "window", "vocab_size", "nonsense"]),
+    st.one_of(
+        st.integers(-5, 10**12),
+        st.floats(allow_nan=True),
+        st.text(max_size=5),
+        st.lists(st.integers(-5, 10**10), max_size=3),
+        st.none(),
+    ),
+)
+def test_fuzz_config_fields(tiny_model: Path, tmp_path: Path, field: str, value: object) -> None:
+    folder = tmp_path / f"m{abs(hash((field, repr(value)))) % 10**8}"
+    folder.mkdir()
+    for item in tiny_model.iterdir():
+        (folder / item.name).write_bytes(item.read_bytes())
+    document = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    document["model"][field] = value
+    (folder / "config.json").write_text(json.dumps(document), encoding="utf-8")
+    try:
+        BachNet.load(folder)
+    except BachNetError:
+        return

@@ -344,3 +344,153 @@ def test_fuzz_config_fields(tiny_model: Path, tmp_path: Path, field: str, value:
         BachNet.load(folder)
     except BachNetError:
         return
+
+
+def test_an_archive_that_unpacks_too_big_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import zipfile
+
+    from bachnet import data
+
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("zeros.csv", b"0" * 2_000_000)  # compresses to a few kilobytes
+    monkeypatch.setattr(data, "MAX_ARCHIVE_BYTES", 1_000_000)
+    with pytest.raises(LimitError, match="unpacks to 2,000,000 bytes"):
+        data.safe_extract(bomb, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["bomb.zip"]  # no staging left behind
+    many = tmp_path / "many.zip"
+    with zipfile.ZipFile(many, "w") as archive:
+        for i in range(30):
+            archive.writestr(f"{i}.csv", "")
+    monkeypatch.setattr(data, "MAX_ARCHIVE_MEMBERS", 20)
+    with pytest.raises(LimitError, match="30 members"):
+        data.safe_extract(many, tmp_path / "out")
+
+
+# ------------------------------------------------------------------ two processes at once
+
+
+def test_two_processes_fetch_and_unpack_the_corpus_at_once(
+    jsb_archive: Path, tmp_path: Path, loopback_server: object
+) -> None:
+    import shutil
+    import subprocess
+    import sys
+
+    served = tmp_path / "served"
+    served.mkdir()
+    shutil.copy(jsb_archive, served / jsb_archive.name)
+    mirror = loopback_server(served)  # type: ignore[operator]
+    script = (
+        "from bachnet import Dataset; d = Dataset.jsb(progress=False); "
+        "print(len(d.split('train')), len(d.split('test')))"
+    )
+    for attempt in range(3):
+        cache = tmp_path / f"cache-{attempt}"
+        env = {**os.environ, "BACHNET_DATA_DIR": str(cache), "BACHNET_MIRROR": mirror}
+        runs = [
+            subprocess.Popen(
+                [sys.executable, "-c", script],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
+        outputs = [run.communicate(timeout=120) for run in runs]
+        for run, (out, err) in zip(runs, outputs, strict=True):
+            assert run.returncode == 0, err
+            assert out.split() == ["229", "77"]
+        assert not [p for p in cache.iterdir() if p.name.startswith(".")]  # no staging left
+
+
+def test_a_second_trainer_is_refused_while_the_first_holds_the_folder(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    folder = tmp_path / "run"
+    script = f"""
+import keras
+from bachnet import BachNet, Chorale, ModelConfig, TrainConfig
+keras.utils.set_random_seed(0)
+net = BachNet(ModelConfig(lstm_units=(8,), embedding_dim=4, dense_units=4, window=16))
+piece = Chorale([[72, 67, 64, 48]] * 8 + [[74, 67, 62, 43]] * 8)
+net.fit([piece] * 8, config=TrainConfig(epochs=100000, batch_size=2, patience=100000),
+        run_dir={str(folder)!r}, verbose=0)
+"""
+    first = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not (folder / "state.json").exists():  # it holds the folder and trains
+            assert first.poll() is None, first.stderr.read() if first.stderr else ""
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        net = BachNet(ModelConfig(lstm_units=(8,), embedding_dim=4, dense_units=4, window=16))
+        config = TrainConfig(epochs=100000, batch_size=2, patience=100000)
+        with pytest.raises(RunFolderError, match=f"PID {first.pid}"):
+            net.fit([PIECE] * 8, config=config, run_dir=folder, verbose=0)
+    finally:
+        first.kill()  # kill -9: the system drops the lock with the process
+        first.wait(timeout=30)
+    net = BachNet(ModelConfig(lstm_units=(8,), embedding_dim=4, dense_units=4, window=16))
+    done = json.loads((folder / "state.json").read_text(encoding="utf-8"))["epoch"]
+    config = TrainConfig(epochs=done + 1, batch_size=2, patience=100000)
+    keras.utils.set_random_seed(0)
+    history = net.fit([PIECE] * 8, config=config, run_dir=folder, verbose=0)
+    assert len(history["loss"]) == done + 1  # resumed after the killed holder
+
+
+def test_local_and_malformed_mirrors(
+    jsb_archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from bachnet import DownloadError
+    from bachnet.data import fetch
+
+    folder = tmp_path / "mirror"
+    folder.mkdir()
+    shutil.copy(jsb_archive, folder / jsb_archive.name)
+    for value in (str(folder), folder.as_uri()):  # a local folder, a file:// URL
+        cache = tmp_path / f"cache-{len(value)}"
+        monkeypatch.setenv("BACHNET_DATA_DIR", str(cache))
+        monkeypatch.setenv("BACHNET_MIRROR", value)
+        path = fetch(jsb_archive.name, progress=False)
+        assert path.read_bytes() == jsb_archive.read_bytes() and path.parent == cache
+    (folder / jsb_archive.name).write_bytes(b"tampered")
+    monkeypatch.setenv("BACHNET_DATA_DIR", str(tmp_path / "cache-3"))
+    with pytest.raises(DownloadError, match="does not match its sha256"):
+        fetch(jsb_archive.name, progress=False)
+    assert not (tmp_path / "cache-3" / jsb_archive.name).exists()
+    monkeypatch.setenv("BACHNET_MIRROR", "not a url")
+    with pytest.raises(DownloadError, match=r"not an http\(s\) or ftp URL .*BACHNET_MIRROR"):
+        fetch(jsb_archive.name, progress=False)
+
+
+def test_a_killed_downloads_leftover_is_swept(
+    jsb_archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+    import time
+
+    from bachnet.data import fetch
+
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    old, fresh = cache / "tmpab12cd34", cache / "tmpfresh"
+    old.write_bytes(b"half a download")
+    fresh.write_bytes(b"a download in progress")
+    hours_ago = time.time() - 7200
+    os.utime(old, (hours_ago, hours_ago))
+    folder = tmp_path / "mirror"
+    folder.mkdir()
+    shutil.copy(jsb_archive, folder / jsb_archive.name)
+    monkeypatch.setenv("BACHNET_DATA_DIR", str(cache))
+    monkeypatch.setenv("BACHNET_MIRROR", str(folder))
+    fetch(jsb_archive.name, progress=False)
+    assert not old.exists() and fresh.exists()

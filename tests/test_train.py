@@ -126,6 +126,7 @@ def test_run_folder_contents(tmp_path: Path, few: tuple[list[Chorale], list[Chor
     assert set(history) == {"loss", "accuracy", "perplexity", "learning_rate"}
     assert history["learning_rate"] == pytest.approx([1e-3] * 3)
     assert sorted(p.name for p in run.iterdir()) == [
+        ".lock",  # held by the training process while it runs
         "best.weights.h5",
         "checkpoints",
         "history.csv",

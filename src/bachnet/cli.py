@@ -239,6 +239,20 @@ def train(
             raise click.ClickException(str(error)) from None
         command = f"{settings.command or ''} (resumed: {command})".strip()
         model_config, train_config = settings.model, settings.train
+        context = click.get_current_context()
+        ignored = [
+            max(param.opts, key=len)
+            for param in context.command.params
+            if param.name in (*options, "data")
+            and param.name != "epochs"
+            and context.get_parameter_source(param.name) != click.core.ParameterSource.DEFAULT
+        ]
+        if ignored:
+            click.echo(
+                f"note: --resume continues the run with its own settings; ignoring "
+                f"{', '.join(ignored)} (only --epochs may change)",
+                err=True,
+            )
         if (
             click.get_current_context().get_parameter_source("epochs")
             != click.core.ParameterSource.DEFAULT

@@ -9,11 +9,13 @@ file is fetched from ``$BACHNET_MIRROR/<file name>`` instead. Nothing happens at
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import re
 import shutil
 import tarfile
 import tempfile
+import time
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,13 +27,16 @@ import numpy as np
 
 from .aliases import PathLike
 from .chorale import Chorale
-from .errors import BachNetError
+from .errors import BachNetError, InputError, LimitError
+from .files import atomic_path, sha256_of
 
 __all__ = [
     "ENV_DATA_DIR",
     "ENV_MIRROR",
     "JSB_ARCHIVE",
     "JSB_SPLITS",
+    "MAX_ARCHIVE_BYTES",
+    "MAX_ARCHIVE_MEMBERS",
     "ConversionReport",
     "Dataset",
     "DownloadError",
@@ -118,6 +123,15 @@ def fetch(
         downloader.urls[name] = url
     digest = downloader.registry[name]
     source = downloader.get_url(name)
+    _sweep(Path(downloader.abspath))
+    local = _local_mirror(mirror)
+    if local is not None:
+        return _copy_verified(local / name, Path(downloader.abspath) / name, digest)
+    if not source.startswith(("http://", "https://", "ftp://")):
+        raise DownloadError(
+            f"cannot download {name} from {source!r}: not an http(s) or ftp URL"
+            + (f" (check ${ENV_MIRROR})" if mirror else "")
+        )
     try:
         bar: bool = progress and _has_tqdm()
         path = downloader.fetch(name, progressbar=bar)
@@ -129,6 +143,51 @@ def fetch(
     except Exception as error:
         raise DownloadError(f"could not download {name} from {source}: {error}") from error
     return Path(path)
+
+
+STALE_SECONDS = 3600
+"""A download's temporary file older than this was left by a killed process."""
+
+
+def _sweep(folder: Path) -> None:
+    """Remove temporary files a killed download left in the cache (pooch's ``tmp*``)."""
+    if not folder.is_dir():
+        return
+    now = time.time()
+    for leftover in folder.glob("tmp*"):
+        with contextlib.suppress(OSError):
+            if leftover.is_file() and now - leftover.stat().st_mtime > STALE_SECONDS:
+                leftover.unlink()
+
+
+def _local_mirror(mirror: str | None) -> Path | None:
+    """The folder a ``file://`` URL or a local path mirror names (``None`` for a URL)."""
+    if not mirror:
+        return None
+    if mirror.startswith("file://"):
+        from urllib.parse import unquote, urlparse
+
+        return Path(unquote(urlparse(mirror).path))
+    if "://" not in mirror and Path(mirror).is_dir():
+        return Path(mirror)
+    return None
+
+
+def _copy_verified(source: Path, target: Path, digest: str) -> Path:
+    """Copy a mirror's local file into the cache once its sha256 matches."""
+    if target.is_file() and sha256_of(target) == digest.split(":")[-1]:
+        return target
+    if not source.is_file():
+        raise DownloadError(f"{source}: no such file in the local mirror ${ENV_MIRROR}")
+    actual = sha256_of(source)
+    if actual != digest.split(":")[-1]:
+        raise DownloadError(
+            f"{source} does not match its sha256 {digest.split(':')[-1]} (found {actual}); "
+            "nothing was copied"
+        )
+    with atomic_path(target) as tmp:
+        shutil.copyfile(source, tmp)
+    return target
 
 
 def _downloader(mirror: str | None = None) -> Any:
@@ -159,14 +218,18 @@ def safe_extract(archive: PathLike, target: PathLike) -> Path:
     """Unpack a ``.tar(.gz)`` or ``.zip`` archive into ``target``, refusing unsafe members.
 
     A member with an absolute path, a ``..`` that climbs out of ``target``, a link or a
-    device file is refused before anything is written. Extraction goes to a temporary folder
-    that is renamed into place, so ``target`` is either complete or absent.
+    device file is refused before anything is written, and so is an archive that would unpack
+    to more than `MAX_ARCHIVE_BYTES` or hold more than `MAX_ARCHIVE_MEMBERS` members.
+    Extraction goes to a temporary folder that is renamed into place, so ``target`` is either
+    complete or absent.
 
     Returns:
         ``target`` (left as it is when it already exists).
 
     Raises:
-        ValueError: an unsafe member (named in the message) or an unknown archive type.
+        InputError: (a ``ValueError``) an unsafe member (named in the message) or an unknown
+            archive type.
+        LimitError: more than `MAX_ARCHIVE_MEMBERS` members or `MAX_ARCHIVE_BYTES` unpacked.
 
     Examples:
         >>> import tempfile, zipfile
@@ -180,7 +243,7 @@ def safe_extract(archive: PathLike, target: PathLike) -> Path:
         >>> safe_extract(folder / "evil.zip", folder / "evil")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        ValueError: ...evil.zip: refusing member '../evil.txt': it would land outside ...
+        bachnet.errors.InputError: ...evil.zip: refusing member '../evil.txt': it would land ...
     """
     source, final = Path(archive), Path(target)
     if final.exists():
@@ -190,32 +253,57 @@ def safe_extract(archive: PathLike, target: PathLike) -> Path:
     try:
         if zipfile.is_zipfile(source):
             with zipfile.ZipFile(source) as zipped:
-                for info in zipped.infolist():
+                infos = zipped.infolist()
+                _check_size(source, len(infos), sum(info.file_size for info in infos))
+                for info in infos:
                     _check_member(info.filename, staging, source)
                 zipped.extractall(staging)
         elif tarfile.is_tarfile(source):
             with tarfile.open(source) as tar:
                 members = tar.getmembers()
+                _check_size(source, len(members), sum(member.size for member in members))
                 for member in members:
                     _check_member(member.name, staging, source)
                     if not (member.isfile() or member.isdir()):
-                        raise ValueError(
+                        raise InputError(
                             f"{source}: refusing member {member.name!r}: not a plain file"
                         )
                 for member in members:
                     tar.extract(member, staging, set_attrs=False)
         else:
-            raise ValueError(f"{source}: not a tar or zip archive")
-        os.replace(staging, final)
+            raise InputError(f"{source}: not a tar or zip archive")
+        try:
+            os.replace(staging, final)
+        except OSError:
+            if not final.is_dir():  # not another process having unpacked it first
+                raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return final
 
 
+MAX_ARCHIVE_BYTES = 500_000_000
+"""The most bytes an archive may unpack to (the JSB corpus: under 2 MB; a model: ~25 MB)."""
+
+MAX_ARCHIVE_MEMBERS = 20_000
+"""The most members an archive may hold."""
+
+
+def _check_size(archive: Path, members: int, size: int) -> None:
+    if members > MAX_ARCHIVE_MEMBERS:
+        raise LimitError(
+            f"{archive}: {members:,} members is more than the {MAX_ARCHIVE_MEMBERS:,} allowed"
+        )
+    if size > MAX_ARCHIVE_BYTES:
+        raise LimitError(
+            f"{archive}: unpacks to {size:,} bytes, more than the {MAX_ARCHIVE_BYTES:,} allowed"
+        )
+
+
 def _check_member(name: str, root: Path, archive: Path) -> None:
     resolved = (root / name).resolve()
     if os.path.isabs(name) or not resolved.is_relative_to(root.resolve()):
-        raise ValueError(f"{archive}: refusing member {name!r}: it would land outside {root.name}")
+        raise InputError(f"{archive}: refusing member {name!r}: it would land outside {root.name}")
 
 
 def _has_tqdm() -> bool:

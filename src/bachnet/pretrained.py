@@ -127,7 +127,11 @@ def _bundled_folder(preset: Preset) -> Path:
 
 def _download(name: str, url: str, sha256: str) -> Path:
     archive = fetch(name, sha256=sha256, url=url)
-    unpacked = safe_extract(archive, data_dir() / "models" / f"{Path(name).stem}-{sha256[:12]}")
+    try:
+        unpacked = safe_extract(archive, data_dir() / "models" / f"{Path(name).stem}-{sha256[:12]}")
+    except ValueError:  # refused (unsafe or too big): do not keep it in the cache
+        archive.unlink(missing_ok=True)
+        raise
     configs = sorted(unpacked.rglob(CONFIG_FILE))
     if not configs:
         raise ModelFileError(f"{url}: the archive holds no {CONFIG_FILE}")

@@ -16,6 +16,7 @@ learning-rate schedule, and the same windows (they depend only on the random see
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import io
@@ -165,7 +166,7 @@ def train(
         >>> sorted(history), len(history["loss"])
         (['accuracy', 'learning_rate', 'loss', 'perplexity'], 1)
         >>> sorted(path.name for path in Path(run).iterdir())
-        ['best.weights.h5', 'checkpoints', 'history.csv', 'run.json', 'state.json']
+        ['.lock', 'best.weights.h5', 'checkpoints', 'history.csv', 'run.json', 'state.json']
     """
     config = config or TrainConfig()
     train = list(train)
@@ -203,6 +204,29 @@ def train(
         metrics=["accuracy", Perplexity()],
     )
     run = _Run(Path(run_dir), net, config, describe or {}) if run_dir is not None else None
+    with contextlib.ExitStack() as held:
+        if run is not None:
+            if not (run.folder / RUN_FILE).exists():
+                check_new_run_folder(run.folder)  # before the lock file is written there
+            held.enter_context(_owned(run.folder))
+        return _train(
+            net, train, config, run, windows, valid_windows, describe, time_limit, clock, verbose
+        )
+
+
+def _train(
+    net: BachNet,
+    train: list[Chorale],
+    config: TrainConfig,
+    run: _Run | None,
+    windows: Windows,
+    valid_windows: Windows | None,
+    describe: dict[str, Any] | None,
+    time_limit: float | None,
+    clock: Callable[[], float],
+    verbose: int | str,
+) -> History:
+    model = net.keras_model
     first_epoch = run.restore() if run is not None else 0
     progress = run.progress if run is not None else _Progress()
     keeper = _Keeper(
@@ -331,6 +355,45 @@ def run_settings(folder: PathLike) -> RunSettings:
         )
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise ValueError(f"{run_file}: cannot read the run's settings ({error})") from None
+
+
+LOCK_FILE = ".lock"
+"""The file in a run folder that the training process holding it locks (its PID inside)."""
+
+
+@contextlib.contextmanager
+def _owned(folder: Path) -> Iterator[None]:
+    """Hold ``folder`` for one training process: a second one gets a `RunFolderError`.
+
+    An exclusive ``flock`` on ``folder/.lock``, released by the system when the process ends
+    however it ends (a ``kill -9`` leaves no stale lock). Where ``fcntl`` is missing
+    (Windows), nothing is locked.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not on POSIX
+        yield
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = folder / LOCK_FILE
+    handle = open(lock, "a+", encoding="utf-8")  # noqa: SIM115 - held for the whole run
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise RunFolderError(
+                f"{folder} is in use: a training process (PID {holder}) holds {lock}; wait "
+                "for it to finish or stop it"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        yield
+    finally:
+        handle.close()
 
 
 def check_new_run_folder(folder: PathLike) -> None:

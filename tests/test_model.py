@@ -352,6 +352,12 @@ def test_load_config_that_does_not_match_the_weights(saved: tuple[BachNet, Path]
         document["model"]["lstm_units"] = [24]
 
     edit_config(folder, more_units)  # the sha256 still matches: the weights are untouched
+    assert_load_fails(folder, "changed after the model was saved")
+
+    def older_file(document: dict[str, Any]) -> None:  # saved before network_sha256 existed
+        document["weights"].pop("network_sha256")
+
+    edit_config(folder, older_file)
     assert_load_fails(folder, "does not match the weights")
 
     def consistent_count(document: dict[str, Any]) -> None:

@@ -572,7 +572,7 @@ def generate(
     no_rules: bool,
     tempo: float,
 ) -> None:
-    """Compose chorales and write them as MIDI, MusicXML or CSV.
+    """Compose chorales; write MIDI, MusicXML, CSV, audio (WAV) or an engraved score (SVG, PNG).
 
     By default a chorale follows voice-leading rules, opens on its key's tonic chord and ends
     with a cadence (so it can be up to 15 steps longer than --steps).

@@ -318,13 +318,14 @@ class BachNet:
         with atomic_path(folder / WEIGHTS_FILE, suffix=".weights.h5") as tmp:
             bare.save_weights(str(tmp), overwrite=True)
             digest = sha256_of(tmp)
-        document = {
+        document: dict[str, Any] = {
             "format": FORMAT_VERSION,
             "model": self.config.to_dict(),
             "vocabulary": self.vocab.get_config(),
             "weights": {"file": WEIGHTS_FILE, "sha256": digest, "parameters": self.count_params()},
             "metadata": self.metadata,
         }
+        document["weights"]["network_sha256"] = _network_digest(document, digest)
         write_json(folder / CONFIG_FILE, document)
         return folder
 
@@ -387,6 +388,12 @@ class BachNet:
                 f"{least:,} bytes); nothing was built"
             )
         actual = sha256_of(weights)
+        recorded_network = document["weights"].get("network_sha256")
+        if recorded_network is not None and recorded_network != _network_digest(document, expected):
+            raise ModelFileError(
+                f"{config_path}: its model or vocabulary section was changed after the model was "
+                "saved (a shifted vocabulary would move every note); network_sha256 does not match"
+            )
         if actual != expected:
             raise ModelFileError(
                 f"{weights}: sha256 {actual} does not match {expected} recorded in {CONFIG_FILE} "
@@ -436,3 +443,20 @@ def _logsumexp(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     top = x.max(axis=-1, keepdims=True)
     total: npt.NDArray[np.float64] = top + np.log(np.exp(x - top).sum(axis=-1, keepdims=True))
     return total
+
+
+def _network_digest(document: dict[str, Any], weights_sha256: str) -> str:
+    """sha256 of what fixes the network's meaning: its model and vocabulary sections and its
+    weights' hash (canonical JSON). Recorded at save, checked at load."""
+    import hashlib
+
+    canonical = json.dumps(
+        {
+            "model": document["model"],
+            "vocabulary": document["vocabulary"],
+            "weights": weights_sha256,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

@@ -135,7 +135,11 @@ def test_run_folder_contents(tmp_path: Path, few: tuple[list[Chorale], list[Chor
     ]
     checkpoints = list((run / "checkpoints").iterdir())
     assert [p.name for p in checkpoints] == ["epoch-0003"]
-    assert sorted(p.name for p in checkpoints[0].iterdir()) == ["model.weights.h5", "optimizer.npz"]
+    assert sorted(p.name for p in checkpoints[0].iterdir()) == [
+        "model.weights.h5",
+        "optimizer.npz",
+        "random.npz",
+    ]
     steps = Windows(train, Vocabulary(), length=32, seed=4).batches_per_epoch(
         32, drop_remainder=True
     )
@@ -352,3 +356,32 @@ def test_cli_evaluate_unknown_split_is_one_line(tmp_path: Path, filled_cache: Pa
     folder = small_net().save_pretrained(tmp_path / "model")
     line = one_line_error(CliRunner().invoke(main, ["evaluate", str(folder), "--split", "dev"]))
     assert "no split 'dev'" in line
+
+
+def test_resume_with_dropout_is_exact(
+    tmp_path: Path, few: tuple[list[Chorale], list[Chorale]]
+) -> None:
+    """Stopping after 2 epochs and resuming to 4 gives the losses of 4 epochs in one go:
+    the dropout layers' seed generators are checkpointed with the weights."""
+    train, valid = few
+    config = ModelConfig(lstm_units=(16,), embedding_dim=8, dense_units=8, window=32, dropout=0.3)
+
+    def run(folder: Path, epochs: int) -> dict[str, list[float]]:
+        keras.utils.set_random_seed(epochs)  # a different start: only the checkpoint counts
+        net = BachNet(config)
+        settings = TrainConfig(epochs=epochs, batch_size=32, seed=4, patience=100)
+        return net.fit(train, valid, config=settings, run_dir=folder, verbose=0)
+
+    keras.utils.set_random_seed(0)
+    whole = BachNet(config).fit(
+        train, valid, config=TrainConfig(epochs=4, batch_size=32, seed=4, patience=100),
+        run_dir=tmp_path / "whole", verbose=0,
+    )  # fmt: skip
+    keras.utils.set_random_seed(0)
+    BachNet(config).fit(
+        train, valid, config=TrainConfig(epochs=2, batch_size=32, seed=4, patience=100),
+        run_dir=tmp_path / "split", verbose=0,
+    )  # fmt: skip
+    resumed = run(tmp_path / "split", 4)
+    assert resumed["loss"] == whole["loss"]
+    assert resumed["val_loss"] == whole["val_loss"]

@@ -3,7 +3,8 @@
 A *run folder* makes training resumable. After every finished epoch it holds::
 
     run.json               what is trained: model and training configs, vocabulary, data
-    checkpoints/epoch-N/   model.weights.h5 + optimizer.npz of the last finished epoch
+    checkpoints/epoch-N/   model.weights.h5, optimizer.npz and random.npz (dropout's seed
+                           generators) of the last finished epoch
     best.weights.h5        the weights with the best validation loss so far
     state.json             finished epochs, early-stopping state, history (written last)
     history.csv            one row per epoch
@@ -11,7 +12,9 @@ A *run folder* makes training resumable. After every finished epoch it holds::
 Each file is written to a temporary name and renamed into place, and ``state.json`` is renamed
 last, so after a crash (even ``kill -9``) the folder always describes one finished epoch.
 Training again into the same folder resumes from it: same weights, same optimizer state, same
-learning-rate schedule, and the same windows (they depend only on the random seed and the epoch).
+learning-rate schedule, the same dropout masks (the seed generators' states are saved) and the
+same windows (they depend only on the random seed and the epoch), so the resumed run's losses
+are those of a run that never stopped.
 """
 
 from __future__ import annotations
@@ -552,6 +555,13 @@ class _Run:
             )
         for variable, value in zip(optimizer.variables, arrays, strict=True):
             variable.assign(value)
+        randomness = checkpoint / RANDOM_FILE
+        if randomness.exists():  # checkpoints written before it resume with fresh dropout
+            states = _seed_states(model)
+            with np.load(randomness, allow_pickle=False) as saved:
+                if len(saved.files) == len(states):  # in the model's order (names vary)
+                    for i, variable in enumerate(states):
+                        variable.assign(saved[f"s{i}"])
         return self.progress.epoch
 
     def save(self, epoch: int, improved: bool) -> None:
@@ -563,6 +573,8 @@ class _Run:
             model.save_weights(str(staging / "model.weights.h5"))
             arrays = {f"v{i}": np.asarray(v) for i, v in enumerate(model.optimizer.variables)}
             np.savez(staging / "optimizer.npz", **arrays)  # type: ignore[arg-type]
+            seeds = {f"s{i}": np.asarray(v) for i, v in enumerate(_seed_states(model))}
+            np.savez(staging / RANDOM_FILE, **seeds)  # type: ignore[arg-type]
             final = self.folder / name
             final.parent.mkdir(exist_ok=True)
             shutil.rmtree(final, ignore_errors=True)
@@ -643,6 +655,15 @@ class _Deadline(keras.callbacks.Callback):  # type: ignore[misc]
     def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
         if self.clock() - self.start > self.seconds:
             self.model.stop_training = True
+
+
+RANDOM_FILE = "random.npz"
+"""The checkpoint file holding the random generators' states (dropout's seeds)."""
+
+
+def _seed_states(model: keras.Model) -> list[Any]:
+    """The model's random seed generators' state variables (dropout draws from them)."""
+    return [v for v in model.variables if v.path.endswith("seed_generator_state")]
 
 
 def _atomic_weights(model: keras.Model, target: Path) -> None:

@@ -154,10 +154,9 @@ def render(
         >>> samples.shape  # 4 quarters at 60 per minute  # doctest: +SKIP
         (176400, 2)
     """
-    from .chorale import STEP_QUARTERS
+    from .chorale import STEP_QUARTERS, _check_tempo
 
-    if not (np.isfinite(tempo) and tempo > 0):
-        raise ValueError(f"tempo must be a finite number > 0 quarter notes per minute, got {tempo}")
+    _check_tempo(tempo)
     if not 8000 <= sample_rate <= 192000:
         raise ValueError(f"sample_rate must be 8000..192000 Hz, got {sample_rate}")
     if not (np.isfinite(tail) and tail >= 0):

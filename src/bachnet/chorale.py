@@ -338,10 +338,7 @@ class Chorale:
 
         from .keys import Key, find_key
 
-        if not (np.isfinite(tempo) and tempo > 0):
-            raise InputError(
-                f"tempo must be a finite number > 0 quarter notes per minute, got {tempo}"
-            )
+        _check_tempo(tempo)
         if staves not in (2, 4):
             raise InputError(f"staves must be 4 (one per voice) or 2 (choir score), got {staves}")
         if staves == 2 and not time_signature:
@@ -440,10 +437,7 @@ class Chorale:
             raise InputError(
                 f"{target}: unknown file suffix {suffix!r}; use one of {', '.join(SUFFIXES)}"
             )
-        if not (np.isfinite(tempo) and tempo > 0):
-            raise InputError(
-                f"tempo must be a finite number > 0 quarter notes per minute, got {tempo}"
-            )
+        _check_tempo(tempo)
         if suffix in _AUDIO_SUFFIXES:
             from .audio import write_audio
 
@@ -560,6 +554,12 @@ def parse_music_file(path: PathLike) -> music21.stream.Score:
         raise InputError(
             f"{source}: cannot read it as MIDI or MusicXML ({type(error).__name__}: {error})"
         ) from None
+
+
+def _check_tempo(tempo: float) -> None:
+    """Refuse a tempo that is not a finite number of quarter notes per minute above 0."""
+    if not (np.isfinite(tempo) and tempo > 0):
+        raise InputError(f"tempo must be a finite number > 0 quarter notes per minute, got {tempo}")
 
 
 def _check_readable(path: Path) -> None:

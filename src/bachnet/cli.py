@@ -10,8 +10,9 @@ import os
 import re
 import shlex
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -457,25 +458,97 @@ def _write_all(result: Any, outputs: tuple[Path, ...], tempo: float) -> None:
             click.echo(f"wrote {written} ({len(piece)} steps, {piece.duration:g} quarter notes)")
 
 
-@main.command()
-@click.option(
-    "-o",
-    "--out",
-    "outputs",
-    multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=[Path("chorale.mid")],
-    show_default=True,
-    help="Output file(s): .mid/.midi, .musicxml/.xml, .csv; audio .wav/.flac/.ogg "
-    "(bachnet[audio]); score .svg/.png/.pdf or piano roll NAME.roll.png (bachnet[score]). "
-    "Repeat for several formats. With -n > 1, files are numbered.",
-)
-@click.option(
+# Options that generate and harmonize share.
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _out_option(default: str) -> Callable[[F], F]:
+    """``-o/--out``, repeatable, writing ``default`` when not given."""
+    return click.option(
+        "-o",
+        "--out",
+        "outputs",
+        multiple=True,
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=[Path(default)],
+        show_default=True,
+        help="Output file(s): .mid/.midi, .musicxml/.xml, .csv; audio .wav/.flac/.ogg "
+        "(bachnet[audio]); score .svg/.png/.pdf or piano roll NAME.roll.png (bachnet[score]). "
+        "Repeat for several formats. With -n > 1, files are numbered.",
+    )
+
+
+def _num_option(what: str) -> Callable[[F], F]:
+    """``-n/--num``: how many pieces to write."""
+    return click.option(
+        "-n",
+        "--num",
+        "num_samples",
+        type=click.IntRange(min=1),
+        default=1,
+        show_default=True,
+        help=f"How many {what}.",
+    )
+
+
+_MODEL_OPTION = click.option(
     "-m",
     "--model",
     default=None,
     help="A model folder, preset name or URL (default: the bundled model).",
 )
+_SEED_OPTION = click.option("--seed", type=int, default=None, help="Repeatable output.")
+_NO_RULES_OPTION = click.option(
+    "--no-rules", is_flag=True, help="Sample the raw model: no voice-leading rules."
+)
+_TEMPO_OPTION = click.option(
+    "--tempo",
+    type=click.FloatRange(min=0, max=1000, min_open=True),
+    callback=lambda ctx, param, value: _finite(value, "--tempo"),
+    default=72.0,
+    show_default=True,
+    help="Quarter notes per minute.",
+)
+
+
+def _sampler_options(function: F) -> F:
+    """``--sampler`` and the filter settings `bachnet.samplers.from_options` takes."""
+    for option in reversed(
+        (
+            click.option(
+                "--sampler",
+                default="top_p",
+                show_default=True,
+                help="greedy, temperature, top_k, top_p (nucleus), sampling, or a plugin's name.",
+            ),
+            click.option(
+                "--temperature",
+                type=click.FloatRange(min=0, min_open=True),
+                default=None,
+                help="Soften (>1) or sharpen (<1) the distribution.",
+            ),
+            click.option(
+                "--top-k",
+                type=click.IntRange(min=1),
+                default=None,
+                help="Keep the K most likely notes.",
+            ),
+            click.option(
+                "--top-p",
+                type=click.FloatRange(0, 1, min_open=True),
+                default=None,
+                help="Keep the smallest set of notes reaching probability P.",
+            ),
+        )
+    ):
+        function = option(function)
+    return function
+
+
+@main.command()
+@_out_option("chorale.mid")
+@_MODEL_OPTION
 @click.option(
     "--steps",
     type=click.IntRange(min=1),
@@ -483,37 +556,9 @@ def _write_all(result: Any, outputs: tuple[Path, ...], tempo: float) -> None:
     show_default=True,
     help="New 16th-note steps (16 = one 4/4 bar).",
 )
-@click.option(
-    "--sampler",
-    default="top_p",
-    show_default=True,
-    help="greedy, temperature, top_k, top_p (nucleus), sampling, or a plugin's name.",
-)
-@click.option(
-    "--temperature",
-    type=click.FloatRange(min=0, min_open=True),
-    default=None,
-    help="Soften (>1) or sharpen (<1) the distribution.",
-)
-@click.option(
-    "--top-k", type=click.IntRange(min=1), default=None, help="Keep the K most likely notes."
-)
-@click.option(
-    "--top-p",
-    type=click.FloatRange(0, 1, min_open=True),
-    default=None,
-    help="Keep the smallest set of notes reaching probability P.",
-)
-@click.option(
-    "-n",
-    "--num",
-    "num_samples",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="How many chorales.",
-)
-@click.option("--seed", type=int, default=None, help="Repeatable output.")
+@_sampler_options
+@_num_option("chorales")
+@_SEED_OPTION
 @click.option(
     "--prompt",
     default="none",
@@ -544,15 +589,8 @@ def _write_all(result: Any, outputs: tuple[Path, ...], tempo: float) -> None:
     is_flag=True,
     help="Stop after exactly --steps steps instead of ending with a cadence.",
 )
-@click.option("--no-rules", is_flag=True, help="Sample the raw model: no voice-leading rules.")
-@click.option(
-    "--tempo",
-    type=click.FloatRange(min=0, max=1000, min_open=True),
-    callback=lambda ctx, param, value: _finite(value, "--tempo"),
-    default=72.0,
-    show_default=True,
-    help="Quarter notes per minute.",
-)
+@_NO_RULES_OPTION
+@_TEMPO_OPTION
 def generate(
     outputs: tuple[Path, ...],
     model: str | None,
@@ -626,24 +664,8 @@ def models() -> None:
     default=None,
     help="Harmonise the soprano of a JSB chorale, SPLIT:INDEX (e.g. test:3), instead of MELODY.",
 )
-@click.option(
-    "-o",
-    "--out",
-    "outputs",
-    multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=[Path("harmonized.mid")],
-    show_default=True,
-    help="Output file(s): .mid/.midi, .musicxml/.xml, .csv; audio .wav/.flac/.ogg "
-    "(bachnet[audio]); score .svg/.png/.pdf or piano roll NAME.roll.png (bachnet[score]). "
-    "Repeat for several formats. With -n > 1, files are numbered.",
-)
-@click.option(
-    "-m",
-    "--model",
-    default=None,
-    help="A model folder, preset name or URL (default: the bundled model).",
-)
+@_out_option("harmonized.mid")
+@_MODEL_OPTION
 @click.option(
     "--method",
     type=click.Choice(["rerank", "sample", "beam"]),
@@ -659,34 +681,11 @@ def models() -> None:
     show_default=True,
     help="Draws per harmonisation (rerank) or the beam width (beam).",
 )
-@click.option(
-    "--sampler",
-    default="top_p",
-    show_default=True,
-    help="greedy, temperature, top_k, top_p (nucleus), sampling, or a plugin's name.",
-)
-@click.option("--temperature", type=click.FloatRange(min=0, min_open=True), default=None)
-@click.option("--top-k", type=click.IntRange(min=1), default=None)
-@click.option("--top-p", type=click.FloatRange(0, 1, min_open=True), default=None)
-@click.option(
-    "-n",
-    "--num",
-    "num_samples",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="How many harmonisations.",
-)
-@click.option("--seed", type=int, default=None, help="Repeatable output.")
-@click.option("--no-rules", is_flag=True, help="Sample the raw model: no voice-leading rules.")
-@click.option(
-    "--tempo",
-    type=click.FloatRange(min=0, max=1000, min_open=True),
-    callback=lambda ctx, param, value: _finite(value, "--tempo"),
-    default=72.0,
-    show_default=True,
-    help="Quarter notes per minute.",
-)
+@_sampler_options
+@_num_option("harmonisations")
+@_SEED_OPTION
+@_NO_RULES_OPTION
+@_TEMPO_OPTION
 def harmonize(
     melody: Path | None,
     soprano_of: str | None,

@@ -124,6 +124,9 @@ def test_decode_refuses_ids_that_are_not_token_ids(ids: list[object], message: s
         ({"model.lstm_units": [1_000_000_000]}, "parameters"),
         ({"model.embedding_dim": 10**9}, "parameters"),
         ({"vocabulary.high": 90}, "vocabulary has 56 ids"),
+        ({"model.units": 3}, r"model: Additional properties .*'units' was unexpected"),
+        ({"weights.sha256": "abc"}, "weights/sha256: 'abc' does not match"),
+        ({"vocabulary.low": -5}, "vocabulary/low: -5 is less than the minimum of 1"),
     ],
 )
 def test_a_tampered_config_is_refused_before_anything_is_built(
@@ -144,6 +147,19 @@ def test_a_tampered_config_is_refused_before_anything_is_built(
     with pytest.raises(ModelFileError, match=message) as caught:
         BachNet.load(folder)
     assert "hostname" not in str(caught.value) or "plain file name" in str(caught.value)
+
+
+def test_the_config_schema_is_a_valid_schema_and_fits_the_bundled_models() -> None:
+    import jsonschema
+
+    from bachnet.model import config_schema
+    from bachnet.pretrained import bundled_root
+
+    jsonschema.Draft202012Validator.check_schema(config_schema())
+    configs = sorted(bundled_root().glob("*/config.json"))
+    assert len(configs) >= 2
+    for path in configs:
+        jsonschema.validate(json.loads(path.read_text(encoding="utf-8")), config_schema())
 
 
 def test_an_empty_model_name_is_not_the_current_folder() -> None:
@@ -405,7 +421,10 @@ def test_two_processes_fetch_and_unpack_the_corpus_at_once(
         for run, (out, err) in zip(runs, outputs, strict=True):
             assert run.returncode == 0, err
             assert out.split() == ["229", "77"]
-        assert not [p for p in cache.iterdir() if p.name.startswith(".")]  # no staging left
+        leftovers = [p.name for p in cache.iterdir() if p.name.startswith(".")]
+        assert leftovers == [f".{jsb_archive.name}.lock"]  # no staging left, only the lock file
+        # one download per cache: the second process waited on the lock, then found the file
+        assert len(loopback_server.requests) == attempt + 1  # type: ignore[attr-defined]
 
 
 def test_a_second_trainer_is_refused_while_the_first_holds_the_folder(tmp_path: Path) -> None:
@@ -494,3 +513,24 @@ def test_a_killed_downloads_leftover_is_swept(
     monkeypatch.setenv("BACHNET_MIRROR", str(folder))
     fetch(jsb_archive.name, progress=False)
     assert not old.exists() and fresh.exists()
+
+
+def test_a_mirror_that_streams_too_much_is_cut_off(
+    loopback_server: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bachnet import DownloadError
+    from bachnet.data import JSB_ARCHIVE, KNOWN_SIZES, fetch
+
+    served = tmp_path / "served"
+    served.mkdir()
+    (served / JSB_ARCHIVE).write_bytes(b"\0" * 20_000_000)  # 20 MB for a 117,793-byte file
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("BACHNET_DATA_DIR", str(cache))
+    monkeypatch.setenv("BACHNET_MIRROR", loopback_server(served))  # type: ignore[operator]
+    with pytest.raises(DownloadError, match=f"more than the {KNOWN_SIZES[JSB_ARCHIVE]:,} bytes"):
+        fetch(JSB_ARCHIVE, progress=False)
+    assert [p.name for p in cache.iterdir()] == [f".{JSB_ARCHIVE}.lock"]  # nothing kept
+    # a file outside the registry gets the general cap, or the one given
+    (served / "big.bin").write_bytes(b"\0" * 300_000)
+    with pytest.raises(DownloadError, match="more than the 100,000 bytes"):
+        fetch("big.bin", sha256="0" * 64, url="http://unused/big.bin", max_bytes=100_000)

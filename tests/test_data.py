@@ -32,10 +32,15 @@ def sha256(path: Path) -> str:
 
 
 def files_under(folder: Path) -> list[str]:
-    """Every file and folder below ``folder`` (relative, sorted); [] if it does not exist."""
+    """Every file and folder below ``folder`` (relative, sorted); [] if it does not exist.
+
+    The cache's empty lock files (``.<name>.lock``, held while a file is written) are left out.
+    """
     if not folder.exists():
         return []
-    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+    return sorted(
+        str(p.relative_to(folder)) for p in folder.rglob("*") if not p.name.endswith(".lock")
+    )
 
 
 def serve_copy(archive: Path, folder: Path, servers: LoopbackServers) -> str:

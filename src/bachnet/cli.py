@@ -160,6 +160,14 @@ def main() -> None:
 )
 @click.option("--clipnorm", type=click.FloatRange(min=0), default=1.0, show_default=True)
 @click.option("--weight-decay", type=click.FloatRange(min=0), default=0.0, show_default=True)
+@click.option(
+    "--ema",
+    type=click.FloatRange(0, 1, max_open=True),
+    default=0.0,
+    show_default=True,
+    help="Momentum of a moving average of the weights, per batch (0 = off; e.g. 0.995). "
+    "Validation and the saved model use the averaged weights.",
+)
 @click.option("--patience", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option(
     "--stride",

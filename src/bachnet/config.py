@@ -169,6 +169,9 @@ class TrainConfig:
         decay_epochs: epochs for the learning rate to fall tenfold (``inf``: constant).
         clipnorm: gradient clipping by global norm (0 = off).
         weight_decay: decoupled weight decay of Nadam (0 = off).
+        ema: momentum of an exponential moving average of the weights, updated every batch
+            (0 = off; e.g. 0.995 averages over the last ~200 batches). Validation, early
+            stopping and the saved model use the averaged weights; training steps the raw ones.
         patience: early stopping after this many epochs without a better validation loss.
         stride: fixed windows every ``stride`` tokens; ``None`` for random windows.
         transpose: largest random transposition in semitones (random windows only).
@@ -185,6 +188,7 @@ class TrainConfig:
     decay_epochs: float = math.inf
     clipnorm: float = 1.0
     weight_decay: float = 0.0
+    ema: float = 0.0
     patience: int = 10
     stride: int | None = None
     transpose: int = 6
@@ -206,6 +210,10 @@ class TrainConfig:
         _check(
             math.isfinite(self.weight_decay) and self.weight_decay >= 0,
             f"weight_decay must be a finite number >= 0, got {self.weight_decay}",
+        )
+        _check(
+            math.isfinite(self.ema) and 0 <= self.ema < 1,
+            f"ema must be a momentum in [0, 1), got {self.ema}",
         )
         _check(self.patience >= 1, f"patience must be >= 1, got {self.patience}")
         _check(self.stride is None or self.stride >= 1, f"stride must be >= 1, got {self.stride}")

@@ -4,6 +4,11 @@ Downloads go through one `pooch` registry (``registry.txt``, shipped with the pa
 every file is verified by sha256 before use and cached under ``pooch.os_cache("bachnet")``,
 or the folder named by ``BACHNET_DATA_DIR``. With ``BACHNET_MIRROR`` set to a base URL every
 file is fetched from ``$BACHNET_MIRROR/<file name>`` instead. Nothing happens at import time.
+
+Processes share the cache safely: a download and an unpack each hold a lock file
+(``filelock``) in the cache, so a second process waits and then finds the finished file, and
+a server that sends more bytes than the file can have is cut off while streaming, before the
+hash check.
 """
 
 from __future__ import annotations
@@ -35,11 +40,14 @@ __all__ = [
     "ENV_MIRROR",
     "JSB_ARCHIVE",
     "JSB_SPLITS",
+    "LOCK_TIMEOUT",
     "MAX_ARCHIVE_BYTES",
     "MAX_ARCHIVE_MEMBERS",
+    "MAX_DOWNLOAD_BYTES",
     "ConversionReport",
     "Dataset",
     "DownloadError",
+    "cache_lock",
     "data_dir",
     "fetch",
     "registry",
@@ -51,6 +59,14 @@ ENV_DATA_DIR = "BACHNET_DATA_DIR"
 ENV_MIRROR = "BACHNET_MIRROR"
 JSB_ARCHIVE = "jsb_chorales.tgz"
 JSB_SPLITS = {"train": 229, "valid": 76, "test": 77}
+KNOWN_SIZES = {JSB_ARCHIVE: 117_793}
+"""Exact sizes of registry files: a server sending more is cut off at the first extra byte."""
+
+MAX_DOWNLOAD_BYTES = 200_000_000
+"""The most bytes any other download may stream (a bundled-size model zip is ~10 MB)."""
+
+LOCK_TIMEOUT = 600.0
+"""Seconds to wait for another process's download or unpack of the same file."""
 
 
 class DownloadError(BachNetError, RuntimeError):
@@ -94,7 +110,12 @@ def registry() -> dict[str, tuple[str, str]]:
 
 
 def fetch(
-    name: str, *, sha256: str | None = None, url: str | None = None, progress: bool = True
+    name: str,
+    *,
+    sha256: str | None = None,
+    url: str | None = None,
+    progress: bool = True,
+    max_bytes: int | None = None,
 ) -> Path:
     """Download a file once, verify its sha256 and return its cached path.
 
@@ -106,9 +127,12 @@ def fetch(
         sha256: expected hex digest (with or without a ``sha256:`` prefix).
         url: where to fetch it from when no mirror is set.
         progress: show a progress bar when ``tqdm`` is installed.
+        max_bytes: stop a download that streams more bytes than this (default: the file's
+            size in `KNOWN_SIZES`, else `MAX_DOWNLOAD_BYTES`).
 
     Raises:
-        DownloadError: the download failed or the hash did not match; nothing is kept.
+        DownloadError: the download failed, was too large, or the hash did not match (or
+            another process held the file's lock for `LOCK_TIMEOUT` seconds); nothing is kept.
 
     Examples:
         >>> path = fetch("jsb_chorales.tgz")  # doctest: +SKIP
@@ -123,6 +147,43 @@ def fetch(
         downloader.urls[name] = url
     digest = downloader.registry[name]
     source = downloader.get_url(name)
+    folder = Path(downloader.abspath)
+    limit = max_bytes if max_bytes is not None else KNOWN_SIZES.get(name, MAX_DOWNLOAD_BYTES)
+    with cache_lock(folder / name):
+        return _fetch(downloader, name, digest, source, mirror, progress, limit)
+
+
+@contextlib.contextmanager
+def cache_lock(path: Path) -> Iterator[None]:
+    """Hold ``<path>.lock`` (a `filelock.FileLock`) while ``path`` is written or read.
+
+    Raises:
+        DownloadError: another process held it for `LOCK_TIMEOUT` seconds.
+    """
+    import filelock
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = filelock.FileLock(str(path.parent / f".{path.name}.lock"), timeout=LOCK_TIMEOUT)
+    try:
+        with lock:
+            yield
+    except filelock.Timeout:
+        raise DownloadError(
+            f"{path}: another process has held {lock.lock_file} for {LOCK_TIMEOUT:.0f} s "
+            "(a download or unpack of the same file); try again, or remove the lock file if "
+            "no bachnet process is running"
+        ) from None
+
+
+def _fetch(
+    downloader: Any,
+    name: str,
+    digest: str,
+    source: str,
+    mirror: str | None,
+    progress: bool,
+    limit: int,
+) -> Path:
     _sweep(Path(downloader.abspath))
     local = _local_mirror(mirror)
     if local is not None:
@@ -134,7 +195,9 @@ def fetch(
         )
     try:
         bar: bool = progress and _has_tqdm()
-        path = downloader.fetch(name, progressbar=bar)
+        path = downloader.fetch(name, downloader=_CappedDownload(limit, progress=bar))
+    except DownloadError:
+        raise
     except ValueError as error:  # pooch's hash mismatch
         raise DownloadError(
             f"{name} downloaded from {source} does not match its sha256 {digest.split(':')[-1]} "
@@ -143,6 +206,41 @@ def fetch(
     except Exception as error:
         raise DownloadError(f"could not download {name} from {source}: {error}") from error
     return Path(path)
+
+
+class _CappedDownload:
+    """pooch's HTTP downloader, stopped as soon as the server sends more than ``limit`` bytes."""
+
+    def __init__(self, limit: int, *, progress: bool) -> None:
+        import pooch
+
+        self.limit = limit
+        self.inner = pooch.HTTPDownloader(progressbar=progress)
+
+    def __call__(self, url: str, output_file: Any, pooch: Any, check_only: bool = False) -> Any:
+        if check_only:
+            return self.inner(url, output_file, pooch, check_only=True)
+        with open(output_file, "w+b") as raw:
+            return self.inner(url, _Capped(raw, self.limit, url), pooch)
+
+
+class _Capped:
+    """A file that refuses to grow past ``limit`` bytes."""
+
+    def __init__(self, raw: Any, limit: int, url: str) -> None:
+        self.raw, self.limit, self.url, self.written = raw, limit, url, 0
+
+    def write(self, chunk: bytes) -> int:
+        self.written += len(chunk)
+        if self.written > self.limit:
+            raise DownloadError(
+                f"{self.url} sent more than the {self.limit:,} bytes the file can have; "
+                "stopped the download and kept nothing"
+            )
+        return int(self.raw.write(chunk))
+
+    def flush(self) -> None:
+        self.raw.flush()
 
 
 STALE_SECONDS = 3600
@@ -504,7 +602,9 @@ class Dataset(Sequence[Chorale]):
 
             digest = hashlib.sha256(root.read_bytes()).hexdigest()[:16]
             stem = root.name.split(".")[0]
-            root = safe_extract(root, data_dir() / "unpacked" / f"{stem}-{digest}")
+            target = data_dir() / "unpacked" / f"{stem}-{digest}"
+            with cache_lock(target):
+                root = safe_extract(root, target)
         if not root.is_dir():
             raise ValueError(f"{path}: no such folder or archive")
         files = sorted(

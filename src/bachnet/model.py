@@ -33,6 +33,7 @@ __all__ = [
     "BachNet",
     "ModelFileError",
     "build_keras_model",
+    "config_schema",
 ]
 
 
@@ -362,6 +363,7 @@ class BachNet:
                     f"format {version!r} is newer than this bachnet reads ({FORMAT_VERSION}); "
                     "upgrade bachnet"
                 )
+            _validate_schema(document)
             config = ModelConfig.from_dict(document["model"])
             vocab = Vocabulary.from_config(document["vocabulary"])
             if vocab.size != config.vocab_size:
@@ -437,6 +439,37 @@ class BachNet:
         from .pretrained import resolve
 
         return cls.load(resolve(name_or_path))
+
+
+def config_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) every ``config.json`` is checked against on load.
+
+    Shipped as ``bachnet/config.schema.json``; `BachNet.load` checks the format version
+    first (so a newer file is named as such), then this schema, then the values' meaning.
+
+    Examples:
+        >>> schema = config_schema()
+        >>> schema["required"], schema["properties"]["format"]["maximum"] == FORMAT_VERSION
+        (['model', 'vocabulary', 'weights'], True)
+    """
+    from importlib import resources
+
+    text = resources.files("bachnet").joinpath("config.schema.json").read_text(encoding="utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+def _validate_schema(document: dict[str, Any]) -> None:
+    """Raise ``ValueError`` naming the first place ``document`` breaks `config_schema`."""
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(config_schema())
+    error = jsonschema.exceptions.best_match(validator.iter_errors(document))
+    if error is not None:
+        where = "/".join(str(part) for part in error.absolute_path) or "the top level"
+        meaning = error.schema.get("description") if isinstance(error.schema, dict) else None
+        detail = f"{error.message}: {meaning}" if meaning else error.message
+        raise ValueError(f"{where}: {detail} (see bachnet/config.schema.json)")
 
 
 def _logsumexp(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:

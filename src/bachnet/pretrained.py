@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from .aliases import PathLike
-from .data import data_dir, fetch, safe_extract
+from .data import cache_lock, data_dir, fetch, safe_extract
 from .errors import InputError
 from .files import sha256_of
 from .model import CONFIG_FILE, ModelFileError
@@ -127,8 +127,10 @@ def _bundled_folder(preset: Preset) -> Path:
 
 def _download(name: str, url: str, sha256: str) -> Path:
     archive = fetch(name, sha256=sha256, url=url)
+    target = data_dir() / "models" / f"{Path(name).stem}-{sha256[:12]}"
     try:
-        unpacked = safe_extract(archive, data_dir() / "models" / f"{Path(name).stem}-{sha256[:12]}")
+        with cache_lock(target):
+            unpacked = safe_extract(archive, target)
     except ValueError:  # refused (unsafe or too big): do not keep it in the cache
         archive.unlink(missing_ok=True)
         raise

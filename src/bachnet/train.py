@@ -199,6 +199,8 @@ def train(
         learning_rate=config.learning_rate,
         clipnorm=config.clipnorm or None,
         weight_decay=config.weight_decay or None,
+        use_ema=config.ema > 0,
+        ema_momentum=config.ema or 0.99,
     )
     model = net.keras_model
     model.compile(
@@ -246,6 +248,8 @@ def _train(
         keras.callbacks.LearningRateScheduler(config.learning_rate_at),
         keeper,
     ]
+    if config.ema:  # validate on the averaged weights; train on the raw ones
+        callbacks.insert(0, keras.callbacks.SwapEMAWeights())
     if time_limit is not None:
         callbacks.append(_Deadline(time_limit, clock))
     model.fit(
@@ -582,7 +586,8 @@ class _Run:
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         if improved:
-            _atomic_weights(model, self.folder / BEST_FILE)
+            with _averaged(model):
+                _atomic_weights(model, self.folder / BEST_FILE)
         self.progress.epoch, self.progress.checkpoint = epoch + 1, name
         self.progress.write(self.folder / STATE_FILE)
         _write_history_csv(self.folder / HISTORY_FILE, self.progress.history)
@@ -622,7 +627,8 @@ class _Keeper(keras.callbacks.Callback):  # type: ignore[misc]
         if improved:
             progress.best, progress.best_epoch, progress.wait = current, epoch + 1, 0
             if self.run is None:
-                self.best_weights = [np.array(w) for w in self.model.get_weights()]
+                with _averaged(self.model):
+                    self.best_weights = [np.array(w) for w in self.model.get_weights()]
         else:
             progress.wait += 1
             if progress.wait >= self.patience:
@@ -659,6 +665,30 @@ class _Deadline(keras.callbacks.Callback):  # type: ignore[misc]
 
 RANDOM_FILE = "random.npz"
 """The checkpoint file holding the random generators' states (dropout's seeds)."""
+
+
+@contextlib.contextmanager
+def _averaged(model: keras.Model) -> Iterator[None]:
+    """Hold the optimizer's moving average of the weights in ``model`` (no-op without one)."""
+    optimizer = model.optimizer
+    if not getattr(optimizer, "use_ema", False):
+        yield
+        return
+    pairs = list(
+        zip(optimizer._trainable_variables, optimizer._model_variables_moving_average, strict=True)
+    )
+
+    def swap() -> None:
+        for variable, average in pairs:
+            value = keras.ops.copy(variable.value)
+            variable.assign(average.value)
+            average.assign(value)
+
+    swap()
+    try:
+        yield
+    finally:
+        swap()
 
 
 def _seed_states(model: keras.Model) -> list[Any]:

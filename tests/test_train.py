@@ -385,3 +385,38 @@ def test_resume_with_dropout_is_exact(
     resumed = run(tmp_path / "split", 4)
     assert resumed["loss"] == whole["loss"]
     assert resumed["val_loss"] == whole["val_loss"]
+
+
+@pytest.mark.parametrize("with_folder", [False, True])
+def test_ema_validates_and_keeps_the_averaged_weights(
+    tmp_path: Path, few: tuple[list[Chorale], list[Chorale]], with_folder: bool
+) -> None:
+    """With ``ema`` the model that comes back (and best.weights.h5) holds the moving average,
+    not the last raw weights, which the checkpoint keeps for resuming."""
+    train, valid = few
+    config = ModelConfig(lstm_units=(16,), embedding_dim=8, dense_units=8, window=32, dropout=0.0)
+    keras.utils.set_random_seed(0)
+    net = BachNet(config)
+    settings = TrainConfig(epochs=1, batch_size=8, seed=1, ema=0.5, patience=100)
+    folder = tmp_path / "run"
+    net.fit(train, valid, config=settings, run_dir=folder if with_folder else None, verbose=0)
+    final = [np.asarray(w) for w in net.keras_model.trainable_weights]
+
+    def same(a: list[Any], b: list[Any]) -> bool:
+        return all(np.array_equal(x, np.asarray(y)) for x, y in zip(a, b, strict=True))
+
+    if not with_folder:
+        averages = net.keras_model.optimizer._model_variables_moving_average
+        assert same(final, averages)
+        return
+    best, raw = BachNet(config), BachNet(config)
+    best.keras_model.load_weights(str(folder / "best.weights.h5"))
+    (checkpoint,) = (folder / "checkpoints").iterdir()
+    raw.keras_model.load_weights(str(checkpoint / "model.weights.h5"))
+    assert same(final, best.keras_model.trainable_weights)
+    assert not same(final, raw.keras_model.trainable_weights)  # several batches at 0.5 apart
+
+
+def test_ema_must_be_a_momentum() -> None:
+    with pytest.raises(ValueError, match="ema must be a momentum"):
+        TrainConfig(ema=1.0)

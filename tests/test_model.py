@@ -384,3 +384,26 @@ def test_load_unreadable_config(saved: tuple[BachNet, Path], breakage: Any) -> N
     path = folder / CONFIG_FILE
     path.write_text(breakage(path.read_text(encoding="utf-8")), encoding="utf-8")
     assert_load_fails(folder, "unreadable model config")
+
+
+def test_step_lstm_trains_saves_loads_and_composes(one_chorale: Chorale, tmp_path: Path) -> None:
+    """The step-level type through the whole surface: fit, evaluate, save/load, generate."""
+    keras.utils.set_random_seed(4)
+    config = ModelConfig(
+        architecture="step_lstm", lstm_units=(24,), embedding_dim=8, dense_units=16, window=64
+    )
+    net = BachNet(config)
+    assert net.count_params() == config.parameters
+    settings = TrainConfig(epochs=30, batch_size=4, learning_rate=1e-2, transpose=0, patience=30)
+    history = net.fit([one_chorale], config=settings, verbose=0)
+    first, last = history["loss"][0], history["loss"][-1]
+    assert first > 3.0 and last < 0.5 * first, f"loss only fell from {first:.3f} to {last:.3f}"
+    assert net.evaluate([one_chorale])["loss"] < 0.5 * first
+    loaded = BachNet.load(net.save_pretrained(tmp_path / "step"))
+    assert loaded.config.architecture == "step_lstm"
+    ids = net.vocab.encode(one_chorale)[None, :40]
+    np.testing.assert_allclose(loaded.logits(ids), net.logits(ids), atol=1e-6)
+    pieces = loaded.generate(steps=16, num_samples=2, seed=0)
+    assert isinstance(pieces, list) and len(pieces) == 2
+    for piece in pieces:
+        assert len(piece) >= 16 and piece.fermatas and len(piece) % 16 == 0

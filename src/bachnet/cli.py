@@ -187,10 +187,11 @@ def main() -> None:
 )
 @click.option(
     "--architecture",
-    type=click.Choice(["lstm", "beat_lstm"]),
+    type=click.Choice(["lstm", "beat_lstm", "step_lstm"]),
     default="lstm",
     show_default=True,
-    help="Model type: beat_lstm also knows each token's voice and place in the beat.",
+    help="Model type: beat_lstm also knows each token's voice and place in the beat; "
+    "step_lstm runs one LSTM step per 16th step and writes its four voices from a small head.",
 )
 @click.option("--embedding-dim", type=click.IntRange(min=1), default=128, show_default=True)
 @click.option("--dense-units", type=click.IntRange(min=0), default=256, show_default=True)

@@ -113,6 +113,8 @@ class ModelConfig:
             >>> ModelConfig(architecture="beat_lstm", lstm_units=(384, 384)).parameters
             2089391
         """
+        if self.architecture == "step_lstm":
+            return self._step_parameters()
         total = self.vocab_size * self.embedding_dim
         if self.architecture == "beat_lstm":
             total += 16 * self.embedding_dim  # the position-in-beat embedding
@@ -122,6 +124,19 @@ class ModelConfig:
             if self.layer_norm:
                 total += 2 * units
             width = units
+        if self.dense_units:
+            total += (width + 1) * self.dense_units
+            width = self.dense_units
+        return total + (width + 1) * self.vocab_size
+
+    def _step_parameters(self) -> int:
+        chord = 4 * self.embedding_dim
+        total = 4 * self.vocab_size * self.embedding_dim + 4 * chord  # voices; 16th position
+        width = chord
+        for units in self.lstm_units:
+            total += 4 * units * (width + units + 1) + (2 * units if self.layer_norm else 0)
+            width = units
+        width += chord + 4  # the head also reads the chosen voices and the voice to write
         if self.dense_units:
             total += (width + 1) * self.dense_units
             width = self.dense_units

@@ -3,19 +3,28 @@
 A language model stops wherever it is told to; a chorale ends with a cadence in its key.
 `bachnet.generate.generate` composes in two passes when a piece has a cadence or a key:
 
-1. **The body**: ``steps`` steps rounded up to a whole beat (`body_steps`), opening (without
-   a prompt) on the tonic triad of the key asked for (`tonic_mask`).
+1. **The body**: at least ``steps`` steps, up to the first point where a cadence would put
+   the final chord on a half bar (beat 1 or 3, counted from the piece's first step), plus
+   half a bar to choose from (`first_cadence`, `LOOKAHEAD_STEPS`); opening (without a
+   prompt) on the tonic triad of the key asked for (`tonic_mask`).
 2. **Its key**: each body's key as music21's analysis finds it (`bachnet.keys.find_key`).
    With ``key=...``, several bodies are drawn per piece and the first in the mode asked for
    is kept.
-3. **The cadence**: one beat on the dominant (V or V7: bass on the dominant, upper voices in
+3. **Where to cadence** (`cadence_point`): of the two candidate points, the first after
+   which the bass lies within a whole tone of the dominant, so that it can step into the
+   cadence instead of leaping into a chord it did not see coming (else the earlier one).
+   The rest of the body is dropped.
+4. **The cadence**: one beat on the dominant (V or V7: bass on the dominant, upper voices in
    its chord) and the tonic triad with the tonic in the bass (in minor, with either third, as
    Bach often ends on a major chord), drawn by the model under those masks (`cadence_masks`),
-   then held for a half note (8 steps) under a fermata (`finish`).
-4. **The key**: the piece is transposed into the key asked for, or else into the nearest key
+   then held under a fermata to the end of its bar: a half note on beat 3, a whole note on
+   beat 1 (`final_length`, `finish`).
+5. **The key**: the piece is transposed into the key asked for, or else into the nearest key
    of at most four sharps or flats that keeps the voices in their ranges (`move_into_key`).
 
-``steps`` is thus a minimum: a piece is at most ``3 + 4 + 8 = 15`` steps longer than asked.
+``steps`` is thus a minimum: a piece is at most ``7 + 8 + 4 + 16 = 35`` steps longer than
+asked (rounding to a half bar, the later cadence point, the dominant beat, a whole-note final
+chord), and ends with a complete bar.
 """
 
 from __future__ import annotations
@@ -26,20 +35,30 @@ import numpy as np
 import numpy.typing as npt
 
 from .chorale import Chorale
-from .keys import HOLD_STEPS, Key, cadence_mask, hold, key_shift, transpose_into
+from .keys import Key, cadence_mask, hold, key_shift, transpose_into
 from .vocab import Vocabulary
 
 __all__ = [
     "APPROACH_STEPS",
-    "body_steps",
+    "BAR_STEPS",
+    "LOOKAHEAD_STEPS",
     "cadence_masks",
+    "cadence_point",
+    "final_length",
     "finish",
+    "first_cadence",
     "move_into_key",
     "tonic_mask",
 ]
 
 APPROACH_STEPS = 4
 """Steps of the dominant chord before the final tonic: one beat."""
+
+BAR_STEPS = 16
+"""Steps in a 4/4 bar; the final chord falls on beat 1 or 3 (a multiple of half of it)."""
+
+LOOKAHEAD_STEPS = BAR_STEPS // 2
+"""Extra body steps drawn so that `cadence_point` has a second place to choose."""
 
 
 def tonic_mask(
@@ -69,18 +88,62 @@ def tonic_mask(
     return rows
 
 
-def body_steps(done: int, steps: int) -> int:
-    """New steps before the cadence: ``steps``, rounded up so the cadence starts on a beat.
+def first_cadence(done: int, steps: int) -> int:
+    """New steps before the earliest cadence: at least ``steps``, and the final chord (one
+    beat after the cadence starts) on a half bar of the whole piece.
 
     Args:
         done: steps already written (the prompt's).
         steps: the new steps asked for.
 
     Examples:
-        >>> body_steps(0, 30), body_steps(6, 30), body_steps(0, 32)
-        (32, 30, 32)
+        >>> first_cadence(0, 28), first_cadence(0, 30), first_cadence(6, 30)
+        (28, 36, 30)
     """
-    return steps + (-(done + steps)) % 4
+    half = BAR_STEPS // 2
+    return steps + (-(done + steps + APPROACH_STEPS)) % half
+
+
+def cadence_point(chords: npt.ArrayLike, key: Key, earliest: int) -> int:
+    """Where the cadence starts (a step index of ``chords``): ``earliest`` or half a bar later.
+
+    The first candidate before which the bass's last pitch is within two semitones of the
+    key's dominant (so it steps, or stays, into the dominant chord); ``earliest`` if neither.
+
+    Args:
+        chords: ``(steps, 4)`` MIDI pitches of the piece so far (at least ``earliest +
+            LOOKAHEAD_STEPS`` steps).
+        key: the piece's key.
+        earliest: the first candidate (`first_cadence` plus the prompt's steps).
+
+    Examples:
+        >>> from bachnet.keys import Key
+        >>> body = np.array([[67, 64, 60, 48]] * 8 + [[69, 65, 60, 53]] * 8)  # C, then F (IV)
+        >>> cadence_point(body, Key.parse("C major"), 8)  # after C: a leap; after F: a step
+        16
+        >>> cadence_point(body[:, [0, 1, 2, 0]] * 0 + 60, Key.parse("C major"), 8)
+        8
+    """
+    rows = np.asarray(chords)
+    for point in (earliest, earliest + LOOKAHEAD_STEPS):
+        bass = rows[:point, 3]
+        sounding = bass[bass > 0]
+        if len(sounding):
+            distance = (int(sounding[-1]) - key.dominant) % 12
+            if min(distance, 12 - distance) <= 2:
+                return point
+    return earliest
+
+
+def final_length(position: int) -> int:
+    """Steps the final chord lasts when it starts at step ``position`` (on a half bar): to
+    the end of its bar, a half note on beat 3, a whole note on beat 1.
+
+    Examples:
+        >>> final_length(24), final_length(32)
+        (8, 16)
+    """
+    return BAR_STEPS - position % BAR_STEPS
 
 
 def cadence_masks(
@@ -133,8 +196,8 @@ def move_into_key(
     return Chorale(chords, name=piece.name, fermatas=piece.fermatas)
 
 
-def finish(piece: Chorale, cadence: bool) -> Chorale:
-    """Hold the final chord for a half note under a fermata (when there is a cadence).
+def finish(piece: Chorale, cadence: bool, length: int = BAR_STEPS // 2) -> Chorale:
+    """Hold the final chord for ``length`` steps under a fermata (when there is a cadence).
 
     Examples:
         >>> done = finish(Chorale([[67, 64, 60, 43], [72, 64, 55, 48]]), True)
@@ -144,4 +207,4 @@ def finish(piece: Chorale, cadence: bool) -> Chorale:
     if not cadence:
         return piece
     last = len(piece) - 1
-    return Chorale(hold(piece, HOLD_STEPS - 1), name=piece.name, fermatas=(*piece.fermatas, last))
+    return Chorale(hold(piece, length - 1), name=piece.name, fermatas=(*piece.fermatas, last))

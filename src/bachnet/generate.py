@@ -27,7 +27,17 @@ import numpy as np
 import numpy.typing as npt
 
 from .chorale import MAX_STEPS, Chorale
-from .endings import APPROACH_STEPS, body_steps, cadence_masks, finish, move_into_key, tonic_mask
+from .endings import (
+    APPROACH_STEPS,
+    LOOKAHEAD_STEPS,
+    cadence_masks,
+    cadence_point,
+    final_length,
+    finish,
+    first_cadence,
+    move_into_key,
+    tonic_mask,
+)
 from .errors import InputError, LimitError
 from .keys import Key, find_key, key_shift, transpose_into
 from .rules import Context, Rule, RulesSpec, VoiceRange, get_rules
@@ -370,6 +380,57 @@ def next_token(
     return np.asarray(get_sampler(sampler)(logits, seed=seed), dtype=np.int32)
 
 
+def _cadence(
+    net: BachNet,
+    ids: npt.NDArray[np.int32],
+    base: int,
+    done: int,
+    earliest: int,
+    keys: Sequence[Key],
+    ranges: Sequence[tuple[int, int]],
+    sampler: SamplerSpec,
+    seed: int | None,
+    ruleset: Sequence[Rule],
+) -> tuple[list[npt.NDArray[np.int32]], list[int]]:
+    """End each body with a V-I cadence at its `cadence_point`, in one batched pass.
+
+    ``ids`` holds ``base`` tokens (the prompt's ``done`` steps, or the silent lead) and then
+    the bodies; ``earliest`` counts new steps. A row whose cadence starts later is forced
+    through its own body tokens up to that point, so all rows share one call (one compiled
+    program). Returns each row cut after its final chord, and the final chord's length
+    (`final_length`).
+    """
+    vocab = net.vocab.size
+    cadence_tokens = VOICES_PER_STEP * (APPROACH_STEPS + 1)
+    skip = base - VOICES_PER_STEP * done  # the lead, when there is no prompt
+    pieces = [net.vocab.decode(row[skip:]).chords for row in ids]
+    starts = [
+        cadence_point(chords, key, done + earliest) - done
+        for chords, key in zip(pieces, keys, strict=True)
+    ]
+    low = base + VOICES_PER_STEP * min(starts)
+    high = base + VOICES_PER_STEP * max(starts) + cadence_tokens
+    allowed = np.ones((len(ids), high - low, vocab), dtype=bool)
+    masks = cadence_masks(keys, net.vocab, ranges)
+    for row, start in enumerate(starts):
+        begin = base + VOICES_PER_STEP * start - low
+        allowed[row, :begin] = np.eye(vocab, dtype=bool)[ids[row, low : low + begin]]
+        allowed[row, begin : begin + cadence_tokens] = masks[row]
+    out = generate_tokens(
+        net,
+        ids[:, :low],
+        high - low,
+        sampler=sampler,
+        seed=None if seed is None else seed + 1,
+        constraint=allowed,
+        rules=ruleset,
+    )
+    ends = [base + VOICES_PER_STEP * start + cadence_tokens for start in starts]
+    rows = [out[row, :end] for row, end in enumerate(ends)]
+    lengths = [final_length(done + start + APPROACH_STEPS) for start in starts]
+    return rows, lengths
+
+
 def generate(
     net: BachNet,
     prompt: Chorale | None = None,
@@ -453,7 +514,8 @@ def generate(
     lead = np.zeros(net.network.lead, np.int32)  # silence before a piece (a step or a beat)
     start = net.vocab.encode(prompt) if prompt is not None else lead
     done = len(prompt) if prompt is not None else 0
-    body = body_steps(done, steps) if cadence else steps
+    earliest = first_cadence(done, steps) if cadence else steps
+    body = earliest + LOOKAHEAD_STEPS if cadence else steps
     vocab = net.vocab.size
     tries = MODE_TRIES if wanted is not None and prompt is None else 1
     mask = np.ones((num_samples * tries, VOICES_PER_STEP * body, vocab), dtype=bool)
@@ -485,30 +547,27 @@ def generate(
     skip = len(start) if prompt is None else 0
     keys: list[Key] = []
     if cadence or wanted is not None:
-        analysed = [find_key(net.vocab.decode(row[skip:]).chords) for row in ids]
+        kept = len(start) + VOICES_PER_STEP * earliest  # what every piece keeps of its body
+        analysed = [find_key(net.vocab.decode(row[skip:kept]).chords) for row in ids]
         chosen = []
         for sample in range(num_samples):
-            rows = range(sample * tries, (sample + 1) * tries)
-            fits = [r for r in rows if wanted is None or analysed[r].mode == wanted.mode]
-            chosen.append(fits[0] if fits else rows[0])
+            drawn = range(sample * tries, (sample + 1) * tries)
+            fits = [r for r in drawn if wanted is None or analysed[r].mode == wanted.mode]
+            chosen.append(fits[0] if fits else drawn[0])
         ids = ids[chosen]
         keys = [analysed[r] for r in chosen]
+    rows: list[npt.NDArray[np.int32]] = list(ids)
+    lengths = [0] * len(rows)
     if cadence:
-        ids = generate_tokens(
-            net,
-            ids,
-            VOICES_PER_STEP * (APPROACH_STEPS + 1),
-            sampler=sampler,
-            seed=None if seed is None else seed + 1,
-            constraint=cadence_masks(keys, net.vocab, ranges),
-            rules=ruleset,
+        rows, lengths = _cadence(
+            net, ids, len(start), done, earliest, keys, ranges, sampler, seed, ruleset
         )
     keep = 0 if (prompt is not None and include_prompt) else len(start)
     name = f"{prompt.name} (continued)" if prompt is not None and prompt.name else "bachnet chorale"
     pieces = []
-    found_keys: list[Key | None] = [*keys] if keys else [None] * len(ids)
-    for row, found_key in zip(ids, found_keys, strict=True):
-        piece = finish(net.vocab.decode(row[keep:], strict=True, name=name), cadence)
+    found_keys: list[Key | None] = [*keys] if keys else [None] * len(rows)
+    for row, length, found_key in zip(rows, lengths, found_keys, strict=True):
+        piece = finish(net.vocab.decode(row[keep:], strict=True, name=name), cadence, length)
         if found_key is not None and prompt is None:
             piece = move_into_key(piece, found_key, wanted, ranges)
         pieces.append(piece)

@@ -16,6 +16,11 @@ Built in:
   (its voice x its step's 16th position: 16 values) added to the token embedding, and one
   beat of silence before every training piece, so that a piece starts on a beat. The model
   knows which voice it writes and where the beat is, instead of inferring both.
+* ``"step_lstm"``: one recurrent step per 16th-note step instead of per token. The LSTMs
+  read each whole chord (its four voice embeddings side by side, plus the step's 16th
+  position in the beat); a small head then writes the next chord voice by voice, from the
+  LSTM's output, the voices of that chord already chosen and which voice comes next. Four
+  times fewer recurrent steps per token than the token-level types.
 """
 
 from __future__ import annotations
@@ -38,8 +43,13 @@ __all__ = [
     "BeatPosition",
     "LSTMNetwork",
     "Network",
+    "StepLSTM",
+    "StepLSTMNetwork",
     "network_for",
 ]
+
+VOICES = 4
+"""Tokens per 16th-note step: soprano, alto, tenor, bass."""
 
 BEAT = 16
 """Tokens per quarter-note beat: 4 sixteenth steps x 4 voices."""
@@ -215,7 +225,251 @@ class BeatLSTMNetwork(LSTMNetwork):
     pad_lead = True
 
 
-NETWORKS: dict[str, type[Network]] = {cls.name: cls for cls in (LSTMNetwork, BeatLSTMNetwork)}
+@keras.saving.register_keras_serializable(package="bachnet")
+class StepLSTM(keras.layers.Layer):  # type: ignore[misc]
+    """The whole step-level network as one layer: ``(batch, time)`` ids -> next-token logits.
+
+    Token ``(s, v)`` (voice ``v`` of step ``s``; windows start on a beat) predicts the next
+    token: voice ``v + 1`` of step ``s`` from the LSTMs' output after step ``s - 1`` and the
+    voices ``0..v`` of step ``s``; the bass (``v = 3``) predicts the next step's soprano from
+    the output after step ``s``. A time axis that is not a whole number of steps is padded
+    with silence inside and cut back, which changes nothing before it (the model is causal).
+
+    Examples:
+        >>> import numpy as np
+        >>> keras.utils.set_random_seed(0)
+        >>> layer = StepLSTM(47, 4, (8,), 0.0, True, 4)
+        >>> tuple(layer(np.zeros((2, 7), "int32")).shape)
+        (2, 7, 47)
+    """
+
+    def __init__(
+        self,
+        vocab_size: int,
+        embedding_dim: int,
+        lstm_units: tuple[int, ...] | list[int],
+        dropout: float,
+        layer_norm: bool,
+        dense_units: int,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.vocab_size, self.embedding_dim = int(vocab_size), int(embedding_dim)
+        self.lstm_units = tuple(int(u) for u in lstm_units)
+        self.dropout, self.layer_norm, self.dense_units = dropout, bool(layer_norm), dense_units
+        chord = VOICES * self.embedding_dim
+        self.voice_embedding = keras.layers.Embedding(
+            VOICES * self.vocab_size, self.embedding_dim, name="voice_embedding"
+        )
+        self.position = keras.layers.Embedding(VOICES, chord, name="position")
+        self.drops = [
+            keras.layers.Dropout(dropout, name=f"dropout_{i}")
+            for i in range(1, len(self.lstm_units) + 1)
+        ]
+        self.lstms = [
+            keras.layers.LSTM(units, return_sequences=True, name=f"lstm_{i}")
+            for i, units in enumerate(self.lstm_units, start=1)
+        ]
+        self.norms = (
+            [
+                keras.layers.LayerNormalization(name=f"norm_{i}")
+                for i in range(1, len(self.lstm_units) + 1)
+            ]
+            if self.layer_norm
+            else []
+        )
+        self.head = (
+            [keras.layers.Dense(dense_units, activation="relu", name="dense")]
+            if dense_units
+            else []
+        )
+        self.logits = keras.layers.Dense(self.vocab_size, name="logits")
+
+    def build(self, input_shape: tuple[int | None, ...]) -> None:
+        chord = VOICES * self.embedding_dim
+        self.voice_embedding.build((None, None, VOICES))
+        self.position.build((None,))
+        width = chord
+        for i, lstm in enumerate(self.lstms):
+            lstm.build((None, None, width))
+            width = self.lstm_units[i]
+            if self.norms:
+                self.norms[i].build((None, None, width))
+        width = width + chord + VOICES
+        for layer in self.head:
+            layer.build((None, width))
+            width = self.dense_units
+        self.logits.build((None, width))
+
+    def embed(self, tokens: Tensor, voices: Tensor) -> Tensor:
+        """Voice-specific embeddings of ``tokens`` sung by ``voices`` (broadcastable)."""
+        return self.voice_embedding(
+            ops.cast(tokens, "int32") + ops.cast(voices, "int32") * self.vocab_size
+        )
+
+    def recur(self, chords: Tensor, training: bool | None = None) -> Tensor:
+        """``(batch, steps, 4 * embedding_dim)`` chord inputs -> the top LSTM's outputs."""
+        x = chords
+        for i, lstm in enumerate(self.lstms):
+            x = self.drops[i](x, training=training)
+            x = lstm(x, training=training)
+            if self.norms:
+                x = self.norms[i](x)
+        return x
+
+    def predict_voice(self, state: Tensor, known: Tensor, target: Tensor) -> Tensor:
+        """Logits of voice ``target`` (one-hot, last axis 4) from an LSTM output and the
+        embeddings of the voices already chosen (zeros for the others, flattened)."""
+        x = ops.concatenate([state, known, ops.cast(target, state.dtype)], axis=-1)
+        for layer in self.head:
+            x = layer(x)
+        return self.logits(x)
+
+    def call(self, tokens: Tensor, training: bool | None = None) -> Tensor:
+        tokens = ops.cast(tokens, "int32")
+        batch, time = ops.shape(tokens)[0], ops.shape(tokens)[1]
+        steps = (time + VOICES - 1) // VOICES
+        padded = ops.pad(tokens, [[0, 0], [0, steps * VOICES - time]])
+        chords = ops.reshape(padded, (batch, steps, VOICES))
+        embedded = self.embed(chords, ops.arange(VOICES, dtype="int32"))  # (b, s, 4, d)
+        flat = ops.reshape(embedded, (batch, steps, VOICES * self.embedding_dim))
+        place = self.position(ops.mod(ops.arange(steps, dtype="int32"), VOICES))
+        outputs = self.recur(flat + ops.expand_dims(place, 0), training=training)
+        before = ops.concatenate([ops.zeros_like(outputs[:, :1]), outputs[:, :-1]], axis=1)
+        state = ops.stack([before, before, before, outputs], axis=2)  # (b, s, 4, units)
+        known_mask = ops.convert_to_tensor(_KNOWN, dtype=embedded.dtype)  # token -> voices
+        known = ops.expand_dims(embedded, 2) * ops.reshape(known_mask, (1, 1, VOICES, VOICES, 1))
+        known = ops.reshape(known, (batch, steps, VOICES, VOICES * self.embedding_dim))
+        target = ops.broadcast_to(
+            ops.reshape(ops.convert_to_tensor(_TARGET, dtype=embedded.dtype), (1, 1, 4, 4)),
+            (batch, steps, VOICES, VOICES),
+        )
+        logits = self.predict_voice(state, known, target)
+        return ops.reshape(logits, (batch, steps * VOICES, self.vocab_size))[:, :time]
+
+    def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
+        return (input_shape[0], input_shape[1], self.vocab_size)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "vocab_size": self.vocab_size,
+            "embedding_dim": self.embedding_dim,
+            "lstm_units": list(self.lstm_units),
+            "dropout": self.dropout,
+            "layer_norm": self.layer_norm,
+            "dense_units": self.dense_units,
+        }
+
+
+_KNOWN = [[1, 0, 0, 0], [1, 1, 0, 0], [1, 1, 1, 0], [0, 0, 0, 0]]
+"""Row ``v``: the voices of the current step known when token ``(s, v)`` is read."""
+
+_TARGET = [[0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1], [1, 0, 0, 0]]
+"""Row ``v``: the voice that token ``(s, v)`` predicts (the next one; after the bass, S)."""
+
+
+class StepLSTMNetwork(Network):
+    """One LSTM step per 16th-note step, a small head per voice (see `StepLSTM`).
+
+    Examples:
+        >>> from bachnet import ModelConfig
+        >>> config = ModelConfig(architecture="step_lstm", lstm_units=(8,), embedding_dim=4)
+        >>> model = StepLSTMNetwork(config).build()
+        >>> model.output_shape, model.count_params() == config.parameters
+        ((None, None, 47), True)
+    """
+
+    name = "step_lstm"
+    lead = BEAT
+    align = BEAT
+    pad_lead = True
+
+    def build(self) -> keras.Model:
+        config = self.config
+        tokens = keras.Input(shape=(None,), dtype="int32", name="tokens")
+        core = StepLSTM(
+            config.vocab_size,
+            config.embedding_dim,
+            config.lstm_units,
+            config.dropout,
+            config.layer_norm,
+            config.dense_units,
+            name="step_lstm",
+        )
+        return keras.Model(tokens, core(tokens), name="bachnet")
+
+    def initial_state(self, batch: Tensor) -> list[Tensor]:
+        """``[h1, c1, ..., top output, chosen voices' embeddings (batch, 4 * dim)]``, zeros."""
+        config = self.config
+        states = [ops.zeros((batch, units)) for units in config.lstm_units for _ in range(2)]
+        return [
+            *states,
+            ops.zeros((batch, config.lstm_units[-1])),
+            ops.zeros((batch, VOICES * config.embedding_dim)),
+        ]
+
+    def step(self, model: keras.Model) -> StepFn:
+        """One token; the LSTMs advance when a step's bass arrives (both branches are
+        computed and one is kept, so the program has static shapes on every backend).
+
+        Examples:
+            >>> import numpy as np
+            >>> from bachnet import BachNet, ModelConfig
+            >>> keras.utils.set_random_seed(0)
+            >>> config = ModelConfig(architecture="step_lstm", lstm_units=(8,), embedding_dim=4)
+            >>> net = BachNet(config)
+            >>> step = net.network.step(net.keras_model)
+            >>> states = net.network.initial_state(1)
+            >>> tokens = [0, 0, 0, 0, 37, 32, 29, 13, 38, 32]
+            >>> for index, token in enumerate(tokens):
+            ...     logits, states = step(np.array([token], "int32"), index, states)
+            >>> bool(np.allclose(logits, net.logits([tokens])[:, -1], atol=1e-5))
+            True
+        """
+        core: StepLSTM = model.get_layer("step_lstm")
+        layers = len(core.lstm_units)
+        dim = core.embedding_dim
+
+        def step(token: Tensor, index: Tensor, states: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
+            index = ops.cast(index, "int32")
+            voice = ops.mod(index, VOICES)
+            top, known = states[2 * layers], states[2 * layers + 1]
+            batch = ops.shape(token)[0]
+            mine = core.embed(token, voice)  # (batch, dim)
+            slot = ops.cast(ops.arange(VOICES) == voice, known.dtype)
+            known = ops.reshape(known, (batch, VOICES, dim)) + ops.expand_dims(
+                mine, 1
+            ) * ops.reshape(slot, (1, VOICES, 1))
+            known = ops.reshape(known, (batch, VOICES * dim))
+            # the chord complete (after the bass): advance the LSTMs
+            place = core.position(ops.full((batch,), ops.mod(index // VOICES, VOICES)))
+            x = known + place
+            new_states: list[Tensor] = []
+            for i, lstm in enumerate(core.lstms):
+                x, (h, c) = lstm.cell(x, [states[2 * i], states[2 * i + 1]], training=False)
+                new_states += [h, c]
+                if core.norms:
+                    x = core.norms[i](x)
+            last = voice == VOICES - 1
+            target = ops.cast(ops.arange(VOICES) == ops.mod(voice + 1, VOICES), known.dtype)
+            target = ops.broadcast_to(ops.expand_dims(target, 0), (batch, VOICES))
+            within = core.predict_voice(top, known, target)
+            after = core.predict_voice(x, ops.zeros_like(known), target)
+            logits = ops.where(last, after, within)
+            kept = [ops.where(last, new, old) for new, old in zip(new_states, states, strict=False)]
+            return logits, [
+                *kept,
+                ops.where(last, x, top),
+                ops.where(last, ops.zeros_like(known), known),
+            ]
+
+        return step
+
+
+NETWORKS: dict[str, type[Network]] = {
+    cls.name: cls for cls in (LSTMNetwork, BeatLSTMNetwork, StepLSTMNetwork)
+}
 """Model types by their ``architecture`` name."""
 
 

@@ -31,7 +31,7 @@ Built in (MIDI pitches; an interval "mod 12" counts compound intervals too):
 Examples:
     >>> rules = get_rules("default")
     >>> [rule.name for rule in rules]  # doctest: +NORMALIZE_WHITESPACE
-    ['parallel_fifths', 'parallel_octaves', 'voice_crossing', 'spacing', 'leap']
+    ['parallel_fifths', 'parallel_octaves', 'voice_crossing', 'spacing', 'leap', 'leap', 'leap']
     >>> get({"name": "leap", "semitones": 9, "weight": 2.0})
     Leap(weight=2.0, semitones=9)
 """
@@ -326,6 +326,12 @@ class Spacing(Rule):
 class Leap(Rule):
     """No melodic leap larger than ``semitones`` within a voice (from its previous pitch).
 
+    Args:
+        weight: ``None`` (hard) or a penalty.
+        semitones: the largest interval allowed without penalty.
+        voices: the voices the rule watches (0 soprano .. 3 bass); ``None``: all four. Soft
+            and small (``semitones=2``), it is a preference for stepwise motion.
+
     Examples:
         >>> import numpy as np
         >>> context = Context(voice=np.int32(0), step=np.int32(1),
@@ -333,19 +339,48 @@ class Leap(Rule):
         ...     pitches=np.array([0, 84, 85]))
         >>> Leap().violations(context).numpy().tolist()
         [[False, False, True]]
+        >>> Leap(voices=[3]).violations(context).numpy().tolist()  # the soprano is not watched
+        [[False, False, False]]
     """
 
-    def __init__(self, weight: float | None = None, semitones: int = 12) -> None:
+    def __init__(
+        self, weight: float | None = None, semitones: int = 12, voices: Sequence[int] | None = None
+    ) -> None:
         super().__init__(weight)
         self.semitones = _check_semitones(semitones)
+        self.voices = _check_voices(voices)
 
     def violations(self, context: Context) -> Tensor:
         candidate = _candidates(context)
         mine = context.own_previous()
-        return (mine > 0) & (candidate > 0) & (ops.abs(candidate - mine) > self.semitones)
+        bad = (mine > 0) & (candidate > 0) & (ops.abs(candidate - mine) > self.semitones)
+        if self.voices is None:
+            return bad
+        voice = ops.cast(context.voice, "int32")
+        watched = ops.any(ops.convert_to_tensor(list(self.voices), dtype="int32") == voice)
+        return bad & watched
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "semitones": self.semitones}
+        config = {**super().get_config(), "semitones": self.semitones}
+        if self.voices is not None:
+            config["voices"] = list(self.voices)
+        return config
+
+
+def _check_voices(voices: Sequence[int] | None) -> tuple[int, ...] | None:
+    if voices is None:
+        return None
+    if isinstance(voices, (str, bytes)) or not isinstance(voices, Sequence):
+        raise ValueError(f"voices must be a list of voice numbers 0..3, got {voices!r}")
+    chosen = []
+    for voice in voices:
+        ok = isinstance(voice, numbers.Integral) and not isinstance(voice, bool)
+        if not ok or not 0 <= int(voice) < VOICES:
+            raise ValueError(f"voices must be voice numbers 0..3 (0 = soprano), got {voices!r}")
+        chosen.append(int(voice))
+    if not chosen:
+        raise ValueError("voices must name at least one voice (or be None for all)")
+    return tuple(sorted(set(chosen)))
 
 
 @register("voice_range")
@@ -393,6 +428,8 @@ DEFAULT_RULES: tuple[dict[str, Any], ...] = (
     {"name": "voice_crossing", "weight": None, "overlap": False},
     {"name": "spacing", "weight": None, "semitones": 12},
     {"name": "leap", "weight": None, "semitones": 12},
+    {"name": "leap", "weight": 0.25, "semitones": 2, "voices": [0, 1, 2]},
+    {"name": "leap", "weight": 0.8, "semitones": 2, "voices": [3]},
 )
 """The rules `generate` applies unless told otherwise (chosen by measurement, see the docs)."""
 

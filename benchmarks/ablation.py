@@ -13,9 +13,10 @@ Variants:
 * ``beat-256``: the position model, smaller (2 x 256);
 * ``beat-384-decay``: ``beat-384`` with the learning rate decayed tenfold over the epochs
   that ``beat-384`` reached in the budget;
-* ``step-512`` / ``step-768``: the step-level model (`bachnet.networks.StepLSTMNetwork`, one
-  LSTM step per 16th step, voice embeddings of 64), 2 x 512 (about half the token LSTM's
-  work per token) and 2 x 768 (about the same work per token as ``beat-384``).
+* ``step-384`` / ``step-512`` / ``step-768``: the step-level model
+  (`bachnet.networks.StepLSTMNetwork`, one LSTM step per 16th step, voice embeddings of 64),
+  2 x 384 (less work per token than ``beat-256``), 2 x 512 (about half ``beat-384``'s work
+  per token) and 2 x 768 (about the same work per token as ``beat-384``).
 
 Run:
     python benchmarks/ablation.py --minutes 10
@@ -39,6 +40,7 @@ VARIANTS: dict[str, dict[str, object]] = {
     "beat-384": {"architecture": "beat_lstm", "lstm_units": [384, 384]},
     "beat-256": {"architecture": "beat_lstm", "lstm_units": [256, 256]},
     "beat-384-decay": {"architecture": "beat_lstm", "lstm_units": [384, 384], "decay": True},
+    "step-384": {"architecture": "step_lstm", "lstm_units": [384, 384], "embedding_dim": 64},
     "step-512": {"architecture": "step_lstm", "lstm_units": [512, 512], "embedding_dim": 64},
     "step-768": {"architecture": "step_lstm", "lstm_units": [768, 768], "embedding_dim": 64},
 }

@@ -534,3 +534,31 @@ def test_a_mirror_that_streams_too_much_is_cut_off(
     (served / "big.bin").write_bytes(b"\0" * 300_000)
     with pytest.raises(DownloadError, match="more than the 100,000 bytes"):
         fetch("big.bin", sha256="0" * 64, url="http://unused/big.bin", max_bytes=100_000)
+
+
+def test_a_read_only_prefilled_cache_still_works(
+    jsb_archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where no lock file can be created (a read-only cache), a cached file is still used;
+    a missing one is not downloaded into a folder bachnet cannot lock."""
+    import shutil
+
+    import filelock
+
+    from bachnet import Dataset
+    from bachnet.data import fetch
+
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    shutil.copy(jsb_archive, cache / jsb_archive.name)
+    monkeypatch.setenv("BACHNET_DATA_DIR", str(cache))
+    Dataset.from_folder(cache / jsb_archive.name)  # unpacked while writable
+    monkeypatch.setenv("BACHNET_MIRROR", "http://127.0.0.1:9/")  # any download would fail
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied", str(cache))
+
+    monkeypatch.setattr(filelock.FileLock, "acquire", refuse)
+    assert Dataset.jsb(progress=False).splits["test"] == 77
+    with pytest.raises(PermissionError):
+        fetch("other.tgz", sha256="0" * 64, url="http://127.0.0.1:9/other.tgz")

@@ -146,6 +146,25 @@ def test_bad_parameters_and_names_are_clear_errors() -> None:
     with pytest.raises(ValueError, match="ranges needs 4"):
         VoiceRange(ranges=[(1, 2)])
     assert get_rules(None) == [] and len(get_rules("default")) == len(rules.DEFAULT_RULES)
+    for voices, message in (([4], "voice numbers 0..3"), ([], "at least one voice"), ("3", "list")):
+        with pytest.raises(ValueError, match=message):
+            Leap(voices=voices)  # type: ignore[arg-type]
+
+
+def test_a_leap_rule_watches_only_its_voices() -> None:
+    """A soft step preference for the bass penalises the bass's leaps, not the soprano's."""
+    bass_only = Leap(weight=0.8, semitones=2, voices=[3, 3])
+    assert bass_only.get_config()["voices"] == [3] and get(bass_only.get_config()) == bass_only
+    pitches = np.array([0, 48, 50, 55], "int32")  # silence, C3, D3 (a step), G3 (a leap)
+    previous = np.array([[72, 67, 64, 48]], "int32")
+    logits = np.zeros((1, 4), "float32")
+    for voice, expected in ((3, [0.0, 0.0, 0.0, -0.8]), (0, [0.0, 0.0, 0.0, 0.0])):
+        context = Context(
+            voice=np.int32(voice), step=np.int32(1), previous=previous,
+            current=np.array([[72, 67, 64, 0]], "int32"), pitches=pitches,
+        )  # fmt: skip
+        out = keras.ops.convert_to_numpy(bass_only(logits, context))
+        np.testing.assert_allclose(out[0], expected, atol=1e-6)
 
 
 PLUGIN = """

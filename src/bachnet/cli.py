@@ -622,7 +622,8 @@ def generate(
     """Compose chorales; write MIDI, MusicXML, CSV, audio (WAV) or an engraved score (SVG, PNG).
 
     By default a chorale follows voice-leading rules, opens on its key's tonic chord and ends
-    with a cadence (so it can be up to 15 steps longer than --steps).
+    with a cadence on beat 1 or 3 of a complete last bar (so it can be up to 35 steps longer
+    than --steps).
 
     Example: bachnet generate -o chorale.mid -o chorale.musicxml --steps 128 --seed 1
     """

@@ -155,24 +155,35 @@ def fetch(
 
 @contextlib.contextmanager
 def cache_lock(path: Path) -> Iterator[None]:
-    """Hold ``<path>.lock`` (a `filelock.FileLock`) while ``path`` is written or read.
+    """Hold ``.<name>.lock`` beside ``path`` (a `filelock.FileLock`) while it is written.
+
+    A cache folder the user cannot write to (a read-only, pre-filled cache) is read without
+    a lock: nothing is written there.
 
     Raises:
         DownloadError: another process held it for `LOCK_TIMEOUT` seconds.
     """
     import filelock
 
-    path.parent.mkdir(parents=True, exist_ok=True)
     lock = filelock.FileLock(str(path.parent / f".{path.name}.lock"), timeout=LOCK_TIMEOUT)
     try:
-        with lock:
-            yield
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock.acquire()
     except filelock.Timeout:
         raise DownloadError(
             f"{path}: another process has held {lock.lock_file} for {LOCK_TIMEOUT:.0f} s "
             "(a download or unpack of the same file); try again, or remove the lock file if "
             "no bachnet process is running"
         ) from None
+    except PermissionError:
+        if not path.exists():
+            raise
+        yield  # read-only cache that already holds the file
+        return
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _fetch(

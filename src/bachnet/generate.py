@@ -449,12 +449,13 @@ def generate(
     """Compose ``steps`` new 16th-note steps (4 tokens each) after ``prompt``.
 
     By default a piece opens on its key's tonic chord and ends with a cadence (V-I, the
-    final chord held for a half note under a fermata; see `bachnet.endings`): ``steps`` is
-    then a minimum and a piece is up to 15 steps longer. ``cadence=False`` stops after exactly
-    ``steps`` steps.
+    final chord on beat 1 or 3 under a fermata, held to the end of its bar; see
+    `bachnet.endings`): ``steps`` is then a minimum and a piece is up to 35 steps longer.
+    ``cadence=False`` stops after exactly ``steps`` steps.
 
     By default the music follows voice-leading rules (`bachnet.rules.DEFAULT_RULES`: no
-    parallel fifths or octaves, no voice crossing, close spacing, no leap beyond an octave)
+    parallel fifths or octaves, no voice crossing, close spacing, no leap beyond an octave,
+    a preference for steps over leaps)
     and each voice stays inside its range (``voice_ranges``, itself a
     `bachnet.rules.VoiceRange` rule). ``rules=None`` and ``voice_ranges=False`` give the raw
     model.

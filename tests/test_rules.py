@@ -264,3 +264,20 @@ def test_rules_never_change_a_forced_voice(net: BachNet) -> None:
     )
     for piece in pieces:
         assert piece.chords[:, 0].tolist() == melody
+
+
+def test_eighth_motion_flags_only_a_held_pitch_on_the_second_eighth() -> None:
+    rule = rules.EighthMotion(weight=0.3, voices=[1])
+    pitches = np.array([0, 67, 69], "int32")  # silence, G4 (the alto's pitch), A4
+    previous = np.array([[72, 67, 64, 48]], "int32")
+    for step, voice, expected in (
+        (6, 1, [False, True, False]),  # beat 2, second eighth: holding G4 is flagged
+        (4, 1, [False, False, False]),  # on the beat: holding is fine
+        (7, 1, [False, False, False]),  # the fourth sixteenth: not watched
+        (6, 0, [False, False, False]),  # the soprano is not one of its voices
+    ):
+        context = Context(
+            voice=np.int32(voice), step=np.int32(step), previous=previous,
+            current=np.zeros((1, 4), "int32"), pitches=pitches,
+        )  # fmt: skip
+        assert keras.ops.convert_to_numpy(rule.violations(context)).tolist() == [expected]

@@ -27,11 +27,14 @@ Built in (MIDI pitches; an interval "mod 12" counts compound intervals too):
 * ``spacing``: soprano-alto or alto-tenor more than ``semitones`` (an octave) apart.
 * ``leap``: a melodic leap of more than ``semitones`` in one voice.
 * ``voice_range``: a pitch outside its voice's range (silence is always allowed).
+* ``eighth_motion``: a voice holding its pitch into the second eighth of a beat (16th
+  position 2); soft, it favours Bach's eighth-note motion (passing and neighbour notes).
 
 Examples:
     >>> rules = get_rules("default")
     >>> [rule.name for rule in rules]  # doctest: +NORMALIZE_WHITESPACE
-    ['parallel_fifths', 'parallel_octaves', 'voice_crossing', 'spacing', 'leap', 'leap', 'leap']
+    ['parallel_fifths', 'parallel_octaves', 'voice_crossing', 'spacing', 'leap', 'leap', 'leap',
+     'eighth_motion']
     >>> get({"name": "leap", "semitones": 9, "weight": 2.0})
     Leap(weight=2.0, semitones=9)
 """
@@ -52,6 +55,7 @@ from .plugins import Configured, Registry
 __all__ = [
     "DEFAULT_RULES",
     "Context",
+    "EighthMotion",
     "Leap",
     "ParallelFifths",
     "ParallelOctaves",
@@ -354,11 +358,7 @@ class Leap(Rule):
         candidate = _candidates(context)
         mine = context.own_previous()
         bad = (mine > 0) & (candidate > 0) & (ops.abs(candidate - mine) > self.semitones)
-        if self.voices is None:
-            return bad
-        voice = ops.cast(context.voice, "int32")
-        watched = ops.any(ops.convert_to_tensor(list(self.voices), dtype="int32") == voice)
-        return bad & watched
+        return bad & _watched(self.voices, context)
 
     def get_config(self) -> dict[str, Any]:
         config = {**super().get_config(), "semitones": self.semitones}
@@ -422,6 +422,52 @@ class VoiceRange(Rule):
         return {**super().get_config(), "ranges": [list(p) for p in self.ranges]}
 
 
+@register("eighth_motion")
+class EighthMotion(Rule):
+    """A voice that holds its pitch over the beat's second eighth (16th position 2).
+
+    Soft (``weight``), it makes eighth-note motion likelier: left alone the model starts
+    81 % of its notes on the beat and 18 % on the second eighth, Bach 75 % and 23 %.
+
+    Args:
+        weight: ``None`` (hard) or a penalty.
+        voices: the voices it watches (0 soprano .. 3 bass); ``None``: all four.
+
+    Examples:
+        >>> import numpy as np
+        >>> context = Context(voice=np.int32(0), step=np.int32(6),  # 6 = beat 2, position 2
+        ...     previous=np.array([[72, 67, 64, 48]]), current=np.zeros((1, 4), "int32"),
+        ...     pitches=np.array([0, 72, 74]))
+        >>> EighthMotion().violations(context).numpy().tolist()  # holding C5 there
+        [[False, True, False]]
+    """
+
+    def __init__(self, weight: float | None = None, voices: Sequence[int] | None = None) -> None:
+        super().__init__(weight)
+        self.voices = _check_voices(voices)
+
+    def violations(self, context: Context) -> Tensor:
+        candidate = _candidates(context)
+        mine = context.own_previous()
+        eighth = ops.mod(ops.cast(context.step, "int32"), 4) == 2
+        bad = (mine > 0) & (candidate == mine) & eighth
+        return bad & _watched(self.voices, context)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        if self.voices is not None:
+            config["voices"] = list(self.voices)
+        return config
+
+
+def _watched(voices: tuple[int, ...] | None, context: Context) -> Tensor:
+    """Scalar bool: the token's voice is one of ``voices`` (all when ``None``)."""
+    voice = ops.cast(context.voice, "int32")
+    if voices is None:
+        return voice >= 0
+    return ops.any(ops.convert_to_tensor(list(voices), dtype="int32") == voice)
+
+
 DEFAULT_RULES: tuple[dict[str, Any], ...] = (
     {"name": "parallel_fifths", "weight": None},
     {"name": "parallel_octaves", "weight": None},
@@ -430,6 +476,7 @@ DEFAULT_RULES: tuple[dict[str, Any], ...] = (
     {"name": "leap", "weight": None, "semitones": 12},
     {"name": "leap", "weight": 0.25, "semitones": 2, "voices": [0, 1, 2]},
     {"name": "leap", "weight": 0.8, "semitones": 2, "voices": [3]},
+    {"name": "eighth_motion", "weight": 0.3},
 )
 """The rules `generate` applies unless told otherwise (chosen by measurement, see the docs)."""
 

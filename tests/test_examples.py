@@ -143,7 +143,8 @@ def test_train_on_csv(trained: tuple[Path, str]) -> None:
     assert set(document["metadata"]["metrics"]) == {"test"}
     assert (out / "sample.mid").stat().st_size > 0
     sample = Chorale.from_csv(out / "sample.csv")
-    assert STEPS <= len(sample) <= STEPS + 15  # with its cadence, steps is a minimum
+    assert STEPS <= len(sample) <= STEPS + 35  # with its cadence, steps is a minimum
+    assert len(sample) % 16 == 0  # the final chord fills its bar
 
 
 def test_evaluate_model(
@@ -170,7 +171,7 @@ def test_generate_with_samplers(started: dict[str, Script], workspace: Path) -> 
     names = ["greedy", "temperature", "top_k", "top_p", "sampling"]
     assert sorted(p.stem for p in target.glob("*.csv")) == sorted(names)
     for name in names:
-        assert STEPS <= len(Chorale.from_csv(target / f"{name}.csv")) <= STEPS + 15
+        assert STEPS <= len(Chorale.from_csv(target / f"{name}.csv")) <= STEPS + 35
         assert any(line.startswith(name) for line in stdout.splitlines())
     assert "keeps  5 ids" in stdout  # top_k with k=5
 

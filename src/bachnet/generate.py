@@ -412,9 +412,10 @@ def _cadence(
     high = base + VOICES_PER_STEP * max(starts) + cadence_tokens
     allowed = np.ones((len(ids), high - low, vocab), dtype=bool)
     masks = cadence_masks(keys, net.vocab, ranges)
+    one_hot = np.eye(vocab, dtype=bool)  # forcing a row through its own body tokens
     for row, start in enumerate(starts):
         begin = base + VOICES_PER_STEP * start - low
-        allowed[row, :begin] = np.eye(vocab, dtype=bool)[ids[row, low : low + begin]]
+        allowed[row, :begin] = one_hot[ids[row, low : low + begin]]
         allowed[row, begin : begin + cadence_tokens] = masks[row]
     out = generate_tokens(
         net,

@@ -326,8 +326,29 @@ class Spacing(Rule):
         return {**super().get_config(), "semitones": self.semitones}
 
 
+class _VoiceRule(Rule):
+    """A rule that may watch only some voices (``voices``: 0 soprano .. 3 bass; ``None``: all)."""
+
+    def __init__(self, weight: float | None = None, voices: Sequence[int] | None = None) -> None:
+        super().__init__(weight)
+        self.voices = _check_voices(voices)
+
+    def watched(self, bad: Tensor, context: Context) -> Tensor:
+        """``bad`` where the token's voice is watched, ``False`` elsewhere."""
+        voice = ops.cast(context.voice, "int32")
+        if self.voices is None:
+            return bad
+        return bad & ops.any(ops.convert_to_tensor(list(self.voices), dtype="int32") == voice)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        if self.voices is not None:
+            config["voices"] = list(self.voices)
+        return config
+
+
 @register("leap")
-class Leap(Rule):
+class Leap(_VoiceRule):
     """No melodic leap larger than ``semitones`` within a voice (from its previous pitch).
 
     Args:
@@ -350,21 +371,17 @@ class Leap(Rule):
     def __init__(
         self, weight: float | None = None, semitones: int = 12, voices: Sequence[int] | None = None
     ) -> None:
-        super().__init__(weight)
+        super().__init__(weight, voices)
         self.semitones = _check_semitones(semitones)
-        self.voices = _check_voices(voices)
 
     def violations(self, context: Context) -> Tensor:
         candidate = _candidates(context)
         mine = context.own_previous()
         bad = (mine > 0) & (candidate > 0) & (ops.abs(candidate - mine) > self.semitones)
-        return bad & _watched(self.voices, context)
+        return self.watched(bad, context)
 
     def get_config(self) -> dict[str, Any]:
-        config = {**super().get_config(), "semitones": self.semitones}
-        if self.voices is not None:
-            config["voices"] = list(self.voices)
-        return config
+        return {**super().get_config(), "semitones": self.semitones}
 
 
 def _check_voices(voices: Sequence[int] | None) -> tuple[int, ...] | None:
@@ -423,7 +440,7 @@ class VoiceRange(Rule):
 
 
 @register("eighth_motion")
-class EighthMotion(Rule):
+class EighthMotion(_VoiceRule):
     """A voice that holds its pitch over the beat's second eighth (16th position 2).
 
     Soft (``weight``), it makes eighth-note motion likelier: left alone the model starts
@@ -442,30 +459,12 @@ class EighthMotion(Rule):
         [[False, True, False]]
     """
 
-    def __init__(self, weight: float | None = None, voices: Sequence[int] | None = None) -> None:
-        super().__init__(weight)
-        self.voices = _check_voices(voices)
-
     def violations(self, context: Context) -> Tensor:
         candidate = _candidates(context)
         mine = context.own_previous()
         eighth = ops.mod(ops.cast(context.step, "int32"), 4) == 2
         bad = (mine > 0) & (candidate == mine) & eighth
-        return bad & _watched(self.voices, context)
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        if self.voices is not None:
-            config["voices"] = list(self.voices)
-        return config
-
-
-def _watched(voices: tuple[int, ...] | None, context: Context) -> Tensor:
-    """Scalar bool: the token's voice is one of ``voices`` (all when ``None``)."""
-    voice = ops.cast(context.voice, "int32")
-    if voices is None:
-        return voice >= 0
-    return ops.any(ops.convert_to_tensor(list(voices), dtype="int32") == voice)
+        return self.watched(bad, context)
 
 
 DEFAULT_RULES: tuple[dict[str, Any], ...] = (

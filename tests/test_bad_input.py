@@ -464,6 +464,44 @@ net.fit([piece] * 8, config=TrainConfig(epochs=100000, batch_size=2, patience=10
     assert len(history["loss"]) == done + 1  # resumed after the killed holder
 
 
+def test_run_folders_are_locked_on_windows_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where ``fcntl`` is missing, ``msvcrt.locking`` holds one byte far past the PID."""
+    import os
+    import sys
+    import types
+
+    from bachnet import train
+
+    held: dict[tuple[int, int, int], int] = {}  # (device, inode, offset) -> fd, as Windows does
+
+    def locking(fd: int, mode: int, size: int) -> None:
+        assert size == 1
+        stat = os.fstat(fd)
+        key = (stat.st_dev, stat.st_ino, os.lseek(fd, 0, os.SEEK_CUR))
+        if mode == fake.LK_UNLCK:
+            assert held.pop(key) == fd
+        elif key in held:
+            raise PermissionError(13, "Permission denied")  # what Windows raises
+        else:
+            held[key] = fd
+
+    fake = types.SimpleNamespace(LK_UNLCK=0, LK_NBLCK=2, locking=locking)
+    monkeypatch.setitem(sys.modules, "fcntl", None)  # `import fcntl` raises ImportError
+    monkeypatch.setitem(sys.modules, "msvcrt", fake)
+    folder = tmp_path / "run"
+    with train._owned(folder):
+        assert (folder / train.LOCK_FILE).read_text(encoding="utf-8") == str(os.getpid())
+        assert [offset for _, _, offset in held] == [train._WINDOWS_LOCK_OFFSET]
+        with pytest.raises(RunFolderError, match=f"PID {os.getpid()}"), train._owned(folder):
+            pass  # pragma: no cover - refused
+        assert len(held) == 1  # the refused second holder took nothing
+    assert held == {}  # released on the way out
+    with train._owned(folder):  # and free for the next run
+        assert len(held) == 1
+
+
 def test_local_and_malformed_mirrors(
     jsb_archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -32,7 +32,7 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import keras
 import numpy as np
@@ -368,38 +368,66 @@ LOCK_FILE = ".lock"
 """The file in a run folder that the training process holding it locks (its PID inside)."""
 
 
+_WINDOWS_LOCK_OFFSET = 1 << 30
+"""Where Windows locks one byte of the lock file: far past the PID, so others can read it."""
+
+
+def _lock(handle: BinaryIO, *, release: bool = False) -> bool:
+    """Lock ``handle``'s file for this process without waiting (``False``: another holds it).
+
+    POSIX: an exclusive ``flock``. Windows: ``msvcrt.locking`` of one byte at
+    `_WINDOWS_LOCK_OFFSET` (a Windows lock bars reads of the bytes it covers, and the PID at
+    the start must stay readable). The system drops either lock when the process ends;
+    ``release=True`` drops it now.
+    """
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        import msvcrt
+
+        mode = msvcrt.LK_UNLCK if release else msvcrt.LK_NBLCK  # type: ignore[attr-defined,unused-ignore]
+        handle.seek(_WINDOWS_LOCK_OFFSET)
+        try:
+            msvcrt.locking(handle.fileno(), mode, 1)  # type: ignore[attr-defined,unused-ignore]
+        except OSError:
+            return False
+        return True
+    try:
+        fcntl.flock(handle, fcntl.LOCK_UN if release else fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
 @contextlib.contextmanager
 def _owned(folder: Path) -> Iterator[None]:
     """Hold ``folder`` for one training process: a second one gets a `RunFolderError`.
 
-    An exclusive ``flock`` on ``folder/.lock``, released by the system when the process ends
-    however it ends (a ``kill -9`` leaves no stale lock). Where ``fcntl`` is missing
-    (Windows), nothing is locked.
+    An exclusive lock on ``folder/.lock`` (`_lock`), released by the system when the
+    process ends however it ends (a ``kill -9`` leaves no stale lock); the file holds the
+    holder's PID, which the second process's message names.
     """
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not on POSIX
-        yield
-        return
     folder.mkdir(parents=True, exist_ok=True)
     lock = folder / LOCK_FILE
-    handle = open(lock, "a+", encoding="utf-8")  # noqa: SIM115 - held for the whole run
+    handle = open(lock, "a+b")  # noqa: SIM115 - held for the whole run
+    locked = False
     try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if not _lock(handle):
             handle.seek(0)
-            holder = handle.read().strip() or "another process"
+            holder = handle.read(64).decode("utf-8", "replace").strip() or "another process"
             raise RunFolderError(
                 f"{folder} is in use: a training process (PID {holder}) holds {lock}; wait "
                 "for it to finish or stop it"
-            ) from None
+            )
+        locked = True
         handle.seek(0)
         handle.truncate()
-        handle.write(str(os.getpid()))
+        handle.write(str(os.getpid()).encode())
         handle.flush()
         yield
     finally:
+        if locked:
+            _lock(handle, release=True)
         handle.close()
 
 

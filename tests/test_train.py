@@ -206,6 +206,24 @@ def test_resume_with_another_configuration_fails(
         small_net().fit(train, config=other, run_dir=run, verbose=0)
 
 
+def test_a_run_begun_before_a_field_existed_resumes(
+    tmp_path: Path, few: tuple[list[Chorale], list[Chorale]]
+) -> None:
+    """``run.json`` written before ``ema`` (train) and ``architecture`` (model) existed."""
+    train, _ = few
+    run = tmp_path / "run"
+    config = TrainConfig(epochs=1, batch_size=32)
+    small_net().fit(train, config=config, run_dir=run, verbose=0)
+    saved = json.loads((run / "run.json").read_text(encoding="utf-8"))
+    del saved["train"]["ema"], saved["model"]["architecture"]  # as an older bachnet wrote it
+    (run / "run.json").write_text(json.dumps(saved), encoding="utf-8")
+    longer = dataclasses.replace(config, epochs=2)
+    history = small_net().fit(train, config=longer, run_dir=run, verbose=0)
+    assert len(history["loss"]) == 2  # resumed: the missing fields read as their defaults
+    with pytest.raises(ValueError, match="another train configuration"):  # a real change
+        small_net().fit(train, config=dataclasses.replace(longer, ema=0.9), run_dir=run, verbose=0)
+
+
 # --------------------------------------------------------------------------- the commands
 
 

@@ -535,6 +535,19 @@ class _Progress:
         return {key: list(values) for key, values in self.history.items()}
 
 
+def _with_defaults(saved: dict[str, Any]) -> dict[str, Any]:
+    """``run.json``'s model and train configs with the fields a newer bachnet added filled in.
+
+    A run begun before a field existed (``ema``, ``architecture``) resumes as the default it
+    had then; a config that does not parse is left as it is, for the mismatch to report.
+    """
+    filled = dict(saved)
+    for key, kind in (("model", ModelConfig), ("train", TrainConfig)):
+        with contextlib.suppress(KeyError, TypeError, ValueError):
+            filled[key] = json.loads(json.dumps(kind.from_dict(saved[key]).to_dict()))
+    return filled
+
+
 class _Run:
     """The run folder: writes a checkpoint per epoch, reads it back to resume."""
 
@@ -558,6 +571,7 @@ class _Run:
             saved = json.loads(run_file.read_text(encoding="utf-8"))
             mine = json.loads(json.dumps(self.identity))
             saved["train"] = {**saved.get("train", {}), "epochs": self.config.epochs}  # may grow
+            saved = _with_defaults(saved)  # fields added since the run began take their defaults
             for key in ("model", "vocabulary", "train"):
                 if saved.get(key) != mine[key]:
                     raise RunFolderError(

@@ -65,7 +65,7 @@ def assert_usage_error(result: Result, *fragments: str) -> None:
 def test_help_and_version() -> None:
     result = run("--help")
     assert result.exit_code == 0
-    for command in ("generate", "models", "train", "evaluate"):
+    for command in ("generate", "models", "train", "evaluate", "calibrate"):
         assert command in result.output
     result = run("--version")
     assert result.exit_code == 0
@@ -250,3 +250,34 @@ def test_missing_extra_is_named_before_any_work(
     assert result.exit_code == 1 and "cannot write" in result.output
     assert "audio extra" in result.output and "Traceback" not in result.output
     assert not list(tmp_path.iterdir())
+
+
+def test_calibrate_fits_on_valid_and_saves_a_model_that_scores_better(
+    tiny_model: Path, tmp_path: Path, tiny_chorales: list[Chorale]
+) -> None:
+    data = tmp_path / "csv"
+    for split, pieces in {
+        "train": tiny_chorales[:1],
+        "valid": tiny_chorales[1:],
+        "test": tiny_chorales,
+    }.items():
+        (data / split).mkdir(parents=True)
+        for number, piece in enumerate(pieces):
+            (data / split / f"{number}.csv").write_text(piece.to_csv(), encoding="utf-8")
+    out = tmp_path / "calibrated"
+    result = run("calibrate", tiny_model, "-o", out, "--data", data)
+    assert result.exit_code == 0, result.output
+    found = re.search(r"valid: temperature ([0-9.]+); loss ([0-9.]+) -> ([0-9.]+)", result.output)
+    assert found, result.output
+    temperature, before, after = (float(value) for value in found.groups())
+    assert temperature != 1.0 and after < before
+    original, calibrated = BachNet.from_pretrained(tiny_model), BachNet.from_pretrained(out)
+    valid = Dataset.from_folder(data).split("valid")
+    assert calibrated.evaluate(valid)["loss"] == pytest.approx(after, abs=6e-5)
+    assert original.evaluate(valid)["loss"] == pytest.approx(before, abs=6e-5)
+    test = calibrated.evaluate(Dataset.from_folder(data).split("test"))
+    assert calibrated.metadata["metrics"]["test"]["loss"] == round(test["loss"], 4)
+    assert calibrated.metadata["calibration"]["command"].startswith("bachnet calibrate")
+    assert_usage_error(
+        run("calibrate", tiny_model, "-o", tmp_path / "x", "--split", "test"), "--split"
+    )

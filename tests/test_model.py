@@ -259,6 +259,49 @@ def test_evaluate_one_step_chorale_scores_three_tokens() -> None:
     assert 0 <= metrics["accuracy"] <= 1
 
 
+def test_calibrate_finds_the_temperature_and_folds_it_into_the_weights(
+    overfitted: tuple[BachNet, dict[str, list[float]]], one_chorale: Chorale, tmp_path: Path
+) -> None:
+    trained, _ = overfitted
+    net = BachNet.from_pretrained(trained.save_pretrained(tmp_path / "copy"))  # keep the fixture
+    pieces = [Chorale(one_chorale.chords[:48])]
+    ids = net.vocab.encode(pieces[0])[None, :-1]
+    raw = net.logits(ids)
+    before = net.evaluate(pieces)
+    first = net.calibrate(pieces)
+    assert 0.3 < first["temperature"] < 3.5  # inside the search range: a real optimum
+    assert first["loss_before"] == pytest.approx(before["loss"], rel=1e-6)
+    assert first["loss_after"] <= first["loss_before"]
+    np.testing.assert_allclose(net.logits(ids), raw / first["temperature"], rtol=1e-4, atol=1e-5)
+    after = net.evaluate(pieces)
+    assert after["loss"] == pytest.approx(first["loss_after"], rel=1e-5)
+    assert after["accuracy"] == before["accuracy"]  # the argmax never moves
+    # Make it three times too sure of itself: calibration finds 3 and undoes it.
+    layer = net.network.output_layer(net.keras_model)
+    layer.set_weights([weight * 3.0 for weight in layer.get_weights()])
+    second = net.calibrate(pieces)
+    assert second["temperature"] == pytest.approx(3.0, rel=2e-3)
+    assert second["loss_after"] == pytest.approx(first["loss_after"], rel=1e-5)
+    recorded = net.metadata["calibration"]["temperature"]
+    assert recorded == pytest.approx(first["temperature"] * 3.0, rel=2e-3)
+    loaded = BachNet.from_pretrained(net.save_pretrained(tmp_path / "calibrated"))
+    assert loaded.evaluate(pieces)["loss"] == pytest.approx(second["loss_after"], rel=1e-5)
+    assert loaded.metadata["calibration"]["temperature"] == recorded
+    with pytest.raises(ValueError, match="calibrate\\(\\) needs at least one chorale"):
+        net.calibrate([])
+
+
+def test_calibrate_scales_the_step_model_output_too() -> None:
+    keras.utils.set_random_seed(5)
+    config = ModelConfig(architecture="step_lstm", lstm_units=(8,), embedding_dim=4, window=32)
+    net = BachNet(config)
+    piece = Chorale([[72, 67, 64, 48]] * 4 + [[74, 65, 62, 43]] * 4 + [[72, 64, 55, 48]] * 8)
+    ids = np.concatenate([np.zeros(16, np.int32), net.vocab.encode(piece)])[None]
+    raw = net.logits(ids)
+    result = net.calibrate([piece])
+    np.testing.assert_allclose(net.logits(ids), raw / result["temperature"], rtol=1e-4, atol=1e-5)
+
+
 # ---------------------------------------------------------------------------- save, load
 
 

@@ -1,4 +1,4 @@
-"""The ``bachnet`` command line: generate, train, evaluate, models."""
+"""The ``bachnet`` command line: generate, train, evaluate, calibrate, models."""
 
 from __future__ import annotations
 
@@ -359,6 +359,58 @@ def evaluate(model: str | None, data: str, split: str, as_json: bool) -> None:
     else:
         click.echo(f"{split}: {len(chorales)} chorales, {int(metrics['tokens'])} tokens")
         click.echo(_figures(metrics))
+
+
+@main.command()
+@click.argument("model", required=False)
+@click.option(
+    "-o",
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to save the calibrated model in.",
+)
+@click.option(
+    "--data",
+    default="jsb",
+    show_default=True,
+    help="'jsb', 'music21' or a folder/archive of CSV chorales.",
+)
+@click.option(
+    "--split",
+    default="valid",
+    show_default=True,
+    type=click.Choice(["valid", "train"]),
+    help="The split the temperature is fitted on (never the test split).",
+)
+def calibrate(model: str | None, out: Path, data: str, split: str) -> None:
+    """Fit MODEL's temperature on a split, fold it into its weights, save it to OUT.
+
+    Temperature scaling: the logits are divided by the one temperature that minimises the
+    loss on the split. The test split, where the data has one, is scored after and its
+    figures stored with the model.
+    """
+    net = _load_model(model)
+    dataset = _load_data(data)
+    try:
+        result = net.calibrate(dataset.split(split))
+    except KeyError as error:
+        raise click.ClickException(str(error.args[0])) from None
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(
+        f"{split}: temperature {result['temperature']:.4f}; loss {result['loss_before']:.4f} "
+        f"-> {result['loss_after']:.4f} nats/token ({int(result['tokens'])} tokens)"
+    )
+    named = [model] if model else []
+    net.metadata["calibration"]["command"] = shlex.join(
+        ["bachnet", "calibrate", *named, "-o", str(out), "--data", data, "--split", split]
+    )
+    if "test" in dataset.splits:
+        test = net.evaluate(dataset.split("test"))
+        net.metadata["metrics"] = {"test": {k: round(v, 4) for k, v in test.items()}}
+        click.echo(f"test: {_figures(test)}")
+    click.echo(f"model saved to {net.save_pretrained(out)}")
 
 
 def _sampler_spec(

@@ -187,13 +187,81 @@ class BachNet:
             >>> net.evaluate(Dataset.jsb().split("test"))  # doctest: +SKIP
             {'loss': 0.41, 'accuracy': 0.87, 'perplexity': 1.51, 'tokens': 74184.0}
         """
+        logits, target = self._scored(chorales, batch_size, "evaluate")
+        log_probs = logits - _logsumexp(logits)
+        loss = -float(np.take_along_axis(log_probs, target[:, None], axis=-1).mean())
+        return {
+            "loss": loss,
+            "accuracy": float((logits.argmax(-1) == target).mean()),
+            "perplexity": float(np.exp(loss)),
+            "tokens": float(len(target)),
+        }
+
+    def calibrate(self, chorales: Iterable[Chorale], *, batch_size: int = 16) -> dict[str, float]:
+        """Temperature scaling: fit one temperature to ``chorales``, fold it into the weights.
+
+        A network trained with dropout tends to be a little too sure of itself. This finds
+        the temperature ``T`` that minimises the loss of `evaluate` on ``chorales`` (pass the
+        validation split, never the test split) and divides the output layer's kernel and
+        bias by it, so the logits are ``logits / T`` from then on, in every use (evaluation,
+        generation, saving), with no new setting to carry. The most likely token never
+        changes, so accuracy stays the same. Recorded in ``metadata["calibration"]``
+        (temperatures multiply when it is called again). Guo et al., "On Calibration of
+        Modern Neural Networks", ICML 2017.
+
+        Returns:
+            ``temperature``, ``loss_before``, ``loss_after`` (nats per token on
+            ``chorales``) and ``tokens``.
+
+        Raises:
+            ValueError: no chorales, or a note outside the vocabulary.
+
+        Examples:
+            >>> net.calibrate(Dataset.jsb().split("valid"))  # doctest: +SKIP
+            {'temperature': 1.08, 'loss_before': 0.3887, 'loss_after': 0.3872, 'tokens': 74184.0}
+        """
+        logits, target = self._scored(chorales, batch_size, "calibrate")
+        rows = np.arange(len(target))
+
+        def loss_at(log_t: float) -> float:
+            scaled = logits / np.exp(log_t)
+            return float((_logsumexp(scaled)[:, 0] - scaled[rows, target]).mean())
+
+        low, high = np.log(0.25), np.log(4.0)  # golden-section search on log T (convex)
+        ratio = (np.sqrt(5.0) - 1.0) / 2.0
+        a, b = high - ratio * (high - low), low + ratio * (high - low)
+        for _ in range(60):
+            if loss_at(a) < loss_at(b):
+                high, b = b, a
+                a = high - ratio * (high - low)
+            else:
+                low, a = a, b
+                b = low + ratio * (high - low)
+        temperature = float(np.exp((low + high) / 2.0))
+        layer = self.network.output_layer(self.keras_model)
+        kernel, bias = layer.get_weights()
+        layer.set_weights([kernel / temperature, bias / temperature])
+        before = self.metadata.get("calibration", {}).get("temperature", 1.0)
+        result = {
+            "temperature": temperature,
+            "loss_before": loss_at(0.0),
+            "loss_after": loss_at(np.log(temperature)),
+            "tokens": float(len(target)),
+        }
+        self.metadata["calibration"] = {**result, "temperature": float(before) * temperature}
+        return result
+
+    def _scored(
+        self, chorales: Iterable[Chorale], batch_size: int, caller: str
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int32]]:
+        """Logits ``(tokens, vocab)`` of every scored token and its targets ``(tokens,)``."""
         encoded = sorted((self.vocab.encode(c) for c in chorales), key=len)
         if not encoded:
-            raise ValueError("evaluate() needs at least one chorale")
+            raise ValueError(f"{caller}() needs at least one chorale")
         # A model trained with a beat of silence before each piece reads it here too; the
         # scored tokens stay the same (all but each piece's first).
         lead = self.network.lead if self.network.pad_lead else 0
-        total_nll, correct, count = 0.0, 0, 0
+        all_logits, all_targets = [], []
         for begin in range(0, len(encoded), batch_size):
             group = encoded[begin : begin + batch_size]
             longest = lead + max(len(t) for t in group)
@@ -202,22 +270,12 @@ class BachNet:
             for row, tokens in enumerate(group):
                 ids[row, lead : lead + len(tokens)] = tokens
                 mask[row, lead : lead + len(tokens) - 1] = True
-            logits = self.logits(ids[:, :-1]).astype(np.float64)
-            log_probs = logits - _logsumexp(logits)
-            target = ids[:, 1:]
-            picked = np.take_along_axis(log_probs, target[..., None], axis=-1)[..., 0]
-            total_nll -= float(picked[mask].sum())
-            correct += int((logits.argmax(-1) == target)[mask].sum())
-            count += int(mask.sum())
-        if count == 0:
+            all_logits.append(self.logits(ids[:, :-1]).astype(np.float64)[mask])
+            all_targets.append(ids[:, 1:][mask])
+        target = np.concatenate(all_targets)
+        if len(target) == 0:
             raise ValueError("the chorales are too short to score (one token each)")
-        loss = total_nll / count
-        return {
-            "loss": loss,
-            "accuracy": correct / count,
-            "perplexity": float(np.exp(loss)),
-            "tokens": float(count),
-        }
+        return np.concatenate(all_logits), target
 
     # ---------------------------------------------------------------------------- generation
     def generate(

@@ -116,6 +116,11 @@ class Network:
         """One token through ``model``'s own layers (its logits equal the full model's)."""
         raise NotImplementedError
 
+    def output_layer(self, model: keras.Model) -> keras.layers.Dense:
+        """The ``Dense`` layer of ``model`` that writes the logits (scaled by calibration)."""
+        layer: keras.layers.Dense = model.get_layer("logits")
+        return layer
+
 
 class LSTMNetwork(Network):
     """Embedding -> ``len(lstm_units)`` x [Dropout, LSTM, LayerNormalization] -> Dense -> logits.
@@ -398,6 +403,10 @@ class StepLSTMNetwork(Network):
             name="step_lstm",
         )
         return keras.Model(tokens, core(tokens), name="bachnet")
+
+    def output_layer(self, model: keras.Model) -> keras.layers.Dense:
+        layer: keras.layers.Dense = model.get_layer("step_lstm").logits
+        return layer
 
     def initial_state(self, batch: Tensor) -> list[Tensor]:
         """``[h1, c1, ..., top output, chosen voices' embeddings (batch, 4 * dim)]``, zeros."""

@@ -59,6 +59,15 @@ def _load_model(model: str | None) -> BachNet:
         raise click.ClickException(str(error)) from None
 
 
+_DATA_OPTION = click.option(
+    "--data",
+    default="jsb",
+    show_default=True,
+    help="'jsb', 'music21' or a folder/archive of CSV chorales.",
+)
+"""``--data`` of the commands that read a model's scores from a corpus (evaluate, calibrate)."""
+
+
 def _load_data(source: str) -> Dataset:
     """``jsb`` (download), ``music21`` (bundled corpus) or a folder/archive of CSV files."""
     from .data import Dataset, DownloadError
@@ -78,6 +87,14 @@ def _figures(metrics: dict[str, float]) -> str:
         f"loss {metrics['loss']:.4f} nats/token, accuracy {metrics['accuracy']:.4f}, "
         f"perplexity {metrics['perplexity']:.4f}"
     )
+
+
+def _score_test(net: BachNet, dataset: Dataset) -> None:
+    """Score the test split, where ``dataset`` has one; print it and keep it in the metadata."""
+    if "test" in dataset.splits:
+        test = net.evaluate(dataset.split("test"))
+        net.metadata["metrics"] = {"test": {k: round(v, 4) for k, v in test.items()}}
+        click.echo(f"test: {_figures(test)}")
 
 
 def _finite(value: float | None, option: str) -> float | None:
@@ -321,22 +338,14 @@ def train(
         )
     except ValueError as error:
         raise click.ClickException(str(error)) from None
-    if "test" in splits:
-        test = net.evaluate(dataset.split("test"))
-        net.metadata["metrics"] = {"test": {k: round(v, 4) for k, v in test.items()}}
-        click.echo(f"test: {_figures(test)}")
+    _score_test(net, dataset)
     saved_to = net.save_pretrained(out / "model")
     click.echo(f"model saved to {saved_to}")
 
 
 @main.command()
 @click.argument("model", required=False)
-@click.option(
-    "--data",
-    default="jsb",
-    show_default=True,
-    help="'jsb', 'music21' or a folder/archive of CSV chorales.",
-)
+@_DATA_OPTION
 @click.option("--split", default="test", show_default=True, help="Which split to score.")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 def evaluate(model: str | None, data: str, split: str, as_json: bool) -> None:
@@ -370,12 +379,7 @@ def evaluate(model: str | None, data: str, split: str, as_json: bool) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder to save the calibrated model in.",
 )
-@click.option(
-    "--data",
-    default="jsb",
-    show_default=True,
-    help="'jsb', 'music21' or a folder/archive of CSV chorales.",
-)
+@_DATA_OPTION
 @click.option(
     "--split",
     default="valid",
@@ -406,10 +410,7 @@ def calibrate(model: str | None, out: Path, data: str, split: str) -> None:
     net.metadata["calibration"]["command"] = shlex.join(
         ["bachnet", "calibrate", *named, "-o", str(out), "--data", data, "--split", split]
     )
-    if "test" in dataset.splits:
-        test = net.evaluate(dataset.split("test"))
-        net.metadata["metrics"] = {"test": {k: round(v, 4) for k, v in test.items()}}
-        click.echo(f"test: {_figures(test)}")
+    _score_test(net, dataset)
     click.echo(f"model saved to {net.save_pretrained(out)}")
 
 

@@ -9,12 +9,12 @@ of the 47-token stream, `BachNet.evaluate`), the split the choice is made on.
 Variants:
 
 * ``lstm-384``: today's token LSTM (2 x 384), constant learning rate;
-* ``beat-384``: the same plus the position input (`bachnet.networks.BeatLSTMNetwork`);
+* ``beat-384``: the same plus the position input (`bachnet.model.networks.BeatLSTMNetwork`);
 * ``beat-256``: the position model, smaller (2 x 256);
 * ``beat-384-decay``: ``beat-384`` with the learning rate decayed tenfold over the epochs
   that ``beat-384`` reached in the budget;
 * ``step-384`` / ``step-512`` / ``step-768``: the step-level model
-  (`bachnet.networks.StepLSTMNetwork`, one LSTM step per 16th step, voice embeddings of 64),
+  (`bachnet.model.networks.StepLSTMNetwork`, one LSTM step per 16th step, voice embeddings of 64),
   2 x 384 (less work per token than ``beat-256``), 2 x 512 (about half ``beat-384``'s work
   per token) and 2 x 768 (about the same work per token as ``beat-384``).
 
@@ -51,7 +51,7 @@ def run_variant(name: str, minutes: float, decay_epochs: float | None) -> dict[s
     import keras
 
     from bachnet import BachNet, Dataset, ModelConfig, TrainConfig, Windows
-    from bachnet.train import train
+    from bachnet.training.fit import train
 
     spec = dict(VARIANTS[name])
     spec.pop("decay", None)

@@ -1,6 +1,6 @@
 """The web app's click: compose 128 steps and render every file, after warm-up.
 
-Times `bachnet.app.Studio.compose` (what the compose button runs: generation, MIDI,
+Times `bachnet.apps.web.Studio.compose` (what the compose button runs: generation, MIDI,
 MusicXML, WAV, the engraved SVG score and the piano roll), each part on its own as well, for
 several seeds and steps-slider values after `Studio.warm_up`. It also sweeps the steps slider
 after warm-up and prints the slowest generation: a compile costs seconds, so a sweep that
@@ -31,7 +31,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 def parts(studio: object, steps: int) -> dict[str, float]:
     """Seconds for each piece of one click, measured one by one."""
-    from bachnet.score import write_score
+    from bachnet.formats.score import write_score
 
     net = studio.net()  # type: ignore[attr-defined]
     folder = tempfile.mkdtemp()
@@ -59,12 +59,13 @@ def main() -> None:
     parser.add_argument("--serve", action="store_true", help="also time the real app's API")
     args = parser.parse_args()
 
-    from bachnet.app import STEPS, Studio
+    from bachnet.apps.web import STEPS, Studio
+    from bachnet.generation.decoder import compiled_loops
 
     studio = Studio(args.model)
     print(f"model {studio.default_model}; warming up ...", flush=True)
     print(f"warm-up: {studio.warm_up():.1f} s")
-    compiled = len(studio.net()._generators)
+    compiled = len(compiled_loops(studio.net()))
     clicks = []
     for i in range(args.repeats):
         steps = (128, 64, 192, 128, 16, 256)[i % 6]
@@ -73,7 +74,7 @@ def main() -> None:
         print(f"click {i + 1}: {steps:3d} steps -> {result.seconds:.2f} s")
     at_128 = [s for steps, s in clicks if steps == 128]
     print(f"128 steps: median {statistics.median(at_128):.2f} s over {len(at_128)} clicks")
-    after = len(studio.net()._generators)
+    after = len(compiled_loops(studio.net()))
     print(f"generation programs (sampler x rules): {compiled} after warm-up, {after} after")
     low, high, increment = STEPS
     sweep = []

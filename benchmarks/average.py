@@ -38,7 +38,7 @@ def main() -> None:
     import numpy as np
 
     from bachnet import BachNet, Dataset, Windows
-    from bachnet.train import _source
+    from bachnet.training.fit import _source
 
     state = json.loads((args.run / "state.json").read_text(encoding="utf-8"))
     checkpoint = args.run / state["checkpoint"]

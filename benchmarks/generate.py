@@ -5,7 +5,8 @@ One run, one model, one machine:
 (a) the original BachNet's way: for every new token the whole 256-token window runs through
     the network (``net.logits(window)[:, -1]`` and a sampler), batch 1; also with Keras' compiled
     ``predict_on_batch`` in place of the eager call;
-(b) `bachnet.generate.generate_tokens` (prompt read once, one compiled LSTM step per token):
+(b) `bachnet.generation.compose.generate_tokens` (prompt read once, one compiled LSTM step per
+token):
     ms/token at batch 1 and tokens/s at batch 64, each timed after a warm-up call with the
     same shapes (the compile time is reported on its own);
 (c) the machine's float32 matmul peak (numpy, 2048^3, best of 5) and the ceiling it puts on
@@ -99,7 +100,7 @@ def seed_way(net: Any, window: Any, tokens: int, *, compiled: bool, sampler: str
     """Seconds per token of the original BachNet's loop: re-read the window for each token."""
     import numpy as np
 
-    from bachnet.samplers import get as get_sampler
+    from bachnet.generation.samplers import get as get_sampler
 
     chosen = get_sampler(sampler)
     logits: Callable[[Any], Any] = (
@@ -124,7 +125,7 @@ def incremental(
     """The first call and ``repeats`` warm calls of `generate_tokens`, same shapes."""
     import numpy as np
 
-    from bachnet.generate import generate_tokens
+    from bachnet.generation.compose import generate_tokens
 
     prompt = np.zeros((batch, 16), dtype=np.int32)  # a silent beat, as `generate` starts
 

@@ -5,15 +5,15 @@ also without the voice-leading rules) the bundled default model harmonises the s
 each test chorale (piece ``i`` with seed ``seed + i``), and the table gives, over all 77
 pieces:
 
-* style figures of the harmonisations, as `bachnet.metrics` defines them: parallel fifths
+* style figures of the harmonisations, as `bachnet.music.metrics` defines them: parallel fifths
   and parallel octaves/unisons per 100 chord changes, voice crossing and wide spacing (% of
   chord changes), held steps of the alto, tenor and bass (% of their sounding 16th steps, the
   mean of the three), the L1 distance of the melodic-interval histogram to Bach's (averaged
-  over the four voices, as `bachnet.metrics.interval_distance` does; the soprano is Bach's
+  over the four voices, as `bachnet.music.metrics.interval_distance` does; the soprano is Bach's
   own, so it adds 0), and the share of pieces that end on a tonic triad with the tonic in the
   bass (music21's key analysis of the whole piece);
-* the model's NLL of its own harmonisations (`bachnet.harmonize.score`, nats per token over
-  the whole piece, token-weighted over the pieces);
+* the model's NLL of its own harmonisations (`bachnet.model.scoring.nll_per_piece`, nats per
+  token over the whole piece, token-weighted over the pieces);
 * agreement with Bach's alto, tenor and bass: % of (step, voice) pairs with the same pitch
   class (or both silent); and % of steps whose chord has the same set of pitch classes as
   Bach's (the same harmony, whatever the voicing);
@@ -43,7 +43,8 @@ import numpy.typing as npt
 
 from bachnet import BachNet, Chorale, Dataset, metrics
 from bachnet.data import ENV_DATA_DIR, JSB_ARCHIVE
-from bachnet.harmonize import harmonize, score
+from bachnet.generation.config import GenerationConfig
+from bachnet.generation.harmonize import harmonize, score
 
 SHARED_ARCHIVE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / JSB_ARCHIVE
 Chords = npt.NDArray[np.int16]
@@ -148,13 +149,12 @@ def main() -> None:
         rules = None if "norules" in rest else "default"
         numbers = [int(r) for r in rest if r.isdigit()]
         candidates = numbers[0] if numbers else 8
-        options = {"method": method, "candidates": candidates, "rules": rules}
-        harmonize(net, bach[0], seed=args.seed, **options)  # warm-up
+        config = GenerationConfig(method=method, candidates=candidates, rules=rules)
+        harmonize(net, bach[0], config, seed=args.seed)  # warm-up
         start = time.perf_counter()
         pieces = []
         for index, chorale in enumerate(bach):
-            piece = harmonize(net, chorale, seed=args.seed + index, **options)
-            assert isinstance(piece, Chorale)
+            piece = harmonize(net, chorale, config, seed=args.seed + index)
             assert np.array_equal(piece.chords[:, 0], chorale.chords[:, 0])
             pieces.append(piece)
         seconds = (time.perf_counter() - start) / len(bach)

@@ -1,7 +1,7 @@
 """Style figures of generated chorales against Bach's: samplers, rules on and off, endings.
 
 For each setting, ``--pieces`` chorales of ``--steps`` steps are composed without a prompt
-(seed ``--seed``) and measured with `bachnet.metrics`, beside Bach's JSB test and validation
+(seed ``--seed``) and measured with `bachnet.music.metrics`, beside Bach's JSB test and validation
 splits. The interval L1 distance is measured against the test split. Then the key figures:
 a requested key is honoured (music21's analysis of the result agrees), and the beat is kept
 after a prompt: the opening of each JSB test chorale (``--prompt-steps``, ending on a beat or
@@ -47,7 +47,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from bachnet import BachNet, Chorale, Dataset, metrics
-    from bachnet.keys import Key, ends_on_tonic
+    from bachnet.data.reference import reference_figures
+    from bachnet.music.keys import Key, ends_on_tonic
 
     net = BachNet.from_pretrained(args.model)
     print(f"model: {net!r}; {args.pieces} pieces x {args.steps} steps, seed {args.seed}")
@@ -65,8 +66,8 @@ def main() -> None:
         assert isinstance(pieces, list)
         columns[name] = metrics.measure(pieces)
         print(f"{name}: {time.perf_counter() - start:.1f} s", flush=True)
-    columns["Bach, JSB valid"] = metrics.reference_figures("valid")
-    columns["Bach, JSB test"] = metrics.reference_figures("test")
+    columns["Bach, JSB valid"] = reference_figures("valid")
+    columns["Bach, JSB test"] = reference_figures("test")
     print()
     print(metrics.table(columns, reference="Bach, JSB test"))
     print()

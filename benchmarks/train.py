@@ -8,10 +8,11 @@ Two ways to cut the JSB train split into training windows, each timed on the sam
   ``--transpose`` semitones (the default training mode), ~760 per epoch (window 256).
 
 Each mode trains ``--warmup`` steps (tracing, caches) and then ``--steps`` timed steps with
-``keras_model.fit`` on the same input pipeline `bachnet.train` uses (tf.data on TensorFlow, the
-NumPy path on other backends), compiled as `bachnet.train` compiles it. The projected epoch time
-is ``windows per epoch / batch size * seconds per step``. Other work on the machine (a training
-job, a test run) slows every figure: the load average is printed with the results.
+``keras_model.fit`` on the same input pipeline `bachnet.training.fit` uses (tf.data on
+TensorFlow, the NumPy path on other backends), compiled as `bachnet.training.fit` compiles it.
+The projected epoch time is ``windows per epoch / batch size * seconds per step``. Other work
+on the machine (a training job, a test run) slows every figure: the load average is printed
+with the results.
 
 Loads the JSB train split with no network when ``../shared/data/jsb_chorales.tgz`` exists (it is
 copied into a temporary ``BACHNET_DATA_DIR``); otherwise `Dataset.jsb()` uses the cache or
@@ -34,7 +35,7 @@ import keras
 from _corpus import load_train
 
 from bachnet import BachNet, ModelConfig, TrainConfig, Vocabulary, Windows
-from bachnet.train import Perplexity
+from bachnet.training.fit import Perplexity
 
 
 class StepClock(keras.callbacks.Callback):  # type: ignore[misc]
@@ -49,7 +50,7 @@ class StepClock(keras.callbacks.Callback):  # type: ignore[misc]
 
 
 def compiled(config: ModelConfig, train_config: TrainConfig) -> BachNet:
-    """A fresh network compiled exactly as `bachnet.train.train` compiles it."""
+    """A fresh network compiled exactly as `bachnet.training.fit.train` compiles it."""
     keras.utils.set_random_seed(train_config.seed)
     net = BachNet(config)
     net.keras_model.compile(

@@ -5,13 +5,14 @@ that of the most likely note, and masks the rest with ``-inf``. Unlike top-k it 
 model's confidence: when one note is near-certain (a held note, a cadence) only that note
 survives, and when the model hesitates between many notes all of them stay in play.
 
-A sampler subclasses `bachnet.samplers.Sampler` and overrides ``filter`` (logits in, logits
+A sampler subclasses `bachnet.generation.samplers.Sampler` and overrides ``filter`` (logits in,
+logits
 out, ``keras.ops`` only, so it runs inside the compiled generation loop on every backend);
 the base class draws from the filtered logits with the Gumbel-max trick. Parameters are
 ``__init__`` keyword arguments, validated there, and returned by ``get_config`` so the
 sampler round-trips through a config dict.
 
-Inside one program, the `bachnet.samplers.register` decorator makes the name known::
+Inside one program, the `bachnet.generation.samplers.register` decorator makes the name known::
 
     @samplers.register("min_p")
     class MinP(samplers.Sampler): ...
@@ -20,9 +21,9 @@ Inside one program, the `bachnet.samplers.register` decorator makes the name kno
 
 To ship it in a package instead, so that ``bachnet generate --sampler min_p`` and every
 program can use it without importing your module first, declare an entry point in the
-``bachnet.samplers`` group of your ``pyproject.toml``::
+``bachnet.generation.samplers`` group of your ``pyproject.toml``::
 
-    [project.entry-points."bachnet.samplers"]
+    [project.entry-points."bachnet.generation.samplers"]
     min_p = "my_package.samplers:MinP"
 
 Entry points are loaded lazily, once, the first time a name is not found among the built-ins;

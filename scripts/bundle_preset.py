@@ -16,8 +16,8 @@ import json
 import shutil
 from pathlib import Path
 
-from bachnet.files import sha256_of
-from bachnet.model import CONFIG_FILE, WEIGHTS_FILE
+from bachnet.core.files import sha256_of
+from bachnet.model.saving import CONFIG_FILE, WEIGHTS_FILE
 
 PRESETS = Path(__file__).resolve().parents[1] / "src" / "bachnet" / "presets"
 

@@ -17,7 +17,7 @@ import music21
 import pytest
 
 from bachnet import BachNet, Chorale, ModelConfig
-from bachnet.app import KEYS, Studio
+from bachnet.apps.web import KEYS, Studio
 
 gradio = pytest.importorskip("gradio", reason="needs bachnet[app]")
 
@@ -89,7 +89,7 @@ def test_bad_settings_say_what_is_wrong(
 
 
 def test_keys_offered_are_keys() -> None:
-    from bachnet.keys import Key
+    from bachnet.music.keys import Key
 
     assert KEYS[0] == "any"
     assert len({Key.parse(k) for k in KEYS[1:]}) == len(KEYS) - 1
@@ -174,6 +174,7 @@ def test_generate_api_endpoint(served: str, tiny_model: Path, tmp_path: Path) ->
     assert Path(roll).read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()),
     reason="needs Debian's chromium and chromium-driver (.ci/run installs them)",

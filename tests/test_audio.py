@@ -10,7 +10,13 @@ import numpy as np
 import pytest
 
 from bachnet import Chorale, audio
-from bachnet.audio import AudioUnavailableError, find_soundfont, render, wav_bytes, write_audio
+from bachnet.formats.audio import (
+    AudioUnavailableError,
+    find_soundfont,
+    render,
+    wav_bytes,
+    write_audio,
+)
 
 
 def _synth_available() -> bool:

@@ -29,8 +29,8 @@ from bachnet import (
     TrainConfig,
     Vocabulary,
 )
-from bachnet.cli import main
-from bachnet.files import atomic_path
+from bachnet.apps.cli import main
+from bachnet.core.files import atomic_path
 
 PIECE = Chorale([[72, 67, 64, 48]] * 8 + [[74, 67, 62, 43]] * 8, name="piece")
 OTHER = Chorale([[60, 55, 52, 36]] * 16, name="other")
@@ -152,8 +152,8 @@ def test_a_tampered_config_is_refused_before_anything_is_built(
 def test_the_config_schema_is_a_valid_schema_and_fits_the_bundled_models() -> None:
     import jsonschema
 
-    from bachnet.model import config_schema
-    from bachnet.pretrained import bundled_root
+    from bachnet.model.pretrained import bundled_root
+    from bachnet.model.saving import config_schema
 
     jsonschema.Draft202012Validator.check_schema(config_schema())
     configs = sorted(bundled_root().glob("*/config.json"))
@@ -264,8 +264,8 @@ def test_cli_errors_are_one_line(tiny_model: Path, tmp_path: Path) -> None:
 
 def test_every_error_is_a_bachnet_error() -> None:
     from bachnet import DownloadError
-    from bachnet.audio import AudioUnavailableError
-    from bachnet.score import ScoreUnavailableError
+    from bachnet.formats.audio import AudioUnavailableError
+    from bachnet.formats.score import ScoreUnavailableError
 
     for cls in (InputError, LimitError, RunFolderError, ModelFileError, DownloadError,
                 AudioUnavailableError, ScoreUnavailableError):  # fmt: skip
@@ -367,7 +367,7 @@ def test_an_archive_that_unpacks_too_big_is_refused(
 ) -> None:
     import zipfile
 
-    from bachnet import data
+    from bachnet.data import download as data
 
     bomb = tmp_path / "bomb.zip"
     with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as archive:
@@ -472,7 +472,7 @@ def test_run_folders_are_locked_on_windows_too(
     import sys
     import types
 
-    from bachnet import train
+    from bachnet.training import run_folder
 
     held: dict[tuple[int, int, int], int] = {}  # (device, inode, offset) -> fd, as Windows does
 
@@ -491,14 +491,14 @@ def test_run_folders_are_locked_on_windows_too(
     monkeypatch.setitem(sys.modules, "fcntl", None)  # `import fcntl` raises ImportError
     monkeypatch.setitem(sys.modules, "msvcrt", fake)
     folder = tmp_path / "run"
-    with train._owned(folder):
-        assert (folder / train.LOCK_FILE).read_text(encoding="utf-8") == str(os.getpid())
-        assert [offset for _, _, offset in held] == [train._WINDOWS_LOCK_OFFSET]
-        with pytest.raises(RunFolderError, match=f"PID {os.getpid()}"), train._owned(folder):
+    with run_folder.owned(folder):
+        assert (folder / run_folder.LOCK_FILE).read_text(encoding="utf-8") == str(os.getpid())
+        assert [offset for _, _, offset in held] == [run_folder._WINDOWS_LOCK_OFFSET]
+        with pytest.raises(RunFolderError, match=f"PID {os.getpid()}"), run_folder.owned(folder):
             pass  # pragma: no cover - refused
         assert len(held) == 1  # the refused second holder took nothing
     assert held == {}  # released on the way out
-    with train._owned(folder):  # and free for the next run
+    with run_folder.owned(folder):  # and free for the next run
         assert len(held) == 1
 
 
@@ -557,7 +557,7 @@ def test_a_mirror_that_streams_too_much_is_cut_off(
     loopback_server: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from bachnet import DownloadError
-    from bachnet.data import JSB_ARCHIVE, KNOWN_SIZES, fetch
+    from bachnet.data.download import JSB_ARCHIVE, KNOWN_SIZES, fetch
 
     served = tmp_path / "served"
     served.mkdir()

@@ -1,4 +1,4 @@
-"""Tests for bachnet.chorale: validation, CSV/MIDI/MusicXML round trips, atomic writes."""
+"""Tests for bachnet.music.chorale: validation, CSV/MIDI/MusicXML round trips, atomic writes."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from music21 import converter
 from music21 import tempo as m21tempo
 
 from bachnet import Chorale, Dataset
-from bachnet.chorale import STEP_QUARTERS, VOICES
+from bachnet.music.chorale import STEP_QUARTERS, VOICES
 
 REAL_INDICES = (0, 57, 200)  # three JSB training chorales of different lengths and keys
 

@@ -19,7 +19,7 @@ from click.testing import CliRunner, Result
 
 from bachnet import BachNet, Chorale, Dataset, ModelConfig
 from bachnet._version import __version__
-from bachnet.cli import main
+from bachnet.apps.cli import main
 from bachnet.data import JSB_ARCHIVE
 
 
@@ -215,7 +215,7 @@ def test_models_lists_presets() -> None:
 def test_generate_writes_audio_score_and_piano_roll(tiny_model: Path, tmp_path: Path) -> None:
     pytest.importorskip("verovio")
     pytest.importorskip("matplotlib")
-    from bachnet.audio import AudioUnavailableError, require
+    from bachnet.formats.audio import AudioUnavailableError, require
 
     try:
         require()
@@ -240,7 +240,7 @@ def test_generate_writes_audio_score_and_piano_roll(tiny_model: Path, tmp_path: 
 def test_missing_extra_is_named_before_any_work(
     tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bachnet import audio
+    from bachnet.formats import audio
 
     def missing(*args: object, **kwargs: object) -> None:
         raise audio.AudioUnavailableError("audio needs the audio extra (pip install ...)")

@@ -18,7 +18,7 @@ SCRIPT = textwrap.dedent(
     import keras
     import numpy as np
     from bachnet import BachNet, Chorale, ModelConfig, TrainConfig
-    from bachnet.train import data_parallel, train
+    from bachnet.training.fit import data_parallel, train
 
     devices = data_parallel(int(sys.argv[1])) if sys.argv[1] != "0" else 0
     rng = np.random.default_rng(0)

@@ -1,4 +1,5 @@
-"""Tests for bachnet.generate: incremental steps, the compiled loop, constraints, arguments."""
+"""Tests for bachnet.generation.compose: incremental steps, the compiled loop, constraints,
+arguments, settings."""
 
 from __future__ import annotations
 
@@ -13,8 +14,21 @@ import pytest
 from keras import ops
 
 from bachnet import BachNet, Chorale, ModelConfig
-from bachnet.generate import JSB_VOICE_RANGES, generate, generate_tokens, next_token, step_fn
-from bachnet.samplers import Sampler, TopK
+from bachnet.errors import InputError, LimitError
+from bachnet.generation import compose
+from bachnet.generation.compose import (
+    JSB_VOICE_RANGES,
+    generate,
+    generate_tokens,
+    next_token,
+    step_fn,
+)
+from bachnet.generation.config import GenerationConfig
+from bachnet.generation.decoder import Decoder, compiled_loops, decoder_for
+from bachnet.generation.rules import VoiceRange, get_rules
+from bachnet.generation.samplers import Sampler, TopK
+from bachnet.music.keys import Key
+from bachnet.music.ranges import JSB, VoiceRanges
 
 UNITS = (16, 12)
 VOCAB = 47
@@ -264,18 +278,23 @@ def test_sampler_as_name_dict_or_instance(net: BachNet) -> None:
 
 
 def test_compiled_loop_is_reused(net: BachNet) -> None:
-    net._generators.clear()
+    compiled_loops(net).clear()
     generate(net, steps=8, seed=0, sampler="temperature")
-    assert len(net._generators) == 1
-    (loop,) = net._generators.values()
-    traces = getattr(loop, "experimental_get_tracing_count", lambda: None)()
+    assert len(compiled_loops(net)) == 1
+    (decoder,) = compiled_loops(net).values()
+    assert isinstance(decoder, Decoder)
+    assert decoder.traces >= 1
+    traces = decoder.traces
     generate(net, steps=8, seed=1, sampler={"name": "temperature", "temperature": 1.0})
     generate(net, steps=8, seed=2, sampler="temperature", num_samples=1)
-    assert list(net._generators.values()) == [loop]
-    if traces is not None:  # TensorFlow: same shapes, no new trace
-        assert loop.experimental_get_tracing_count() == traces
+    generate(net, steps=30, seed=3, sampler="temperature", cadence=False)  # the same bucket
+    assert list(compiled_loops(net).values()) == [decoder]
+    assert decoder.traces == traces  # same shapes: no new trace, on every backend
+    rules = [VoiceRange(ranges=JSB), *get_rules("default")]
+    assert decoder_for(net, decoder.sampler, rules) is decoder
     generate(net, steps=8, seed=0, sampler="greedy")
-    assert len(net._generators) == 2
+    assert len(compiled_loops(net)) == 2
+    assert decoder_for(net, TopK(5), []) is decoder_for(net, TopK(5), [])
 
 
 def test_samplers_with_equal_configs_but_other_classes_do_not_share_a_loop(net: BachNet) -> None:
@@ -376,10 +395,64 @@ def test_default_pieces_are_seeded_and_end_on_a_triad(net: BachNet) -> None:
 
 
 def test_a_prompt_is_moved_into_the_key_asked_for(net: BachNet) -> None:
-    from bachnet.keys import Key, find_key
+    from bachnet.music.keys import Key, find_key
 
     prompt = Chorale([[72, 67, 64, 48]] * 4 + [[71, 67, 62, 43]] * 4 + [[72, 67, 64, 48]] * 8)
     piece = generate(net, prompt, steps=8, seed=0, key="F major")
     assert find_key(piece.chords[: len(prompt)]) == Key.parse("F")
     with pytest.raises(ValueError, match="moved to a major key, not A minor"):
         generate(net, prompt, steps=8, seed=0, key="A minor")
+
+
+# ----------------------------------------------------------------------- the settings
+def test_a_config_and_keywords_give_the_same_pieces(net: BachNet, prompt: Chorale) -> None:
+    config = GenerationConfig(steps=8, sampler="top_k", rules=["leap"], include_prompt=False)
+    by_config = generate(net, prompt, config, seed=4)
+    by_keywords = generate(
+        net, prompt, steps=8, sampler="top_k", rules=["leap"], include_prompt=False, seed=4
+    )
+    assert by_config == by_keywords == net.generate(prompt, config=config, seed=4)
+    assert generate(net, prompt, config, seed=4, steps=12) == generate(
+        net, prompt, config.replace(steps=12), seed=4
+    )
+    with pytest.raises(InputError, match="give steps, key in config= or as keywords"):
+        net.generate(prompt, config=config, steps=16, key="D")
+    with pytest.raises(TypeError, match="unexpected keyword argument 'method'"):
+        generate(net, prompt, method="beam")
+
+
+def test_config_checks_its_settings() -> None:
+    config = GenerationConfig(rules=("leap", "spacing"), voice_ranges=[[60, 81]] + [[40, 70]] * 3)
+    assert isinstance(config.voice_ranges, VoiceRanges) and config.rules == ("leap", "spacing")
+    assert GenerationConfig(key="bb").key == Key.parse("Bb minor")
+    assert GenerationConfig(voice_ranges=np.bool_(False)).voice_ranges is False
+    cases = [
+        ({"steps": 0}, InputError, "steps must be >= 1"),
+        ({"steps": 10**9}, LimitError, "at most"),
+        ({"candidates": 0}, InputError, "candidates must be >= 1"),
+        ({"method": "search"}, InputError, "method must be one of"),
+        ({"key": "H major"}, ValueError, "cannot read a key"),
+        ({"sampler": "nope"}, ValueError, "unknown sampler"),
+        ({"rules": ["nope"]}, ValueError, "unknown rule"),
+        ({"voice_ranges": [(60, 81)]}, InputError, "ranges needs 4"),
+    ]
+    for settings, error, message in cases:
+        with pytest.raises(error, match=message):
+            GenerationConfig(**settings)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'stpes'"):
+        GenerationConfig().replace(stpes=3)
+
+
+def test_the_user_constraint_is_checked_once(net: BachNet, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = []
+
+    def counted(*args: object, **kwargs: object) -> np.ndarray:
+        calls.append(args)
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    original = compose.constraint_mask
+    monkeypatch.setattr(compose, "constraint_mask", counted)
+    forced = np.full(32, -1)
+    forced[0] = net.vocab.ids_of(72)
+    piece = generate(net, steps=8, seed=0, constraint=forced)
+    assert len(calls) == 1 and piece.chords[0, 0] == 72

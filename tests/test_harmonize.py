@@ -1,4 +1,5 @@
-"""Tests for bachnet.harmonize: melodies in, soprano kept, octave shift, errors, rerank, CLI."""
+"""Tests for bachnet.generation.harmonize: melodies in, soprano kept, octave shift, errors,
+rerank, beam, settings, CLI."""
 
 from __future__ import annotations
 
@@ -18,9 +19,13 @@ import pytest
 from click.testing import CliRunner, Result
 
 from bachnet import BachNet, Chorale, Dataset, ModelConfig
-from bachnet.cli import main
+from bachnet.apps.cli import main
 from bachnet.data import JSB_ARCHIVE
-from bachnet.harmonize import as_melody, fit_range, harmonize, read_melody, score
+from bachnet.generation.config import GenerationConfig
+from bachnet.generation.decoder import BeamStep, beam_step_for
+from bachnet.generation.harmonize import as_melody, fit_range, harmonize, read_melody, score
+from bachnet.generation.rules import VoiceRange
+from bachnet.music.ranges import JSB
 
 # A melody in quarter notes and eighths (MIDI pitch, quarter notes; None = rest).
 TUNE: list[tuple[int | None, float]] = [(72, 1), (74, 0.5), (76, 0.5), (None, 1), (77, 2)]
@@ -182,7 +187,7 @@ def test_rerank_keeps_the_best_scored_candidate(net: BachNet) -> None:
 def test_beam_search(net: BachNet) -> None:
     """Beam search maximises the model's likelihood under hard rules (soft penalties would
     make it maximise another score than the one `score` reads)."""
-    from bachnet.rules import DEFAULT_RULES
+    from bachnet.generation.rules import DEFAULT_RULES
 
     hard = [rule for rule in DEFAULT_RULES if rule["weight"] is None]
     melody = [72] * 4 + [71] * 4 + [69] * 4 + [67] * 4
@@ -197,6 +202,31 @@ def test_beam_search(net: BachNet) -> None:
     assert nll[0] <= score(net, greedy)[0] + 1e-6
     sampled = harmonize(net, melody, seed=3, candidates=4, rules=hard)
     assert nll[0] <= score(net, sampled).min() + 1e-6
+
+
+def test_the_beam_step_is_compiled_once_for_every_melody_length(net: BachNet) -> None:
+    harmonize(net, [72] * 8, method="beam", candidates=2, rules=None)
+    advance = beam_step_for(net, [VoiceRange(ranges=JSB)])
+    assert isinstance(advance, BeamStep) and advance.traces >= 1
+    traces = advance.traces
+    harmonize(net, [72] * 4 + [74] * 12, method="beam", candidates=2, rules=None)
+    assert beam_step_for(net, [VoiceRange(ranges=JSB)]) is advance
+    assert advance.traces == traces
+
+
+def test_settings_as_a_config(net: BachNet) -> None:
+    config = GenerationConfig(method="sample", sampler="top_k", candidates=2)
+    melody = [72] * 4 + [71] * 4
+    piece = harmonize(net, melody, config, seed=2)
+    assert piece == harmonize(net, melody, method="sample", sampler="top_k", seed=2)
+    assert piece == net.harmonize(melody, config=config, seed=2)
+    assert harmonize(net, melody, config, seed=2, method="rerank") == net.harmonize(
+        melody, sampler="top_k", candidates=2, seed=2
+    )
+    with pytest.raises(TypeError, match="unexpected keyword argument 'steps'"):
+        harmonize(net, melody, steps=8)
+    with pytest.raises(ValueError, match="give method in config= or as keywords"):
+        net.harmonize(melody, config=config, method="beam")
 
 
 # -------------------------------------------------------------------------------- the CLI

@@ -1,4 +1,4 @@
-"""Tests for bachnet.keys: key names, key finding against music21, shifts, cadence masks."""
+"""Tests for bachnet.music.keys: key names, key finding against music21, shifts, cadence masks."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import itertools
 import numpy as np
 import pytest
 
-from bachnet import Chorale, Dataset, Vocabulary
-from bachnet.keys import (
+from bachnet import Chorale, Dataset, InputError, Vocabulary
+from bachnet.music.keys import (
     HOLD_STEPS,
     Key,
     cadence_mask,
@@ -19,8 +19,9 @@ from bachnet.keys import (
     nearest_plain_shift,
     transpose_into,
 )
+from bachnet.music.ranges import JSB, VoiceRanges
 
-RANGES = ((60, 81), (52, 74), (46, 69), (36, 66))  # bachnet.generate.JSB_VOICE_RANGES
+RANGES = ((60, 81), (52, 74), (46, 69), (36, 66))  # bachnet.music.ranges.JSB, as plain pairs
 ALL_KEYS = [Key(tonic, mode) for mode in ("major", "minor") for tonic in range(12)]
 
 
@@ -276,6 +277,30 @@ def test_transpose_into_picks_the_octave() -> None:
     assert transpose_into(inside, 2, RANGES).tolist() == [[74, 69, 66, 50]]
     # a tie on notes outside goes to the smaller move
     assert transpose_into([[60, 60, 60, 60]], 6, ((0, 127),) * 4).tolist() == [[66] * 4]
+
+
+# ---------------------------------------------------------------------------- voice ranges
+def test_voice_ranges_value() -> None:
+    assert VoiceRanges.of(RANGES) == JSB and VoiceRanges.of(JSB) is JSB
+    assert list(JSB) == list(RANGES) and JSB[3] == JSB.bass == (36, 66) and len(JSB) == 4
+    assert JSB.low.tolist() == [60, 52, 46, 36] and JSB.high.tolist() == [81, 74, 69, 66]
+    assert VoiceRanges.of(np.array(RANGES)) == JSB  # numpy pairs, as JSON lists, are fine
+    assert VoiceRanges.of([[60.0, 81.0], *RANGES[1:]]) == JSB
+    assert JSB.contains([[81, 52, 0, 36]]) and not JSB.contains([[81, 52, 0, 35]])
+    assert JSB.to_list() == [list(pair) for pair in RANGES]
+    assert transpose_into([[79, 74, 71, 55]], 4, JSB).tolist() == [[71, 66, 63, 47]]
+    cases = [
+        (RANGES[:3], "ranges needs 4"),
+        ([(60, 81, 90), *RANGES[1:]], "ranges needs 4"),
+        (5, "ranges needs 4"),
+        ([(60, 81.5), *RANGES[1:]], "whole MIDI pitches"),
+        ([(60, 128), *RANGES[1:]], "0..127"),
+        ([(True, 81), *RANGES[1:]], "whole MIDI pitches"),
+        ([(81, 60), *RANGES[1:]], "low <= high"),
+    ]
+    for value, message in cases:
+        with pytest.raises(InputError, match=message):
+            VoiceRanges.of(value)  # type: ignore[arg-type]
 
 
 def test_transpose_into_stays_in_midi() -> None:

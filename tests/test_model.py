@@ -1,4 +1,4 @@
-"""Tests for bachnet.config and bachnet.model: configs, the network, evaluation, save and load.
+"""Tests for bachnet.model.config and bachnet.net: configs, the network, evaluation, save and load.
 
 Backend-neutral: these tests also run with ``KERAS_BACKEND=jax`` (``nox -s tests_jax``).
 """
@@ -27,8 +27,8 @@ from bachnet import (
     TrainConfig,
     Vocabulary,
 )
-from bachnet.files import sha256_of
-from bachnet.model import CONFIG_FILE, WEIGHTS_FILE
+from bachnet.core.files import sha256_of
+from bachnet.model.saving import CONFIG_FILE, WEIGHTS_FILE
 
 TINY = ModelConfig(lstm_units=(16,), embedding_dim=8, dense_units=8, window=32, dropout=0.0)
 

@@ -1,4 +1,4 @@
-"""Tests for bachnet.pipeline: window counts, window contents, tf.data == NumPy, plans."""
+"""Tests for bachnet.training.windows: window counts, window contents, tf.data == NumPy, plans."""
 
 from __future__ import annotations
 

@@ -13,9 +13,9 @@ import pytest
 
 import bachnet
 from bachnet import BachNet, DownloadError, ModelConfig, ModelFileError, presets
-from bachnet.files import sha256_of
+from bachnet.core.files import sha256_of
 
-preset_module = __import__("bachnet.pretrained", fromlist=["resolve"])
+preset_module = __import__("bachnet.model.pretrained", fromlist=["resolve"])
 
 TINY = ModelConfig(lstm_units=(16,), embedding_dim=8, dense_units=8, window=32)
 

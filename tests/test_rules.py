@@ -1,4 +1,4 @@
-"""Tests for bachnet.rules: each rule on hand-made chords, the registry and plugins, and
+"""Tests for bachnet.generation.rules: each rule on hand-made chords, the registry and plugins, and
 rules inside the compiled generation loop (compiled and eager agree, forced voices kept)."""
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 
 from bachnet import BachNet, ModelConfig, Vocabulary, rules
-from bachnet.generate import generate, generate_tokens
-from bachnet.rules import (
+from bachnet.generation.compose import generate, generate_tokens
+from bachnet.generation.rules import (
     Context,
     Leap,
     ParallelFifths,
@@ -169,7 +169,7 @@ def test_a_leap_rule_watches_only_its_voices() -> None:
 
 PLUGIN = """
 from keras import ops
-from bachnet.rules import Rule
+from bachnet.generation.rules import Rule
 
 class NoSilence(Rule):
     def violations(self, context):
@@ -185,7 +185,7 @@ def test_a_rule_plugin_is_found_through_its_entry_point(
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: fake-rule-plugin\nVersion: 0.1\n")
     (info / "entry_points.txt").write_text(
-        "[bachnet.rules]\nno_silence = fake_rule_plugin:NoSilence\n"
+        "[bachnet.generation.rules]\nno_silence = fake_rule_plugin:NoSilence\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.delitem(sys.modules, "fake_rule_plugin", raising=False)

@@ -1,4 +1,4 @@
-"""Tests for bachnet.samplers: filters, draws, registry and entry-point plugins."""
+"""Tests for bachnet.generation.samplers: filters, draws, registry and entry-point plugins."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from keras import ops
 
 from bachnet import samplers
-from bachnet.samplers import Greedy, Sampler, Sampling, Temperature, TopK, TopP
+from bachnet.generation.samplers import Greedy, Sampler, Sampling, Temperature, TopK, TopP
 
 BUILTINS: list[Sampler] = [
     Sampler(),
@@ -338,7 +338,7 @@ def test_register_sets_name_and_rejects_clashes(monkeypatch: pytest.MonkeyPatch)
 
 PLUGIN_MODULE = """
 from keras import ops
-from bachnet.samplers import Sampler
+from bachnet.generation.samplers import Sampler
 
 class MySampler(Sampler):
     def __init__(self, offset: int = 0) -> None:
@@ -352,7 +352,7 @@ class MySampler(Sampler):
 """
 
 ENTRY_POINTS = """
-[bachnet.samplers]
+[bachnet.generation.samplers]
 my_sampler = fake_bach_plugin:MySampler
 greedy = fake_bach_plugin:MySampler
 broken = fake_bach_plugin:DoesNotExist

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from bachnet import Chorale
-from bachnet.keys import Key
-from bachnet.score import VOICE_COLOURS, ScoreUnavailableError, to_musicxml, write_score
+from bachnet.formats.score import VOICE_COLOURS, ScoreUnavailableError, to_musicxml, write_score
+from bachnet.music.keys import Key
 
 verovio = pytest.importorskip("verovio", reason="needs bachnet[score]")
 

@@ -1,4 +1,4 @@
-"""Tests for bachnet.train and the `train`/`evaluate` commands: history, schedule, early
+"""Tests for bachnet.training.fit and the `train`/`evaluate` commands: history, schedule, early
 stopping, run folders, and resuming (in process and after a real ``kill -9``)."""
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import pytest
 from click.testing import CliRunner
 
 from bachnet import BachNet, Chorale, Dataset, ModelConfig, TrainConfig, Vocabulary, Windows
-from bachnet.cli import main
+from bachnet.apps.cli import main
 from bachnet.data import ENV_DATA_DIR, JSB_ARCHIVE
 
 SMALL = ModelConfig(lstm_units=(16,), embedding_dim=8, dense_units=8, window=32, dropout=0.0)
@@ -262,7 +262,7 @@ def test_fit_records_what_a_saved_model_needs(
 def test_run_settings_read_back_and_name_a_damaged_file(
     tmp_path: Path, few: tuple[list[Chorale], list[Chorale]]
 ) -> None:
-    from bachnet.train import run_settings
+    from bachnet.training.fit import run_settings
 
     train, _ = few
     run = tmp_path / "run"
@@ -291,7 +291,7 @@ def test_cli_train_survives_kill_9_and_resumes(tmp_path: Path, filled_cache: Pat
     run = tmp_path / "run"
     log = tmp_path / "train.log"
     env = {**os.environ, ENV_DATA_DIR: str(filled_cache), "TF_CPP_MIN_LOG_LEVEL": "3"}
-    command = [sys.executable, "-m", "bachnet.cli", "train", "-o", str(run), *SMALL_FLAGS]
+    command = [sys.executable, "-m", "bachnet.apps.cli", "train", "-o", str(run), *SMALL_FLAGS]
     command += ["--batch-size", "256", "--epochs", "40", "-v", "2"]
     with open(log, "wb") as output:
         process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)

@@ -1,4 +1,4 @@
-"""Tests for bachnet.vocab: ids, the S,A,T,B token stream, decoding, transpositions."""
+"""Tests for bachnet.music.vocab: ids, the S,A,T,B token stream, decoding, transpositions."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from bachnet import Chorale, Dataset, Vocabulary
-from bachnet.chorale import VOICES
+from bachnet.music.chorale import VOICES
 
 pitches = st.one_of(st.just(0), st.integers(36, 81))
 chord_arrays = hnp.arrays(

@@ -81,7 +81,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     chorale.write(args.out / "excerpt.mid", tempo=72)
     title = f"bachnet, {label}: {args.steps} sixteenth notes, {args.sampler}, seed {args.seed}"
-    from bachnet.score import piano_roll
+    from bachnet.formats.score import piano_roll
 
     piano_roll(chorale, title=title).savefig(args.out / "excerpt.png")
     (args.out / "excerpt.md").write_text(fragment(chorale.chords, command, label), encoding="utf-8")
@@ -90,7 +90,7 @@ def main() -> None:
 
 
 def _default_name() -> str:
-    from bachnet.pretrained import get_preset
+    from bachnet.model.pretrained import get_preset
 
     try:
         return get_preset().name

@@ -1,8 +1,13 @@
 """bachnet: compose four-voice chorales in the style of J.S. Bach.
 
-The data flow: a corpus (`Dataset`) of `Chorale` pieces -> token ids (`Vocabulary`) ->
-training windows (`Windows`) -> the LSTM language model (`BachNet`) -> a sampler
-(`bachnet.samplers`) -> a new `Chorale` -> ``.mid`` / ``.musicxml``.
+The data flow, one sub-package a stage: a corpus (`bachnet.data`, `Dataset`) of `Chorale`
+pieces (`bachnet.music`) -> token ids (`Vocabulary`) -> training windows (`bachnet.training`) ->
+the language model (`bachnet.model`) -> rules and samplers (`bachnet.generation`) -> a new
+`Chorale` -> ``.mid`` / ``.musicxml`` / audio / a score (`bachnet.formats`). `BachNet`
+(`bachnet.net`) is the face over them; `bachnet.apps` holds the command line and the web app.
+
+Names that need Keras (`BachNet`, `Windows`, the presets, `samplers`, `rules`) load it on first
+use, so ``import bachnet`` stays quick.
 
 Examples:
     >>> import bachnet
@@ -12,15 +17,24 @@ Examples:
 
 from __future__ import annotations
 
-from ._version import __version__
-from .chorale import Chorale
-from .config import ModelConfig, TrainConfig
-from .data import Dataset, DownloadError
-from .errors import BachNetError, InputError, LimitError, RunFolderError
-from .model import BachNet, ModelFileError
-from .pipeline import Windows
-from .pretrained import Preset, presets
-from .vocab import Vocabulary
+import importlib as _importlib
+import typing as _typing
+
+from bachnet import _moved
+from bachnet import formats as _formats  # fills the format table
+from bachnet._version import __version__
+from bachnet.data import Dataset, DownloadError
+from bachnet.errors import BachNetError, InputError, LimitError, ModelFileError, RunFolderError
+from bachnet.model.config import ModelConfig, TrainConfig
+from bachnet.music.chorale import Chorale
+from bachnet.music.vocab import Vocabulary
+
+if _typing.TYPE_CHECKING:
+    from bachnet.generation import rules, samplers
+    from bachnet.model.pretrained import Preset, presets
+    from bachnet.music import metrics
+    from bachnet.net import BachNet
+    from bachnet.training.windows import Windows
 
 __all__ = [
     "BachNet",
@@ -44,12 +58,26 @@ __all__ = [
     "samplers",
 ]
 
+_LAZY = {
+    "BachNet": ("bachnet.net", "BachNet"),
+    "Windows": ("bachnet.training.windows", "Windows"),
+    "Preset": ("bachnet.model.pretrained", "Preset"),
+    "presets": ("bachnet.model.pretrained", "presets"),
+    "samplers": ("bachnet.generation.samplers", None),
+    "rules": ("bachnet.generation.rules", None),
+    "metrics": ("bachnet.music.metrics", None),
+}
+
+_moved.install()
+del _formats
+
 
 def __getattr__(name: str) -> object:
-    # `bachnet.samplers` imports Keras (and so TensorFlow): load it on first use only.
-    # `bachnet.metrics` (style figures) and `bachnet.rules` (voice leading) likewise.
-    if name in ("samplers", "metrics", "rules"):
-        import importlib
-
-        return importlib.import_module(f".{name}", __name__)
-    raise AttributeError(f"module 'bachnet' has no attribute {name!r}")
+    """Load the names that import Keras on first use (PEP 562)."""
+    if name not in _LAZY:
+        raise AttributeError(f"module 'bachnet' has no attribute {name!r}")
+    module_name, attribute = _LAZY[name]
+    module = _importlib.import_module(module_name)
+    value = module if attribute is None else getattr(module, attribute)
+    globals()[name] = value
+    return value

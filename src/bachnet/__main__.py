@@ -1,5 +1,5 @@
-"""``python -m bachnet``: the command line (see `bachnet.cli`)."""
+"""``python -m bachnet``: the command line (see `bachnet.apps.cli`)."""
 
-from .cli import main
+from bachnet.apps.cli import main
 
 main(prog_name="bachnet")

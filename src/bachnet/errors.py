@@ -15,7 +15,10 @@ from __future__ import annotations
 __all__ = [
     "BachNetError",
     "InputError",
+    "InputTypeError",
     "LimitError",
+    "ModelFileError",
+    "NotFoundError",
     "RunFolderError",
 ]
 
@@ -28,9 +31,41 @@ class InputError(BachNetError, ValueError):
     """A file, an option or a value that bachnet cannot use; the message names it."""
 
 
+class InputTypeError(InputError, TypeError):
+    """A value of the wrong type (a number where a `Chorale` belongs, a list where a name does).
+
+    It is also a `TypeError`, as Python's own wrong-type errors are.
+    """
+
+
+class NotFoundError(InputError, KeyError):
+    """A name that is not there: a split, a preset, a sampler, a rule.
+
+    It is also a `KeyError`, as a lookup that fails in Python is; its message reads plainly.
+
+    Examples:
+        >>> str(NotFoundError("no split 'x'"))
+        "no split 'x'"
+    """
+
+    __str__ = Exception.__str__
+
+
 class LimitError(InputError):
     """A request bigger than a safety limit (model size, generation size, archive size)."""
 
 
 class RunFolderError(BachNetError, ValueError):
     """A training run folder that cannot be used: not a run, another run, damaged, or busy."""
+
+
+class ModelFileError(BachNetError, ValueError):
+    """A saved model folder is missing a file, is truncated, or does not match its config.
+
+    Examples:
+        >>> import tempfile, bachnet
+        >>> bachnet.BachNet.load(tempfile.mkdtemp())  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        bachnet.errors.ModelFileError: ...: no config.json (not a saved bachnet model)
+    """

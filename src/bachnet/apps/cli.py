@@ -1,0 +1,855 @@
+"""The ``bachnet`` command line: generate, train, evaluate, calibrate, models."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import math
+import os
+import re
+import shlex
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from bachnet import formats
+from bachnet._version import __version__
+from bachnet.data import Dataset, DownloadError
+from bachnet.data.reference import reference_figures
+from bachnet.errors import BachNetError, InputError, NotFoundError
+from bachnet.formats.audio import AudioUnavailableError
+from bachnet.formats.score import ROLL_SUFFIX, ScoreUnavailableError
+from bachnet.model.config import ModelConfig, TrainConfig
+from bachnet.music import metrics
+from bachnet.music.chorale import Chorale
+
+# Modules that import Keras (and so TensorFlow, seconds to load) are imported by the commands
+# that need them, after `_quiet_tensorflow`, so `bachnet --help` stays instant.
+if TYPE_CHECKING:
+    from bachnet.net import BachNet
+
+__all__ = [
+    "main",
+]
+
+
+def _quiet_tensorflow() -> None:
+    """Import TensorFlow with its C++ start-up chatter (CUDA probes, oneDNN notes) hidden.
+
+    Only the text TensorFlow's C++ core prints while importing is dropped; a failed import
+    still raises its Python exception.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow" or "tensorflow" in sys.modules:
+        return
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            # Keras reports a missing backend itself, with the real message.
+            with contextlib.suppress(ImportError):
+                import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _load_model(model: str | None) -> BachNet:
+    _quiet_tensorflow()
+    from bachnet.net import BachNet
+
+    return BachNet.from_pretrained(model)
+
+
+_DATA_OPTION = click.option(
+    "--data",
+    default="jsb",
+    show_default=True,
+    help="'jsb', 'music21' or a folder/archive of CSV chorales.",
+)
+"""``--data`` of the commands that read a model's scores from a corpus (evaluate, calibrate)."""
+
+
+def _load_data(source: str) -> Dataset:
+    """``jsb`` (download), ``music21`` (bundled corpus) or a folder/archive of CSV files."""
+    if source == "jsb":
+        return Dataset.jsb()
+    if source == "music21":
+        return Dataset.from_music21(progress=True)
+    return Dataset.from_folder(source)
+
+
+def _figures(metrics: dict[str, float]) -> str:
+    return (
+        f"loss {metrics['loss']:.4f} nats/token, accuracy {metrics['accuracy']:.4f}, "
+        f"perplexity {metrics['perplexity']:.4f}"
+    )
+
+
+def _score_test(net: BachNet, dataset: Dataset) -> None:
+    """Score the test split, where ``dataset`` has one; print it and keep it in the metadata."""
+    if "test" in dataset.splits:
+        test = net.evaluate(dataset.split("test"))
+        net.metadata["metrics"] = {"test": {k: round(v, 4) for k, v in test.items()}}
+        click.echo(f"test: {_figures(test)}")
+
+
+def _finite(value: float | None, option: str) -> float | None:
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a finite number", param_hint=f"'{option}'")
+    return value
+
+
+def _units(value: str) -> tuple[int, ...]:
+    try:
+        units = tuple(int(v) for v in value.split(","))
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a comma-separated list of integers") from None
+    return units
+
+
+class _Group(click.Group):
+    """The command group: every error bachnet raises on purpose, and every expected OS error
+    (a missing, unreadable or unwritable file, a full disk), ends as one ``Error:`` line with
+    exit status 1; a traceback is left only for real bugs."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BachNetError as error:
+            raise click.ClickException(str(error)) from None
+        except OSError as error:
+            where = f"{error.filename}: " if getattr(error, "filename", None) else ""
+            reason = error.strerror or str(error)
+            raise click.ClickException(f"{where}{reason}") from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="bachnet")
+def main() -> None:
+    """Compose four-voice chorales in the style of J.S. Bach.
+
+    Start with `bachnet generate -o chorale.mid`: it uses the model bundled with the package
+    and needs no network.
+    """
+
+
+@main.command()
+@click.option(
+    "--data",
+    default="jsb",
+    show_default=True,
+    help="'jsb' (downloaded once), 'music21' (bundled, holds the JSB test pieces) "
+    "or a folder/archive of CSV chorales.",
+)
+@click.option(
+    "-o",
+    "--out",
+    "out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Run folder: checkpoints every epoch, the trained model in OUT/model.",
+)
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Continue the run in OUT (it must exist); settings come from OUT/run.json.",
+)
+@click.option("--epochs", type=click.IntRange(min=1), default=100, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
+@click.option(
+    "--lr",
+    "learning_rate",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1e-3,
+    show_default=True,
+)
+@click.option(
+    "--decay-epochs",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Epochs for the learning rate to fall tenfold (default: constant).",
+)
+@click.option("--clipnorm", type=click.FloatRange(min=0), default=1.0, show_default=True)
+@click.option("--weight-decay", type=click.FloatRange(min=0), default=0.0, show_default=True)
+@click.option(
+    "--ema",
+    type=click.FloatRange(0, 1, max_open=True),
+    default=0.0,
+    show_default=True,
+    help="Momentum of a moving average of the weights, per batch (0 = off; e.g. 0.995). "
+    "Validation and the saved model use the averaged weights.",
+)
+@click.option("--patience", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option(
+    "--stride",
+    type=click.IntRange(min=1),
+    default=None,
+    help="The original BachNet's fixed windows every STRIDE tokens (default: random windows).",
+)
+@click.option(
+    "--transpose",
+    type=click.IntRange(0, 24),
+    default=6,
+    show_default=True,
+    help="Largest random transposition in semitones (random windows).",
+)
+@click.option(
+    "--lstm-units", default="512,512,512", show_default=True, help="LSTM sizes, bottom first."
+)
+@click.option(
+    "--architecture",
+    type=click.Choice(["lstm", "beat_lstm", "step_lstm"]),
+    default="lstm",
+    show_default=True,
+    help="Model type: beat_lstm also knows each token's voice and place in the beat; "
+    "step_lstm runs one LSTM step per 16th step and writes its four voices from a small head.",
+)
+@click.option("--embedding-dim", type=click.IntRange(min=1), default=128, show_default=True)
+@click.option("--dense-units", type=click.IntRange(min=0), default=256, show_default=True)
+@click.option(
+    "--dropout", type=click.FloatRange(0, 1, max_open=True), default=0.2, show_default=True
+)
+@click.option("--window", type=click.IntRange(min=1), default=256, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--time-limit",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Stop after the epoch that passes this many minutes (resume later with --resume).",
+)
+@click.option(
+    "--data-parallel",
+    is_flag=True,
+    help="Split each batch over every accelerator (JAX backend; see "
+    "bachnet.training.parallel.data_parallel).",
+)
+@click.option(
+    "-v",
+    "--verbose",
+    type=click.IntRange(0, 2),
+    default=1,
+    show_default=True,
+    help="0 silent, 1 progress bar, 2 one line per epoch.",
+)
+def train(
+    out: Path,
+    resume: bool,
+    data: str,
+    verbose: int,
+    data_parallel: bool,
+    time_limit: float | None,
+    **options: Any,
+) -> None:
+    """Train a model on the JSB train split (valid split for early stopping), then test it.
+
+    The run folder makes training resumable: after an interruption (even kill -9), run
+    `bachnet train -o OUT --resume` to continue from the last finished epoch.
+    """
+    _quiet_tensorflow()
+    import keras
+
+    from bachnet.net import BachNet
+    from bachnet.training.fit import RUN_FILE, check_new_run_folder, run_settings
+    from bachnet.training.fit import train as run_training
+
+    command = shlex.join(["bachnet", *sys.argv[1:]])
+    if resume:
+        settings = run_settings(out)
+        command = f"{settings.command or ''} (resumed: {command})".strip()
+        model_config, train_config = settings.model, settings.train
+        context = click.get_current_context()
+        ignored = [
+            max(param.opts, key=len)
+            for param in context.command.params
+            if param.name in (*options, "data")
+            and param.name != "epochs"
+            and context.get_parameter_source(param.name) != click.core.ParameterSource.DEFAULT
+        ]
+        if ignored:
+            click.echo(
+                f"note: --resume continues the run with its own settings; ignoring "
+                f"{', '.join(ignored)} (only --epochs may change)",
+                err=True,
+            )
+        if (
+            click.get_current_context().get_parameter_source("epochs")
+            != click.core.ParameterSource.DEFAULT
+        ):
+            train_config = dataclasses.replace(train_config, epochs=options["epochs"])
+        data = settings.data or data
+    else:
+        if (out / RUN_FILE).exists():
+            raise click.ClickException(
+                f"{out} already holds a run: add --resume to continue it, or choose another folder"
+            )
+        check_new_run_folder(out)  # before any data is loaded
+        model_config = ModelConfig(
+            architecture=options.pop("architecture"),
+            lstm_units=_units(options.pop("lstm_units")),
+            embedding_dim=options.pop("embedding_dim"),
+            dense_units=options.pop("dense_units"),
+            dropout=options.pop("dropout"),
+            window=options.pop("window"),
+        )
+        decay = options.pop("decay_epochs")
+        train_config = TrainConfig(decay_epochs=decay if decay else math.inf, **options)
+    dataset = _load_data(data)
+    splits = dataset.splits
+    train_split = dataset.split("train" if "train" in splits else "all")
+    valid_split = dataset.split("valid") if "valid" in splits else None
+    keras.utils.set_random_seed(train_config.seed)
+    if data_parallel:
+        from bachnet.training.fit import data_parallel as use_devices
+
+        devices = use_devices()
+        if train_config.batch_size % devices:
+            raise click.ClickException(
+                f"--batch-size {train_config.batch_size} is not a multiple of the {devices} devices"
+            )
+        click.echo(f"data-parallel over {devices} devices", err=True)
+    net = BachNet(model_config)
+    click.echo(f"{net!r}; {len(train_split)} training chorales from {dataset.source}", err=True)
+    describe = {"data": data, "command": command}
+    run_training(
+        net,
+        train_split,
+        valid_split,
+        config=train_config,
+        run_dir=out,
+        verbose=verbose,
+        describe=describe,
+        time_limit=None if time_limit is None else time_limit * 60,
+    )
+    _score_test(net, dataset)
+    saved_to = net.save_pretrained(out / "model")
+    click.echo(f"model saved to {saved_to}")
+
+
+@main.command()
+@click.argument("model", required=False)
+@_DATA_OPTION
+@click.option("--split", default="test", show_default=True, help="Which split to score.")
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+def evaluate(model: str | None, data: str, split: str, as_json: bool) -> None:
+    """Score MODEL (a folder, preset name or URL; default: the bundled model) on a split.
+
+    Every token after the first of each chorale is scored once, given all of the chorale before it.
+    """
+    net = _load_model(model)
+    dataset = _load_data(data)
+    chorales = dataset.split(split)
+    metrics = net.evaluate(chorales)
+    if as_json:
+        click.echo(json.dumps(metrics))
+    else:
+        click.echo(f"{split}: {len(chorales)} chorales, {int(metrics['tokens'])} tokens")
+        click.echo(_figures(metrics))
+
+
+@main.command()
+@click.argument("model", required=False)
+@click.option(
+    "-o",
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to save the calibrated model in.",
+)
+@_DATA_OPTION
+@click.option(
+    "--split",
+    default="valid",
+    show_default=True,
+    type=click.Choice(["valid", "train"]),
+    help="The split the temperature is fitted on (never the test split).",
+)
+def calibrate(model: str | None, out: Path, data: str, split: str) -> None:
+    """Fit MODEL's temperature on a split, fold it into its weights, save it to OUT.
+
+    Temperature scaling: the logits are divided by the one temperature that minimises the
+    loss on the split. The test split, where the data has one, is scored after and its
+    figures stored with the model.
+    """
+    net = _load_model(model)
+    dataset = _load_data(data)
+    result = net.calibrate(dataset.split(split))
+    click.echo(
+        f"{split}: temperature {result['temperature']:.4f}; loss {result['loss_before']:.4f} "
+        f"-> {result['loss_after']:.4f} nats/token ({int(result['tokens'])} tokens)"
+    )
+    named = [model] if model else []
+    net.metadata["calibration"]["command"] = shlex.join(
+        ["bachnet", "calibrate", *named, "-o", str(out), "--data", data, "--split", split]
+    )
+    _score_test(net, dataset)
+    click.echo(f"model saved to {net.save_pretrained(out)}")
+
+
+def _sampler_spec(
+    name: str, temperature: float | None, top_k: int | None, top_p: float | None
+) -> Any:
+    _quiet_tensorflow()
+    from bachnet.generation import samplers
+
+    try:
+        return samplers.from_options(name, temperature=temperature, top_k=top_k, top_p=top_p)
+    except InputError as error:
+        raise click.BadParameter(str(error), param_hint="'--sampler'") from None
+
+
+def _prompt(spec: str, steps: int | None, seed: int | None) -> Any:
+    if spec == "none":
+        return None
+    if spec == "random":
+        return _load_data("jsb").split("test").draw(seed, steps=steps or 16)
+    if _SPLIT_INDEX.fullmatch(spec) and not Path(spec).exists():
+        piece = _jsb_piece(spec, "'--prompt'")
+        return Chorale(piece.chords[:steps] if steps else piece.chords, name=piece.name)
+    try:
+        piece = Chorale.read(spec)
+    except (InputError, OSError) as error:
+        raise click.BadParameter(str(error), param_hint="'--prompt'") from None
+    return Chorale(piece.chords[:steps] if steps else piece.chords, name=piece.name)
+
+
+_SPLIT_INDEX = re.compile(r"[A-Za-z_]+:-?\d+")
+"""``SPLIT:INDEX`` (``test:3``): a JSB chorale, where a prompt or melody may name one."""
+
+
+def _jsb_piece(spec: str, hint: str) -> Chorale:
+    """The JSB chorale that ``SPLIT:INDEX`` names (e.g. ``test:3``); ``hint`` names the option."""
+    split, _, index = spec.partition(":")
+    if not _SPLIT_INDEX.fullmatch(spec):
+        raise click.BadParameter(f"{spec!r}: expected SPLIT:INDEX, e.g. test:3", param_hint=hint)
+    dataset = _load_data("jsb")
+    try:
+        pieces = dataset.split(split)
+    except NotFoundError as error:
+        raise click.BadParameter(f"{spec!r}: {error}", param_hint=hint) from None
+    number = int(index)
+    if not 0 <= number < len(pieces):
+        raise click.BadParameter(
+            f"{spec!r}: the {split} split has {len(pieces)} chorales, "
+            f"numbered 0..{len(pieces) - 1}",
+            param_hint=hint,
+        )
+    return pieces[number]
+
+
+def _numbered(path: Path, number: int, count: int) -> Path:
+    if count == 1:
+        return path
+    if path.name.lower().endswith(ROLL_SUFFIX):  # x.roll.png -> x-2.roll.png
+        return path.with_name(f"{path.name[: -len(ROLL_SUFFIX)]}-{number}{ROLL_SUFFIX}")
+    return path.with_name(f"{path.stem}-{number}{path.suffix}")
+
+
+def _check_outputs(outputs: tuple[Path, ...]) -> None:
+    """Refuse an unknown output suffix, or one whose extra is missing, before any work."""
+    for path in outputs:
+        _check_writable(path)
+        try:
+            writer = formats.lookup(path, "write")
+        except InputError:
+            known = ", ".join(formats.suffixes("write"))
+            raise click.BadParameter(
+                f"{path}: unknown suffix; use one of {known}", param_hint="'-o'"
+            ) from None
+        try:
+            if writer.require is not None:
+                writer.require(path)
+        except (AudioUnavailableError, ScoreUnavailableError) as error:
+            raise click.ClickException(f"cannot write {path}: {error}") from None
+
+
+def _check_writable(path: Path) -> None:
+    """Refuse, before any work, an output that is a folder or lies where nothing can be written."""
+    if path.is_dir():
+        raise click.BadParameter(f"{path}: is a folder, not a file", param_hint="'-o'")
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise click.BadParameter(f"{path}: {folder} is a file, not a folder", param_hint="'-o'")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise click.BadParameter(f"{path}: cannot write in {folder}", param_hint="'-o'")
+
+
+def _write_all(result: Any, outputs: tuple[Path, ...], tempo: float) -> None:
+    """Write each piece (numbered when there are several) in every output format."""
+    pieces = result if isinstance(result, list) else [result]
+    for number, piece in enumerate(pieces, start=1):
+        for path in outputs:
+            written = piece.write(_numbered(path, number, len(pieces)), tempo=tempo)
+            click.echo(f"wrote {written} ({len(piece)} steps, {piece.duration:g} quarter notes)")
+
+
+# Options that generate and harmonize share.
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _out_option(default: str) -> Callable[[F], F]:
+    """``-o/--out``, repeatable, writing ``default`` when not given."""
+    return click.option(
+        "-o",
+        "--out",
+        "outputs",
+        multiple=True,
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=[Path(default)],
+        show_default=True,
+        help=f"Output file(s): {_output_suffixes()}; a piano roll NAME.roll.png. "
+        "Repeat for several formats. With -n > 1, files are numbered.",
+    )
+
+
+def _output_suffixes() -> str:
+    """The suffixes ``-o`` takes, from the format table: ``.mid/.midi, ... (bachnet[audio])``."""
+    return ", ".join(
+        "/".join(fmt.suffixes) + (f" (bachnet[{fmt.extra}])" if fmt.extra else "")
+        for fmt in formats.registered()
+        if fmt.can("write")
+    )
+
+
+def _num_option(what: str) -> Callable[[F], F]:
+    """``-n/--num``: how many pieces to write."""
+    return click.option(
+        "-n",
+        "--num",
+        "num_samples",
+        type=click.IntRange(min=1),
+        default=1,
+        show_default=True,
+        help=f"How many {what}.",
+    )
+
+
+_MODEL_OPTION = click.option(
+    "-m",
+    "--model",
+    default=None,
+    help="A model folder, preset name or URL (default: the bundled model).",
+)
+_SEED_OPTION = click.option("--seed", type=int, default=None, help="Repeatable output.")
+_NO_RULES_OPTION = click.option(
+    "--no-rules", is_flag=True, help="Sample the raw model: no voice-leading rules."
+)
+_TEMPO_OPTION = click.option(
+    "--tempo",
+    type=click.FloatRange(min=0, max=1000, min_open=True),
+    callback=lambda ctx, param, value: _finite(value, "--tempo"),
+    default=72.0,
+    show_default=True,
+    help="Quarter notes per minute.",
+)
+
+
+def _sampler_options(function: F) -> F:
+    """``--sampler`` and the filter settings `bachnet.generation.samplers.from_options` takes."""
+    for option in reversed(
+        (
+            click.option(
+                "--sampler",
+                default="top_p",
+                show_default=True,
+                help="greedy, temperature, top_k, top_p (nucleus), sampling, or a plugin's name.",
+            ),
+            click.option(
+                "--temperature",
+                type=click.FloatRange(min=0, min_open=True),
+                default=None,
+                help="Soften (>1) or sharpen (<1) the distribution.",
+            ),
+            click.option(
+                "--top-k",
+                type=click.IntRange(min=1),
+                default=None,
+                help="Keep the K most likely notes.",
+            ),
+            click.option(
+                "--top-p",
+                type=click.FloatRange(0, 1, min_open=True),
+                default=None,
+                help="Keep the smallest set of notes reaching probability P.",
+            ),
+        )
+    ):
+        function = option(function)
+    return function
+
+
+@main.command()
+@_out_option("chorale.mid")
+@_MODEL_OPTION
+@click.option(
+    "--steps",
+    type=click.IntRange(min=1),
+    default=128,
+    show_default=True,
+    help="New 16th-note steps (16 = one 4/4 bar).",
+)
+@_sampler_options
+@_num_option("chorales")
+@_SEED_OPTION
+@click.option(
+    "--prompt",
+    default="none",
+    show_default=True,
+    help="'none', 'random' (a JSB test piece), SPLIT:INDEX (e.g. test:3) "
+    "or a .csv/.mid/.musicxml file.",
+)
+@click.option(
+    "--prompt-steps",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Use only the prompt's first steps (default: all; 16 for 'random').",
+)
+@click.option("--no-prompt-in-output", is_flag=True, help="Write only the new music.")
+@click.option(
+    "--free-voices",
+    is_flag=True,
+    help="Let voices leave the ranges they have in the training data (kept by default).",
+)
+@click.option(
+    "--key",
+    default=None,
+    help="Compose in this key, e.g. 'D minor', 'Bb', 'g' (default: one of at most 4 sharps or "
+    "flats, or the prompt's).",
+)
+@click.option(
+    "--no-cadence",
+    is_flag=True,
+    help="Stop after exactly --steps steps instead of ending with a cadence.",
+)
+@_NO_RULES_OPTION
+@_TEMPO_OPTION
+def generate(
+    outputs: tuple[Path, ...],
+    model: str | None,
+    steps: int,
+    sampler: str,
+    temperature: float | None,
+    top_k: int | None,
+    top_p: float | None,
+    num_samples: int,
+    seed: int | None,
+    prompt: str,
+    prompt_steps: int | None,
+    no_prompt_in_output: bool,
+    free_voices: bool,
+    key: str | None,
+    no_cadence: bool,
+    no_rules: bool,
+    tempo: float,
+) -> None:
+    """Compose chorales; write MIDI, MusicXML, CSV, audio (WAV) or an engraved score (SVG, PNG).
+
+    By default a chorale follows voice-leading rules, opens on its key's tonic chord and ends
+    with a cadence on beat 1 or 3 of a complete last bar (so it can be up to 35 steps longer
+    than --steps).
+
+    Example: bachnet generate -o chorale.mid -o chorale.musicxml --steps 128 --seed 1
+    """
+    _check_outputs(outputs)
+    spec = _sampler_spec(sampler, temperature, top_k, top_p)
+    start = _prompt(prompt, prompt_steps, seed)
+    net = _load_model(model)
+    from bachnet.generation.config import GenerationConfig  # loads Keras
+
+    config = GenerationConfig(
+        steps=steps,
+        sampler=spec,
+        include_prompt=not no_prompt_in_output,
+        voice_ranges=not free_voices,
+        rules=None if no_rules else "default",
+        key=key,
+        cadence=not no_cadence,
+    )
+    result = net.generate(start, config=config, num_samples=num_samples, seed=seed)
+    _write_all(result, outputs, tempo)
+
+
+@main.command()
+def models() -> None:
+    """List the pretrained models and their test-split figures."""
+    from bachnet.model.pretrained import presets
+
+    for preset in presets():
+        where = "bundled" if preset.bundled else "download"
+        metrics = preset.metrics.get("test", {})
+        figures = ", ".join(f"{k} {v}" for k, v in metrics.items() if k != "tokens") or "no figures"
+        mark = " (default)" if preset.default else ""
+        click.echo(
+            f"{preset.name}{mark} [{where}, {preset.size / 1e6:.1f} MB]: {preset.description}"
+        )
+        click.echo(f"    test: {figures}")
+
+
+@main.command()
+@click.argument(
+    "melody", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--soprano-of",
+    default=None,
+    help="Harmonise the soprano of a JSB chorale, SPLIT:INDEX (e.g. test:3), instead of MELODY.",
+)
+@_out_option("harmonized.mid")
+@_MODEL_OPTION
+@click.option(
+    "--method",
+    type=click.Choice(["rerank", "sample", "beam"]),
+    default="rerank",
+    show_default=True,
+    help="rerank: keep the best-scored of --candidates draws; sample: one draw; beam: a beam "
+    "search of width --candidates (deterministic).",
+)
+@click.option(
+    "--candidates",
+    type=click.IntRange(min=1),
+    default=8,
+    show_default=True,
+    help="Draws per harmonisation (rerank) or the beam width (beam).",
+)
+@_sampler_options
+@_num_option("harmonisations")
+@_SEED_OPTION
+@_NO_RULES_OPTION
+@_TEMPO_OPTION
+def harmonize(
+    melody: Path | None,
+    soprano_of: str | None,
+    outputs: tuple[Path, ...],
+    model: str | None,
+    method: str,
+    candidates: int,
+    sampler: str,
+    temperature: float | None,
+    top_k: int | None,
+    top_p: float | None,
+    num_samples: int,
+    seed: int | None,
+    no_rules: bool,
+    tempo: float,
+) -> None:
+    """Write alto, tenor and bass under MELODY (a one-part .mid, .musicxml or .csv file).
+
+    The soprano of the result is the melody, note for note (moved by octaves into the
+    soprano's range if it lies outside). The rhythm must be on the 16th-note grid.
+
+    Example: bachnet harmonize tune.musicxml -o tune-satb.musicxml -o tune-satb.mid --seed 1
+    """
+    import warnings
+
+    _check_outputs(outputs)
+    if (melody is None) == (soprano_of is None):
+        raise click.UsageError("give either MELODY or --soprano-of, not both or neither")
+    spec = _sampler_spec(sampler, temperature, top_k, top_p)
+    source: Any = melody if soprano_of is None else _jsb_piece(soprano_of, "'--soprano-of'")
+    net = _load_model(model)
+    from bachnet.generation.config import GenerationConfig  # loads Keras
+
+    config = GenerationConfig(
+        sampler=spec,
+        rules=None if no_rules else "default",
+        candidates=candidates,
+        method=method,  # type: ignore[arg-type]
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = net.harmonize(source, config=config, num_samples=num_samples, seed=seed)
+    for warning in caught:
+        if issubclass(warning.category, UserWarning):
+            click.echo(f"note: {warning.message}", err=True)
+    _write_all(result, outputs, tempo)
+
+
+@main.command()
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--split",
+    "splits",
+    multiple=True,
+    help="A JSB split to show beside the files: test, valid, train or all; repeat for "
+    "several (default: test). The first one is the reference of the interval distance.",
+)
+@click.option("--no-keys", is_flag=True, help="Skip music21's key analysis (the slow part).")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+def stats(files: tuple[Path, ...], splits: tuple[str, ...], no_keys: bool, as_json: bool) -> None:
+    """Style figures of FILES (.mid, .musicxml or .csv chorales) beside Bach's own chorales.
+
+    Parallel fifths and octaves, voice crossing, spacing, held notes, rhythm, melodic
+    intervals, keys and endings, defined in bachnet.music.metrics. Without FILES, the JSB split(s)
+    alone.
+
+    Example: bachnet stats chorale-*.mid --split test --split valid
+    """
+    pieces = []
+    for path in files:
+        try:
+            pieces.append(Chorale.read(path))
+        except Exception as error:  # music21 raises many kinds of error on a damaged file
+            message = str(error) if str(path) in str(error) else f"{path}: {error}"
+            raise click.ClickException(message) from None
+    keys = not no_keys
+    columns = {}
+    if pieces:
+        name = files[0].name if len(files) == 1 else f"{len(files)} files"
+        columns[name] = metrics.measure(pieces, keys=keys)
+    splits = tuple(dict.fromkeys(splits or ("test",)))
+    for split in splits:
+        try:
+            columns[f"Bach, JSB {split}"] = reference_figures(split, keys=keys)
+        except NotFoundError as error:
+            raise click.BadParameter(str(error), param_hint="'--split'") from None
+        except DownloadError as error:
+            raise click.ClickException(str(error)) from None
+    click.echo(metrics.table(columns, reference=f"Bach, JSB {splits[0]}", as_json=as_json))
+
+
+@main.command()
+@click.option("--port", type=click.IntRange(1, 65535), default=7860, show_default=True)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on; 0.0.0.0 lets other machines connect.",
+)
+@click.option(
+    "-m", "--model", default=None, help="The model shown first (default: the bundled model)."
+)
+@click.option(
+    "--no-warm-up",
+    is_flag=True,
+    help="Serve at once; the first click of each length then compiles.",
+)
+def app(port: int, host: str, model: str | None, no_warm_up: bool) -> None:
+    """Start the web app: compose, listen, read the score, download (needs bachnet[app]).
+
+    Open the printed address in a browser. The compose button is also the API endpoint
+    ``generate`` (see ``gradio_client``). Stop with Ctrl-C.
+    """
+    _quiet_tensorflow()
+    try:
+        from bachnet.apps.web import serve
+    except ImportError as error:
+        raise click.ClickException(
+            f"the web app needs Gradio: pip install 'bachnet[app]' ({error})"
+        ) from None
+    try:
+        serve(host=host, port=port, model=model, warm_up=not no_warm_up, log=click.echo)
+    except ImportError as error:
+        raise click.ClickException(
+            f"the web app needs Gradio: pip install 'bachnet[app]' ({error})"
+        ) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,389 @@
+"""Composing: a prompt (or nothing) in, new chorales out, with a key, rules and a cadence.
+
+The prompt is read once, then one network step per token: the recurrent state is carried
+forward instead of re-reading a window for every new token (the original BachNet's way), and
+the whole loop, batched over samples, runs as one compiled program owned by a
+`bachnet.generation.decoder.Decoder`.
+
+The original BachNet's functions and their counterparts:
+
+* ``predict_next_token(model, context)`` -> ``BachNet.logits(context)[:, -1]`` and a
+  `bachnet.generation.samplers.Sampler`, or `next_token`.
+* ``generate_sequence(model, prompt, n)`` -> `generate_tokens` (token ids in, token ids out).
+* ``generate_chorale(model, seed_chords, steps)`` -> `BachNet.generate` / `generate`.
+
+How a piece is made is set by a `bachnet.generation.config.GenerationConfig` (or its fields as
+keywords). A per-token *constraint* restricts what may be drawn at each new position: either
+one forced id per token (``-1`` for free) or a boolean mask of allowed ids
+(`bachnet.generation.masks.constraint_mask`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal, overload
+
+import numpy as np
+import numpy.typing as npt
+
+from bachnet.errors import InputError, InputTypeError
+from bachnet.generation.config import COMPOSE_SETTINGS, GenerationConfig, SamplerSpec
+from bachnet.generation.decoder import (
+    DEFAULT_MEMORY_LIMIT,
+    MEMORY_ENV,
+    VOICES_PER_STEP,
+    bucket,
+    check_memory,
+    compiled,
+    decode,
+    memory_limit,
+    step_fn,
+)
+from bachnet.generation.masks import (
+    body_mask,
+    cadence_constraint,
+    constraint_mask,
+    opening_mask,
+    sound_first_mask,
+)
+from bachnet.generation.rules import Rule, RulesSpec, get_rules
+from bachnet.generation.samplers import Sampler
+from bachnet.generation.samplers import get as get_sampler
+from bachnet.model import scoring
+from bachnet.model.protocol import LanguageModel
+from bachnet.music.cadence import (
+    APPROACH_STEPS,
+    LOOKAHEAD_STEPS,
+    cadence_point,
+    final_length,
+    finish,
+    first_cadence,
+    move_into_key,
+)
+from bachnet.music.chorale import Chorale
+from bachnet.music.keys import Key, find_key, key_shift, transpose_into
+from bachnet.music.ranges import JSB, VoiceRanges
+
+__all__ = [
+    "DEFAULT_MEMORY_LIMIT",
+    "JSB_VOICE_RANGES",
+    "MEMORY_ENV",
+    "MODE_TRIES",
+    "VOICES_PER_STEP",
+    "GenerationConfig",
+    "SamplerSpec",
+    "bucket",
+    "compiled",
+    "constraint_mask",
+    "generate",
+    "generate_tokens",
+    "memory_limit",
+    "next_token",
+    "sound_first_mask",
+    "step_fn",
+]
+
+MODE_TRIES = 4
+"""Bodies drawn per piece with ``key=...``: the first in the mode asked for is kept."""
+
+JSB_VOICE_RANGES: VoiceRanges = JSB
+"""Lowest and highest MIDI pitch of soprano, alto, tenor and bass in the JSB train split (an
+alias of `bachnet.music.ranges.JSB`)."""
+
+
+def generate_tokens(
+    model: LanguageModel,
+    prompt: npt.ArrayLike,
+    new_tokens: int,
+    *,
+    sampler: SamplerSpec = "top_p",
+    seed: int | None = None,
+    constraint: npt.ArrayLike | None = None,
+    rules: RulesSpec = None,
+) -> npt.NDArray[np.int32]:
+    """Continue token streams: ``(batch, prompt_len)`` ids in, ``(batch, prompt_len + new)`` out.
+
+    The original BachNet's ``generate_sequence``. The prompt must hold at least one token.
+
+    Args:
+        model: the model.
+        prompt: token ids, one row per sample (a 1-D array is one sample).
+        new_tokens: how many tokens to add.
+        sampler: anything `bachnet.generation.samplers.get` accepts.
+        seed: makes the result repeatable (the same seed gives the same tokens).
+        constraint: per new token, forced ids ``(new,)`` with -1 = free, or a boolean mask
+            ``(new, vocab)`` / ``(batch, new, vocab)`` of allowed ids.
+        rules: voice-leading rules (`bachnet.generation.rules.get_rules`; none by default at
+            this level). Token ``i`` of the stream is voice ``i mod 4`` of step ``i // 4``.
+
+    Raises:
+        InputError: a bad prompt, count or constraint.
+        LimitError: the buffers would need more memory than allowed
+            (`bachnet.generation.decoder.memory_limit`).
+
+    Examples:
+        >>> generate_tokens(net, [[0, 0, 0, 0]], 8, seed=0).shape  # doctest: +SKIP
+        (1, 12)
+    """
+    ids = np.asarray(prompt, dtype=np.int32)
+    if ids.ndim == 1:
+        ids = ids[None]
+    if ids.ndim != 2 or ids.shape[1] < 1:
+        raise InputError(f"prompt must be (batch, length >= 1) token ids, got shape {ids.shape}")
+    if new_tokens < 0:
+        raise InputError(f"new_tokens must be >= 0, got {new_tokens}")
+    vocab = model.config.vocab_size
+    if ids.min() < 0 or ids.max() >= vocab:
+        raise InputError(f"prompt ids must be in 0..{vocab - 1}")
+    chosen = get_sampler(sampler)
+    ruleset = get_rules(rules)
+    check_memory(len(ids), ids.shape[1] + new_tokens, new_tokens, vocab)
+    allowed = None
+    if constraint is not None:
+        allowed = constraint_mask(constraint, len(ids), new_tokens, vocab)
+    return decode(model, ids, new_tokens, chosen, ruleset, seed=seed, allowed=allowed)
+
+
+def next_token(
+    model: LanguageModel,
+    context: npt.ArrayLike,
+    *,
+    sampler: SamplerSpec = "top_p",
+    seed: int | None = None,
+) -> npt.NDArray[np.int32]:
+    """The original BachNet's ``predict_next_token``: re-read the context, draw one id per row.
+
+    Slow by design (the whole context runs through the network); kept as the reference that
+    `generate_tokens` is measured against.
+
+    Args:
+        model: the model.
+        context: ``(batch, time)`` token ids (a 1-D array is one row).
+        sampler: anything `bachnet.generation.samplers.get` accepts.
+        seed: makes the draw repeatable.
+
+    Returns:
+        int32 ids of shape ``(batch,)``.
+
+    Examples:
+        >>> import keras
+        >>> from bachnet import BachNet, ModelConfig
+        >>> keras.utils.set_random_seed(0)
+        >>> net = BachNet(ModelConfig(lstm_units=(8,), embedding_dim=4, dense_units=4, window=16))
+        >>> context = np.array([[37, 32, 29, 13], [0, 0, 0, 0]])
+        >>> ids = next_token(net, context, sampler="greedy")
+        >>> ids.shape, ids.dtype
+        ((2,), dtype('int32'))
+        >>> bool((ids == net.logits(context)[:, -1].argmax(-1)).all())
+        True
+    """
+    logits = scoring.logits(model, context)[:, -1]
+    return np.asarray(get_sampler(sampler)(logits, seed=seed), dtype=np.int32)
+
+
+# ------------------------------------------------------------------------------- composing
+@overload
+def generate(
+    model: LanguageModel,
+    prompt: Chorale | None = None,
+    config: GenerationConfig | None = None,
+    *,
+    num_samples: Literal[1] = 1,
+    seed: int | None = None,
+    constraint: npt.ArrayLike | None = None,
+    **settings: Any,
+) -> Chorale: ...
+
+
+@overload
+def generate(
+    model: LanguageModel,
+    prompt: Chorale | None = None,
+    config: GenerationConfig | None = None,
+    *,
+    num_samples: int,
+    seed: int | None = None,
+    constraint: npt.ArrayLike | None = None,
+    **settings: Any,
+) -> Chorale | list[Chorale]: ...
+
+
+def generate(
+    model: LanguageModel,
+    prompt: Chorale | None = None,
+    config: GenerationConfig | None = None,
+    *,
+    num_samples: int = 1,
+    seed: int | None = None,
+    constraint: npt.ArrayLike | None = None,
+    **settings: Any,
+) -> Chorale | list[Chorale]:
+    """Compose ``config.steps`` new 16th-note steps (4 tokens each) after ``prompt``.
+
+    By default a piece opens on its key's tonic chord and ends with a cadence (V-I, the
+    final chord on beat 1 or 3 under a fermata, held to the end of its bar; see
+    `bachnet.music.cadence`): ``steps`` is then a minimum and a piece is up to 35 steps longer.
+    ``cadence=False`` stops after exactly ``steps`` steps.
+
+    By default the music follows voice-leading rules (`bachnet.generation.rules.DEFAULT_RULES`:
+    no parallel fifths or octaves, no voice crossing, close spacing, no leap beyond an octave,
+    a preference for steps over leaps) and each voice stays inside its range
+    (``voice_ranges``, itself a `bachnet.generation.rules.VoiceRange` rule). ``rules=None``
+    and ``voice_ranges=False`` give the raw model.
+
+    Args:
+        model: the model.
+        prompt: a chorale to continue (e.g. ``Dataset.jsb().split("test").draw(seed=1,
+            steps=16)``), or ``None``: the model then starts after the silence it reads
+            before a piece (a step for an ``"lstm"``, a beat for a ``"beat_lstm"``), which is
+            not part of the result, and writes the whole piece itself. A prompt starts on a
+            beat.
+        config: the settings (`bachnet.generation.config.GenerationConfig`: ``steps``,
+            ``sampler``, ``rules``, ``voice_ranges``, ``key``, ``cadence``,
+            ``include_prompt``); default: its defaults.
+        num_samples: pieces to compose at once (a batch).
+        seed: the same seed gives the same pieces.
+        constraint: per new token (``4 * steps`` of them), see `generate_tokens`; forced
+            tokens win over rules and ranges.
+        **settings: fields of the config to change for this call, e.g. ``steps=32``.
+
+    Returns:
+        A `Chorale`, or a list of ``num_samples`` of them when ``num_samples > 1``.
+
+    Raises:
+        InputError: a bad setting, prompt or constraint; a prompt in the other mode than
+            ``key``.
+        TypeError: a prompt that is not a `Chorale`, or an unknown setting.
+
+    Examples:
+        >>> net = BachNet.from_pretrained()  # doctest: +SKIP
+        >>> generate(net, steps=32, sampler={"name": "top_k", "k": 5}, seed=0)  # doctest: +SKIP
+        <Chorale: 32 steps (8 quarters)>
+    """
+    config = GenerationConfig.of(config, settings, COMPOSE_SETTINGS, "generate")
+    if num_samples < 1:
+        raise InputError(f"num_samples must be >= 1, got {num_samples}")
+    if prompt is not None and not isinstance(prompt, Chorale):
+        raise InputTypeError(f"prompt must be a Chorale or None, got {type(prompt).__name__}")
+    ranges = config.ranges_for(model)
+    wanted = config.wanted_key()
+    if prompt is not None and wanted is not None:
+        prompt = _into_key(prompt, wanted, ranges)
+    lead = np.zeros(model.network.lead, np.int32)  # silence before a piece (a step or a beat)
+    start = model.vocab.encode(prompt) if prompt is not None else lead
+    done = len(prompt) if prompt is not None else 0
+    steps = config.steps
+    earliest = first_cadence(done, steps) if config.cadence else steps
+    body = earliest + LOOKAHEAD_STEPS if config.cadence else steps
+    new = VOICES_PER_STEP * body
+    vocab = model.vocab.size
+    tries = MODE_TRIES if wanted is not None and prompt is None else 1
+    rows = num_samples * tries
+    check_memory(rows, len(start) + new, new, vocab)
+    asked = None
+    if constraint is not None:
+        asked = constraint_mask(constraint, num_samples, VOICES_PER_STEP * steps, vocab)
+    opening = opening_mask(model.vocab, wanted, ranges) if prompt is None else None
+    mask = body_mask(rows, new, vocab, opening=opening, constraint=asked, tries=tries)
+    sampler = get_sampler(config.sampler)
+    ruleset = config.rules_for(model)
+    ids = decode(model, np.tile(start, (rows, 1)), new, sampler, ruleset, seed=seed, allowed=mask)
+    keys: list[Key] = []
+    if config.cadence or wanted is not None:
+        skip = len(start) if prompt is None else 0
+        kept = len(start) + VOICES_PER_STEP * earliest  # what every piece keeps of its body
+        ids, keys = _pick_bodies(model, ids[:, skip:kept], ids, num_samples, tries, wanted)
+    pieces: list[npt.NDArray[np.int32]] = list(ids)
+    lengths = [0] * len(pieces)
+    if config.cadence:
+        pieces, lengths = _cadence(
+            model, ids, len(start), done, earliest, keys, ranges, sampler, seed, ruleset
+        )
+    keep = 0 if (prompt is not None and config.include_prompt) else len(start)
+    name = f"{prompt.name} (continued)" if prompt is not None and prompt.name else "bachnet chorale"
+    found_keys: list[Key | None] = [*keys] if keys else [None] * len(pieces)
+    chorales = []
+    for row, length, found_key in zip(pieces, lengths, found_keys, strict=True):
+        piece = finish(
+            model.vocab.decode(row[keep:], strict=True, name=name), config.cadence, length
+        )
+        if found_key is not None and prompt is None:
+            piece = move_into_key(piece, found_key, wanted, ranges)
+        chorales.append(piece)
+    return chorales if num_samples > 1 else chorales[0]
+
+
+def _into_key(prompt: Chorale, wanted: Key, ranges: VoiceRanges) -> Chorale:
+    """The prompt moved into ``wanted`` (it must be in the same mode)."""
+    found = find_key(prompt)
+    if found.mode != wanted.mode:
+        raise InputError(
+            f"the prompt is in {found}: it can be moved to a {found.mode} key, not {wanted}"
+        )
+    moved = transpose_into(prompt, key_shift(found, wanted), ranges)
+    return Chorale(moved, name=prompt.name, fermatas=prompt.fermatas)
+
+
+def _pick_bodies(
+    model: LanguageModel,
+    bodies: npt.NDArray[np.int32],
+    ids: npt.NDArray[np.int32],
+    num_samples: int,
+    tries: int,
+    wanted: Key | None,
+) -> tuple[npt.NDArray[np.int32], list[Key]]:
+    """Each sample's first body (of its ``tries``) in the mode asked for, and its key.
+
+    ``bodies`` are the rows of ``ids`` cut to what every piece keeps (the key is found there).
+    """
+    analysed = [find_key(model.vocab.decode(row).chords) for row in bodies]
+    chosen = []
+    for sample in range(num_samples):
+        drawn = range(sample * tries, (sample + 1) * tries)
+        fits = [r for r in drawn if wanted is None or analysed[r].mode == wanted.mode]
+        chosen.append(fits[0] if fits else drawn[0])
+    return ids[chosen], [analysed[r] for r in chosen]
+
+
+def _cadence(
+    model: LanguageModel,
+    ids: npt.NDArray[np.int32],
+    base: int,
+    done: int,
+    earliest: int,
+    keys: Sequence[Key],
+    ranges: VoiceRanges,
+    sampler: Sampler,
+    seed: int | None,
+    ruleset: Sequence[Rule],
+) -> tuple[list[npt.NDArray[np.int32]], list[int]]:
+    """End each body with a V-I cadence at its `cadence_point`, in one batched pass.
+
+    ``ids`` holds ``base`` tokens (the prompt's ``done`` steps, or the silent lead) and then
+    the bodies; ``earliest`` counts new steps. A row whose cadence starts later is forced
+    through its own body tokens up to that point, so all rows share one call (one compiled
+    program; `bachnet.generation.masks.cadence_constraint`). Returns each row cut after its
+    final chord, and the final chord's length (`final_length`).
+    """
+    cadence_tokens = VOICES_PER_STEP * (APPROACH_STEPS + 1)
+    skip = base - VOICES_PER_STEP * done  # the lead, when there is no prompt
+    pieces = [model.vocab.decode(row[skip:]).chords for row in ids]
+    starts = [
+        cadence_point(chords, key, done + earliest) - done
+        for chords, key in zip(pieces, keys, strict=True)
+    ]
+    begins = [base + VOICES_PER_STEP * start for start in starts]
+    low = min(begins)
+    allowed = cadence_constraint(model.vocab, ids, low, begins, keys, ranges)
+    out = decode(
+        model,
+        ids[:, :low],
+        allowed.shape[1],
+        sampler,
+        ruleset,
+        seed=None if seed is None else seed + 1,
+        allowed=allowed,
+    )
+    rows = [out[row, : begin + cadence_tokens] for row, begin in enumerate(begins)]
+    lengths = [final_length(done + start + APPROACH_STEPS) for start in starts]
+    return rows, lengths

@@ -1,0 +1,234 @@
+"""`GenerationConfig`: how to compose or harmonise, as one frozen value.
+
+The settings of generation live here, checked once when the config is made, instead of being
+copied through every signature from the command line down to the compiled loop. What differs
+from call to call stays an argument: the prompt or melody, ``num_samples`` (it decides whether
+a call returns one `Chorale` or a list), the ``seed`` and a ``constraint`` (it is sized to the
+piece).
+
+`bachnet.generation.compose.generate` reads ``steps``, ``sampler``, ``rules``,
+``voice_ranges``, ``key``, ``cadence`` and ``include_prompt``;
+`bachnet.generation.harmonize.harmonize` reads ``sampler``, ``rules``, ``voice_ranges``,
+``method`` and ``candidates``.
+
+Examples:
+    >>> config = GenerationConfig(steps=32, sampler={"name": "top_k", "k": 5}, key="d")
+    >>> config.key, config.cadence
+    (Key(tonic=2, mode='minor'), True)
+    >>> config.replace(cadence=False).cadence
+    False
+    >>> GenerationConfig(steps=0)
+    Traceback (most recent call last):
+    ...
+    bachnet.errors.InputError: steps must be >= 1, got 0
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import numbers
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from bachnet.errors import InputError, InputTypeError, LimitError
+from bachnet.generation.rules import Rule, RulesSpec, VoiceRange, get_rules
+from bachnet.generation.samplers import Sampler
+from bachnet.generation.samplers import get as get_sampler
+from bachnet.model.protocol import LanguageModel
+from bachnet.music.chorale import MAX_STEPS
+from bachnet.music.keys import Key
+from bachnet.music.ranges import JSB, RangesSpec, VoiceRanges
+
+__all__ = [
+    "COMPOSE_SETTINGS",
+    "DEFAULT_METHOD",
+    "HARMONIZE_SETTINGS",
+    "METHODS",
+    "GenerationConfig",
+    "Method",
+    "SamplerSpec",
+    "model_ranges",
+]
+
+SamplerSpec = str | dict[str, Any] | Sampler
+"""Anything `bachnet.generation.samplers.get` accepts: a name, a config dict or a `Sampler`."""
+
+Method = Literal["sample", "rerank", "beam"]
+"""How a harmonisation is chosen: one draw, the best-scored of ``candidates`` draws, or a beam
+search of width ``candidates``."""
+
+METHODS: tuple[str, ...] = ("sample", "rerank", "beam")
+"""Every `Method`."""
+
+DEFAULT_METHOD: Method = "rerank"
+"""The method `harmonize` uses unless told otherwise (chosen by measurement, see the guide)."""
+
+COMPOSE_SETTINGS = frozenset(
+    {"steps", "sampler", "rules", "voice_ranges", "key", "cadence", "include_prompt"}
+)
+"""The fields `bachnet.generation.compose.generate` reads."""
+
+HARMONIZE_SETTINGS = frozenset({"sampler", "rules", "voice_ranges", "method", "candidates"})
+"""The fields `bachnet.generation.harmonize.harmonize` reads."""
+
+
+@dataclass(frozen=True)
+class GenerationConfig:
+    """The settings of a composition or harmonisation, checked when made.
+
+    Attributes:
+        steps: new 16th-note steps to compose (>= 1; with a cadence, a minimum).
+        sampler: anything `bachnet.generation.samplers.get` accepts (default: nucleus,
+            p = 0.98).
+        rules: voice-leading rules: ``"default"``, ``None`` for none, or rule specs (names,
+            config dicts, `bachnet.generation.rules.Rule` instances); a list is kept as a tuple.
+        voice_ranges: ``True`` for the ranges the model was trained on (its metadata, else
+            `bachnet.music.ranges.JSB`), a `bachnet.music.ranges.VoiceRanges` (four ``(low,
+            high)`` pairs, soprano first, are made into one), or ``False`` for none.
+        key: the key to compose in (``"D minor"``, ``"Bb"``, a `bachnet.music.keys.Key`; kept
+            as a `Key`), or ``None``: one of at most four sharps or flats, or the prompt's.
+        cadence: end a composition with a cadence in its key.
+        include_prompt: start a composition with its prompt.
+        method: how a harmonisation is chosen, see `Method`.
+        candidates: draws per harmonisation for ``method="rerank"``, the beam width for
+            ``"beam"``.
+
+    Raises:
+        InputError: a setting out of range, an unknown sampler, rule, key or method.
+        LimitError: more steps than `bachnet.music.chorale.MAX_STEPS`.
+    """
+
+    steps: int = 64
+    sampler: SamplerSpec = "top_p"
+    rules: RulesSpec = "default"
+    voice_ranges: VoiceRanges | RangesSpec | bool = True
+    key: Key | str | None = None
+    cadence: bool = True
+    include_prompt: bool = True
+    method: Method = DEFAULT_METHOD
+    candidates: int = 8
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        if not _whole(self.steps) or self.steps < 1:
+            raise InputError(f"steps must be >= 1, got {self.steps}")
+        if self.steps > MAX_STEPS:
+            raise LimitError(
+                f"steps must be at most {MAX_STEPS:,} (4,096 bars), got {self.steps:,}"
+            )
+        get_sampler(self.sampler)  # an unknown name or a bad parameter fails here
+        if not (self.rules is None or isinstance(self.rules, str | dict | Rule)):
+            set_(self, "rules", tuple(self.rules))
+        get_rules(self.rules)
+        if isinstance(self.voice_ranges, bool | np.bool_):
+            set_(self, "voice_ranges", bool(self.voice_ranges))
+        else:
+            set_(self, "voice_ranges", VoiceRanges.of(self.voice_ranges))
+        if self.key is not None:
+            set_(self, "key", Key.parse(self.key))
+        set_(self, "cadence", bool(self.cadence))
+        set_(self, "include_prompt", bool(self.include_prompt))
+        if self.method not in METHODS:
+            raise InputError(f"method must be one of {', '.join(METHODS)}; got {self.method!r}")
+        if not _whole(self.candidates) or self.candidates < 1:
+            raise InputError(f"candidates must be >= 1, got {self.candidates}")
+
+    def replace(self, **settings: Any) -> GenerationConfig:
+        """A copy with some settings changed (and checked again).
+
+        Raises:
+            TypeError: a name that is not a setting.
+        """
+        return self._with(settings, frozenset(_FIELDS), "GenerationConfig.replace")
+
+    def _with(
+        self, settings: dict[str, Any], known: Collection[str], caller: str
+    ) -> GenerationConfig:
+        unknown = sorted(set(settings) - set(known))
+        if unknown:
+            raise InputTypeError(f"{caller}() got an unexpected keyword argument {unknown[0]!r}")
+        return dataclasses.replace(self, **settings) if settings else self
+
+    @classmethod
+    def of(
+        cls,
+        config: GenerationConfig | None,
+        settings: dict[str, Any],
+        known: Collection[str],
+        caller: str,
+    ) -> GenerationConfig:
+        """``config`` (or the defaults) with keyword ``settings`` laid over it.
+
+        Raises:
+            TypeError: a keyword that is not one of ``known`` (the settings ``caller`` reads).
+        """
+        return (config or cls())._with(settings, known, caller)
+
+    @classmethod
+    def either(cls, config: GenerationConfig | None, **keywords: Any) -> GenerationConfig:
+        """``config``, or the config of the keyword settings: the two ways to call
+        `bachnet.BachNet.generate` and `bachnet.BachNet.harmonize`.
+
+        Raises:
+            InputError: ``config`` and a keyword setting other than its default.
+
+        Examples:
+            >>> GenerationConfig.either(None, steps=16).steps
+            16
+            >>> GenerationConfig.either(GenerationConfig(steps=8), steps=64).steps  # a default
+            8
+            >>> GenerationConfig.either(GenerationConfig(steps=8), steps=16)
+            Traceback (most recent call last):
+            ...
+            bachnet.errors.InputError: give steps in config= or as keywords, not both
+        """
+        given = cls(**keywords)
+        if config is None:
+            return given
+        default = cls()
+        changed = [name for name in _FIELDS if getattr(given, name) != getattr(default, name)]
+        if changed:
+            raise InputError(f"give {', '.join(changed)} in config= or as keywords, not both")
+        return config
+
+    def ranges_for(self, model: LanguageModel) -> VoiceRanges:
+        """The voice ranges to keep: the ones given, else the model's (`model_ranges`).
+
+        With ``voice_ranges=False`` they still place the opening, the cadence, a melody and
+        the key; only the ``voice_range`` rule is left out (`rules_for`).
+        """
+        if isinstance(self.voice_ranges, VoiceRanges):
+            return self.voice_ranges
+        return model_ranges(model)
+
+    def rules_for(self, model: LanguageModel) -> list[Rule]:
+        """The rules to apply, in order: the voice ranges first (unless ``voice_ranges`` is
+        ``False``), then ``rules``."""
+        ruleset = get_rules(self.rules)
+        if self.voice_ranges is not False:
+            ruleset = [VoiceRange(ranges=self.ranges_for(model)), *ruleset]
+        return ruleset
+
+    def wanted_key(self) -> Key | None:
+        """``key`` as a `Key` (or ``None``)."""
+        return None if self.key is None else Key.parse(self.key)
+
+
+_FIELDS: tuple[str, ...] = tuple(field.name for field in dataclasses.fields(GenerationConfig))
+
+
+def model_ranges(model: LanguageModel) -> VoiceRanges:
+    """The voice ranges a model was trained on (``metadata["voice_ranges"]``), else
+    `bachnet.music.ranges.JSB`.
+
+    Raises:
+        InputError: the metadata's ranges are not four valid pairs.
+    """
+    return VoiceRanges.of(model.metadata.get("voice_ranges", JSB))
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)

@@ -1,0 +1,450 @@
+"""The compiled decoding programs: one object per (model, sampler, rules) owns its program.
+
+As keras-hub's ``make_generate_function``: a `Decoder` compiles the whole sampling loop once
+(``tf.function(jit_compile=True)`` on TensorFlow, ``jax.jit`` on JAX, eager on PyTorch) and
+is kept with the model (`decoder_for`), so every later call with the same sampler and rules,
+and a token buffer of the same padded length (`bucket`), reuses it. A `BeamStep` does the same
+for one token of a beam search (`beam_step_for`). Both count their traces (``traces``), which
+the tests read to check that nothing recompiles.
+
+Inside both, each token's logits are masked the same way (`masked_logits`): the constraint
+first (forced tokens always win), then the rules, which see the `Context` built from the tokens
+(`bachnet.generation.rules.Context.at`).
+
+Examples:
+    >>> import keras
+    >>> from bachnet import BachNet, ModelConfig
+    >>> from bachnet.generation.samplers import get
+    >>> keras.utils.set_random_seed(0)
+    >>> net = BachNet(ModelConfig(lstm_units=(8,), embedding_dim=4, dense_units=4))
+    >>> ids = decode(net, np.zeros((1, 4), "int32"), 8, get("greedy"), [], seed=0)
+    >>> ids.shape, decoder_for(net, get("greedy"), []).traces
+    ((1, 12), 1)
+"""
+
+from __future__ import annotations
+
+import os
+import weakref
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from bachnet.errors import InputError, LimitError
+from bachnet.generation.rules import Context, Rule
+from bachnet.generation.rules import apply as apply_rules
+from bachnet.generation.samplers import Sampler
+from bachnet.model.protocol import LanguageModel
+from bachnet.music.grid import VOICES
+
+__all__ = [
+    "DEFAULT_MEMORY_LIMIT",
+    "MEMORY_ENV",
+    "VOICES_PER_STEP",
+    "BeamStep",
+    "Decoder",
+    "beam_step_for",
+    "bucket",
+    "check_memory",
+    "compiled",
+    "compiled_loops",
+    "decode",
+    "decoder_for",
+    "masked_logits",
+    "memory_limit",
+    "step_fn",
+]
+
+VOICES_PER_STEP = len(VOICES)
+"""Tokens per 16th-note step: soprano, alto, tenor, bass."""
+
+MEMORY_ENV = "BACHNET_MAX_MEMORY"
+"""Environment variable: the most bytes one generation call may allocate for its buffers."""
+
+DEFAULT_MEMORY_LIMIT = 2**31
+"""Without ``$BACHNET_MAX_MEMORY``: 2 GiB (64 pieces of about 11,000 steps each)."""
+
+_LOOPS: weakref.WeakKeyDictionary[Any, dict[Any, Any]] = weakref.WeakKeyDictionary()
+
+
+def compiled_loops(model: LanguageModel) -> dict[Any, Decoder | BeamStep]:
+    """The decoders built so far for ``model``, by setting (cleared with the model).
+
+    Examples:
+        >>> import bachnet
+        >>> net = bachnet.BachNet(bachnet.ModelConfig(lstm_units=(8,), embedding_dim=4))
+        >>> compiled_loops(net)
+        {}
+    """
+    return _LOOPS.setdefault(model.keras_model, {})
+
+
+def _rules_key(rules: Sequence[Rule]) -> tuple[Any, ...]:
+    # The class is part of the key: an unregistered subclass inherits its parent's name.
+    return tuple((type(rule), repr(rule.get_config())) for rule in rules)
+
+
+def decoder_for(model: LanguageModel, sampler: Sampler, rules: Sequence[Rule]) -> Decoder:
+    """The model's `Decoder` for ``sampler`` and ``rules``: built on first use, then kept.
+
+    Samplers and rules with equal classes and configs share one decoder.
+
+    Examples:
+        >>> import bachnet
+        >>> from bachnet.generation.samplers import TopK
+        >>> net = bachnet.BachNet(bachnet.ModelConfig(lstm_units=(8,), embedding_dim=4))
+        >>> decoder_for(net, TopK(5), []) is decoder_for(net, TopK(5), [])
+        True
+    """
+    key = (type(sampler), repr(sampler.get_config()), _rules_key(rules))
+    cache = compiled_loops(model)
+    found = cache.get(key)
+    if not isinstance(found, Decoder):
+        found = cache[key] = Decoder(model, sampler, rules)
+    return found
+
+
+def beam_step_for(model: LanguageModel, rules: Sequence[Rule]) -> BeamStep:
+    """The model's `BeamStep` for ``rules``: built on first use, then kept.
+
+    Examples:
+        >>> import bachnet
+        >>> net = bachnet.BachNet(bachnet.ModelConfig(lstm_units=(8,), embedding_dim=4))
+        >>> beam_step_for(net, []) is beam_step_for(net, [])
+        True
+    """
+    key = ("harmonize.beam", _rules_key(rules))
+    cache = compiled_loops(model)
+    found = cache.get(key)
+    if not isinstance(found, BeamStep):
+        found = cache[key] = BeamStep(model, rules)
+    return found
+
+
+def step_fn(model: LanguageModel) -> Callable[[Any, Any, list[Any]], tuple[Any, list[Any]]]:
+    """One token through the network: ``(ids (batch,), index, states) -> (logits, states)``.
+
+    ``index`` is the token's place in the stream (the stream starts on a beat); the model
+    type owns the step and its state (`bachnet.model.networks.Network.step`), so the logits equal
+    those of the full model.
+
+    Examples:
+        >>> import keras
+        >>> from bachnet import BachNet, ModelConfig
+        >>> keras.utils.set_random_seed(0)
+        >>> net = BachNet(ModelConfig(lstm_units=(8,), embedding_dim=4, dense_units=4, window=16))
+        >>> step = step_fn(net)
+        >>> states = net.network.initial_state(1)
+        >>> for index, token in enumerate((37, 32, 29)):
+        ...     logits, states = step(np.array([token], "int32"), index, states)
+        >>> tuple(logits.shape), len(states)
+        ((1, 47), 2)
+        >>> bool(np.allclose(logits, net.logits([[37, 32, 29]])[:, -1], atol=1e-5))
+        True
+    """
+    return model.network.step(model.keras_model)
+
+
+def compiled(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` as one compiled program on the current backend: ``tf.function(jit_compile=True)``
+    on TensorFlow, ``jax.jit`` on JAX, itself (eager) on PyTorch.
+
+    Examples:
+        >>> double = compiled(lambda x: x * 2)
+        >>> int(double(np.int32(4)))
+        8
+    """
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return tf.function(fn, jit_compile=True, reduce_retracing=True)  # type: ignore[no-any-return]
+    if backend == "jax":
+        import jax
+
+        return jax.jit(fn)  # type: ignore[no-any-return]
+    return fn
+
+
+def masked_logits(
+    logits: Any,
+    allowed: Any,
+    rules: Sequence[Rule],
+    position: Any,
+    tokens: Callable[[], tuple[Any, Any]],
+    pitches: Any,
+) -> Any:
+    """The logits of the token at ``position``: ``-inf`` where the constraint forbids an id,
+    then the rules (each skipped where it would leave nothing to draw, `rules.apply`).
+
+    ``tokens`` gives the ``(batch, 4)`` token ids of the previous step and of this one, for
+    the rules' `Context` (called only when there are rules).
+    """
+    from keras import ops
+
+    logits = ops.where(allowed, ops.cast(logits, "float32"), float("-inf"))
+    if rules:
+        previous, current = tokens()
+        logits = apply_rules(rules, logits, Context.at(position, previous, current, pitches))
+    return logits
+
+
+class _Compiled:
+    """A compiled program that counts how often it was traced."""
+
+    def __init__(self) -> None:
+        self.traces = 0
+        """How many times the program was traced (compiled); on an eager backend (PyTorch),
+        how many times it ran."""
+
+    def _compile(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def traced(*args: Any) -> Any:
+            self.traces += 1  # Python runs here only while the program is traced
+            return fn(*args)
+
+        return compiled(traced)
+
+
+class Decoder(_Compiled):
+    """The whole sampling loop of a model for one sampler and rule set, compiled once.
+
+    Call it with ``(buffer, first, stop, noise, allowed)``: ``buffer`` ``(batch, length)``
+    token ids, the first ``first`` of them given (the prompt); the tokens from ``first`` up to
+    ``stop`` are drawn, one network step each, from ``noise`` ``(batch, length, vocab)``
+    uniform numbers and the ``allowed`` ``(batch, length, vocab)`` mask. ``length`` may exceed
+    ``stop`` (a padded `bucket`), so that a new number of steps reuses the program. `decode`
+    prepares those buffers.
+
+    Attributes:
+        sampler: the sampler.
+        rules: the rules, in order.
+        traces: how many times the loop was traced (compiled).
+
+    Examples:
+        >>> import keras
+        >>> from bachnet import BachNet, ModelConfig
+        >>> from bachnet.generation.samplers import Greedy
+        >>> keras.utils.set_random_seed(0)
+        >>> net = BachNet(ModelConfig(lstm_units=(8,), embedding_dim=4, dense_units=4))
+        >>> decoder = Decoder(net, Greedy(), [])
+        >>> buffer = np.zeros((1, 256), "int32")
+        >>> noise = np.zeros((1, 256, 47), "float32")
+        >>> allowed = np.ones((1, 256, 47), bool)
+        >>> decoder(buffer, np.int32(4), np.int32(12), noise, allowed)[:, 4:12].shape
+        (1, 8)
+        >>> _ = decoder(buffer, np.int32(4), np.int32(20), noise, allowed)
+        >>> decoder.traces  # one program for both lengths
+        1
+    """
+
+    def __init__(self, model: LanguageModel, sampler: Sampler, rules: Sequence[Rule]) -> None:
+        super().__init__()
+        self.sampler = sampler
+        self.rules: tuple[Rule, ...] = tuple(rules)
+        self._run = self._compile(_sampling_loop(model, sampler, self.rules))
+
+    def __call__(
+        self, buffer: Any, first: Any, stop: Any, noise: Any, allowed: Any
+    ) -> npt.NDArray[np.int32]:
+        return np.asarray(self._run(buffer, first, stop, noise, allowed), dtype=np.int32)
+
+    def __repr__(self) -> str:
+        return f"<Decoder {self.sampler!r}, {len(self.rules)} rules, {self.traces} traces>"
+
+
+def _sampling_loop(
+    model: LanguageModel, sampler: Sampler, rules: Sequence[Rule]
+) -> Callable[..., Any]:
+    from keras import ops
+
+    step = step_fn(model)
+    network = model.network
+    table = _pitch_table(model)
+    ramp = np.arange(VOICES_PER_STEP, dtype=np.int32)
+
+    def run(buffer: Any, first: Any, stop: Any, noise: Any, allowed: Any) -> Any:
+        states = network.initial_state(ops.shape(buffer)[0])
+
+        def body(t: Any, carry: tuple[Any, list[Any]]) -> tuple[Any, list[Any]]:
+            tokens, states = carry
+            logits, states = step(ops.take(tokens, t, axis=1), t, states)
+            position = t + 1
+
+            def around() -> tuple[Any, Any]:
+                here = position // VOICES_PER_STEP
+                before = ops.maximum(here - 1, 0) * VOICES_PER_STEP + ramp
+                now = here * VOICES_PER_STEP + ramp
+                return ops.take(tokens, before, axis=1), ops.take(tokens, now, axis=1)
+
+            mask = ops.take(allowed, position, axis=1)
+            logits = masked_logits(logits, mask, rules, position, around, table)
+            drawn = sampler.draw(sampler.filter(logits), ops.take(noise, position, axis=1))
+            known = ops.take(tokens, position, axis=1)
+            chosen = ops.where(position < first, known, ops.cast(drawn, "int32"))
+            tokens = ops.slice_update(tokens, (0, position), ops.expand_dims(chosen, 1))
+            return tokens, states
+
+        tokens, _ = ops.fori_loop(0, stop - 1, body, (buffer, states))
+        return tokens
+
+    return run
+
+
+class BeamStep(_Compiled):
+    """One token through the model for every beam of a beam search, compiled once.
+
+    Call it with ``(token (beams,), index, states, previous (beams, 4), current (beams, 4),
+    allowed (beams, vocab))``, where ``previous`` and ``current`` are the token ids of the
+    step before the next token and of its own step so far; it returns ``(scores, states)``:
+    the next token's log-probabilities under the model, ``-inf`` where the constraint or a
+    hard rule forbids it, less the penalty of soft rules.
+
+    Attributes:
+        rules: the rules, in order.
+        traces: how many times the step was traced (compiled).
+
+    Examples:
+        >>> import keras
+        >>> from bachnet import BachNet, ModelConfig
+        >>> keras.utils.set_random_seed(0)
+        >>> net = BachNet(ModelConfig(lstm_units=(8,), embedding_dim=4, dense_units=4))
+        >>> advance = BeamStep(net, [])
+        >>> ids = np.zeros((2, 4), "int32")
+        >>> scores, states = advance(ids[:, 0], np.int32(0), net.network.initial_state(2), ids,
+        ...                          ids, np.ones((2, 47), bool))
+        >>> tuple(scores.shape), bool(np.allclose(np.exp(scores).sum(-1), 1, atol=1e-4))
+        ((2, 47), True)
+    """
+
+    def __init__(self, model: LanguageModel, rules: Sequence[Rule]) -> None:
+        super().__init__()
+        self.rules: tuple[Rule, ...] = tuple(rules)
+        self._run = self._compile(_beam_advance(model, self.rules))
+
+    def __call__(
+        self, token: Any, index: Any, states: list[Any], previous: Any, current: Any, allowed: Any
+    ) -> tuple[Any, list[Any]]:
+        scores, states = self._run(token, index, states, previous, current, allowed)
+        return scores, states
+
+    def __repr__(self) -> str:
+        return f"<BeamStep {len(self.rules)} rules, {self.traces} traces>"
+
+
+def _beam_advance(model: LanguageModel, rules: Sequence[Rule]) -> Callable[..., Any]:
+    from keras import ops
+
+    step = model.network.step(model.keras_model)
+    table = _pitch_table(model)
+
+    def advance(
+        token: Any, index: Any, states: list[Any], previous: Any, current: Any, allowed: Any
+    ) -> tuple[Any, list[Any]]:
+        logits, states = step(token, index, states)
+        norm = ops.logsumexp(ops.cast(logits, "float32"), axis=-1, keepdims=True)
+        masked = masked_logits(
+            logits, allowed, rules, index + 1, lambda: (previous, current), table
+        )
+        return masked - norm, states
+
+    return advance
+
+
+def _pitch_table(model: LanguageModel) -> npt.NDArray[np.int32]:
+    """``(vocab,)`` MIDI pitch of every token id, 0 for silence."""
+    return model.vocab.pitch_of(np.arange(model.vocab.size)).astype(np.int32)
+
+
+def memory_limit() -> int:
+    """Bytes one generation call may allocate: ``$BACHNET_MAX_MEMORY`` or 2 GiB.
+
+    Raises:
+        InputError: ``$BACHNET_MAX_MEMORY`` is not a positive whole number.
+    """
+    text = os.environ.get(MEMORY_ENV)
+    if text is None or not text.strip():
+        return DEFAULT_MEMORY_LIMIT
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise InputError(f"${MEMORY_ENV}={text!r} is not a positive number of bytes")
+    return value
+
+
+def bucket(length: int) -> int:
+    """The padded buffer length for a stream of ``length`` tokens: one compiled program
+    serves every length up to it (the next power of two, at least 256).
+
+    Examples:
+        >>> bucket(10), bucket(256), bucket(257), bucket(4 * 130)
+        (256, 256, 512, 1024)
+    """
+    return max(256, 1 << max(0, length - 1).bit_length())
+
+
+def check_memory(batch: int, tokens: int, new_tokens: int, vocab: int) -> None:
+    """Refuse a generation whose buffers would need more than `memory_limit` bytes.
+
+    Args:
+        batch: rows drawn at once.
+        tokens: tokens per row, the prompt's included.
+        new_tokens: the new tokens per row (for the message).
+        vocab: vocabulary size.
+
+    Raises:
+        LimitError: too much; the message says how much and how to allow it.
+        InputError: a bad ``$BACHNET_MAX_MEMORY``.
+
+    Examples:
+        >>> check_memory(1, 260, 256, 47)  # about 0.1 MiB: fine
+    """
+    needed = batch * bucket(tokens) * vocab * 5  # the noise (float32) and the allowed mask (bool)
+    limit = memory_limit()
+    if needed > limit:
+        raise LimitError(
+            f"generating {new_tokens:,} tokens x {batch:,} samples needs about "
+            f"{needed / 2**30:.1f} GiB of buffers, more than the {limit / 2**30:.1f} GiB allowed; "
+            f"ask for fewer steps or samples, or raise ${MEMORY_ENV} (bytes)"
+        )
+
+
+def decode(
+    model: LanguageModel,
+    ids: npt.NDArray[np.int32],
+    new_tokens: int,
+    sampler: Sampler,
+    rules: Sequence[Rule],
+    *,
+    seed: int | None,
+    allowed: npt.NDArray[np.bool_] | None = None,
+) -> npt.NDArray[np.int32]:
+    """Draw ``new_tokens`` after each row of ``ids`` ``(batch, first)`` with the model's
+    `Decoder`: ``(batch, first + new_tokens)`` ids.
+
+    The buffers are checked (`check_memory`) before they are allocated. ``allowed`` is
+    a mask already checked (`bachnet.generation.masks.constraint_mask`): ``(1 or batch,
+    new_tokens, vocab)``, or ``None`` for no constraint.
+
+    Raises:
+        LimitError: the buffers would need more memory than `memory_limit` allows.
+    """
+    batch, first = ids.shape
+    vocab = model.config.vocab_size
+    total = first + new_tokens
+    padded = bucket(total)
+    check_memory(batch, total, new_tokens, vocab)
+    buffer = np.zeros((batch, padded), dtype=np.int32)
+    buffer[:, :first] = ids
+    mask = np.ones((batch, padded, vocab), dtype=bool)
+    if allowed is not None:
+        mask[:, first:total] = allowed
+    noise = np.zeros((batch, padded, vocab), dtype=np.float32)
+    noise[:, :total] = np.random.default_rng(seed).random((batch, total, vocab), dtype=np.float32)
+    out = decoder_for(model, sampler, rules)(buffer, np.int32(first), np.int32(total), noise, mask)
+    return out[:, :total]

@@ -1,0 +1,299 @@
+"""Melody harmonisation: a given soprano, the model's alto, tenor and bass.
+
+`harmonize` forces the soprano tokens (every fourth token of the S,A,T,B stream) and lets the
+model draw the other three voices, with the voice-leading rules of `bachnet.generation.rules`
+applied to them (they see the soprano as a voice already drawn in its step). Where the melody
+sounds, the lower voices sound too; where it rests, they may rest.
+
+The model reads left to right: when it chooses a chord it cannot see where the melody goes
+next. Three methods, measured in the user guide ("Harmonisation"):
+
+* ``"sample"``: one draw per harmonisation.
+* ``"rerank"`` (default): ``candidates`` draws per harmonisation, in one batch, and keep the
+  one the model scores highest (`score`: the lowest mean negative log-likelihood of the whole
+  piece, soprano included). The whole piece is judged after the fact, so a chord that leads
+  nowhere loses to one that fits what follows. With the same seed, the first candidate is the
+  ``"sample"`` draw.
+* ``"beam"``: a beam search of width ``candidates`` over the tokens, on the same score. The
+  forced soprano tokens are scored too, so a harmony that makes the next melody note unlikely
+  falls out of the beam as soon as that note comes. Deterministic: no sampler, no seed.
+
+A melody is a 1-D sequence of MIDI pitches, one per 16th-note step (0 = rest), a `Chorale`
+(its soprano), or a file (`read_melody`). A melody outside the soprano range is moved by whole
+octaves into it (`fit_range`), with a warning.
+
+Examples:
+    >>> import keras
+    >>> from bachnet import BachNet, ModelConfig
+    >>> keras.utils.set_random_seed(0)
+    >>> net = BachNet(ModelConfig(lstm_units=(8,), embedding_dim=4, dense_units=4))
+    >>> melody = [72] * 4 + [74] * 4 + [76] * 8
+    >>> piece = harmonize(net, melody, seed=0, candidates=2)
+    >>> piece.chords[:, 0].tolist() == melody, piece.chords.shape
+    (True, (16, 4))
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, Literal, overload
+
+import numpy as np
+import numpy.typing as npt
+
+from bachnet.core.aliases import PathLike
+from bachnet.errors import InputError
+from bachnet.formats import read_melody
+from bachnet.generation.config import (
+    DEFAULT_METHOD,
+    HARMONIZE_SETTINGS,
+    METHODS,
+    GenerationConfig,
+    Method,
+)
+from bachnet.generation.decoder import VOICES_PER_STEP, beam_step_for, decode
+from bachnet.generation.masks import soprano_mask
+from bachnet.generation.rules import Rule
+from bachnet.generation.samplers import get as get_sampler
+from bachnet.model.protocol import LanguageModel
+from bachnet.model.scoring import nll_per_piece
+from bachnet.music.chorale import Chorale
+from bachnet.music.grid import melody_pitches as _pitches
+
+__all__ = [
+    "DEFAULT_METHOD",
+    "METHODS",
+    "GenerationConfig",
+    "MelodySpec",
+    "Method",
+    "as_melody",
+    "fit_range",
+    "harmonize",
+    "read_melody",
+    "score",
+]
+
+MelodySpec = npt.ArrayLike | Chorale | PathLike
+"""A melody: MIDI pitches per 16th step (0 = rest), a `Chorale` (its soprano) or a file path."""
+
+
+# ------------------------------------------------------------------------------- melodies
+def as_melody(soprano: MelodySpec) -> tuple[npt.NDArray[np.int16], str | None]:
+    """The MIDI pitches (one per 16th step, 0 = rest) and name of any `MelodySpec`.
+
+    Examples:
+        >>> as_melody(Chorale([[72, 67, 64, 48], [74, 67, 62, 43]], name="x"))
+        (array([72, 74], dtype=int16), 'x')
+        >>> as_melody([])
+        Traceback (most recent call last):
+        ...
+        bachnet.errors.InputError: melody: the melody is empty
+    """
+    if isinstance(soprano, Chorale):
+        return _pitches(soprano.chords[:, 0], soprano.name or "soprano"), soprano.name
+    if isinstance(soprano, str | os.PathLike):
+        return read_melody(soprano), Path(soprano).stem
+    return _pitches(soprano, "melody"), None
+
+
+def fit_range(melody: npt.ArrayLike, low: int, high: int) -> tuple[npt.NDArray[np.int16], int]:
+    """Move a melody by whole octaves so that most of its notes lie inside ``low..high``.
+
+    Of the shifts that put the most notes inside, the smallest wins (no shift if it is one).
+
+    Returns:
+        The moved melody (rests stay 0) and the shift in semitones.
+
+    Examples:
+        >>> moved, shift = fit_range([48, 50, 0, 52], 60, 81)
+        >>> moved.tolist(), shift
+        ([60, 62, 0, 64], 12)
+    """
+    pitches = np.asarray(melody, dtype=np.int32)
+    notes = pitches[pitches > 0]
+
+    def inside(shift: int) -> int:
+        return int(((notes + shift >= low) & (notes + shift <= high)).sum())
+
+    shift = min(range(-120, 121, 12), key=lambda s: (-inside(s), abs(s), s))
+    if notes.size and (notes.min() + shift < 1 or notes.max() + shift > 127):
+        shift = 0
+    moved = np.where(pitches > 0, pitches + shift, 0).astype(np.int16)
+    return moved, shift
+
+
+# -------------------------------------------------------------------------------- scoring
+def score(
+    model: LanguageModel, chorales: Chorale | Iterable[Chorale], *, batch_size: int = 64
+) -> npt.NDArray[np.float64]:
+    """Mean negative log-likelihood (nats per token) of each whole piece under the model: the
+    score ``"rerank"`` and ``"beam"`` choose by (`bachnet.model.scoring.nll_per_piece`).
+
+    Examples:
+        >>> import keras
+        >>> from bachnet import BachNet, ModelConfig
+        >>> keras.utils.set_random_seed(0)
+        >>> net = BachNet(ModelConfig(lstm_units=(8,), embedding_dim=4, dense_units=4))
+        >>> nll = score(net, [Chorale([[72, 67, 64, 48]] * 4), Chorale([[74, 67, 62, 43]])])
+        >>> nll.shape, bool(abs(nll[0] - np.log(47)) < 0.1)  # an untrained model: ~log(47)
+        ((2,), True)
+    """
+    return nll_per_piece(model, chorales, batch_size=batch_size)
+
+
+# ---------------------------------------------------------------------------- harmonising
+def _beam(
+    model: LanguageModel, allowed: npt.NDArray[np.bool_], width: int, rules: Sequence[Rule]
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float64]]:
+    """Beam search over the tokens after the lead: ``(beams, tokens)`` ids, best first, and
+    their total log-probabilities."""
+    from keras import ops
+
+    advance = beam_step_for(model, rules)
+    lead, vocab = model.network.lead, model.vocab.size
+    length = lead + len(allowed)
+    tokens = np.zeros((width, length), dtype=np.int32)
+    total = np.full(width, -np.inf)
+    total[0] = 0.0  # identical beams at the start: keep one
+    states = model.network.initial_state(width)
+    free = np.ones((width, vocab), dtype=bool)
+    for position in range(1, length):
+        here = position // VOICES_PER_STEP
+        before = VOICES_PER_STEP * max(here - 1, 0)
+        previous = tokens[:, before : before + VOICES_PER_STEP]
+        current = tokens[:, VOICES_PER_STEP * here : VOICES_PER_STEP * (here + 1)]
+        mask = free if position < lead else np.broadcast_to(allowed[position - lead], free.shape)
+        scores, states = advance(
+            tokens[:, position - 1], np.int32(position - 1), states, previous, current, mask
+        )
+        if position < lead:
+            continue
+        scores = np.asarray(scores, dtype=np.float64)
+        options = np.flatnonzero(allowed[position - lead])
+        if options.size == 1:  # a forced (soprano) token: every beam takes it
+            tokens[:, position] = options[0]
+            total = total + scores[:, options[0]]
+            continue
+        extended = (total[:, None] + scores).reshape(-1)
+        best = np.argsort(-extended, kind="stable")[:width]
+        parents, chosen = np.divmod(best, vocab)
+        tokens = tokens[parents]
+        tokens[:, position] = chosen
+        total = extended[best]
+        states = [ops.take(state, ops.convert_to_tensor(parents), axis=0) for state in states]
+    order = np.argsort(-total, kind="stable")
+    return tokens[order, lead:], total[order]
+
+
+@overload
+def harmonize(
+    model: LanguageModel,
+    soprano: MelodySpec,
+    config: GenerationConfig | None = None,
+    *,
+    num_samples: Literal[1] = 1,
+    seed: int | None = None,
+    **settings: Any,
+) -> Chorale: ...
+
+
+@overload
+def harmonize(
+    model: LanguageModel,
+    soprano: MelodySpec,
+    config: GenerationConfig | None = None,
+    *,
+    num_samples: int,
+    seed: int | None = None,
+    **settings: Any,
+) -> Chorale | list[Chorale]: ...
+
+
+def harmonize(
+    model: LanguageModel,
+    soprano: MelodySpec,
+    config: GenerationConfig | None = None,
+    *,
+    num_samples: int = 1,
+    seed: int | None = None,
+    **settings: Any,
+) -> Chorale | list[Chorale]:
+    """Write alto, tenor and bass under a melody; the soprano is the melody, note for note.
+
+    Args:
+        model: the model.
+        soprano: MIDI pitches per 16th step (0 = rest), a `Chorale` (its soprano is kept) or
+            the path of a one-part ``.mid``/``.musicxml``/``.csv`` melody (`read_melody`).
+            The first step is on a beat.
+        config: the settings (`bachnet.generation.config.GenerationConfig`: ``sampler``,
+            ``rules`` for the lower voices, ``voice_ranges``, ``method``, ``candidates``);
+            default: its defaults. ``method="rerank"`` keeps the best-scored of
+            ``candidates`` draws (see `score`), ``"sample"`` one draw, ``"beam"`` the
+            ``num_samples`` best beams of a beam search of width ``candidates`` (at least
+            ``num_samples``; ``sampler`` and ``seed`` play no part). With the voice ranges,
+            the melody is moved by octaves into the soprano's range if it lies outside (with
+            a warning).
+        num_samples: harmonisations to return.
+        seed: the same seed gives the same harmonisations.
+        **settings: fields of the config to change for this call, e.g. ``method="beam"``.
+
+    Returns:
+        A `Chorale`, or a list of ``num_samples`` of them when ``num_samples > 1``.
+
+    Raises:
+        InputError: a bad melody (empty, chords, off the 16th grid, pitches the vocabulary
+            lacks even after the octave shift) or a bad setting.
+        TypeError: an unknown setting.
+
+    Examples:
+        >>> net = BachNet.from_pretrained()  # doctest: +SKIP
+        >>> harmonize(net, "melody.musicxml", seed=0).write("harmonised.musicxml")  # doctest: +SKIP
+    """
+    config = GenerationConfig.of(config, settings, HARMONIZE_SETTINGS, "harmonize")
+    if num_samples < 1:
+        raise InputError(f"num_samples must be >= 1, got {num_samples}")
+    melody, name = as_melody(soprano)
+    low, high = config.ranges_for(model).soprano
+    moved, shift = fit_range(melody, low, high)
+    if shift:
+        direction = "up" if shift > 0 else "down"
+        octaves = abs(shift) // 12
+        notes = melody[melody > 0]
+        warnings.warn(
+            f"the melody (MIDI {notes.min()}..{notes.max()}) lies outside the soprano range "
+            f"{low}..{high}: moved {direction} {octaves} octave{'s' if octaves > 1 else ''}",
+            stacklevel=2,
+        )
+    sounding = moved[moved > 0]
+    if sounding.min() < model.vocab.low or sounding.max() > model.vocab.high:
+        raise InputError(
+            f"the melody spans MIDI {sounding.min()}..{sounding.max()}: the model knows only "
+            f"{model.vocab.low}..{model.vocab.high}"
+        )
+    ruleset = config.rules_for(model)
+    label = f"{name} (harmonised)" if name else "bachnet harmonisation"
+    allowed = soprano_mask(model.vocab, moved)
+    candidates = config.candidates
+    if config.method == "beam":
+        ids, _ = _beam(model, allowed, max(candidates, num_samples), ruleset)
+        pieces = [model.vocab.decode(row, strict=True, name=label) for row in ids[:num_samples]]
+        return pieces if num_samples > 1 else pieces[0]
+    draws = num_samples * (candidates if config.method == "rerank" else 1)
+    lead = model.network.lead
+    ids = decode(
+        model,
+        np.zeros((draws, lead), dtype=np.int32),
+        len(allowed),
+        get_sampler(config.sampler),
+        ruleset,
+        seed=seed,
+        allowed=allowed[None],
+    )
+    pieces = [model.vocab.decode(row[lead:], strict=True, name=label) for row in ids]
+    if config.method == "rerank":
+        nll = nll_per_piece(model, pieces).reshape(num_samples, candidates)
+        pieces = [pieces[row * candidates + int(best)] for row, best in enumerate(nll.argmin(1))]
+    return pieces if num_samples > 1 else pieces[0]

@@ -1,0 +1,501 @@
+"""Model types: each builds its Keras network and owns its initial state and one-token step.
+
+Every type honours one contract: ``keras_model(ids)`` maps ``(batch, time)`` token ids to
+next-token logits ``(batch, time, vocab)`` in the stream's own order (S, A, T, B per 16th
+step), for windows that start on a beat (a multiple of `BEAT` tokens into a piece, as the
+JSB data is beat-aligned from step 0). A type that needs positions derives them from that
+alignment. For fast generation each type also gives `Network.initial_state` and
+`Network.step` (the idea of keras-hub's ``call_with_cache``): one token in, its logits and the
+new state out. Generation, evaluation, samplers and rules only use this surface, so a new type
+is one new class registered in `NETWORKS`.
+
+Built in:
+
+* ``"lstm"``: token embedding -> stacked LSTMs -> dense head (the original BachNet).
+* ``"beat_lstm"``: the same, plus a learned embedding of each token's place in the beat
+  (its voice x its step's 16th position: 16 values) added to the token embedding, and one
+  beat of silence before every training piece, so that a piece starts on a beat. The model
+  knows which voice it writes and where the beat is, instead of inferring both.
+* ``"step_lstm"``: one recurrent step per 16th-note step instead of per token. The LSTMs
+  read each whole chord (its four voice embeddings side by side, plus the step's 16th
+  position in the beat); a small head then writes the next chord voice by voice, from the
+  LSTM's output, the voices of that chord already chosen and which voice comes next. Four
+  times fewer recurrent steps per token than the token-level types.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import keras
+from keras import ops
+
+from bachnet.core.aliases import Tensor
+from bachnet.errors import InputError
+
+if TYPE_CHECKING:
+    from bachnet.model.config import ModelConfig
+
+__all__ = [
+    "BEAT",
+    "NETWORKS",
+    "BeatLSTMNetwork",
+    "BeatPosition",
+    "LSTMNetwork",
+    "Network",
+    "StepLSTM",
+    "StepLSTMNetwork",
+    "network_for",
+]
+
+VOICES = 4
+"""Tokens per 16th-note step: soprano, alto, tenor, bass."""
+
+BEAT = 16
+"""Tokens per quarter-note beat: 4 sixteenth steps x 4 voices."""
+
+StepFn = Callable[[Tensor, Tensor, list[Tensor]], tuple[Tensor, list[Tensor]]]
+"""``(token ids (batch,), stream index (scalar), states) -> (logits (batch, vocab), states)``."""
+
+
+@keras.saving.register_keras_serializable(package="bachnet")
+class BeatPosition(keras.layers.Layer):  # type: ignore[misc]
+    """Each token's place in its beat: ``(batch, time)`` ids -> ``(batch, time)`` ``t mod period``.
+
+    Examples:
+        >>> import numpy as np
+        >>> BeatPosition(period=4)(np.zeros((1, 6), "int32")).numpy().tolist()
+        [[0, 1, 2, 3, 0, 1]]
+    """
+
+    def __init__(self, period: int = BEAT, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.period = int(period)
+
+    def call(self, tokens: Tensor) -> Tensor:
+        """Positions ``0, 1, ..., period - 1, 0, ...`` along the time axis."""
+        positions = ops.mod(ops.arange(ops.shape(tokens)[1], dtype="int32"), self.period)
+        return ops.broadcast_to(ops.expand_dims(positions, 0), ops.shape(tokens))
+
+    def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "period": self.period}
+
+
+class Network:
+    """A model type: how to build it, how to start and advance it one token at a time.
+
+    Attributes:
+        name: the ``architecture`` value in `bachnet.ModelConfig` and ``config.json``.
+        lead: silence tokens read before a piece starts (generation without a prompt and
+            evaluation read them first; training pieces are padded with them when
+            ``pad_lead`` is set).
+        align: training windows start at multiples of this many tokens into a piece.
+        pad_lead: training pieces start with ``lead`` silence tokens.
+    """
+
+    name: ClassVar[str] = ""
+    lead: ClassVar[int] = 4
+    align: ClassVar[int] = 1
+    pad_lead: ClassVar[bool] = False
+
+    def __init__(self, config: ModelConfig) -> None:
+        self.config = config
+
+    def build(self) -> keras.Model:
+        """The Keras model: ids ``(batch, time)`` -> logits ``(batch, time, vocab)``."""
+        raise NotImplementedError
+
+    def initial_state(self, batch: Tensor) -> list[Tensor]:
+        """The state before the first token, for ``batch`` streams."""
+        raise NotImplementedError
+
+    def step(self, model: keras.Model) -> StepFn:
+        """One token through ``model``'s own layers (its logits equal the full model's)."""
+        raise NotImplementedError
+
+    def output_layer(self, model: keras.Model) -> keras.layers.Dense:
+        """The ``Dense`` layer of ``model`` that writes the logits (scaled by calibration)."""
+        layer: keras.layers.Dense = model.get_layer("logits")
+        return layer
+
+
+class LSTMNetwork(Network):
+    """Embedding -> ``len(lstm_units)`` x [Dropout, LSTM, LayerNormalization] -> Dense -> logits.
+
+    Built from stock `keras.layers` (no Lambda layers), so it runs on the TensorFlow, JAX and
+    PyTorch backends and its weights load without executing code.
+
+    Examples:
+        >>> from bachnet import ModelConfig
+        >>> config = ModelConfig(lstm_units=(8,), embedding_dim=4, dense_units=4)
+        >>> model = LSTMNetwork(config).build()
+        >>> model.output_shape, [layer.name for layer in model.layers][1:4]
+        ((None, None, 47), ['embedding', 'dropout_1', 'lstm_1'])
+    """
+
+    name = "lstm"
+    positions = False
+
+    def build(self) -> keras.Model:
+        config = self.config
+        tokens = keras.Input(shape=(None,), dtype="int32", name="tokens")
+        x = keras.layers.Embedding(config.vocab_size, config.embedding_dim, name="embedding")(
+            tokens
+        )
+        if self.positions:
+            where = BeatPosition(BEAT, name="beat_position")(tokens)
+            place = keras.layers.Embedding(BEAT, config.embedding_dim, name="position")(where)
+            x = keras.layers.Add(name="token_and_position")([x, place])
+        for i, units in enumerate(config.lstm_units, start=1):
+            x = keras.layers.Dropout(config.dropout, name=f"dropout_{i}")(x)
+            x = keras.layers.LSTM(units, return_sequences=True, name=f"lstm_{i}")(x)
+            if config.layer_norm:
+                x = keras.layers.LayerNormalization(name=f"norm_{i}")(x)
+        if config.dense_units:
+            x = keras.layers.Dense(config.dense_units, activation="relu", name="dense")(x)
+        logits = keras.layers.Dense(config.vocab_size, name="logits")(x)
+        return keras.Model(tokens, logits, name="bachnet")
+
+    def initial_state(self, batch: Tensor) -> list[Tensor]:
+        """``[h1, c1, h2, c2, ...]``, all zeros."""
+        return [ops.zeros((batch, units)) for units in self.config.lstm_units for _ in range(2)]
+
+    def step(self, model: keras.Model) -> StepFn:
+        """One token: ``(ids (batch,), index, [h1, c1, ...]) -> (logits, [h1, c1, ...])``.
+
+        Examples:
+            >>> import numpy as np
+            >>> from bachnet import BachNet, ModelConfig
+            >>> keras.utils.set_random_seed(0)
+            >>> config = ModelConfig(lstm_units=(8,), embedding_dim=4, dense_units=4)
+            >>> net = BachNet(config)
+            >>> step = net.network.step(net.keras_model)
+            >>> states = net.network.initial_state(1)
+            >>> for index, token in enumerate((37, 32, 29)):
+            ...     logits, states = step(np.array([token], "int32"), index, states)
+            >>> bool(np.allclose(logits, net.logits([[37, 32, 29]])[:, -1], atol=1e-5))
+            True
+        """
+        config = self.config
+        embedding = model.get_layer("embedding")
+        position = model.get_layer("position") if self.positions else None
+        recurrent = [
+            (
+                model.get_layer(f"lstm_{i}"),
+                model.get_layer(f"norm_{i}") if config.layer_norm else None,
+            )
+            for i in range(1, len(config.lstm_units) + 1)
+        ]
+        head = [model.get_layer("dense")] if config.dense_units else []
+        head.append(model.get_layer("logits"))
+
+        def step(token: Tensor, index: Tensor, states: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
+            x = embedding(token)
+            if position is not None:
+                place = ops.mod(ops.cast(index, "int32"), BEAT)
+                x = x + position(ops.full(ops.shape(token), place, dtype="int32"))
+            new_states: list[Tensor] = []
+            for i, (lstm, norm) in enumerate(recurrent):
+                x, (h, c) = lstm.cell(x, [states[2 * i], states[2 * i + 1]], training=False)
+                new_states += [h, c]
+                if norm is not None:
+                    x = norm(x)
+            for layer in head:
+                x = layer(x)
+            return x, new_states
+
+        return step
+
+
+class BeatLSTMNetwork(LSTMNetwork):
+    """`LSTMNetwork` plus an embedding of each token's place in the beat (16 values).
+
+    The place of token ``t`` of a beat-aligned stream is ``t mod 16``: its voice (``t mod 4``)
+    and its step's 16th position in the beat (``t // 4 mod 4``).
+
+    Examples:
+        >>> from bachnet import ModelConfig
+        >>> config = ModelConfig(architecture="beat_lstm", lstm_units=(8,), embedding_dim=4)
+        >>> "position" in [layer.name for layer in BeatLSTMNetwork(config).build().layers]
+        True
+    """
+
+    name = "beat_lstm"
+    positions = True
+    lead = BEAT
+    align = BEAT
+    pad_lead = True
+
+
+@keras.saving.register_keras_serializable(package="bachnet")
+class StepLSTM(keras.layers.Layer):  # type: ignore[misc]
+    """The whole step-level network as one layer: ``(batch, time)`` ids -> next-token logits.
+
+    Token ``(s, v)`` (voice ``v`` of step ``s``; windows start on a beat) predicts the next
+    token: voice ``v + 1`` of step ``s`` from the LSTMs' output after step ``s - 1`` and the
+    voices ``0..v`` of step ``s``; the bass (``v = 3``) predicts the next step's soprano from
+    the output after step ``s``. A time axis that is not a whole number of steps is padded
+    with silence inside and cut back, which changes nothing before it (the model is causal).
+
+    Examples:
+        >>> import numpy as np
+        >>> keras.utils.set_random_seed(0)
+        >>> layer = StepLSTM(47, 4, (8,), 0.0, True, 4)
+        >>> tuple(layer(np.zeros((2, 7), "int32")).shape)
+        (2, 7, 47)
+    """
+
+    def __init__(
+        self,
+        vocab_size: int,
+        embedding_dim: int,
+        lstm_units: tuple[int, ...] | list[int],
+        dropout: float,
+        layer_norm: bool,
+        dense_units: int,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.vocab_size, self.embedding_dim = int(vocab_size), int(embedding_dim)
+        self.lstm_units = tuple(int(u) for u in lstm_units)
+        self.dropout, self.layer_norm, self.dense_units = dropout, bool(layer_norm), dense_units
+        chord = VOICES * self.embedding_dim
+        self.voice_embedding = keras.layers.Embedding(
+            VOICES * self.vocab_size, self.embedding_dim, name="voice_embedding"
+        )
+        self.position = keras.layers.Embedding(VOICES, chord, name="position")
+        self.drops = [
+            keras.layers.Dropout(dropout, name=f"dropout_{i}")
+            for i in range(1, len(self.lstm_units) + 1)
+        ]
+        self.lstms = [
+            keras.layers.LSTM(units, return_sequences=True, name=f"lstm_{i}")
+            for i, units in enumerate(self.lstm_units, start=1)
+        ]
+        self.norms = (
+            [
+                keras.layers.LayerNormalization(name=f"norm_{i}")
+                for i in range(1, len(self.lstm_units) + 1)
+            ]
+            if self.layer_norm
+            else []
+        )
+        self.head = (
+            [keras.layers.Dense(dense_units, activation="relu", name="dense")]
+            if dense_units
+            else []
+        )
+        self.logits = keras.layers.Dense(self.vocab_size, name="logits")
+
+    def build(self, input_shape: tuple[int | None, ...]) -> None:
+        chord = VOICES * self.embedding_dim
+        self.voice_embedding.build((None, None, VOICES))
+        self.position.build((None,))
+        width = chord
+        for i, lstm in enumerate(self.lstms):
+            lstm.build((None, None, width))
+            width = self.lstm_units[i]
+            if self.norms:
+                self.norms[i].build((None, None, width))
+        width = width + chord + VOICES
+        for layer in self.head:
+            layer.build((None, width))
+            width = self.dense_units
+        self.logits.build((None, width))
+
+    def embed(self, tokens: Tensor, voices: Tensor) -> Tensor:
+        """Voice-specific embeddings of ``tokens`` sung by ``voices`` (broadcastable)."""
+        return self.voice_embedding(
+            ops.cast(tokens, "int32") + ops.cast(voices, "int32") * self.vocab_size
+        )
+
+    def recur(self, chords: Tensor, training: bool | None = None) -> Tensor:
+        """``(batch, steps, 4 * embedding_dim)`` chord inputs -> the top LSTM's outputs."""
+        x = chords
+        for i, lstm in enumerate(self.lstms):
+            x = self.drops[i](x, training=training)
+            x = lstm(x, training=training)
+            if self.norms:
+                x = self.norms[i](x)
+        return x
+
+    def predict_voice(self, state: Tensor, known: Tensor, target: Tensor) -> Tensor:
+        """Logits of voice ``target`` (one-hot, last axis 4) from an LSTM output and the
+        embeddings of the voices already chosen (zeros for the others, flattened)."""
+        x = ops.concatenate([state, known, ops.cast(target, state.dtype)], axis=-1)
+        for layer in self.head:
+            x = layer(x)
+        return self.logits(x)
+
+    def call(self, tokens: Tensor, training: bool | None = None) -> Tensor:
+        tokens = ops.cast(tokens, "int32")
+        batch, time = ops.shape(tokens)[0], ops.shape(tokens)[1]
+        steps = (time + VOICES - 1) // VOICES
+        padded = ops.pad(tokens, [[0, 0], [0, steps * VOICES - time]])
+        chords = ops.reshape(padded, (batch, steps, VOICES))
+        embedded = self.embed(chords, ops.arange(VOICES, dtype="int32"))  # (b, s, 4, d)
+        flat = ops.reshape(embedded, (batch, steps, VOICES * self.embedding_dim))
+        place = self.position(ops.mod(ops.arange(steps, dtype="int32"), VOICES))
+        outputs = self.recur(flat + ops.expand_dims(place, 0), training=training)
+        before = ops.concatenate([ops.zeros_like(outputs[:, :1]), outputs[:, :-1]], axis=1)
+        state = ops.stack([before, before, before, outputs], axis=2)  # (b, s, 4, units)
+        known_mask = ops.convert_to_tensor(_KNOWN, dtype=embedded.dtype)  # token -> voices
+        known = ops.expand_dims(embedded, 2) * ops.reshape(known_mask, (1, 1, VOICES, VOICES, 1))
+        known = ops.reshape(known, (batch, steps, VOICES, VOICES * self.embedding_dim))
+        target = ops.broadcast_to(
+            ops.reshape(ops.convert_to_tensor(_TARGET, dtype=embedded.dtype), (1, 1, 4, 4)),
+            (batch, steps, VOICES, VOICES),
+        )
+        logits = self.predict_voice(state, known, target)
+        return ops.reshape(logits, (batch, steps * VOICES, self.vocab_size))[:, :time]
+
+    def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
+        return (input_shape[0], input_shape[1], self.vocab_size)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "vocab_size": self.vocab_size,
+            "embedding_dim": self.embedding_dim,
+            "lstm_units": list(self.lstm_units),
+            "dropout": self.dropout,
+            "layer_norm": self.layer_norm,
+            "dense_units": self.dense_units,
+        }
+
+
+_KNOWN = [[1, 0, 0, 0], [1, 1, 0, 0], [1, 1, 1, 0], [0, 0, 0, 0]]
+"""Row ``v``: the voices of the current step known when token ``(s, v)`` is read."""
+
+_TARGET = [[0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1], [1, 0, 0, 0]]
+"""Row ``v``: the voice that token ``(s, v)`` predicts (the next one; after the bass, S)."""
+
+
+class StepLSTMNetwork(Network):
+    """One LSTM step per 16th-note step, a small head per voice (see `StepLSTM`).
+
+    Examples:
+        >>> from bachnet import ModelConfig
+        >>> config = ModelConfig(architecture="step_lstm", lstm_units=(8,), embedding_dim=4)
+        >>> model = StepLSTMNetwork(config).build()
+        >>> model.output_shape, model.count_params() == config.parameters
+        ((None, None, 47), True)
+    """
+
+    name = "step_lstm"
+    lead = BEAT
+    align = BEAT
+    pad_lead = True
+
+    def build(self) -> keras.Model:
+        config = self.config
+        tokens = keras.Input(shape=(None,), dtype="int32", name="tokens")
+        core = StepLSTM(
+            config.vocab_size,
+            config.embedding_dim,
+            config.lstm_units,
+            config.dropout,
+            config.layer_norm,
+            config.dense_units,
+            name="step_lstm",
+        )
+        return keras.Model(tokens, core(tokens), name="bachnet")
+
+    def output_layer(self, model: keras.Model) -> keras.layers.Dense:
+        layer: keras.layers.Dense = model.get_layer("step_lstm").logits
+        return layer
+
+    def initial_state(self, batch: Tensor) -> list[Tensor]:
+        """``[h1, c1, ..., top output, chosen voices' embeddings (batch, 4 * dim)]``, zeros."""
+        config = self.config
+        states = [ops.zeros((batch, units)) for units in config.lstm_units for _ in range(2)]
+        return [
+            *states,
+            ops.zeros((batch, config.lstm_units[-1])),
+            ops.zeros((batch, VOICES * config.embedding_dim)),
+        ]
+
+    def step(self, model: keras.Model) -> StepFn:
+        """One token; the LSTMs advance when a step's bass arrives (both branches are
+        computed and one is kept, so the program has static shapes on every backend).
+
+        Examples:
+            >>> import numpy as np
+            >>> from bachnet import BachNet, ModelConfig
+            >>> keras.utils.set_random_seed(0)
+            >>> config = ModelConfig(architecture="step_lstm", lstm_units=(8,), embedding_dim=4)
+            >>> net = BachNet(config)
+            >>> step = net.network.step(net.keras_model)
+            >>> states = net.network.initial_state(1)
+            >>> tokens = [0, 0, 0, 0, 37, 32, 29, 13, 38, 32]
+            >>> for index, token in enumerate(tokens):
+            ...     logits, states = step(np.array([token], "int32"), index, states)
+            >>> bool(np.allclose(logits, net.logits([tokens])[:, -1], atol=1e-5))
+            True
+        """
+        core: StepLSTM = model.get_layer("step_lstm")
+        layers = len(core.lstm_units)
+        dim = core.embedding_dim
+
+        def step(token: Tensor, index: Tensor, states: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
+            index = ops.cast(index, "int32")
+            voice = ops.mod(index, VOICES)
+            top, known = states[2 * layers], states[2 * layers + 1]
+            batch = ops.shape(token)[0]
+            mine = core.embed(token, voice)  # (batch, dim)
+            slot = ops.cast(ops.arange(VOICES) == voice, known.dtype)
+            known = ops.reshape(known, (batch, VOICES, dim)) + ops.expand_dims(
+                mine, 1
+            ) * ops.reshape(slot, (1, VOICES, 1))
+            known = ops.reshape(known, (batch, VOICES * dim))
+            # the chord complete (after the bass): advance the LSTMs
+            place = core.position(ops.full((batch,), ops.mod(index // VOICES, VOICES)))
+            x = known + place
+            new_states: list[Tensor] = []
+            for i, lstm in enumerate(core.lstms):
+                x, (h, c) = lstm.cell(x, [states[2 * i], states[2 * i + 1]], training=False)
+                new_states += [h, c]
+                if core.norms:
+                    x = core.norms[i](x)
+            last = voice == VOICES - 1
+            target = ops.cast(ops.arange(VOICES) == ops.mod(voice + 1, VOICES), known.dtype)
+            target = ops.broadcast_to(ops.expand_dims(target, 0), (batch, VOICES))
+            within = core.predict_voice(top, known, target)
+            after = core.predict_voice(x, ops.zeros_like(known), target)
+            logits = ops.where(last, after, within)
+            kept = [ops.where(last, new, old) for new, old in zip(new_states, states, strict=False)]
+            return logits, [
+                *kept,
+                ops.where(last, x, top),
+                ops.where(last, ops.zeros_like(known), known),
+            ]
+
+        return step
+
+
+NETWORKS: dict[str, type[Network]] = {
+    cls.name: cls for cls in (LSTMNetwork, BeatLSTMNetwork, StepLSTMNetwork)
+}
+"""Model types by their ``architecture`` name."""
+
+
+def network_for(config: ModelConfig) -> Network:
+    """The model type that ``config.architecture`` names.
+
+    Raises:
+        InputError: an unknown architecture.
+
+    Examples:
+        >>> from bachnet import ModelConfig
+        >>> network_for(ModelConfig()).name
+        'lstm'
+    """
+    try:
+        return NETWORKS[config.architecture](config)
+    except KeyError:
+        known = ", ".join(sorted(NETWORKS))
+        raise InputError(f"unknown architecture {config.architecture!r} (known: {known})") from None

@@ -1,0 +1,171 @@
+"""Scoring a model: logits, the loss of whole chorales, and temperature calibration.
+
+One place computes what a model says of a sequence: `evaluate` and `calibrate` read `scored`,
+the reranking of harmonisations reads `nll_per_piece`, and both batch the pieces the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+import numpy.typing as npt
+
+from bachnet.errors import InputError
+from bachnet.model.protocol import LanguageModel
+from bachnet.music.chorale import Chorale
+
+__all__ = ["calibrate", "evaluate", "logits", "nll_per_piece", "scored"]
+
+
+def logits(model: LanguageModel, tokens: npt.ArrayLike) -> npt.NDArray[np.float32]:
+    """Logits ``(batch, time, vocab)`` for every position of ``(batch, time)`` token ids."""
+    array = np.asarray(tokens, dtype=np.int32)
+    if array.ndim == 1:
+        array = array[None]
+    return np.asarray(model.keras_model.predict_on_batch(array), dtype=np.float32)
+
+
+def evaluate(
+    model: LanguageModel, chorales: Iterable[Chorale], *, batch_size: int = 16
+) -> dict[str, float]:
+    """Loss (nats per token), accuracy and perplexity over whole chorales; see
+    `bachnet.BachNet.evaluate`."""
+    logits, target = scored(model, chorales, batch_size, "evaluate")
+    log_probs = logits - _logsumexp(logits)
+    loss = -float(np.take_along_axis(log_probs, target[:, None], axis=-1).mean())
+    return {
+        "loss": loss,
+        "accuracy": float((logits.argmax(-1) == target).mean()),
+        "perplexity": float(np.exp(loss)),
+        "tokens": float(len(target)),
+    }
+
+
+def calibrate(
+    model: LanguageModel, chorales: Iterable[Chorale], *, batch_size: int = 16
+) -> dict[str, float]:
+    """Fit one temperature on ``chorales`` and fold it into the output layer; see
+    `bachnet.BachNet.calibrate`."""
+    logits, target = scored(model, chorales, batch_size, "calibrate")
+    rows = np.arange(len(target))
+
+    def loss_at(log_t: float) -> float:
+        scaled = logits / np.exp(log_t)
+        return float((_logsumexp(scaled)[:, 0] - scaled[rows, target]).mean())
+
+    low, high = np.log(0.25), np.log(4.0)  # golden-section search on log T (convex)
+    ratio = (np.sqrt(5.0) - 1.0) / 2.0
+    a, b = high - ratio * (high - low), low + ratio * (high - low)
+    for _ in range(60):
+        if loss_at(a) < loss_at(b):
+            high, b = b, a
+            a = high - ratio * (high - low)
+        else:
+            low, a = a, b
+            b = low + ratio * (high - low)
+    temperature = float(np.exp((low + high) / 2.0))
+    layer = model.network.output_layer(model.keras_model)
+    kernel, bias = layer.get_weights()
+    layer.set_weights([kernel / temperature, bias / temperature])
+    before = model.metadata.get("calibration", {}).get("temperature", 1.0)
+    result = {
+        "temperature": temperature,
+        "loss_before": loss_at(0.0),
+        "loss_after": loss_at(np.log(temperature)),
+        "tokens": float(len(target)),
+    }
+    model.metadata["calibration"] = {**result, "temperature": float(before) * temperature}
+    return result
+
+
+def scored(
+    model: LanguageModel, chorales: Iterable[Chorale], batch_size: int, caller: str
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int32]]:
+    """Logits ``(tokens, vocab)`` of every scored token and its targets ``(tokens,)``."""
+    encoded = [model.vocab.encode(c) for c in chorales]
+    if not encoded:
+        raise InputError(f"{caller}() needs at least one chorale")
+    # A model trained with a beat of silence before each piece reads it here too; the
+    # scored tokens stay the same (all but each piece's first).
+    lead = model.network.lead if model.network.pad_lead else 0
+    all_logits, all_targets = [], []
+    for rows, ids, batch_logits in _batches(model, encoded, lead, batch_size):
+        mask = np.zeros((len(rows), ids.shape[1] - 1), dtype=bool)
+        for row, index in enumerate(rows):
+            mask[row, lead : lead + len(encoded[index]) - 1] = True
+        all_logits.append(batch_logits.astype(np.float64)[mask])
+        all_targets.append(ids[:, 1:][mask])
+    target = np.concatenate(all_targets)
+    if len(target) == 0:
+        raise InputError("the chorales are too short to score (one token each)")
+    return np.concatenate(all_logits), target
+
+
+def nll_per_piece(
+    model: LanguageModel, chorales: Chorale | Iterable[Chorale], *, batch_size: int = 64
+) -> npt.NDArray[np.float64]:
+    """Mean negative log-likelihood (nats per token) of each whole piece under the model.
+
+    Each piece is read after the ``model.network.lead`` silence tokens that generation starts
+    from, so every token is scored, the first included, given all of the piece before it (the
+    model's probability of the whole piece). Lower is more likely. Pieces of one length share
+    a batch.
+
+    Returns:
+        A float64 array with one figure per piece, in the order given.
+
+    Raises:
+        InputError: no chorales, or a note outside the vocabulary.
+
+    Examples:
+        >>> import keras
+        >>> from bachnet import BachNet, ModelConfig
+        >>> keras.utils.set_random_seed(0)
+        >>> net = BachNet(ModelConfig(lstm_units=(8,), embedding_dim=4, dense_units=4))
+        >>> pieces = [Chorale([[72, 67, 64, 48]] * 4), Chorale([[74, 67, 62, 43]])]
+        >>> nll = nll_per_piece(net, pieces)
+        >>> nll.shape, bool(abs(nll[0] - np.log(47)) < 0.1)  # an untrained model: ~log(47)
+        ((2,), True)
+    """
+    pieces = [chorales] if isinstance(chorales, Chorale) else list(chorales)
+    if not pieces:
+        raise InputError("score() needs at least one chorale")
+    encoded = [model.vocab.encode(piece) for piece in pieces]
+    lead = model.network.lead
+    result = np.zeros(len(encoded), dtype=np.float64)
+    for rows, ids, batch_logits in _batches(model, encoded, lead, batch_size):
+        mask = np.zeros((len(rows), ids.shape[1] - lead), dtype=bool)
+        for row, index in enumerate(rows):
+            mask[row, : len(encoded[index])] = True
+        scores = batch_logits[:, lead - 1 :].astype(np.float64)
+        top = scores.max(axis=-1, keepdims=True)
+        log_norm = top[..., 0] + np.log(np.exp(scores - top).sum(axis=-1))
+        target = ids[:, lead:]
+        picked = np.take_along_axis(scores, target[..., None], axis=-1)[..., 0] - log_norm
+        result[rows] = -(picked * mask).sum(axis=1) / mask.sum(axis=1)
+    return result
+
+
+def _batches(
+    model: LanguageModel, encoded: list[npt.NDArray[np.int32]], lead: int, batch_size: int
+) -> Iterator[tuple[list[int], npt.NDArray[np.int32], npt.NDArray[np.float32]]]:
+    """Pieces of about one length together: ``(indices, ids, logits)`` per batch.
+
+    ``ids`` ``(batch, lead + longest)`` holds ``lead`` silence tokens, then each piece (zeros
+    after it); ``logits`` are the model's for ``ids[:, :-1]``.
+    """
+    order = sorted(range(len(encoded)), key=lambda index: len(encoded[index]))
+    for begin in range(0, len(order), batch_size):
+        rows = order[begin : begin + batch_size]
+        longest = max(len(encoded[index]) for index in rows)
+        ids = np.zeros((len(rows), lead + longest), dtype=np.int32)
+        for row, index in enumerate(rows):
+            ids[row, lead : lead + len(encoded[index])] = encoded[index]
+        yield rows, ids, logits(model, ids[:, :-1])
+
+
+def _logsumexp(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    top = x.max(axis=-1, keepdims=True)
+    total: npt.NDArray[np.float64] = top + np.log(np.exp(x - top).sum(axis=-1, keepdims=True))
+    return total

@@ -1,0 +1,204 @@
+"""How a generated piece begins and ends: its key, an opening tonic chord and a cadence.
+
+A language model stops wherever it is told to; a chorale ends with a cadence in its key.
+`bachnet.generation.compose.generate` composes in two passes when a piece has a cadence or a key:
+
+1. **The body**: at least ``steps`` steps, up to the first point where a cadence would put
+   the final chord on a half bar (beat 1 or 3, counted from the piece's first step), plus
+   half a bar to choose from (`first_cadence`, `LOOKAHEAD_STEPS`); opening (without a
+   prompt) on the tonic triad of the key asked for (`tonic_mask`).
+2. **Its key**: each body's key as music21's analysis finds it (`bachnet.music.keys.find_key`).
+   With ``key=...``, several bodies are drawn per piece and the first in the mode asked for
+   is kept.
+3. **Where to cadence** (`cadence_point`): of the two candidate points, the first after
+   which the bass lies within a whole tone of the dominant, so that it can step into the
+   cadence instead of leaping into a chord it did not see coming (else the earlier one).
+   The rest of the body is dropped.
+4. **The cadence**: one beat on the dominant (V or V7: bass on the dominant, upper voices in
+   its chord) and the tonic triad with the tonic in the bass (in minor, with either third, as
+   Bach often ends on a major chord), drawn by the model under those masks (`cadence_masks`),
+   then held under a fermata to the end of its bar: a half note on beat 3, a whole note on
+   beat 1 (`final_length`, `finish`).
+5. **The key**: the piece is transposed into the key asked for, or else into the nearest key
+   of at most four sharps or flats that keeps the voices in their ranges (`move_into_key`).
+
+``steps`` is thus a minimum: a piece is at most ``7 + 8 + 4 + 16 = 35`` steps longer than
+asked (rounding to a half bar, the later cadence point, the dominant beat, a whole-note final
+chord), and ends with a complete bar.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from bachnet.errors import InputError
+from bachnet.music.chorale import Chorale
+from bachnet.music.keys import Key, cadence_mask, hold, key_shift, transpose_into
+from bachnet.music.ranges import RangesSpec, VoiceRanges
+from bachnet.music.vocab import Vocabulary
+
+__all__ = [
+    "APPROACH_STEPS",
+    "BAR_STEPS",
+    "LOOKAHEAD_STEPS",
+    "cadence_masks",
+    "cadence_point",
+    "final_length",
+    "finish",
+    "first_cadence",
+    "move_into_key",
+    "tonic_mask",
+]
+
+APPROACH_STEPS = 4
+"""Steps of the dominant chord before the final tonic: one beat."""
+
+BAR_STEPS = 16
+"""Steps in a 4/4 bar; the final chord falls on beat 1 or 3 (a multiple of half of it)."""
+
+LOOKAHEAD_STEPS = BAR_STEPS // 2
+"""Extra body steps drawn so that `cadence_point` has a second place to choose."""
+
+
+def tonic_mask(key: Key, vocab: Vocabulary, ranges: RangesSpec) -> npt.NDArray[np.bool_]:
+    """A ``(4, vocab)`` mask for one step of the tonic triad, the tonic in the bass.
+
+    Raises:
+        InputError: a voice whose range holds no pitch of the chord.
+
+    Examples:
+        >>> from bachnet.music.ranges import JSB
+        >>> vocab = Vocabulary()
+        >>> mask = tonic_mask(Key.parse("C major"), vocab, JSB)
+        >>> sorted({int(p) % 12 for p in vocab.pitch_of(np.flatnonzero(mask[0]))})
+        [0, 4, 7]
+        >>> sorted({int(p) % 12 for p in vocab.pitch_of(np.flatnonzero(mask[3]))})
+        [0]
+    """
+    pitches = vocab.pitch_of(np.arange(vocab.size)).astype(np.int32)
+    rows = np.zeros((4, vocab.size), dtype=bool)
+    for voice, (low, high) in enumerate(VoiceRanges.of(ranges)):
+        classes = key.triad if voice < 3 else (key.tonic,)
+        rows[voice] = (pitches >= low) & (pitches <= high) & np.isin(pitches % 12, classes)
+        if not rows[voice].any():
+            raise InputError(f"voice range {low}..{high} holds no note of the {key} tonic chord")
+    return rows
+
+
+def first_cadence(done: int, steps: int) -> int:
+    """New steps before the earliest cadence: at least ``steps``, and the final chord (one
+    beat after the cadence starts) on a half bar of the whole piece.
+
+    Args:
+        done: steps already written (the prompt's).
+        steps: the new steps asked for.
+
+    Examples:
+        >>> first_cadence(0, 28), first_cadence(0, 30), first_cadence(6, 30)
+        (28, 36, 30)
+    """
+    half = BAR_STEPS // 2
+    return steps + (-(done + steps + APPROACH_STEPS)) % half
+
+
+def cadence_point(chords: npt.ArrayLike, key: Key, earliest: int) -> int:
+    """Where the cadence starts (a step index of ``chords``): ``earliest`` or half a bar later.
+
+    The first candidate before which the bass's last pitch is within two semitones of the
+    key's dominant (so it steps, or stays, into the dominant chord); ``earliest`` if neither.
+
+    Args:
+        chords: ``(steps, 4)`` MIDI pitches of the piece so far (at least ``earliest +
+            LOOKAHEAD_STEPS`` steps).
+        key: the piece's key.
+        earliest: the first candidate (`first_cadence` plus the prompt's steps).
+
+    Examples:
+        >>> from bachnet.music.keys import Key
+        >>> body = np.array([[67, 64, 60, 48]] * 8 + [[69, 65, 60, 53]] * 8)  # C, then F (IV)
+        >>> cadence_point(body, Key.parse("C major"), 8)  # after C: a leap; after F: a step
+        16
+        >>> cadence_point(body[:, [0, 1, 2, 0]] * 0 + 60, Key.parse("C major"), 8)
+        8
+    """
+    rows = np.asarray(chords)
+    for point in (earliest, earliest + LOOKAHEAD_STEPS):
+        bass = rows[:point, 3]
+        sounding = bass[bass > 0]
+        if len(sounding):
+            distance = (int(sounding[-1]) - key.dominant) % 12
+            if min(distance, 12 - distance) <= 2:
+                return point
+    return earliest
+
+
+def final_length(position: int) -> int:
+    """Steps the final chord lasts when it starts at step ``position`` (on a half bar): to
+    the end of its bar, a half note on beat 3, a whole note on beat 1.
+
+    Examples:
+        >>> final_length(24), final_length(32)
+        (8, 16)
+    """
+    return BAR_STEPS - position % BAR_STEPS
+
+
+def cadence_masks(
+    keys: Sequence[Key], vocab: Vocabulary, ranges: RangesSpec
+) -> npt.NDArray[np.bool_]:
+    """``(len(keys), 4 * (APPROACH_STEPS + 1), vocab)``: a V-I cadence in each piece's key.
+
+    Examples:
+        >>> from bachnet.music.ranges import JSB
+        >>> cadence_masks([Key(0), Key(9, "minor")], Vocabulary(), JSB).shape
+        (2, 20, 47)
+    """
+    bounds = VoiceRanges.of(ranges)
+    return np.stack(
+        [
+            cadence_mask(key, vocab, bounds, approach_steps=APPROACH_STEPS, approach="dominant")
+            for key in keys
+        ]
+    )
+
+
+def move_into_key(piece: Chorale, found: Key, wanted: Key | None, ranges: RangesSpec) -> Chorale:
+    """Transpose a piece analysed in ``found`` into ``wanted`` (its tonic, in the piece's own
+    mode), or else into the nearest key of at most four sharps or flats that keeps every
+    note inside its voice's range (the piece stays as it is if none does).
+
+    Examples:
+        >>> from bachnet.music.ranges import JSB
+        >>> piece = Chorale([[66, 61, 58, 42]] * 4)  # F# major
+        >>> move_into_key(piece, Key.parse("F#"), None, JSB).chords[0].tolist()
+        [65, 60, 57, 41]
+    """
+    bounds = VoiceRanges.of(ranges)
+
+    def moved(shift: int) -> npt.NDArray[np.int16]:
+        return transpose_into(piece, shift, bounds)
+
+    if wanted is not None:
+        chords = moved(key_shift(found, Key(wanted.tonic, found.mode)))
+    else:
+        shifts = sorted(range(-6, 6), key=lambda s: (abs(s), s))
+        plain = [s for s in shifts if abs(found.transpose(s).accidentals) <= 4]
+        chords = next((c for c in map(moved, plain) if bounds.contains(c)), piece.chords)
+    return Chorale(chords, name=piece.name, fermatas=piece.fermatas)
+
+
+def finish(piece: Chorale, cadence: bool, length: int = BAR_STEPS // 2) -> Chorale:
+    """Hold the final chord for ``length`` steps under a fermata (when there is a cadence).
+
+    Examples:
+        >>> done = finish(Chorale([[67, 64, 60, 43], [72, 64, 55, 48]]), True)
+        >>> len(done), done.fermatas
+        (9, (1,))
+    """
+    if not cadence:
+        return piece
+    last = len(piece) - 1
+    return Chorale(hold(piece, length - 1), name=piece.name, fermatas=(*piece.fermatas, last))

@@ -1,0 +1,370 @@
+"""`BachNet`: the library's face. A network, its vocabulary and metadata; every method
+delegates down to the package that owns the work (training, scoring, generation, saving)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, Literal, overload
+
+import numpy as np
+import numpy.typing as npt
+
+from bachnet.core.aliases import PathLike
+from bachnet.errors import InputError
+from bachnet.generation.compose import generate as compose
+from bachnet.generation.config import GenerationConfig, Method, SamplerSpec
+from bachnet.generation.harmonize import MelodySpec, harmonize
+from bachnet.generation.rules import RulesSpec
+from bachnet.model import saving, scoring
+from bachnet.model.config import ModelConfig, TrainConfig
+from bachnet.model.networks import network_for
+from bachnet.model.pretrained import resolve
+from bachnet.model.saving import ModelFileError
+from bachnet.music.chorale import Chorale
+from bachnet.music.keys import Key
+from bachnet.music.ranges import RangesSpec
+from bachnet.music.vocab import Vocabulary
+from bachnet.training import fit as fitting
+from bachnet.training.fit import History
+
+__all__ = ["BachNet", "ModelFileError"]
+
+
+class BachNet:
+    """A chorale language model: predicts the next token of a flattened S,A,T,B stream.
+
+    Args:
+        config: the architecture (defaults: the original BachNet's 5.66 M-parameter network).
+        vocab: the token vocabulary; its size must equal ``config.vocab_size``.
+        metadata: free-form facts saved with the model (corpus hash, metrics, command).
+
+    Examples:
+        >>> net = BachNet(ModelConfig(lstm_units=(32,), embedding_dim=8, dense_units=16))
+        >>> net.keras_model.output_shape
+        (None, None, 47)
+        >>> BachNet().count_params()  # doctest: +SKIP
+        5663663
+    """
+
+    def __init__(
+        self,
+        config: ModelConfig | None = None,
+        vocab: Vocabulary | None = None,
+        *,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.config = config or ModelConfig()
+        self.vocab = vocab or Vocabulary()
+        if self.vocab.size != self.config.vocab_size:
+            raise InputError(
+                f"the vocabulary has {self.vocab.size} ids but config.vocab_size is "
+                f"{self.config.vocab_size}"
+            )
+        self.metadata: dict[str, Any] = dict(metadata or {})
+        self.network = network_for(self.config)
+        self.keras_model = self.network.build()
+
+    def __repr__(self) -> str:
+        units = "x".join(str(u) for u in self.config.lstm_units)
+        kind = self.config.architecture
+        return f"<BachNet {kind} {units}, {self.count_params():,} parameters>"
+
+    def count_params(self) -> int:
+        """Number of weights.
+
+        Examples:
+            >>> import keras
+            >>> keras.utils.set_random_seed(0)
+            >>> config = ModelConfig(lstm_units=(8,), embedding_dim=4, dense_units=4, window=16)
+            >>> net = BachNet(config)
+            >>> net.count_params()
+            891
+        """
+        return int(self.keras_model.count_params())
+
+    # ------------------------------------------------------------------------------ training
+    def fit(
+        self,
+        train: Iterable[Chorale],
+        valid: Iterable[Chorale] | None = None,
+        *,
+        config: TrainConfig | None = None,
+        run_dir: PathLike | None = None,
+        verbose: int | str = "auto",
+    ) -> History:
+        """Train on chorales; see `bachnet.training.fit.train` for every detail.
+
+        Examples:
+            >>> train = Dataset.jsb().split("train")  # doctest: +SKIP
+            >>> net.fit(train, config=TrainConfig(epochs=1))  # doctest: +SKIP
+        """
+        return fitting.train(self, train, valid, config=config, run_dir=run_dir, verbose=verbose)
+
+    # ---------------------------------------------------------------------------- evaluation
+    def logits(self, tokens: npt.ArrayLike) -> npt.NDArray[np.float32]:
+        """Logits for every position of a ``(batch, time)`` array of token ids (inference mode).
+
+        This is the original BachNet's ``predict_next_token`` building block:
+        ``logits(ids)[:, -1]`` are the next-token logits after re-reading the whole context.
+
+        Args:
+            tokens: token ids, ``(batch, time)`` or one ``(time,)`` sequence.
+
+        Returns:
+            Float32 logits of shape ``(batch, time, vocab)``.
+
+        Examples:
+            >>> import keras
+            >>> keras.utils.set_random_seed(0)
+            >>> config = ModelConfig(lstm_units=(8,), embedding_dim=4, dense_units=4, window=16)
+            >>> net = BachNet(config)
+            >>> logits = net.logits([[0, 0, 0, 0, 37, 32, 29, 13]])
+            >>> logits.shape, logits.dtype
+            ((1, 8, 47), dtype('float32'))
+        """
+        return scoring.logits(self, tokens)
+
+    def evaluate(self, chorales: Iterable[Chorale], *, batch_size: int = 16) -> dict[str, float]:
+        """Loss (nats per token), accuracy and perplexity over whole chorales.
+
+        Each chorale is read from its first token to its last in one pass, so every token
+        after the first is scored exactly once, given *all* the tokens of its chorale before
+        it (no window limit: the LSTM carries its state through the piece). The first token of
+        each chorale has no context and is not scored. Perplexity is ``exp(loss)``.
+
+        Raises:
+            InputError: no chorales, or a note outside the vocabulary.
+
+        Examples:
+            >>> net.evaluate(Dataset.jsb().split("test"))  # doctest: +SKIP
+            {'loss': 0.41, 'accuracy': 0.87, 'perplexity': 1.51, 'tokens': 74184.0}
+        """
+        return scoring.evaluate(self, chorales, batch_size=batch_size)
+
+    def calibrate(self, chorales: Iterable[Chorale], *, batch_size: int = 16) -> dict[str, float]:
+        """Temperature scaling: fit one temperature to ``chorales``, fold it into the weights.
+
+        A network trained with dropout tends to be a little too sure of itself. This finds
+        the temperature ``T`` that minimises the loss of `evaluate` on ``chorales`` (pass the
+        validation split, never the test split) and divides the output layer's kernel and
+        bias by it, so the logits are ``logits / T`` from then on, in every use (evaluation,
+        generation, saving), with no new setting to carry. The most likely token never
+        changes, so accuracy stays the same. Recorded in ``metadata["calibration"]``
+        (temperatures multiply when it is called again). Guo et al., "On Calibration of
+        Modern Neural Networks", ICML 2017.
+
+        Returns:
+            ``temperature``, ``loss_before``, ``loss_after`` (nats per token on
+            ``chorales``) and ``tokens``.
+
+        Raises:
+            InputError: no chorales, or a note outside the vocabulary.
+
+        Examples:
+            >>> net.calibrate(Dataset.jsb().split("valid"))  # doctest: +SKIP
+            {'temperature': 1.08, 'loss_before': 0.3887, 'loss_after': 0.3872, 'tokens': 74184.0}
+        """
+        return scoring.calibrate(self, chorales, batch_size=batch_size)
+
+    # ---------------------------------------------------------------------------- generation
+    @overload
+    def generate(
+        self,
+        prompt: Chorale | None = None,
+        *,
+        steps: int = 64,
+        sampler: SamplerSpec = "top_p",
+        num_samples: Literal[1] = 1,
+        seed: int | None = None,
+        include_prompt: bool = True,
+        constraint: npt.ArrayLike | None = None,
+        voice_ranges: RangesSpec | bool = True,
+        rules: RulesSpec = "default",
+        key: str | Key | None = None,
+        cadence: bool = True,
+        config: GenerationConfig | None = None,
+    ) -> Chorale: ...
+
+    @overload
+    def generate(
+        self,
+        prompt: Chorale | None = None,
+        *,
+        steps: int = 64,
+        sampler: SamplerSpec = "top_p",
+        num_samples: int,
+        seed: int | None = None,
+        include_prompt: bool = True,
+        constraint: npt.ArrayLike | None = None,
+        voice_ranges: RangesSpec | bool = True,
+        rules: RulesSpec = "default",
+        key: str | Key | None = None,
+        cadence: bool = True,
+        config: GenerationConfig | None = None,
+    ) -> Chorale | list[Chorale]: ...
+
+    def generate(
+        self,
+        prompt: Chorale | None = None,
+        *,
+        steps: int = 64,
+        sampler: SamplerSpec = "top_p",
+        num_samples: int = 1,
+        seed: int | None = None,
+        include_prompt: bool = True,
+        constraint: npt.ArrayLike | None = None,
+        voice_ranges: RangesSpec | bool = True,
+        rules: RulesSpec = "default",
+        key: str | Key | None = None,
+        cadence: bool = True,
+        config: GenerationConfig | None = None,
+    ) -> Chorale | list[Chorale]:
+        """Compose: continue ``prompt`` by ``steps`` 16th notes; see
+        `bachnet.generation.compose.generate`.
+
+        The settings come as keywords or as one `bachnet.generation.config.GenerationConfig`
+        (``config=``), not both; ``num_samples``, ``seed`` and ``constraint`` belong to the
+        call. Without ``num_samples`` the result is one `Chorale`.
+
+        Examples:
+            >>> BachNet.from_pretrained().generate(steps=64, seed=1)  # doctest: +SKIP
+            <Chorale 'bachnet chorale': 64 steps (16 quarters)>
+        """
+        settings = GenerationConfig.either(
+            config,
+            steps=steps,
+            sampler=sampler,
+            include_prompt=include_prompt,
+            voice_ranges=voice_ranges,
+            rules=rules,
+            key=key,
+            cadence=cadence,
+        )
+        return compose(
+            self, prompt, settings, num_samples=num_samples, seed=seed, constraint=constraint
+        )
+
+    @overload
+    def harmonize(
+        self,
+        soprano: MelodySpec,
+        *,
+        sampler: SamplerSpec = "top_p",
+        rules: RulesSpec = "default",
+        seed: int | None = None,
+        num_samples: Literal[1] = 1,
+        candidates: int = 8,
+        method: Method = "rerank",
+        voice_ranges: RangesSpec | bool = True,
+        config: GenerationConfig | None = None,
+    ) -> Chorale: ...
+
+    @overload
+    def harmonize(
+        self,
+        soprano: MelodySpec,
+        *,
+        sampler: SamplerSpec = "top_p",
+        rules: RulesSpec = "default",
+        seed: int | None = None,
+        num_samples: int,
+        candidates: int = 8,
+        method: Method = "rerank",
+        voice_ranges: RangesSpec | bool = True,
+        config: GenerationConfig | None = None,
+    ) -> Chorale | list[Chorale]: ...
+
+    def harmonize(
+        self,
+        soprano: MelodySpec,
+        *,
+        sampler: SamplerSpec = "top_p",
+        rules: RulesSpec = "default",
+        seed: int | None = None,
+        num_samples: int = 1,
+        candidates: int = 8,
+        method: Method = "rerank",
+        voice_ranges: RangesSpec | bool = True,
+        config: GenerationConfig | None = None,
+    ) -> Chorale | list[Chorale]:
+        """Write alto, tenor and bass under a melody; see
+        `bachnet.generation.harmonize.harmonize`.
+
+        The settings come as keywords or as one `bachnet.generation.config.GenerationConfig`
+        (``config=``), not both. Without ``num_samples`` the result is one `Chorale`.
+
+        Examples:
+            >>> net = BachNet.from_pretrained()  # doctest: +SKIP
+            >>> net.harmonize([72] * 8 + [74] * 8 + [76] * 16, seed=0)  # doctest: +SKIP
+            <Chorale 'bachnet harmonisation': 32 steps (8 quarters)>
+        """
+        settings = GenerationConfig.either(
+            config,
+            sampler=sampler,
+            rules=rules,
+            candidates=candidates,
+            method=method,
+            voice_ranges=voice_ranges,
+        )
+        return harmonize(self, soprano, settings, num_samples=num_samples, seed=seed)
+
+    # ------------------------------------------------------------------------- save and load
+    def save_pretrained(self, directory: PathLike) -> Path:
+        """Write ``config.json`` and ``model.weights.h5`` into ``directory``, atomically.
+
+        ``config.json`` holds the architecture, the vocabulary, the weights file's sha256 and
+        ``metadata`` (corpus hash, training command, metrics). Nothing is pickled.
+
+        Returns:
+            The folder.
+
+        Examples:
+            >>> import tempfile
+            >>> import keras
+            >>> keras.utils.set_random_seed(0)
+            >>> config = ModelConfig(lstm_units=(8,), embedding_dim=4, dense_units=4, window=16)
+            >>> net = BachNet(config)
+            >>> folder = net.save_pretrained(tempfile.mkdtemp())
+            >>> sorted(path.name for path in folder.iterdir())
+            ['config.json', 'model.weights.h5']
+        """
+        return saving.save(self, directory)
+
+    @classmethod
+    def load(cls, directory: PathLike) -> BachNet:
+        """Load a folder written by `save_pretrained`, checking the weights' sha256.
+
+        Raises:
+            ModelFileError: a missing, truncated, tampered or mismatched file.
+
+        Examples:
+            >>> import tempfile
+            >>> import keras
+            >>> keras.utils.set_random_seed(0)
+            >>> config = ModelConfig(lstm_units=(8,), embedding_dim=4, dense_units=4, window=16)
+            >>> net = BachNet(config)
+            >>> loaded = BachNet.load(net.save_pretrained(tempfile.mkdtemp()))
+            >>> loaded.config == net.config, np.allclose(loaded.logits([1, 2]), net.logits([1, 2]))
+            (True, True)
+        """
+        return saving.load(
+            directory, lambda config, vocab, metadata: cls(config, vocab, metadata=metadata)
+        )
+
+    @classmethod
+    def from_pretrained(cls, name_or_path: PathLike | None = None) -> BachNet:
+        """A trained model: the bundled default, a named preset, a URL or a local folder.
+
+        Args:
+            name_or_path: ``None`` for the default preset shipped inside the package (works
+                offline); a preset name (see ``bachnet models``); an ``https://`` URL of a
+                ``.zip`` of a saved model; or a folder written by `save_pretrained`.
+
+        Raises:
+            ModelFileError: bad files. ValueError: an unknown name.
+
+        Examples:
+            >>> net = BachNet.from_pretrained()  # doctest: +SKIP
+        """
+        return cls.load(resolve(name_or_path))

@@ -1,0 +1,255 @@
+"""Training windows: token windows cut from chorales, as tf.data or as NumPy batches.
+
+A window is ``length + 1`` consecutive tokens of one chorale (windows never cross chorale
+boundaries); the model reads the first ``length`` and predicts the last ``length``, the
+target being the input shifted by one token.
+
+Two ways to cut windows:
+
+* **stride** (the original BachNet's): every window starting at ``0, stride, 2*stride, ...``.
+  A chorale of ``n`` tokens gives ``(n - length - 1) // stride + 1`` windows (none if
+  ``n <= length``).
+* **random** (the default for training): each epoch, a chorale of ``n`` tokens gives
+  ``(n - 1) // length`` windows at uniformly random starts, each transposed by a random shift
+  in ``-transpose..transpose`` that keeps every note inside the vocabulary. This took the
+  original architecture's test NLL from 0.635 to 0.406 (the model card's table).
+
+Each epoch's *plan* (chorale, start, shift of every window, in shuffled order) is drawn with
+NumPy from ``(seed, epoch)`` alone. The tf.data pipeline turns plan rows into windows in-graph
+(a batched gather from one token tensor, then the shift), and the NumPy path does the same
+gather in NumPy: both yield identical windows for the same seed, and a resumed training run
+sees exactly the windows it would have seen without the interruption.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+from bachnet.errors import InputError
+from bachnet.music.chorale import Chorale
+from bachnet.music.vocab import Vocabulary
+
+if TYPE_CHECKING:
+    import tensorflow as tf
+
+__all__ = [
+    "Batch",
+    "Windows",
+]
+
+
+Batch = tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]
+
+
+class Windows:
+    """Cuts fixed-length training windows from chorales.
+
+    Args:
+        chorales: the pieces (each encoded with ``vocab``).
+        vocab: token vocabulary.
+        length: tokens the model reads per window (the original BachNet's 256).
+        stride: cut every ``stride`` tokens (the original BachNet used 1); ``None`` for random
+            windows.
+        transpose: largest transposition in semitones for random windows (0 = none).
+        seed: seeds every epoch's plan.
+        align: random windows start at multiples of ``align`` tokens into a piece (16: on a
+            beat, for models that know the beat).
+        lead: silence tokens put before every piece (16: a beat, so that a model learns
+            how a piece begins after silence).
+
+    Raises:
+        InputError: bad settings, or no chorale long enough for one window.
+
+    Examples:
+        >>> from bachnet import Chorale, Vocabulary
+        >>> piece = Chorale([[72, 67, 64, 48], [74, 67, 62, 43]] * 40)  # 320 tokens
+        >>> w = Windows([piece], Vocabulary(), length=64, stride=32)
+        >>> w.per_epoch, next(w.batches(batch_size=8))[0].shape
+        (8, (8, 64))
+    """
+
+    def __init__(
+        self,
+        chorales: Iterable[Chorale],
+        vocab: Vocabulary,
+        *,
+        length: int = 256,
+        stride: int | None = None,
+        transpose: int = 6,
+        seed: int = 0,
+        align: int = 1,
+        lead: int = 0,
+    ) -> None:
+        if align < 1 or lead < 0:
+            raise InputError(f"align must be >= 1 and lead >= 0, got {align} and {lead}")
+        if length < 1:
+            raise InputError(f"window length must be >= 1, got {length}")
+        if stride is not None and stride < 1:
+            raise InputError(f"stride must be >= 1 (or None for random windows), got {stride}")
+        if transpose < 0:
+            raise InputError(f"transpose must be >= 0 semitones, got {transpose}")
+        pieces = list(chorales)
+        silence = np.zeros(lead, np.int32)
+        encoded = [np.concatenate([silence, vocab.encode(c)]) for c in pieces]
+        self.vocab, self.length, self.stride, self.align = vocab, length, stride, align
+        self.transpose, self.seed = transpose if stride is None else 0, seed
+        self.sizes = np.array([len(t) for t in encoded], dtype=np.int64)
+        self.offsets = np.concatenate([[0], np.cumsum(self.sizes)[:-1]]).astype(np.int64)
+        self.tokens = np.concatenate(encoded).astype(np.int32) if encoded else np.zeros(0, np.int32)
+        shifts = [
+            vocab.transpositions(c, self.transpose) if c.chords.any() else range(0, 1)
+            for c in pieces
+        ]
+        self.shift_low = np.array([r.start for r in shifts], dtype=np.int64)
+        self.shift_high = np.array([r.stop - 1 for r in shifts], dtype=np.int64)
+        self.counts = self._counts()
+        if self.per_epoch == 0:
+            longest = int(self.sizes.max()) if len(self.sizes) else 0
+            raise InputError(
+                f"no chorale is long enough for one window of {length}+1 tokens "
+                f"(the longest has {longest} tokens)"
+            )
+
+    def _counts(self) -> npt.NDArray[np.int64]:
+        span = self.sizes - (self.length + 1)
+        stride = self.stride
+        counts = (self.sizes - 1) // self.length if stride is None else span // stride + 1
+        return np.where(span >= 0, counts, 0).astype(np.int64)
+
+    @property
+    def per_epoch(self) -> int:
+        """Number of windows in one epoch.
+
+        Examples:
+            >>> piece = Chorale([[72, 67, 64, 48], [74, 67, 62, 43]] * 40)  # 320 tokens
+            >>> Windows([piece], Vocabulary(), length=64, stride=32).per_epoch  # 0, 32, ..., 224
+            8
+            >>> Windows([piece], Vocabulary(), length=64).per_epoch  # random: (320 - 1) // 64
+            4
+        """
+        return int(self.counts.sum())
+
+    def batches_per_epoch(self, batch_size: int, *, drop_remainder: bool = False) -> int:
+        """Batches per epoch.
+
+        Args:
+            batch_size: windows per batch.
+            drop_remainder: do not count a last partial batch.
+
+        Examples:
+            >>> piece = Chorale([[72, 67, 64, 48], [74, 67, 62, 43]] * 40)  # 320 tokens
+            >>> w = Windows([piece], Vocabulary(), length=64, stride=32)  # 8 windows
+            >>> w.batches_per_epoch(3), w.batches_per_epoch(3, drop_remainder=True)
+            (3, 2)
+        """
+        full, rest = divmod(self.per_epoch, batch_size)
+        return full + (1 if rest and not drop_remainder else 0)
+
+    def plan(self, epoch: int) -> npt.NDArray[np.int64]:
+        """The shuffled ``(windows, 3)`` rows ``(first token, shift, chorale)`` of one epoch.
+
+        The plan depends only on ``seed`` and ``epoch``, so a resumed run sees the same windows.
+
+        Examples:
+            >>> piece = Chorale([[72, 67, 64, 48], [74, 67, 62, 43]] * 40)  # 320 tokens
+            >>> w = Windows([piece], Vocabulary(), length=64, stride=32)
+            >>> sorted(w.plan(0)[:, 0].tolist())  # first tokens; no shift with a stride
+            [0, 32, 64, 96, 128, 160, 192, 224]
+            >>> bool((w.plan(3) == w.plan(3)).all())
+            True
+        """
+        rng = np.random.default_rng([self.seed, epoch])
+        chorale = np.repeat(np.arange(len(self.counts)), self.counts)
+        if self.stride is None:
+            room = (self.sizes[chorale] - (self.length + 1)) // self.align
+            start = (rng.random(len(chorale)) * (room + 1)).astype(np.int64) * self.align
+            low, high = self.shift_low[chorale], self.shift_high[chorale]
+            shift = low + (rng.random(len(chorale)) * (high - low + 1)).astype(np.int64)
+        else:
+            first = np.concatenate([[0], np.cumsum(self.counts)[:-1]])
+            start = (np.arange(len(chorale)) - first[chorale]) * self.stride
+            shift = np.zeros(len(chorale), dtype=np.int64)
+        rows = np.stack([self.offsets[chorale] + start, shift, chorale], axis=1)
+        return rows[rng.permutation(len(rows))]
+
+    def _gather(self, rows: npt.NDArray[np.int64]) -> Batch:
+        index = rows[:, :1] + np.arange(self.length + 1)
+        window = self.tokens[index]
+        window = np.where(window > 0, window + rows[:, 1:2], 0).astype(np.int32)
+        return window[:, :-1], window[:, 1:]
+
+    def batches(
+        self, batch_size: int = 256, *, epochs: range | None = None, drop_remainder: bool = False
+    ) -> Iterator[Batch]:
+        """NumPy ``(inputs, targets)`` batches, epoch after epoch (for any Keras backend).
+
+        Args:
+            batch_size: windows per batch.
+            epochs: which epochs' plans to follow (default: epoch 0 only).
+            drop_remainder: skip each epoch's last partial batch.
+
+        Yields:
+            ``(inputs, targets)`` int32 arrays of shape ``(batch, length)``; the targets are
+            the inputs shifted by one token.
+
+        Examples:
+            >>> piece = Chorale([[72, 67, 64, 48], [74, 67, 62, 43]] * 40)  # 320 tokens
+            >>> w = Windows([piece], Vocabulary(), length=64, stride=32)
+            >>> [x.shape for x, y in w.batches(batch_size=3, epochs=range(2))]
+            [(3, 64), (3, 64), (2, 64), (3, 64), (3, 64), (2, 64)]
+            >>> x, y = next(w.batches(batch_size=3))
+            >>> bool((x[:, 1:] == y[:, :-1]).all())
+            True
+        """
+        for epoch in epochs if epochs is not None else range(1):
+            rows = self.plan(epoch)
+            for begin in range(0, len(rows), batch_size):
+                chunk = rows[begin : begin + batch_size]
+                if drop_remainder and len(chunk) < batch_size:
+                    break
+                yield self._gather(chunk)
+
+    def tf_dataset(
+        self, batch_size: int = 256, *, epochs: range | None = None, drop_remainder: bool = False
+    ) -> tf.data.Dataset:
+        """The same batches as `batches`, as an in-graph tf.data pipeline with prefetching.
+
+        Each epoch's plan comes from NumPy (one small array per epoch); cutting, shifting and
+        batching the windows happen in TensorFlow.
+
+        Examples:
+            >>> piece = Chorale([[72, 67, 64, 48], [74, 67, 62, 43]] * 40)  # 320 tokens
+            >>> w = Windows([piece], Vocabulary(), length=64, transpose=2, seed=1)
+            >>> x, y = next(iter(w.tf_dataset(batch_size=4)))
+            >>> x.shape, y.dtype.name
+            (TensorShape([4, 64]), 'int32')
+            >>> bool((x.numpy() == next(w.batches(batch_size=4))[0]).all())  # same windows
+            True
+        """
+        import tensorflow as tf
+
+        epochs = epochs if epochs is not None else range(1)
+        tokens = tf.constant(self.tokens, dtype=tf.int32)
+        ramp = tf.range(self.length + 1, dtype=tf.int64)
+
+        def epoch_plan(epoch: tf.Tensor) -> tf.data.Dataset:
+            rows = tf.numpy_function(lambda e: self.plan(int(e)), [epoch], tf.int64, stateful=False)
+            rows = tf.reshape(rows, (-1, 3))
+            return tf.data.Dataset.from_tensor_slices(rows).batch(
+                batch_size, drop_remainder=drop_remainder
+            )
+
+        def cut(rows: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+            window = tf.gather(tokens, rows[:, :1] + ramp[tf.newaxis, :])
+            shift = tf.cast(rows[:, 1:2], tf.int32)
+            window = tf.where(window > 0, window + shift, 0)
+            return window[:, :-1], window[:, 1:]
+
+        dataset = tf.data.Dataset.range(epochs.start, epochs.stop, epochs.step)
+        dataset = dataset.flat_map(epoch_plan)
+        dataset = dataset.map(cut, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        return dataset.prefetch(tf.data.AUTOTUNE)

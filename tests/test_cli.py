@@ -281,3 +281,19 @@ def test_calibrate_fits_on_valid_and_saves_a_model_that_scores_better(
     assert_usage_error(
         run("calibrate", tiny_model, "-o", tmp_path / "x", "--split", "test"), "--split"
     )
+
+
+def test_train_defaults_are_the_default_presets_recipe() -> None:
+    """`bachnet train -o run` trains what the bundled default is, not the original BachNet."""
+    from bachnet.model.pretrained import get_preset
+
+    options = {p.name: p.default for p in main.commands["train"].params}
+    config = BachNet.from_pretrained().config
+    assert options["architecture"] == config.architecture == "beat_lstm"
+    units = tuple(int(u) for u in str(options["lstm_units"]).split(","))
+    assert units == config.lstm_units
+    assert options["dropout"] == config.dropout
+    assert options["embedding_dim"] == config.embedding_dim
+    assert options["dense_units"] == config.dense_units
+    assert options["window"] == config.window
+    assert get_preset(None).name == "jsb-beat"

@@ -232,7 +232,7 @@ def test_evaluate_scores_every_token_once_and_matches_numpy(
     chorales = [short, opening, *tiny_chorales]  # many lengths: padding is used
     assert len({len(c) for c in chorales}) == len(chorales)
     metrics = net.evaluate(chorales, batch_size=3)
-    assert set(metrics) == {"loss", "accuracy", "perplexity", "tokens"}
+    assert set(metrics) == {"loss", "loss_per_chorale", "accuracy", "perplexity", "tokens"}
     assert metrics["tokens"] == sum(4 * len(c) - 1 for c in chorales)
     assert metrics["perplexity"] == pytest.approx(math.exp(metrics["loss"]), rel=1e-12)
     expected = reference_metrics(net, chorales)
@@ -243,6 +243,12 @@ def test_evaluate_scores_every_token_once_and_matches_numpy(
     alone = net.evaluate(chorales, batch_size=1)
     assert alone["loss"] == pytest.approx(metrics["loss"], rel=1e-5)
     assert alone["tokens"] == metrics["tokens"]
+    # Per chorale: the mean of each chorale's own mean, which one-chorale calls give directly.
+    each = [net.evaluate([c]) for c in chorales]
+    per_chorale = sum(e["loss"] for e in each) / len(each)
+    assert metrics["loss_per_chorale"] == pytest.approx(per_chorale, rel=1e-5)
+    pooled = sum(e["loss"] * e["tokens"] for e in each) / sum(e["tokens"] for e in each)
+    assert metrics["loss"] == pytest.approx(pooled, rel=1e-5)
 
 
 def test_evaluate_rejects_no_chorales_and_foreign_notes() -> None:

@@ -342,7 +342,13 @@ def test_cli_train_survives_kill_9_and_resumes(tmp_path: Path, filled_cache: Pat
     net = BachNet.load(run / "model")
     assert net.config == ModelConfig(lstm_units=(16,), embedding_dim=8, dense_units=8, window=32)
     assert net.metadata["epochs_run"] == total
-    assert set(net.metadata["metrics"]["test"]) == {"loss", "accuracy", "perplexity", "tokens"}
+    assert set(net.metadata["metrics"]["test"]) == {
+        "loss",
+        "loss_per_chorale",
+        "accuracy",
+        "perplexity",
+        "tokens",
+    }
 
     # A new run (no --resume) may not start in the used folder; the folder stays as it was.
     before = sorted(str(p.relative_to(run)) for p in run.rglob("*"))
@@ -361,10 +367,13 @@ def test_cli_evaluate_prints_the_scores(tmp_path: Path, filled_cache: Path) -> N
     tokens = sum(4 * len(c) - 1 for c in valid)
     assert header == f"valid: 76 chorales, {tokens} tokens"
     found = re.fullmatch(
-        r"loss (\d+\.\d{4}) nats/token, accuracy (\d\.\d{4}), perplexity (\d+\.\d{4})", figures
+        r"loss (\d+\.\d{4}) nats/token \(per chorale (\d+\.\d{4})\), "
+        r"accuracy (\d\.\d{4}), perplexity (\d+\.\d{4})",
+        figures,
     )
     assert found, figures
-    loss, accuracy, perplexity = (float(v) for v in found.groups())
+    loss, per_chorale, accuracy, perplexity = (float(v) for v in found.groups())
+    assert abs(per_chorale - loss) < 0.2
     assert 3.0 < loss < 4.5  # an untrained network: about ln(47) = 3.85
     assert 0.0 <= accuracy < 0.3
     assert perplexity == pytest.approx(math.exp(loss), abs=0.01)

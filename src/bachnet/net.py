@@ -132,13 +132,15 @@ class BachNet:
         after the first is scored exactly once, given *all* the tokens of its chorale before
         it (no window limit: the LSTM carries its state through the piece). The first token of
         each chorale has no context and is not scored. Perplexity is ``exp(loss)``.
+        ``loss`` pools every token; ``loss_per_chorale`` averages each chorale's own mean
+        (TonicNet's way, for lining up with papers that report it).
 
         Raises:
             InputError: no chorales, or a note outside the vocabulary.
 
         Examples:
             >>> net.evaluate(Dataset.jsb().split("test"))  # doctest: +SKIP
-            {'loss': 0.41, 'accuracy': 0.87, 'perplexity': 1.51, 'tokens': 74184.0}
+            {'loss': 0.41, 'loss_per_chorale': 0.40, 'accuracy': 0.87, 'perplexity': 1.51, ...}
         """
         return scoring.evaluate(self, chorales, batch_size=batch_size)
 

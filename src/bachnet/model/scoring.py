@@ -30,12 +30,20 @@ def evaluate(
     model: LanguageModel, chorales: Iterable[Chorale], *, batch_size: int = 16
 ) -> dict[str, float]:
     """Loss (nats per token), accuracy and perplexity over whole chorales; see
-    `bachnet.BachNet.evaluate`."""
-    logits, target = scored(model, chorales, batch_size, "evaluate")
+    `bachnet.BachNet.evaluate`.
+
+    ``loss`` pools every scored token; ``loss_per_chorale`` is the mean over chorales of each
+    chorale's own mean (TonicNet's way): the two differ when long and short pieces differ.
+    """
+    logits, target, owner = scored(model, chorales, batch_size, "evaluate")
     log_probs = logits - _logsumexp(logits)
-    loss = -float(np.take_along_axis(log_probs, target[:, None], axis=-1).mean())
+    nll = -np.take_along_axis(log_probs, target[:, None], axis=-1)[:, 0]
+    loss = float(nll.mean())
+    counts = np.bincount(owner)
+    sums = np.bincount(owner, weights=nll)
     return {
         "loss": loss,
+        "loss_per_chorale": float((sums[counts > 0] / counts[counts > 0]).mean()),
         "accuracy": float((logits.argmax(-1) == target).mean()),
         "perplexity": float(np.exp(loss)),
         "tokens": float(len(target)),
@@ -47,7 +55,7 @@ def calibrate(
 ) -> dict[str, float]:
     """Fit one temperature on ``chorales`` and fold it into the output layer; see
     `bachnet.BachNet.calibrate`."""
-    logits, target = scored(model, chorales, batch_size, "calibrate")
+    logits, target, _ = scored(model, chorales, batch_size, "calibrate")
     rows = np.arange(len(target))
 
     def loss_at(log_t: float) -> float:
@@ -81,25 +89,28 @@ def calibrate(
 
 def scored(
     model: LanguageModel, chorales: Iterable[Chorale], batch_size: int, caller: str
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int32]]:
-    """Logits ``(tokens, vocab)`` of every scored token and its targets ``(tokens,)``."""
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int32], npt.NDArray[np.int64]]:
+    """Logits ``(tokens, vocab)`` of every scored token, its targets ``(tokens,)`` and the
+    index of the chorale each token belongs to ``(tokens,)``."""
     encoded = [model.vocab.encode(c) for c in chorales]
     if not encoded:
         raise InputError(f"{caller}() needs at least one chorale")
     # A model trained with a beat of silence before each piece reads it here too; the
     # scored tokens stay the same (all but each piece's first).
     lead = model.network.lead if model.network.pad_lead else 0
-    all_logits, all_targets = [], []
+    all_logits, all_targets, all_owners = [], [], []
     for rows, ids, batch_logits in _batches(model, encoded, lead, batch_size):
         mask = np.zeros((len(rows), ids.shape[1] - 1), dtype=bool)
         for row, index in enumerate(rows):
             mask[row, lead : lead + len(encoded[index]) - 1] = True
         all_logits.append(batch_logits.astype(np.float64)[mask])
         all_targets.append(ids[:, 1:][mask])
+        owners = np.broadcast_to(np.asarray(rows, dtype=np.int64)[:, None], mask.shape)
+        all_owners.append(owners[mask])
     target = np.concatenate(all_targets)
     if len(target) == 0:
         raise InputError("the chorales are too short to score (one token each)")
-    return np.concatenate(all_logits), target
+    return np.concatenate(all_logits), target, np.concatenate(all_owners)
 
 
 def nll_per_piece(

@@ -340,7 +340,15 @@ def test_cli_train_survives_kill_9_and_resumes(tmp_path: Path, filled_cache: Pat
     assert iterations(run / after["checkpoint"]) == total * steps
 
     net = BachNet.load(run / "model")
-    assert net.config == ModelConfig(lstm_units=(16,), embedding_dim=8, dense_units=8, window=32)
+    # The flags it was given; `bachnet train`'s defaults (the default preset's recipe) elsewhere.
+    assert net.config == ModelConfig(
+        architecture="beat_lstm",
+        dropout=0.3,
+        lstm_units=(16,),
+        embedding_dim=8,
+        dense_units=8,
+        window=32,
+    )
     assert net.metadata["epochs_run"] == total
     assert set(net.metadata["metrics"]["test"]) == {
         "loss",

@@ -8,17 +8,25 @@ Example::
 
     TF_CPP_MIN_LOG_LEVEL=3 taskset -c 1 python train.py --time-limit 120
     TF_CPP_MIN_LOG_LEVEL=3 taskset -c 1 python train.py --resume --time-limit 60
+
+On an accelerator (JAX backend; see ``train_gpu.sh``) a time-boxed run wants longer epochs
+(``--epoch-mult``: each epoch draws that many random crops per 64-step stretch of each piece),
+batches made ahead by worker threads (``--workers``) and a learning-rate decay per minute of
+training rather than per epoch (``--decay-per-minute``), so that the schedule does not depend on
+how fast the machine turns out to be.
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import glob
 import json
 import math
 import os
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -113,6 +121,25 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--lr-decay", type=float, default=0.97, help="per-epoch multiplicative decay")
+    ap.add_argument(
+        "--decay-per-minute",
+        type=float,
+        default=None,
+        help="instead of --lr-decay: multiply the lr by this per minute of training (time-boxed runs)",
+    )
+    ap.add_argument(
+        "--epoch-mult",
+        type=int,
+        default=None,
+        help="random crops per 64-step stretch of each piece in one epoch (default 1; saved with the run)",
+    )
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="threads making batches ahead (0 = in line, the original random stream; >0 = one seed per "
+        "step drawn from the data RNG, so still reproducible, but a different stream)",
+    )
     ap.add_argument("--plateau", type=int, default=2, help="halve lr after this many bad epochs")
     ap.add_argument("--patience", type=int, default=6, help="early stop after this many bad epochs")
     ap.add_argument("--seed", type=int, default=0)
@@ -149,6 +176,7 @@ def main(argv: list[str] | None = None) -> None:
             "history": [],
             "crop": args.crop,
             "batch": args.batch,
+            "epoch_mult": args.epoch_mult or 1,
         }
     model = C.build_model(config)
     optimizer = keras.optimizers.Adam(learning_rate=state["lr"])
@@ -164,6 +192,11 @@ def main(argv: list[str] | None = None) -> None:
             var.assign(arr)
         optimizer.learning_rate.assign(state["lr"])
     crop, batch = state["crop"], state["batch"]
+    epoch_mult = state.get("epoch_mult", 1) if args.epoch_mult is None else args.epoch_mult
+    state["epoch_mult"] = epoch_mult
+    # The best weights are saved without the optimizer's variables (a compiled model's
+    # save_weights writes them too, tripling the file): through an uncompiled twin.
+    twin = C.build_model(config)
     rng = np.random.default_rng()
     rng.bit_generator.state = state["rng"]
 
@@ -183,26 +216,48 @@ def main(argv: list[str] | None = None) -> None:
         log.write(
             f"# start {time.strftime('%F %T')} resume={args.resume} epoch={state['epoch']} "
             f"params={model.count_params()} config={config.to_dict()} train_pieces={len(train)} "
-            f"valid_crops={len(vcrops)}\n"
+            f"valid_crops={len(vcrops)} backend={keras.backend.backend()} crop={crop} batch={batch} "
+            f"epoch_mult={epoch_mult} workers={args.workers} lr={state['lr']:.2e} lr_decay={args.lr_decay} "
+            f"decay_per_minute={args.decay_per_minute} plateau={args.plateau} patience={args.patience} "
+            f"time_limit={args.time_limit}\n"
         )
+    def batches(crops, order, steps):
+        """The epoch's batches, in order; made ahead by worker threads if asked."""
+        pick = [[crops[i] for i in order[s * batch : (s + 1) * batch]] for s in range(steps)]
+        if not args.workers:
+            for s in range(steps):
+                yield C.make_batch(rng, pick[s])
+            return
+        seeds = rng.integers(0, 2**63 - 1, size=steps)
+        with ThreadPoolExecutor(args.workers) as pool:
+            ahead: collections.deque = collections.deque()
+            for s in range(steps):
+                ahead.append(pool.submit(C.make_batch, np.random.default_rng(int(seeds[s])), pick[s]))
+                if len(ahead) > 2 * args.workers:
+                    yield ahead.popleft().result()
+            while ahead:
+                yield ahead.popleft().result()
+
     epoch_secs: list[float] = []
     while state["epoch"] < args.epochs:
         if args.time_limit is not None and epoch_secs:
             left = args.time_limit * 60 - (time.time() - start_wall)
-            if left < max(epoch_secs) * 1.05:
+            # the first epoch also pays for compiling the step: judge by the later ones if any
+            if left < max(epoch_secs[1:] or epoch_secs) * 1.05:
                 print("time limit: stopping before the next epoch", flush=True)
                 break
         t0 = time.time()
         crops = [
-            C.random_crop(rng, p, crop) for p in train for _ in range(max(1, math.ceil(p.shape[0] / crop)))
+            C.random_crop(rng, p, crop)
+            for p in train
+            for _ in range(epoch_mult * max(1, math.ceil(p.shape[0] / crop)))
         ]
         order = rng.permutation(len(crops))
         steps = len(crops) // batch
         if args.max_steps:
             steps = min(steps, args.max_steps)
         losses = []
-        for s in range(steps):
-            x, y = C.make_batch(rng, [crops[i] for i in order[s * batch : (s + 1) * batch]])
+        for x, y in batches(crops, order, steps):
             losses.append(float(model.train_on_batch(x, y)))
         vl = valid_loss()
         secs = time.time() - t0
@@ -211,7 +266,8 @@ def main(argv: list[str] | None = None) -> None:
         improved = vl < state["best"] - 1e-4
         if improved:
             state.update(best=vl, best_epoch=state["epoch"], bad=0)
-            model.save_weights(str(args.run / "best.weights.h5.tmp.weights.h5"))
+            twin.set_weights(model.get_weights())
+            twin.save_weights(str(args.run / "best.weights.h5.tmp.weights.h5"))
             os.replace(args.run / "best.weights.h5.tmp.weights.h5", args.run / "best.weights.h5")
             atomic_write_text(
                 args.run / "best.json",
@@ -220,7 +276,10 @@ def main(argv: list[str] | None = None) -> None:
         else:
             state["bad"] += 1
         lr_used = state["lr"]
-        state["lr"] *= args.lr_decay
+        if args.decay_per_minute is None:
+            state["lr"] *= args.lr_decay
+        else:
+            state["lr"] *= args.decay_per_minute ** (secs / 60)
         state["since_halving"] = 0 if improved else state["since_halving"] + 1
         if state["since_halving"] >= args.plateau:
             state["lr"] *= 0.5
@@ -234,6 +293,7 @@ def main(argv: list[str] | None = None) -> None:
         line = (
             f"epoch {state['epoch']:3d}  train {np.mean(losses):.4f}  valid {vl:.4f}  lr {lr_used:.2e}  "
             f"steps {steps}  {secs:.0f}s  {'*best' if improved else 'bad ' + str(state['bad'])}"
+            f"  [{time.time() - start_wall:.0f}s]"
         )
         with args.log.open("a") as log:
             log.write(line + "\n")

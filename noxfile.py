@@ -125,7 +125,7 @@ def docker(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Benchmarks: data pipeline, training throughput, generation speed (not run by CI)."""
+    """Benchmarks: data pipeline, training throughput, generation speed, the judge (not in CI)."""
     install(session, ".")
-    for script in ("pipeline.py", "train.py", "generate.py"):
+    for script in ("pipeline.py", "train.py", "generate.py", "judge.py"):
         session.run("python", f"benchmarks/{script}", *session.posargs, env=TF_QUIET)

@@ -15,6 +15,7 @@ SUBMODULES = {
     "errors",
     "formats",
     "generation",
+    "judge",
     "model",
     "music",
     "net",

@@ -281,3 +281,28 @@ def test_eighth_motion_flags_only_a_held_pitch_on_the_second_eighth() -> None:
             current=np.zeros((1, 4), "int32"), pitches=pitches,
         )  # fmt: skip
         assert keras.ops.convert_to_numpy(rule.violations(context)).tolist() == [expected]
+
+
+def test_hold_flags_a_held_pitch_only_where_it_watches() -> None:
+    rule = rules.Hold(weight=0.3, positions=[0])
+    pitches = np.array([0, 48, 43], "int32")  # silence, C3 (the bass's pitch), G2
+    previous = np.array([[72, 67, 64, 48]], "int32")
+    for step, voice, expected in (
+        (8, 3, [False, True, False]),  # onto beat 3: holding C3 is flagged
+        (9, 3, [False, False, False]),  # the second sixteenth: not watched
+        (8, 2, [False, False, False]),  # the tenor holds E4, not C3: nothing to flag
+    ):
+        context = Context(
+            voice=np.int32(voice), step=np.int32(step), previous=previous,
+            current=np.zeros((1, 4), "int32"), pitches=pitches,
+        )  # fmt: skip
+        assert keras.ops.convert_to_numpy(rule.violations(context)).tolist() == [expected]
+    both = rules.Hold(weight=0.3, positions=[0, 2])
+    context = Context(
+        voice=np.int32(3), step=np.int32(6), previous=previous,
+        current=np.zeros((1, 4), "int32"), pitches=pitches,
+    )  # fmt: skip
+    assert keras.ops.convert_to_numpy(both.violations(context)).tolist() == [[False, True, False]]
+    for positions in ([], [4], [True]):
+        with pytest.raises(ValueError, match="positions"):
+            rules.Hold(weight=0.3, positions=positions)

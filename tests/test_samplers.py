@@ -21,7 +21,15 @@ from hypothesis import strategies as st
 from keras import ops
 
 from bachnet import samplers
-from bachnet.generation.samplers import Greedy, Sampler, Sampling, Temperature, TopK, TopP
+from bachnet.generation.samplers import (
+    Greedy,
+    Sampler,
+    Sampling,
+    Temperature,
+    TopK,
+    TopP,
+    Typical,
+)
 
 BUILTINS: list[Sampler] = [
     Sampler(),
@@ -31,6 +39,7 @@ BUILTINS: list[Sampler] = [
     TopP(0.8),
     Sampling(),
     Sampling(temperature=1.3, top_k=4, top_p=0.9),
+    Typical(0.9),
 ]
 
 
@@ -117,6 +126,36 @@ def test_top_p_matches_numpy_reference(p: float) -> None:
     assert (kept.sum(-1) >= p - 1e-6).all()
     least = np.where(got[safe], probs, np.inf).min(-1)
     assert (kept.sum(-1) - least < p + 1e-6).all()
+
+
+@pytest.mark.parametrize("mass", [0.2, 0.5, 0.9])
+def test_typical_keeps_the_ids_nearest_the_entropy(mass: float) -> None:
+    rng = np.random.default_rng(3)
+    logits = (rng.normal(size=(200, 30)) * rng.uniform(0.5, 3.0, size=(200, 1))).astype("float32")
+    kept = np.isfinite(to_np(Typical(mass).filter(logits)))
+    probs = ref_probs(Sampler(), logits)
+    entropy = -(probs * np.log(probs)).sum(-1, keepdims=True)
+    deviation = np.abs(-np.log(probs) - entropy)
+    assert kept.any(axis=1).all()
+    # every kept id is at least as typical as every dropped id
+    worst_kept = np.where(kept, deviation, -np.inf).max(-1)
+    best_dropped = np.where(kept, np.inf, deviation).min(-1)
+    assert (worst_kept <= best_dropped + 1e-5).all()
+    # the smallest such set reaching the mass: dropping the least typical kept id falls short
+    mass_kept = np.where(kept, probs, 0.0).sum(-1)
+    assert (mass_kept >= mass - 1e-5).all()
+    last = np.where(kept & (deviation >= worst_kept[:, None] - 1e-6), probs, 0.0).sum(-1)
+    assert (mass_kept - last < mass + 1e-5).all()
+
+
+def test_typical_may_drop_the_most_likely_id() -> None:
+    logits = np.log([[0.5, 0.2, 0.2, 0.1]]).astype("float32")
+    np.testing.assert_array_equal(
+        np.isfinite(to_np(Typical(0.35).filter(logits))), [[False, True, True, False]]
+    )
+    np.testing.assert_array_equal(to_np(Typical(1.0).filter(logits)), logits)
+    with pytest.raises(ValueError, match="must be a number in"):
+        Typical(0.0)
 
 
 def test_top_p_single_id_above_p_and_top1_always_kept() -> None:

@@ -7,6 +7,7 @@ Files come through `bachnet.data.download` (verified, cached); this module turns
 from __future__ import annotations
 
 import collections
+import os
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from bachnet.core.aliases import PathLike
 from bachnet.data.download import JSB_ARCHIVE, cache_lock, data_dir, fetch, safe_extract
 from bachnet.errors import InputError, NotFoundError
 from bachnet.music.chorale import Chorale
+from bachnet.music.table import suffixes
 
 __all__ = [
     "JSB_SPLITS",
@@ -243,6 +245,58 @@ class Dataset(Sequence[Chorale]):
             if parent.parts:
                 splits[parent.parts[0]].append(index)
         return cls(chorales, splits, source=source or str(path))
+
+    @classmethod
+    def from_paths(
+        cls, paths: PathLike | Iterable[PathLike], *, source: str | None = None
+    ) -> Dataset:
+        """Chorales from music files and folders: ``.mid``, ``.musicxml``, ``.mxl``, ``.csv`` ...
+
+        Each path is a file (read by its suffix, `Chorale.read`) or a folder, searched
+        recursively for files of a readable suffix (``suffixes("read")``; hidden files and
+        folders and files of other suffixes are passed over). Folders are read in natural order
+        (``2.mid`` before ``10.mid``). Nothing is written anywhere.
+
+        Raises:
+            InputError: a path that does not exist, a folder with no music files, or a file
+                that is not a four-voice chorale (the message names the file).
+
+        Examples:
+            >>> import tempfile
+            >>> root = Path(tempfile.mkdtemp())
+            >>> for name in ("10", "2"):
+            ...     path = Chorale([[72, 67, 64, 48]] * 4).write(root / f"{name}.mid")
+            >>> [c.name for c in Dataset.from_paths(root)]
+            ['2', '10']
+        """
+        items: list[PathLike] = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
+        readable = suffixes("read")
+        files: list[Path] = []
+        for item in items:
+            path = Path(item)
+            if path.is_dir():
+                found = sorted(
+                    (
+                        f
+                        for f in path.rglob("*")
+                        if f.is_file()
+                        and f.suffix.lower() in readable
+                        and not any(p.startswith(".") for p in f.relative_to(path).parts)
+                    ),
+                    key=_natural_key,
+                )
+                if not found:
+                    raise InputError(
+                        f"{path}: no music files found (looked for {', '.join(readable)})"
+                    )
+                files += found
+            elif path.is_file():
+                files.append(path)
+            else:
+                raise InputError(f"{path}: no such file or folder")
+        if not files:
+            raise InputError("no music files given")
+        return cls([Chorale.read(f) for f in files], source=source or ", ".join(map(str, items)))
 
     @classmethod
     def from_music21(cls, *, limit: int | None = None, progress: bool = False) -> Dataset:

@@ -12,9 +12,9 @@ of the logits' shape and uses the Gumbel-max trick: ``argmax(logits - log(-log(n
 an exact draw from ``softmax(logits)`` in which ``-inf`` entries can never win.
 
 Built-in samplers are found by name through a small registry (``"greedy"``, ``"temperature"``,
-``"top_k"``, ``"top_p"`` / ``"nucleus"``, ``"sampling"``); third-party packages add theirs
-through the ``bachnet.generation.samplers`` entry-point group, loaded lazily the first time a
-name is missing from the registry.
+``"top_k"``, ``"top_p"`` / ``"nucleus"``, ``"typical"``, ``"sampling"``); third-party packages
+add theirs through the ``bachnet.generation.samplers`` entry-point group, loaded lazily the
+first time a name is missing from the registry.
 
 Examples:
     >>> import numpy as np
@@ -44,6 +44,7 @@ __all__ = [
     "Temperature",
     "TopK",
     "TopP",
+    "Typical",
     "available",
     "from_options",
     "get",
@@ -121,6 +122,25 @@ def _top_p(logits: Tensor, p: float) -> Tensor:
     count = ops.sum(ops.cast(before < p, "int32"), axis=-1, keepdims=True)  # >= 1
     threshold = ops.take_along_axis(sorted_logits, count - 1, axis=-1)
     return ops.where(logits >= threshold, logits, _NEG_INF)
+
+
+def _typical(logits: Tensor, mass: float) -> Tensor:
+    logits = _as_logits(logits)
+    if mass >= 1.0 or logits.shape[-1] == 1:
+        return logits
+    finite = logits > _NEG_INF
+    log_probs = ops.log_softmax(logits, axis=-1)
+    probs = ops.where(finite, ops.exp(log_probs), 0.0)
+    entropy = -ops.sum(ops.where(finite, probs * log_probs, 0.0), axis=-1, keepdims=True)
+    deviation = ops.where(finite, ops.abs(-log_probs - entropy), float("inf"))
+    order = ops.argsort(deviation, axis=-1)  # most typical first; masked ids last
+    sorted_probs = ops.take_along_axis(probs, order, axis=-1)
+    sorted_deviation = ops.take_along_axis(deviation, order, axis=-1)
+    cumulative = ops.cumsum(sorted_probs, axis=-1)
+    before = ops.concatenate([ops.zeros_like(cumulative[..., :1]), cumulative[..., :-1]], -1)
+    count = ops.sum(ops.cast(before < mass, "int32"), axis=-1, keepdims=True)  # >= 1
+    threshold = ops.take_along_axis(sorted_deviation, count - 1, axis=-1)
+    return ops.where(finite & (deviation <= threshold), logits, _NEG_INF)
 
 
 def _gumbel_argmax(logits: Tensor, noise: Tensor) -> Tensor:
@@ -381,6 +401,45 @@ class TopP(Sampler):
             {'name': 'top_p', 'p': 0.8}
         """
         return {**super().get_config(), "p": self.p}
+
+
+@register()
+class Typical(Sampler):
+    """Locally typical sampling (Meister, Pimentel, Wiher and Cotterell, "Locally Typical
+    Sampling", TACL 2023): keeps the ids whose surprisal ``-log p`` is nearest the row's
+    entropy, nearest first, until their probability mass reaches ``mass``.
+
+    Unlike top-p it may drop the *most* likely id when the row is spread out: it trims the
+    over-predictable (for a chorale: holding the note once more) as well as the far tail (a
+    chord Bach would not write). ``mass == 1`` keeps every id.
+
+    Args:
+        mass: A number in (0, 1] (default 0.9).
+
+    Examples:
+        >>> import numpy as np
+        >>> logits = np.log([[0.5, 0.2, 0.2, 0.1]]).astype("float32")  # entropy 1.22 nats
+        >>> Typical(0.35).filter(logits).numpy().round(2)  # -log p: 0.69, 1.61, 1.61, 2.30
+        array([[ -inf, -1.61, -1.61,  -inf]], dtype=float32)
+    """
+
+    name: ClassVar[str] = "typical"
+
+    def __init__(self, mass: float = 0.9) -> None:
+        self.mass = _check_top_p(mass)
+
+    def filter(self, logits: Tensor) -> Tensor:
+        """Masks the ids outside the typical set of probability ``mass`` with ``-inf``."""
+        return _typical(logits, self.mass)
+
+    def get_config(self) -> dict[str, Any]:
+        """Returns ``{"name": "typical", "mass": ...}``.
+
+        Examples:
+            >>> Typical(0.8).get_config()
+            {'name': 'typical', 'mass': 0.8}
+        """
+        return {**super().get_config(), "mass": self.mass}
 
 
 @register()

@@ -20,7 +20,8 @@ A language model stops wherever it is told to; a chorale ends with a cadence in 
    then held under a fermata to the end of its bar: a half note on beat 3, a whole note on
    beat 1 (`final_length`, `finish`).
 5. **The key**: the piece is transposed into the key asked for, or else into the nearest key
-   of at most four sharps or flats that keeps the voices in their ranges (`move_into_key`).
+   of at most four sharps or flats that keeps the voices in their ranges (`move_into_key`;
+   of two such keys equally near, the one nearer Bach's register).
 
 ``steps`` is thus a minimum: a piece is at most ``7 + 8 + 4 + 16 = 35`` steps longer than
 asked (rounding to a half bar, the later cadence point, the dominant beat, a whole-note final
@@ -37,7 +38,7 @@ import numpy.typing as npt
 from bachnet.errors import InputError
 from bachnet.music.chorale import Chorale
 from bachnet.music.keys import Key, cadence_mask, hold, key_shift, transpose_into
-from bachnet.music.ranges import RangesSpec, VoiceRanges
+from bachnet.music.ranges import JSB_MEAN_PITCH, RangesSpec, VoiceRanges
 from bachnet.music.vocab import Vocabulary
 
 __all__ = [
@@ -172,9 +173,12 @@ def move_into_key(piece: Chorale, found: Key, wanted: Key | None, ranges: Ranges
 
     Examples:
         >>> from bachnet.music.ranges import JSB
-        >>> piece = Chorale([[66, 61, 58, 42]] * 4)  # F# major
-        >>> move_into_key(piece, Key.parse("F#"), None, JSB).chords[0].tolist()
-        [65, 60, 57, 41]
+        >>> low = Chorale([[66, 61, 58, 42]] * 4)  # F# major, low: up to G
+        >>> move_into_key(low, Key.parse("F#"), None, JSB).chords[0].tolist()
+        [67, 62, 59, 43]
+        >>> high = Chorale([[78, 73, 66, 54]] * 4)  # F# major, high: down to F
+        >>> move_into_key(high, Key.parse("F#"), None, JSB).chords[0].tolist()
+        [77, 72, 65, 53]
     """
     bounds = VoiceRanges.of(ranges)
 
@@ -184,10 +188,19 @@ def move_into_key(piece: Chorale, found: Key, wanted: Key | None, ranges: Ranges
     if wanted is not None:
         chords = moved(key_shift(found, Key(wanted.tonic, found.mode)))
     else:
-        shifts = sorted(range(-6, 6), key=lambda s: (abs(s), s))
+        # Of two shifts of one size, the one that brings the piece nearer Bach's register
+        # (always shifting down on a tie left generated pieces 0.7 semitones low on average).
+        offset = _register(piece) - float(np.mean(JSB_MEAN_PITCH))
+        shifts = sorted(range(-6, 6), key=lambda s: (abs(s), abs(offset + s), s))
         plain = [s for s in shifts if abs(found.transpose(s).accidentals) <= 4]
         chords = next((c for c in map(moved, plain) if bounds.contains(c)), piece.chords)
     return Chorale(chords, name=piece.name, fermatas=piece.fermatas)
+
+
+def _register(piece: Chorale) -> float:
+    """The mean sounding pitch of a piece, all voices together (0 for a silent piece)."""
+    sounding = piece.chords[piece.chords > 0]
+    return float(sounding.mean()) if sounding.size else float(np.mean(JSB_MEAN_PITCH))
 
 
 def finish(piece: Chorale, cadence: bool, length: int = BAR_STEPS // 2) -> Chorale:

@@ -25,7 +25,7 @@ import numpy.typing as npt
 
 from bachnet.errors import InputError
 
-__all__ = ["JSB", "RangesSpec", "VoiceRanges"]
+__all__ = ["JSB", "JSB_MEAN_PITCH", "RangesSpec", "VoiceRanges"]
 
 Pair: TypeAlias = tuple[int, int]
 
@@ -157,3 +157,7 @@ def _checked(value: Any) -> tuple[Pair, Pair, Pair, Pair]:
 
 JSB = VoiceRanges(((60, 81), (52, 74), (46, 69), (36, 66)))
 """Lowest and highest MIDI pitch of soprano, alto, tenor and bass in the JSB train split."""
+
+JSB_MEAN_PITCH: tuple[float, float, float, float] = (70.4, 65.0, 59.5, 50.6)
+"""Mean MIDI pitch of soprano, alto, tenor and bass over the sounding steps of the JSB train
+split (Bach's register; the test split: 70.5, 65.0, 59.4, 50.8)."""

@@ -26,6 +26,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 SETTINGS: dict[str, dict[str, object]] = {
     "top_p, rules (default)": {},
+    "top_p, strict rules": {"rules": "strict"},
     "top_p, no rules": {"rules": None},
     "top_p, no rules, no cadence (raw model)": {"rules": None, "cadence": False},
     "top_k 10, rules": {"sampler": "top_k"},

@@ -32,6 +32,7 @@ def soft(
     spacing: float = 1.0,
     hold: float | None = None,
     eighth: float = 0.3,
+    steps: bool = True,
 ) -> list[dict[str, Any]]:
     """The default rules with the bans turned into penalties (weights: nats off the logit)."""
     return [
@@ -40,8 +41,14 @@ def soft(
         {"name": "voice_crossing", "weight": crossing},
         {"name": "spacing", "weight": spacing, "semitones": 12},
         {"name": "leap", "weight": None, "semitones": 12},
-        {"name": "leap", "weight": 0.25, "semitones": 2, "voices": [0, 1, 2]},
-        {"name": "leap", "weight": 0.8, "semitones": 2, "voices": [3]},
+        *(
+            [
+                {"name": "leap", "weight": 0.25, "semitones": 2, "voices": [0, 1, 2]},
+                {"name": "leap", "weight": 0.8, "semitones": 2, "voices": [3]},
+            ]
+            if steps
+            else []
+        ),
         {"name": "eighth_motion", "weight": eighth},
         *([{"name": "hold", "weight": hold}] if hold else []),
     ]
@@ -66,6 +73,7 @@ SETTINGS: dict[str, dict[str, Any]] = {
     "soft2-p0.9": {"rules": soft(4.0, 5.0, 0.5, 0.5), "sampler": {"name": "top_p", "p": 0.9}},
     "soft2-rerank4": {"rules": soft(4.0, 5.0, 0.5, 0.5), "rerank": 4},
     "harmonize": {"harmonize": True},
+    "harmonize-strict": {"harmonize": True, "rules": "strict"},
     "reg": {},
     "typ-h0.6-e0.8": {
         "rules": soft(4.5, 6.0, 0.5, 0.5, hold=0.6, eighth=0.8),
@@ -74,6 +82,42 @@ SETTINGS: dict[str, dict[str, Any]] = {
     "typ-h0.4-e0.6": {
         "rules": soft(4.5, 6.0, 0.5, 0.5, hold=0.4, eighth=0.6),
         "sampler": {"name": "typical", "mass": 0.9},
+    },
+    "typ-noleap": {
+        "rules": soft(4.5, 6.0, 0.5, 0.5, hold=0.4, eighth=0.6, steps=False),
+        "sampler": {"name": "typical", "mass": 0.9},
+    },
+    "p98-noleap": {"rules": soft(4.5, 6.0, 0.5, 0.5, hold=0.4, eighth=0.6, steps=False)},
+    "minimal": {
+        "rules": [
+            {"name": "parallel_fifths", "weight": 4.5},
+            {"name": "parallel_octaves", "weight": 6.0},
+            {"name": "leap", "weight": None, "semitones": 12},
+        ]
+    },
+    "minimal-bass": {
+        "rules": [
+            {"name": "parallel_fifths", "weight": 4.5},
+            {"name": "parallel_octaves", "weight": 6.0},
+            {"name": "leap", "weight": None, "semitones": 12},
+            {"name": "leap", "weight": 0.8, "semitones": 2, "voices": [3]},
+        ]
+    },
+    "harmonize-minimal": {
+        "harmonize": True,
+        "rules": [
+            {"name": "parallel_fifths", "weight": 4.5},
+            {"name": "parallel_octaves", "weight": 6.0},
+            {"name": "leap", "weight": None, "semitones": 12},
+        ],
+    },
+    "minimal-nocad": {
+        "cadence": False,
+        "rules": [
+            {"name": "parallel_fifths", "weight": 4.5},
+            {"name": "parallel_octaves", "weight": 6.0},
+            {"name": "leap", "weight": None, "semitones": 12},
+        ],
     },
     "p98-h0.4-e0.6": {"rules": soft(4.5, 6.0, 0.5, 0.5, hold=0.4, eighth=0.6)},
     "typical0.9": {"rules": soft(4.5, 6.0, 0.5, 0.5), "sampler": {"name": "typical", "mass": 0.9}},
@@ -89,8 +133,10 @@ SETTINGS: dict[str, dict[str, Any]] = {
 }
 
 
-def pieces_for(name: str, out: Path, n: int, steps: int, batch: int = 64) -> list[Chorale]:
-    folder = out / name
+def pieces_for(
+    name: str, out: Path, n: int, steps: int, seed: int = 1000, suffix: str = "", batch: int = 64
+) -> list[Chorale]:
+    folder = out / f"{name}{suffix}"
     files = sorted(folder.glob("*.csv"), key=lambda p: int(p.stem)) if folder.is_dir() else []
     if len(files) >= n:
         return [Chorale.read(f) for f in files[:n]]
@@ -109,7 +155,7 @@ def pieces_for(name: str, out: Path, n: int, steps: int, batch: int = 64) -> lis
     else:
         for k in range(0, n * rerank, batch):
             count = min(batch, n * rerank - k)
-            got = net.generate(steps=steps, num_samples=count, seed=1000 + k, **setting)
+            got = net.generate(steps=steps, num_samples=count, seed=seed + k, **setting)
             pieces += got if isinstance(got, list) else [got]
             print(
                 f"  {name}: {len(pieces)}/{n} pieces, {time.time() - start:.0f} s", file=sys.stderr
@@ -131,6 +177,8 @@ def main() -> None:
     ap.add_argument("names", nargs="*")
     ap.add_argument("--n", type=int, default=256)
     ap.add_argument("--steps", type=int, default=192)
+    ap.add_argument("--seed", type=int, default=1000, help="seed of the first batch of pieces")
+    ap.add_argument("--suffix", default="", help="added to the folder names (another seed)")
     args = ap.parse_args()
     print(
         "| setting | AUC (95 % interval) | grade (Bach 4.5) | fifths / octaves per 100 "
@@ -138,16 +186,17 @@ def main() -> None:
     )
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
     for name in args.names or list(SETTINGS):
-        pieces = pieces_for(name, args.out, args.n, args.steps)
+        pieces = pieces_for(name, args.out, args.n, args.steps, args.seed, args.suffix)
         start = time.time()
         verdict = judge(pieces, name=name)
         took = time.time() - start
-        verdict.write_json(args.out / f"{name}.json")
+        verdict.write_json(args.out / f"{name}{args.suffix}.json")
         f = measure(pieces)
         low, high = verdict.test.interval
         ends = f.tonic_triad if f.tonic_triad is not None else float("nan")
         print(
-            f"| {name} | {verdict.auc:.3f} ({low:.2f}-{high:.2f}) | {verdict.grade.mean:.2f} | "
+            f"| {name}{args.suffix} | {verdict.auc:.3f} ({low:.2f}-{high:.2f}) | "
+            f"{verdict.grade.mean:.2f} | "
             f"{f.parallel_fifths:.2f} / {f.parallel_octaves:.2f} | {f.voice_crossing:.1f} | "
             f"{ends:.0f} | {f.onsets[0]:.1f} |  <!-- judged in {took:.0f} s -->",
             flush=True,

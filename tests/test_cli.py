@@ -297,3 +297,16 @@ def test_train_defaults_are_the_default_presets_recipe() -> None:
     assert options["dense_units"] == config.dense_units
     assert options["window"] == config.window
     assert get_preset(None).name == "jsb-beat"
+
+
+def test_strict_rules_on_the_command_line(tiny_model: Path, tmp_path: Path) -> None:
+    """--strict bans what the default only penalises; --strict with --no-rules is an error."""
+    from bachnet.music import metrics
+
+    out = tmp_path / "strict.csv"
+    generate(tiny_model, "-o", out, "--steps", "48", "--seed", "2", "--strict", "--no-cadence")
+    piece = Chorale.read(out)
+    assert metrics.parallel_fifths(piece) == metrics.parallel_octaves(piece) == 0.0
+    assert metrics.voice_crossing(piece) == 0.0
+    both = run("generate", "-m", tiny_model, "-o", tmp_path / "x.csv", "--strict", "--no-rules")
+    assert both.exit_code == 2 and "--no-rules and --strict exclude each other" in both.output

@@ -187,9 +187,9 @@ def test_rerank_keeps_the_best_scored_candidate(net: BachNet) -> None:
 def test_beam_search(net: BachNet) -> None:
     """Beam search maximises the model's likelihood under hard rules (soft penalties would
     make it maximise another score than the one `score` reads)."""
-    from bachnet.generation.rules import DEFAULT_RULES
+    from bachnet.generation.rules import STRICT_RULES
 
-    hard = [rule for rule in DEFAULT_RULES if rule["weight"] is None]
+    hard = [rule for rule in STRICT_RULES if rule["weight"] is None]
     melody = [72] * 4 + [71] * 4 + [69] * 4 + [67] * 4
     # Width 1 is greedy decoding under the same constraint and rules.
     greedy = harmonize(net, melody, method="sample", sampler="greedy", rules=hard)

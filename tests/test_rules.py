@@ -146,6 +146,7 @@ def test_bad_parameters_and_names_are_clear_errors() -> None:
     with pytest.raises(ValueError, match="ranges needs 4"):
         VoiceRange(ranges=[(1, 2)])
     assert get_rules(None) == [] and len(get_rules("default")) == len(rules.DEFAULT_RULES)
+    assert len(get_rules("strict")) == len(rules.STRICT_RULES)
     for voices, message in (([4], "voice numbers 0..3"), ([], "at least one voice"), ("3", "list")):
         with pytest.raises(ValueError, match=message):
             Leap(voices=voices)  # type: ignore[arg-type]
@@ -225,7 +226,7 @@ def _parallels(chords: np.ndarray, interval: int) -> int:
 
 def test_generation_with_hard_rules_has_no_parallels_or_crossings(net: BachNet) -> None:
     free = generate(net, None, steps=48, num_samples=8, seed=0, rules=None, cadence=False)
-    ruled = generate(net, None, steps=48, num_samples=8, seed=0, cadence=False)
+    ruled = generate(net, None, steps=48, num_samples=8, seed=0, cadence=False, rules="strict")
     raw = sum(_parallels(p.chords, 7) + _parallels(p.chords, 0) for p in free)
     assert raw > 0  # the random tiny model writes parallels without rules
     for piece in ruled:

@@ -544,8 +544,25 @@ _MODEL_OPTION = click.option(
 )
 _SEED_OPTION = click.option("--seed", type=int, default=None, help="Repeatable output.")
 _NO_RULES_OPTION = click.option(
-    "--no-rules", is_flag=True, help="Sample the raw model: no voice-leading rules."
+    "--no-rules",
+    is_flag=True,
+    help="Sample the raw model: no voice-leading rules (default: parallel fifths and octaves "
+    "at Bach's rate, no leap over an octave, a bass that prefers steps).",
 )
+_STRICT_OPTION = click.option(
+    "--strict",
+    is_flag=True,
+    help="Textbook voice leading: no parallels, crossings, wide spacing; steps preferred.",
+)
+
+
+def _rules(no_rules: bool, strict: bool) -> str | None:
+    """The rule set the flags ask for: none, ``"strict"`` or ``"default"``."""
+    if no_rules and strict:
+        raise click.UsageError("--no-rules and --strict exclude each other")
+    return None if no_rules else "strict" if strict else "default"
+
+
 _TEMPO_OPTION = click.option(
     "--tempo",
     type=click.FloatRange(min=0, max=1000, min_open=True),
@@ -634,6 +651,7 @@ def _sampler_options(function: F) -> F:
     help="Stop after exactly --steps steps instead of ending with a cadence.",
 )
 @_NO_RULES_OPTION
+@_STRICT_OPTION
 @_TEMPO_OPTION
 def generate(
     outputs: tuple[Path, ...],
@@ -652,6 +670,7 @@ def generate(
     key: str | None,
     no_cadence: bool,
     no_rules: bool,
+    strict: bool,
     tempo: float,
 ) -> None:
     """Compose chorales; write MIDI, MusicXML, CSV, audio (WAV) or an engraved score (SVG, PNG).
@@ -673,7 +692,7 @@ def generate(
         sampler=spec,
         include_prompt=not no_prompt_in_output,
         voice_ranges=not free_voices,
-        rules=None if no_rules else "default",
+        rules=_rules(no_rules, strict),
         key=key,
         cadence=not no_cadence,
     )
@@ -727,6 +746,7 @@ def models() -> None:
 @_num_option("harmonisations")
 @_SEED_OPTION
 @_NO_RULES_OPTION
+@_STRICT_OPTION
 @_TEMPO_OPTION
 def harmonize(
     melody: Path | None,
@@ -742,6 +762,7 @@ def harmonize(
     num_samples: int,
     seed: int | None,
     no_rules: bool,
+    strict: bool,
     tempo: float,
 ) -> None:
     """Write alto, tenor and bass under MELODY (a one-part .mid, .musicxml or .csv file).
@@ -763,7 +784,7 @@ def harmonize(
 
     config = GenerationConfig(
         sampler=spec,
-        rules=None if no_rules else "default",
+        rules=_rules(no_rules, strict),
         candidates=candidates,
         method=method,  # type: ignore[arg-type]
     )
@@ -850,6 +871,7 @@ def stats(files: tuple[Path, ...], splits: tuple[str, ...], no_keys: bool, as_js
 )
 @_sampler_options
 @_NO_RULES_OPTION
+@_STRICT_OPTION
 @click.option("--seed", type=int, default=0, show_default=True, help="Seeds generation and judge.")
 @click.option(
     "--keep",
@@ -878,6 +900,7 @@ def judge_command(
     top_k: int | None,
     top_p: float | None,
     no_rules: bool,
+    strict: bool,
     seed: int,
     keep: Path | None,
     as_json: bool,
@@ -915,7 +938,7 @@ def judge_command(
         spec = _sampler_spec(sampler, temperature, top_k, top_p)
         from bachnet.generation.config import GenerationConfig  # loads Keras
 
-        config = GenerationConfig(steps=steps, sampler=spec, rules=None if no_rules else "default")
+        config = GenerationConfig(steps=steps, sampler=spec, rules=_rules(no_rules, strict))
         pieces = []
         with click.progressbar(
             length=num_samples, label=f"generating {num_samples} pieces", file=sys.stderr

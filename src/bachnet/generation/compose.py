@@ -226,10 +226,10 @@ def generate(
     ``cadence=False`` stops after exactly ``steps`` steps.
 
     By default the music follows voice-leading rules (`bachnet.generation.rules.DEFAULT_RULES`:
-    no parallel fifths or octaves, no voice crossing, close spacing, no leap beyond an octave,
-    a preference for steps over leaps) and each voice stays inside its range
-    (``voice_ranges``, itself a `bachnet.generation.rules.VoiceRange` rule). ``rules=None``
-    and ``voice_ranges=False`` give the raw model.
+    parallel fifths and octaves penalised down to about Bach's rate, no leap beyond an octave,
+    a bass that prefers steps; ``rules="strict"`` for textbook voice leading) and each voice
+    stays inside its range (``voice_ranges``, itself a `bachnet.generation.rules.VoiceRange`
+    rule). ``rules=None`` and ``voice_ranges=False`` give the raw model.
 
     Args:
         model: the model.

@@ -83,8 +83,10 @@ class GenerationConfig:
         steps: new 16th-note steps to compose (>= 1; with a cadence, a minimum).
         sampler: anything `bachnet.generation.samplers.get` accepts (default: nucleus,
             p = 0.98).
-        rules: voice-leading rules: ``"default"``, ``None`` for none, or rule specs (names,
-            config dicts, `bachnet.generation.rules.Rule` instances); a list is kept as a tuple.
+        rules: voice-leading rules: ``"default"`` (Bach's rates), ``"strict"`` (textbook
+            voice leading, `bachnet.generation.rules.STRICT_RULES`), ``None`` for none, or rule
+            specs (names, config dicts, `bachnet.generation.rules.Rule` instances); a list is
+            kept as a tuple.
         voice_ranges: ``True`` for the ranges the model was trained on (its metadata, else
             `bachnet.music.ranges.JSB`), a `bachnet.music.ranges.VoiceRanges` (four ``(low,
             high)`` pairs, soprano first, are made into one), or ``False`` for none.

@@ -60,8 +60,16 @@ class Giveaway:
             >>> Giveaway("alto-tenor crossed", "spacing", "%", 0.015, 0.0, 0.43).describe()
             'alto-tenor crossed: Bach 1.5 %, candidate 0.0 % (alone: AUC 0.43)'
         """
-        bach, candidate = _fmt(self.bach, self.unit), _fmt(self.candidate, self.unit)
-        return f"{self.feature}: Bach {bach}, candidate {candidate} (alone: AUC {self.auc:.2f})"
+        return f"{self.feature}: {self.values()} (alone: AUC {self.auc:.2f})"
+
+    def values(self, name: str = "candidate") -> str:
+        """Bach's value and the candidate's (called ``name``), in the feature's unit.
+
+        Examples:
+            >>> Giveaway("bass mean pitch", "range", "midi", 50.77, 49.6, 0.39).values("mine")
+            'Bach 50.8, mine 49.6'
+        """
+        return f"Bach {_fmt(self.bach, self.unit)}, {name} {_fmt(self.candidate, self.unit)}"
 
 
 def _fmt(value: float, unit: str) -> str:

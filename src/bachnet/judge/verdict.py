@@ -185,27 +185,27 @@ class Verdict:
         roc.legend(loc="lower right", fontsize=9)
         roc.set_aspect("equal")
         gives = list(reversed(self.test.giveaways))
-        scale = [100.0 if g.unit == "%" else 1.0 for g in gives]
         y = np.arange(len(gives))
-        bars.barh(
-            y + 0.2,
-            [g.bach * s for g, s in zip(gives, scale, strict=True)],
-            0.4,
-            color="#3b6ea5",
-            label="Bach",
-        )
-        bars.barh(
-            y - 0.2,
-            [g.candidate * s for g, s in zip(gives, scale, strict=True)],
-            0.4,
-            color="#8b1a1a",
-            label=self.name,
-        )
-        bars.set_yticks(
-            y, [f"{g.feature} ({'%' if g.unit == '%' else g.unit})" for g in gives], fontsize=8
-        )
-        bars.set_title("what gives it away (mean per excerpt)", fontsize=10)
-        bars.legend(fontsize=9)
+        ratios = [g.candidate / g.bach if g.bach else np.nan for g in gives]
+        colours = ["#8b1a1a" if r > 1 else "#3b6ea5" for r in ratios]
+        bars.barh(y, [100 * (r - 1) for r in ratios], 0.6, color=colours)
+        bars.axvline(0, color="black", lw=1)
+        bars.set_yticks(y, [g.feature for g in gives], fontsize=8)
+        for row, g, ratio in zip(y, gives, ratios, strict=True):
+            bars.annotate(  # on the other side of the zero line from its bar
+                g.values(self.name),
+                (0, row),
+                xytext=(-4 if ratio > 1 else 4, 0),
+                textcoords="offset points",
+                ha="right" if ratio > 1 else "left",
+                va="center",
+                fontsize=7,
+                color="#333333",
+            )
+        low_x, high_x = bars.get_xlim()
+        bars.set_xlim(min(low_x, -0.8 * high_x), max(high_x, -0.8 * low_x))
+        bars.set_xlabel(f"{self.name} against Bach, % more (+) or less (-)")
+        bars.set_title("what gives it away (each figure's mean per excerpt)", fontsize=10)
         fig.tight_layout()
         with atomic_path(target, suffix=target.suffix) as tmp:
             fig.savefig(tmp, dpi=120)

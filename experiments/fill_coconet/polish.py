@@ -1,7 +1,7 @@
 """Polish left-to-right pieces with the Coconet model: redraw a random share of their notes
 from everything around them (past, future, other voices), then judge the result.
 
-    python experiments/fill_coconet/polish.py IN_FOLDER OUT_FOLDER [--share 0.25] [--steps 8] [-n 64]
+    python experiments/fill_coconet/polish.py IN OUT [--share 0.25] [--steps 8] [-n 64]
 
 The last two bars (the cadence) are kept; every other cell is redrawn with probability
 ``share`` by annealed blocked Gibbs sampling (`coconet.gibbs_fill`), one piece at a time.

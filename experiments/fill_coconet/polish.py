@@ -3,8 +3,9 @@ from everything around them (past, future, other voices), then judge the result.
 
     python experiments/fill_coconet/polish.py IN OUT [--share 0.25] [--steps 8] [-n 64]
 
-The last two bars (the cadence) are kept; every other cell is redrawn with probability
-``share`` by annealed blocked Gibbs sampling (`coconet.gibbs_fill`), one piece at a time.
+The last two bars (the cadence) are kept; every other unit (``block`` steps of one voice) is
+redrawn with probability ``share`` by annealed blocked Gibbs sampling (`coconet.gibbs_fill`),
+one piece at a time.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ def main() -> None:
     ap.add_argument("--share", type=float, default=0.25)
     ap.add_argument("--steps", type=int, default=8)
     ap.add_argument("-n", type=int, default=64)
+    ap.add_argument("--block", type=int, default=1, help="steps per redrawn unit (4 = a beat)")
     args = ap.parse_args()
     meta = json.loads((args.weights.parent / "best.json").read_text())
     model = C.build_model(C.CoconetConfig(**meta["config"]))
@@ -42,7 +44,8 @@ def main() -> None:
     start = time.time()
     for k, path in enumerate(files):
         piece = C.load_csv(str(path))
-        mask = rng.random(piece.shape) < args.share
+        units = rng.random((-(-len(piece) // args.block), piece.shape[1])) < args.share
+        mask = np.repeat(units, args.block, axis=0)[: len(piece)]
         mask[-2 * C.BAR :] = False
         mask &= piece > 0
         filled = C.gibbs_fill(model, piece, mask, schedule=schedule, seed=k)

@@ -14,6 +14,7 @@ from bachnet.core.aliases import PathLike
 from bachnet.errors import InputError
 from bachnet.generation.compose import generate as compose
 from bachnet.generation.config import GenerationConfig, Method, SamplerSpec
+from bachnet.generation.fill import fill
 from bachnet.generation.harmonize import MelodySpec, harmonize
 from bachnet.generation.rules import RulesSpec
 from bachnet.model import saving, scoring
@@ -310,6 +311,71 @@ class BachNet:
             voice_ranges=voice_ranges,
         )
         return harmonize(self, soprano, settings, num_samples=num_samples, seed=seed)
+
+    @overload
+    def fill(
+        self,
+        piece: Chorale,
+        mask: npt.ArrayLike,
+        *,
+        sampler: SamplerSpec = "top_p",
+        rules: RulesSpec = "default",
+        seed: int | None = None,
+        num_samples: Literal[1] = 1,
+        candidates: int = 8,
+        method: Method = "rerank",
+        voice_ranges: RangesSpec | bool = True,
+        config: GenerationConfig | None = None,
+    ) -> Chorale: ...
+
+    @overload
+    def fill(
+        self,
+        piece: Chorale,
+        mask: npt.ArrayLike,
+        *,
+        sampler: SamplerSpec = "top_p",
+        rules: RulesSpec = "default",
+        seed: int | None = None,
+        num_samples: int,
+        candidates: int = 8,
+        method: Method = "rerank",
+        voice_ranges: RangesSpec | bool = True,
+        config: GenerationConfig | None = None,
+    ) -> Chorale | list[Chorale]: ...
+
+    def fill(
+        self,
+        piece: Chorale,
+        mask: npt.ArrayLike,
+        *,
+        sampler: SamplerSpec = "top_p",
+        rules: RulesSpec = "default",
+        seed: int | None = None,
+        num_samples: int = 1,
+        candidates: int = 8,
+        method: Method = "rerank",
+        voice_ranges: RangesSpec | bool = True,
+        config: GenerationConfig | None = None,
+    ) -> Chorale | list[Chorale]:
+        """Rewrite the notes of ``piece`` where ``mask`` (``(steps, 4)``, True = write) is set,
+        keeping every other note; see `bachnet.generation.fill.fill`.
+
+        Examples:
+            >>> import numpy as np
+            >>> net = BachNet.from_pretrained()  # doctest: +SKIP
+            >>> mask = np.zeros((len(piece), 4), bool); mask[64:96] = True  # doctest: +SKIP
+            >>> net.fill(piece, mask, seed=0)  # bars 5-6 in every voice  # doctest: +SKIP
+        """
+        settings = GenerationConfig.either(
+            config,
+            sampler=sampler,
+            rules=rules,
+            candidates=candidates,
+            method=method,
+            voice_ranges=voice_ranges,
+        )
+        return fill(self, piece, mask, settings, num_samples=num_samples, seed=seed)
 
     # ------------------------------------------------------------------------- save and load
     def save_pretrained(self, directory: PathLike) -> Path:

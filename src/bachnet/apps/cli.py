@@ -573,6 +573,25 @@ _TEMPO_OPTION = click.option(
 )
 
 
+def _method_options(function: F) -> F:
+    """``--method`` and ``--candidates``: how a harmonisation or a fill is chosen."""
+    function = click.option(
+        "--candidates",
+        type=click.IntRange(min=1),
+        default=8,
+        show_default=True,
+        help="Draws per piece (rerank) or the beam width (beam).",
+    )(function)
+    return click.option(
+        "--method",
+        type=click.Choice(["rerank", "sample", "beam"]),
+        default="rerank",
+        show_default=True,
+        help="rerank: keep the best-scored of --candidates draws; sample: one draw; beam: a beam "
+        "search of width --candidates (deterministic).",
+    )(function)
+
+
 def _sampler_options(function: F) -> F:
     """``--sampler`` and the filter settings `bachnet.generation.samplers.from_options` takes."""
     for option in reversed(
@@ -727,21 +746,7 @@ def models() -> None:
 )
 @_out_option("harmonized.mid")
 @_MODEL_OPTION
-@click.option(
-    "--method",
-    type=click.Choice(["rerank", "sample", "beam"]),
-    default="rerank",
-    show_default=True,
-    help="rerank: keep the best-scored of --candidates draws; sample: one draw; beam: a beam "
-    "search of width --candidates (deterministic).",
-)
-@click.option(
-    "--candidates",
-    type=click.IntRange(min=1),
-    default=8,
-    show_default=True,
-    help="Draws per harmonisation (rerank) or the beam width (beam).",
-)
+@_method_options
 @_sampler_options
 @_num_option("harmonisations")
 @_SEED_OPTION
@@ -794,6 +799,89 @@ def harmonize(
     for warning in caught:
         if issubclass(warning.category, UserWarning):
             click.echo(f"note: {warning.message}", err=True)
+    _write_all(result, outputs, tempo)
+
+
+@main.command(name="fill")
+@click.argument("piece")
+@click.option(
+    "--bars",
+    default=None,
+    help="Bars to rewrite, as in the score: 5, 5-6 or 2-3,7 (bar 1 = the first full bar; "
+    "default: all).",
+)
+@click.option(
+    "--voices",
+    default="SATB",
+    show_default=True,
+    help="Voices to rewrite in those bars: letters of SATB, e.g. AT.",
+)
+@click.option(
+    "--pickup",
+    type=click.IntRange(0, 15),
+    default=0,
+    show_default=True,
+    help="Sixteenths before bar 1 (a pickup is bar 0).",
+)
+@_out_option("filled.mid")
+@_MODEL_OPTION
+@_method_options
+@_sampler_options
+@_num_option("versions")
+@_SEED_OPTION
+@_NO_RULES_OPTION
+@_STRICT_OPTION
+@_TEMPO_OPTION
+def fill_command(
+    piece: str,
+    bars: str | None,
+    voices: str,
+    pickup: int,
+    outputs: tuple[Path, ...],
+    model: str | None,
+    method: str,
+    candidates: int,
+    sampler: str,
+    temperature: float | None,
+    top_k: int | None,
+    top_p: float | None,
+    num_samples: int,
+    seed: int | None,
+    no_rules: bool,
+    strict: bool,
+    tempo: float,
+) -> None:
+    """Rewrite some bars and voices of PIECE, keeping every other note exactly.
+
+    PIECE is a .mid, .musicxml or .csv chorale, or a JSB chorale as SPLIT:INDEX (e.g. test:3).
+    Bars are 4/4 bars numbered as in the score (give --pickup when the piece opens with one).
+
+    Examples: bachnet fill chorale.musicxml --bars 5-6 -o new.musicxml;
+    bachnet fill test:3 --bars 3-4 --voices AT -n 3 -o versions.mid
+    """
+    _check_outputs(outputs)
+    path = Path(piece)
+    if path.exists():
+        source = Chorale.read(path)
+    elif _SPLIT_INDEX.fullmatch(piece):
+        source = _jsb_piece(piece, "'PIECE'")
+    else:
+        raise click.BadParameter(
+            f"{piece!r}: no such file, and not SPLIT:INDEX (e.g. test:3)", param_hint="'PIECE'"
+        )
+    mask = source.mask(bars=bars, voices=voices, pickup=pickup)
+    spec = _sampler_spec(sampler, temperature, top_k, top_p)
+    net = _load_model(model)
+    from bachnet.generation.config import GenerationConfig  # loads Keras
+
+    config = GenerationConfig(
+        sampler=spec,
+        rules=_rules(no_rules, strict),
+        candidates=candidates,
+        method=method,  # type: ignore[arg-type]
+    )
+    click.echo(f"rewriting {int(mask.sum())} of {mask.size} notes ({len(source)} sixteenths)")
+    result = net.fill(source, mask, config=config, num_samples=num_samples, seed=seed)
     _write_all(result, outputs, tempo)
 
 

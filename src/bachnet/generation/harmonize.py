@@ -70,6 +70,7 @@ __all__ = [
     "MelodySpec",
     "Method",
     "as_melody",
+    "draw_constrained",
     "fit_range",
     "harmonize",
     "read_melody",
@@ -273,13 +274,46 @@ def harmonize(
             f"the melody spans MIDI {sounding.min()}..{sounding.max()}: the model knows only "
             f"{model.vocab.low}..{model.vocab.high}"
         )
-    ruleset = config.rules_for(model)
     label = f"{name} (harmonised)" if name else "bachnet harmonisation"
-    allowed = soprano_mask(model.vocab, moved)
+    return draw_constrained(
+        model,
+        soprano_mask(model.vocab, moved),
+        config,
+        num_samples=num_samples,
+        seed=seed,
+        name=label,
+    )
+
+
+def draw_constrained(
+    model: LanguageModel,
+    allowed: npt.NDArray[np.bool_],
+    config: GenerationConfig,
+    *,
+    num_samples: int = 1,
+    seed: int | None = None,
+    name: str | None = None,
+) -> Chorale | list[Chorale]:
+    """Draw whole pieces whose tokens stay inside ``allowed``, by ``config.method``: the common
+    core of `harmonize` and `bachnet.generation.fill.fill`.
+
+    Args:
+        model: the model.
+        allowed: ``(tokens, vocab)`` booleans, a multiple of 4 tokens (S,A,T,B per step);
+            a row with one True is a forced token.
+        config: ``sampler``, ``rules``, ``voice_ranges``, ``method``, ``candidates``.
+        num_samples: pieces to return.
+        seed: the same seed gives the same pieces.
+        name: the pieces' name.
+
+    Returns:
+        A `Chorale`, or a list of ``num_samples`` of them when ``num_samples > 1``.
+    """
+    ruleset = config.rules_for(model)
     candidates = config.candidates
     if config.method == "beam":
         ids, _ = _beam(model, allowed, max(candidates, num_samples), ruleset)
-        pieces = [model.vocab.decode(row, strict=True, name=label) for row in ids[:num_samples]]
+        pieces = [model.vocab.decode(row, strict=True, name=name) for row in ids[:num_samples]]
         return pieces if num_samples > 1 else pieces[0]
     draws = num_samples * (candidates if config.method == "rerank" else 1)
     lead = model.network.lead
@@ -292,7 +326,7 @@ def harmonize(
         seed=seed,
         allowed=allowed[None],
     )
-    pieces = [model.vocab.decode(row[lead:], strict=True, name=label) for row in ids]
+    pieces = [model.vocab.decode(row[lead:], strict=True, name=name) for row in ids]
     if config.method == "rerank":
         nll = nll_per_piece(model, pieces).reshape(num_samples, candidates)
         pieces = [pieces[row * candidates + int(best)] for row, best in enumerate(nll.argmin(1))]

@@ -34,6 +34,7 @@ __all__ = [
     "body_mask",
     "cadence_constraint",
     "constraint_mask",
+    "fill_mask",
     "opening_mask",
     "soprano_mask",
     "sound_first_mask",
@@ -175,6 +176,38 @@ def soprano_mask(vocab: Vocabulary, melody: npt.ArrayLike) -> npt.NDArray[np.boo
     allowed[:, 0] = False
     allowed[np.arange(steps), 0, vocab.ids_of(pitches)] = True
     allowed[pitches > 0, 1:, 0] = False  # id 0 is silence
+    return allowed.reshape(VOICES_PER_STEP * steps, vocab.size)
+
+
+def fill_mask(
+    vocab: Vocabulary, chords: npt.ArrayLike, write: npt.ArrayLike
+) -> npt.NDArray[np.bool_]:
+    """``(4 * steps, vocab)``: every cell of ``chords`` kept where ``write`` is False, free where
+    it is True (free cells sound: a written note is never a rest).
+
+    Args:
+        vocab: the vocabulary.
+        chords: ``(steps, 4)`` MIDI pitches (0 = rest); only the kept cells are read.
+        write: ``(steps, 4)`` booleans, True = write this cell.
+
+    Raises:
+        InputError: a kept pitch outside the vocabulary.
+
+    Examples:
+        >>> mask = fill_mask(Vocabulary(), [[72, 67, 64, 48]], [[False, True, True, False]])
+        >>> [int(row.sum()) for row in mask]
+        [1, 46, 46, 1]
+    """
+    pitches = np.asarray(chords)
+    free = np.asarray(write, dtype=bool)
+    kept = np.where(free, 0, pitches)
+    ids = vocab.ids_of(kept)
+    steps = len(pitches)
+    allowed = np.zeros((steps, VOICES_PER_STEP, vocab.size), dtype=bool)
+    step, voice = np.nonzero(~free)
+    allowed[step, voice, ids[step, voice]] = True
+    allowed[free] = True
+    allowed[free, 0] = False  # id 0 is silence
     return allowed.reshape(VOICES_PER_STEP * steps, vocab.size)
 
 

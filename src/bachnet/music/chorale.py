@@ -19,6 +19,7 @@ import numpy.typing as npt
 from bachnet.core.aliases import PathLike
 from bachnet.errors import InputError
 from bachnet.music.grid import MAX_STEPS, STEP_QUARTERS, VOICES, check_tempo
+from bachnet.music.regions import region_mask
 from bachnet.music.table import (
     MAX_FILE_BYTES,
     WriteOptions,
@@ -157,6 +158,25 @@ class Chorale:
         if notes.size == 0:
             raise InputError("the chorale is all silence: it has no pitch range")
         return int(notes.min()), int(notes.max())
+
+    def mask(
+        self, bars: str | int | None = None, voices: str = "SATB", *, pickup: int = 0
+    ) -> npt.NDArray[np.bool_]:
+        """The ``(steps, 4)`` mask of some bars and voices, for `BachNet.fill` (True = write).
+
+        Bars are 4/4 bars numbered as in the score: bar 1 is the first full bar, a pickup of
+        ``pickup`` sixteenths is bar 0 (see `bachnet.music.regions.region_mask`).
+
+        Raises:
+            InputError: a bad bar or voice spec, or a bar the piece does not have.
+
+        Examples:
+            >>> piece = Chorale([[72, 67, 64, 48]] * 64)
+            >>> mask = piece.mask(bars="2-3", voices="AT")
+            >>> mask.shape, int(mask.sum()), bool(mask[16:48, 1:3].all())
+            ((64, 4), 64, True)
+        """
+        return region_mask(len(self), bars=bars, voices=voices, pickup=pickup)
 
     def transpose(self, semitones: int) -> Chorale:
         """Return a copy shifted by ``semitones`` (silence stays silence; fermatas kept).

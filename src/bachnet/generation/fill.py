@@ -1,0 +1,141 @@
+"""Fill: keep the notes you like, let the model rewrite the rest.
+
+`fill` takes a piece and a ``(steps, 4)`` boolean mask (True = write this note; soprano, alto,
+tenor, bass) and draws new notes for the masked cells; every other cell is kept exactly. It is
+the general case of `bachnet.generation.harmonize.harmonize` (which keeps the soprano and
+writes the rest): bars 5-6 in every voice, alto and tenor between a given soprano and bass,
+three voices over a given bass, the notes you erased.
+
+The model reads left to right, so it sees the kept notes before a gap, not those after it;
+the after-the-fact choice of ``method="rerank"`` (the default: the best-scored of
+``candidates`` draws, the whole piece scored, kept notes included) and ``method="beam"`` are
+what let the notes after a gap weigh in. Written notes sound (a mask never writes a rest),
+follow the rules and stay in their voices' ranges; kept notes win over both.
+
+Examples:
+    >>> import keras, numpy as np
+    >>> from bachnet import BachNet, Chorale, ModelConfig
+    >>> keras.utils.set_random_seed(0)
+    >>> net = BachNet(ModelConfig(lstm_units=(8,), embedding_dim=4, dense_units=4))
+    >>> piece = Chorale([[72, 67, 64, 48]] * 8 + [[71, 67, 62, 43]] * 8)
+    >>> mask = np.zeros((16, 4), bool)
+    >>> mask[4:12, 1:3] = True  # alto and tenor of the middle two beats
+    >>> filled = fill(net, piece, mask, seed=0, candidates=2)
+    >>> bool((filled.chords[~mask] == piece.chords[~mask]).all())
+    True
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, overload
+
+import numpy as np
+import numpy.typing as npt
+
+from bachnet.errors import InputError, InputTypeError
+from bachnet.generation.config import HARMONIZE_SETTINGS, GenerationConfig
+from bachnet.generation.harmonize import draw_constrained
+from bachnet.generation.masks import fill_mask
+from bachnet.model.protocol import LanguageModel
+from bachnet.music.chorale import Chorale
+
+__all__ = ["check_mask", "fill"]
+
+
+def check_mask(mask: npt.ArrayLike, steps: int) -> npt.NDArray[np.bool_]:
+    """``mask`` as a ``(steps, 4)`` boolean array, or a clear error.
+
+    Raises:
+        InputError: another shape, or values other than True/False (1/0).
+
+    Examples:
+        >>> check_mask([[1, 0, 0, 1]], 1).tolist()
+        [[True, False, False, True]]
+        >>> check_mask([[True, False]], 1)
+        Traceback (most recent call last):
+        ...
+        bachnet.errors.InputError: a fill mask must have shape (1, 4) (steps x voices), got (1, 2)
+    """
+    array = np.asarray(mask)
+    if array.shape != (steps, 4):
+        raise InputError(
+            f"a fill mask must have shape ({steps}, 4) (steps x voices), got {array.shape}"
+        )
+    if array.dtype != bool:
+        if not np.isin(array, (0, 1)).all():
+            raise InputError("a fill mask holds True (write) or False (keep), nothing else")
+        array = array.astype(bool)
+    return array
+
+
+@overload
+def fill(
+    model: LanguageModel,
+    piece: Chorale,
+    mask: npt.ArrayLike,
+    config: GenerationConfig | None = None,
+    *,
+    num_samples: Literal[1] = 1,
+    seed: int | None = None,
+    **settings: Any,
+) -> Chorale: ...
+
+
+@overload
+def fill(
+    model: LanguageModel,
+    piece: Chorale,
+    mask: npt.ArrayLike,
+    config: GenerationConfig | None = None,
+    *,
+    num_samples: int,
+    seed: int | None = None,
+    **settings: Any,
+) -> Chorale | list[Chorale]: ...
+
+
+def fill(
+    model: LanguageModel,
+    piece: Chorale,
+    mask: npt.ArrayLike,
+    config: GenerationConfig | None = None,
+    *,
+    num_samples: int = 1,
+    seed: int | None = None,
+    **settings: Any,
+) -> Chorale | list[Chorale]:
+    """Rewrite the masked notes of ``piece``; keep every other note exactly.
+
+    Args:
+        model: the model.
+        piece: the chorale (its first step on a beat).
+        mask: ``(steps, 4)`` booleans, True = write this note (soprano, alto, tenor, bass).
+        config: ``sampler``, ``rules``, ``voice_ranges``, ``method``, ``candidates``, as for
+            `bachnet.generation.harmonize.harmonize`; default: its defaults.
+        num_samples: versions to return.
+        seed: the same seed gives the same versions.
+        **settings: fields of the config to change for this call, e.g. ``method="beam"``.
+
+    Returns:
+        A `Chorale`, or a list of ``num_samples`` of them when ``num_samples > 1``. With
+        nothing masked, copies of ``piece``.
+
+    Raises:
+        InputTypeError: ``piece`` is not a `Chorale`.
+        InputError: a bad mask, a kept note outside the model's vocabulary, a bad setting.
+    """
+    if not isinstance(piece, Chorale):
+        raise InputTypeError(f"fill needs a Chorale, got {type(piece).__name__}")
+    config = GenerationConfig.of(config, settings, HARMONIZE_SETTINGS, "fill")
+    if num_samples < 1:
+        raise InputError(f"num_samples must be >= 1, got {num_samples}")
+    write = check_mask(mask, len(piece))
+    name = f"{piece.name} (filled)" if piece.name else "bachnet fill"
+    if not write.any():
+        copies = [Chorale(piece.chords, name=name, fermatas=piece.fermatas)] * num_samples
+        return copies if num_samples > 1 else copies[0]
+    allowed = fill_mask(model.vocab, piece.chords, write)
+    result = draw_constrained(model, allowed, config, num_samples=num_samples, seed=seed, name=name)
+    pieces = result if isinstance(result, list) else [result]
+    kept = [Chorale(p.chords, name=name, fermatas=piece.fermatas) for p in pieces]
+    return kept if num_samples > 1 else kept[0]

@@ -1,0 +1,118 @@
+"""`fill` (`bachnet.generation.fill`, `BachNet.fill`): keep what is given, rewrite the rest."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from bachnet import BachNet, Chorale, ModelConfig
+from bachnet.errors import InputError, InputTypeError
+from bachnet.generation.fill import check_mask, fill
+from bachnet.generation.harmonize import harmonize
+
+
+@pytest.fixture(scope="module")
+def net() -> BachNet:
+    keras.utils.set_random_seed(0)
+    return BachNet(ModelConfig(lstm_units=(16,), embedding_dim=8, dense_units=8, window=32))
+
+
+@pytest.fixture(scope="module")
+def piece() -> Chorale:
+    rng = np.random.default_rng(5)
+    steps = 32
+    soprano = np.repeat(rng.integers(67, 77, size=steps // 4), 4)
+    alto = np.repeat(rng.integers(60, 67, size=steps // 4), 4)
+    tenor = np.repeat(rng.integers(52, 60, size=steps // 4), 4)
+    bass = np.repeat(rng.integers(40, 52, size=steps // 4), 4)
+    return Chorale(np.stack([soprano, alto, tenor, bass], axis=1), name="given")
+
+
+@pytest.mark.parametrize("method", ["sample", "rerank", "beam"])
+@pytest.mark.parametrize("trial", range(4))
+def test_kept_notes_never_change(net: BachNet, piece: Chorale, method: str, trial: int) -> None:
+    rng = np.random.default_rng(trial)
+    mask = rng.random((len(piece), 4)) < rng.uniform(0.1, 0.9)
+    filled = fill(net, piece, mask, seed=trial, method=method, candidates=2)
+    assert filled.chords.shape == piece.chords.shape
+    assert (filled.chords[~mask] == piece.chords[~mask]).all()
+    assert (filled.chords[mask] > 0).all()  # written notes sound
+    assert filled.name == "given (filled)"
+
+
+def test_an_empty_mask_returns_the_piece(net: BachNet, piece: Chorale) -> None:
+    mask = np.zeros((len(piece), 4), bool)
+    same = fill(net, piece, mask, seed=0)
+    assert same == piece
+    copies = fill(net, piece, mask, num_samples=3)
+    assert isinstance(copies, list) and all(c == piece for c in copies)
+
+
+def test_a_full_mask_writes_every_note_in_range(net: BachNet, piece: Chorale) -> None:
+    mask = np.ones((len(piece), 4), bool)
+    versions = net.fill(piece, mask, seed=1, num_samples=2, candidates=2)
+    assert isinstance(versions, list) and len(versions) == 2
+    for version in versions:
+        chords = version.chords
+        assert (chords > 0).all()
+        for voice, (low, high) in enumerate(((60, 81), (52, 74), (46, 69), (36, 66))):
+            assert low <= chords[:, voice].min() and chords[:, voice].max() <= high
+    assert versions[0] != versions[1]
+    again = net.fill(piece, mask, seed=1, num_samples=2, candidates=2)
+    assert again == versions  # seeded
+
+
+def test_keeping_the_soprano_is_harmonize(net: BachNet, piece: Chorale) -> None:
+    """With a soprano that never rests, filling alto, tenor and bass is `harmonize` exactly."""
+    mask = np.zeros((len(piece), 4), bool)
+    mask[:, 1:] = True
+    for method in ("sample", "rerank", "beam"):
+        filled = fill(net, piece, mask, seed=4, method=method, candidates=3)
+        harmonised = harmonize(net, piece.chords[:, 0], seed=4, method=method, candidates=3)
+        assert (filled.chords == harmonised.chords).all(), method
+
+
+def test_bad_masks_and_pieces_are_clear_errors(net: BachNet, piece: Chorale) -> None:
+    with pytest.raises(InputError, match=r"shape \(32, 4\).*got \(32, 3\)"):
+        fill(net, piece, np.ones((32, 3), bool))
+    with pytest.raises(InputError, match=r"shape \(32, 4\).*got \(31, 4\)"):
+        fill(net, piece, np.ones((31, 4), bool))
+    with pytest.raises(InputError, match="True \\(write\\) or False"):
+        fill(net, piece, np.full((32, 4), 2))
+    with pytest.raises(InputTypeError, match="needs a Chorale"):
+        fill(net, piece.chords, np.ones((32, 4), bool))  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="num_samples"):
+        fill(net, piece, np.ones((32, 4), bool), num_samples=0)
+    high = Chorale(np.where(np.arange(4) == 0, 90, piece.chords), name="too high")
+    mask = np.zeros((32, 4), bool)
+    mask[:, 1] = True
+    with pytest.raises(InputError, match="outside the vocabulary"):
+        fill(net, high, mask)  # a kept note the model does not know
+    assert check_mask(np.ones((2, 4), int), 2).dtype == bool
+
+
+def test_the_fill_command(tmp_path, net: BachNet, piece: Chorale) -> None:  # type: ignore[no-untyped-def]
+    from click.testing import CliRunner
+
+    from bachnet.apps.cli import main
+
+    model = net.save_pretrained(tmp_path / "model")
+    source = piece.write(tmp_path / "given.csv")
+    out = tmp_path / "new.csv"
+    result = CliRunner().invoke(
+        main,
+        ["fill", str(source), "--bars", "2", "--voices", "at", "-m", str(model), "-o", str(out),
+         "--seed", "3", "--candidates", "2"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "rewriting 32 of 128 notes" in result.output
+    new = Chorale.read(out)
+    mask = piece.mask(bars="2", voices="AT")
+    assert (new.chords[~mask] == piece.chords[~mask]).all()
+    bad = CliRunner().invoke(main, ["fill", str(source), "--bars", "9", "-m", str(model)])
+    assert bad.exit_code == 1 and "bar 9 is not in this piece: it has bars 1-2" in bad.output
+    letters = CliRunner().invoke(main, ["fill", str(source), "--voices", "SQ", "-m", str(model)])
+    assert letters.exit_code == 1 and "unknown voice letter(s) Q" in letters.output
+    missing = CliRunner().invoke(main, ["fill", str(tmp_path / "nope.mid"), "-m", str(model)])
+    assert missing.exit_code == 2 and "not SPLIT:INDEX" in missing.output

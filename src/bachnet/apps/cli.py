@@ -600,7 +600,8 @@ def _sampler_options(function: F) -> F:
                 "--sampler",
                 default="top_p",
                 show_default=True,
-                help="greedy, temperature, top_k, top_p (nucleus), sampling, or a plugin's name.",
+                help="greedy, temperature, top_k, top_p (nucleus), typical, sampling, or a "
+                "plugin's name.",
             ),
             click.option(
                 "--temperature",

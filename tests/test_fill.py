@@ -116,3 +116,23 @@ def test_the_fill_command(tmp_path, net: BachNet, piece: Chorale) -> None:  # ty
     assert letters.exit_code == 1 and "unknown voice letter(s) Q" in letters.output
     missing = CliRunner().invoke(main, ["fill", str(tmp_path / "nope.mid"), "-m", str(model)])
     assert missing.exit_code == 2 and "not SPLIT:INDEX" in missing.output
+
+
+def test_rules_see_a_given_lower_voice(net: BachNet, piece: Chorale) -> None:
+    """Alto and tenor written between a given soprano and bass: the strict rules see the bass
+    (drawn after them in each step), so no written voice makes parallels or crosses with it."""
+    from bachnet.music.metrics import PAIRS
+
+    mask = piece.mask(voices="AT")
+    for method in ("sample", "beam"):
+        filled = fill(net, piece, mask, seed=2, method=method, candidates=2, rules="strict")
+        chords = filled.chords.astype(int)
+        a, b = chords[:-1], chords[1:]
+        for i, j in PAIRS:
+            if not (mask[0, i] or mask[0, j]):
+                continue  # soprano-bass: both given
+            first, second = np.abs(a[:, i] - a[:, j]) % 12, np.abs(b[:, i] - b[:, j]) % 12
+            mi, mj = np.sign(b[:, i] - a[:, i]), np.sign(b[:, j] - a[:, j])
+            same = (mi != 0) & (mi == mj) & (first == second) & ((first == 7) | (first == 0))
+            assert not same.any(), (method, i, j)
+        assert (chords[:, 2] >= chords[:, 3]).all(), method  # the tenor never under the bass

@@ -444,6 +444,11 @@ def decode(
     mask = np.ones((batch, padded, vocab), dtype=bool)
     if allowed is not None:
         mask[:, first:total] = allowed
+        # Forced tokens go into the buffer ahead of time, so that the rules of a step see the
+        # voices a constraint gives below the one being drawn (each is overwritten by itself).
+        region = mask[:, first:total]
+        forced = region.sum(axis=-1) == 1
+        buffer[:, first:total] = np.where(forced, region.argmax(axis=-1), 0)
     noise = np.zeros((batch, padded, vocab), dtype=np.float32)
     noise[:, :total] = np.random.default_rng(seed).random((batch, total, vocab), dtype=np.float32)
     out = decoder_for(model, sampler, rules)(buffer, np.int32(first), np.int32(total), noise, mask)

@@ -157,6 +157,8 @@ def _beam(
     lead, vocab = model.network.lead, model.vocab.size
     length = lead + len(allowed)
     tokens = np.zeros((width, length), dtype=np.int32)
+    forced = allowed.sum(axis=-1) == 1  # known ahead, so the rules see a given lower voice
+    tokens[:, lead:] = np.where(forced, allowed.argmax(axis=-1), 0)
     total = np.full(width, -np.inf)
     total[0] = 0.0  # identical beams at the start: keep one
     states = model.network.initial_state(width)

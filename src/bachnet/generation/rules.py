@@ -95,8 +95,9 @@ class Context:
         step: scalar int32, its 16th-note step in the stream (step 0 is on a beat).
         previous: ``(batch, 4)`` int32 MIDI pitches of the previous step, 0 = silence (all
             0 before the first step).
-        current: ``(batch, 4)`` int32 MIDI pitches drawn so far in this step; the voices not
-            yet drawn (this one and those below it) are 0.
+        current: ``(batch, 4)`` int32 MIDI pitches known in this step: the voices drawn so far
+            (those above this one) and any voice below it that a constraint forces (a given
+            bass under a written alto); this voice and the voices not known yet are 0.
         pitches: ``(vocab,)`` int32 MIDI pitch of every token id, 0 for silence.
     """
 
@@ -120,17 +121,18 @@ class Context:
         Args:
             position: scalar int32, the token's index in the stream (step 0 starts on a beat).
             previous: ``(batch, 4)`` token ids of the step before (ignored in step 0).
-            current: ``(batch, 4)`` token ids of this step; those of this voice and the voices
-                below it are ignored (not drawn yet).
+            current: ``(batch, 4)`` token ids of this step: the voices drawn so far, and for
+                the voices below this one their forced id or 0 (silence: not known yet); this
+                voice's own entry is ignored.
             pitches: ``(vocab,)`` int32 MIDI pitch of every token id, 0 for silence.
 
         Examples:
             >>> import numpy as np
             >>> pitches = np.arange(80, dtype="int32")
             >>> context = Context.at(np.int32(6), np.array([[72, 67, 64, 48]]),
-            ...                      np.array([[74, 67, 62, 43]]), pitches)
+            ...                      np.array([[74, 67, 62, 43]]), pitches)  # a forced bass
             >>> int(context.voice), int(context.step), context.current.numpy().tolist()
-            (2, 1, [[74, 67, 0, 0]])
+            (2, 1, [[74, 67, 0, 43]])
         """
         position = ops.cast(position, "int32")
         here = position // VOICES
@@ -138,12 +140,13 @@ class Context:
         ramp = ops.arange(VOICES, dtype="int32")
         pitches = ops.convert_to_tensor(pitches)
         before = ops.take(pitches, previous) * ops.cast(here > 0, "int32")
-        now = ops.take(pitches, current) * ops.cast(ops.expand_dims(ramp < voice, 0), "int32")
+        now = ops.take(pitches, current) * ops.cast(ops.expand_dims(ramp != voice, 0), "int32")
         return cls(voice=voice, step=here, previous=before, current=now, pitches=pitches)
 
     def drawn(self) -> Tensor:
-        """``(4,)`` bool: the voices already drawn in this step (those above ``voice``)."""
-        return ops.arange(VOICES, dtype="int32") < ops.cast(self.voice, "int32")
+        """``(4,)`` bool: the voices other than ``voice``, those that `current` may know (a
+        voice not known yet reads 0 there: drawn later, or silent)."""
+        return ops.arange(VOICES, dtype="int32") != ops.cast(self.voice, "int32")
 
     def own_previous(self) -> Tensor:
         """``(batch, 1)`` this voice's pitch in the previous step (0 = silence)."""
@@ -304,7 +307,8 @@ class ParallelOctaves(_Parallel):
 
 @register("voice_crossing")
 class VoiceCrossing(Rule):
-    """No voice above the voice over it in the same chord (a unison is allowed).
+    """No voice above the voice over it in the same chord (a unison is allowed), nor below the
+    voice under it when a constraint has fixed that one (a given bass).
 
     Args:
         weight: ``None`` (hard) or a penalty.
@@ -327,7 +331,8 @@ class VoiceCrossing(Rule):
     def violations(self, context: Context) -> Tensor:
         candidate = _candidates(context)
         above = context.neighbour(context.current, -1)  # 0 for the soprano: no voice above
-        bad = (above > 0) & (candidate > above)
+        below = context.neighbour(context.current, 1)  # 0 unless forced (or the bass: none)
+        bad = ((above > 0) & (candidate > above)) | ((below > 0) & (candidate < below))
         if self.overlap:
             above_before = context.neighbour(context.previous, -1)
             below_before = context.neighbour(context.previous, 1)
@@ -358,9 +363,14 @@ class Spacing(Rule):
 
     def violations(self, context: Context) -> Tensor:
         candidate = _candidates(context)
+        voice = ops.cast(context.voice, "int32")
         above = context.neighbour(context.current, -1)
-        inner = (ops.cast(context.voice, "int32") == 1) | (ops.cast(context.voice, "int32") == 2)
-        return inner & (above > 0) & (candidate > 0) & (above - candidate > self.semitones)
+        below = context.neighbour(context.current, 1)  # known only when a constraint forces it
+        inner = (voice == 1) | (voice == 2)
+        upper = (voice == 0) | (voice == 1)
+        wide_above = inner & (above > 0) & (above - candidate > self.semitones)
+        wide_below = upper & (below > 0) & (candidate - below > self.semitones)
+        return (candidate > 0) & (wide_above | wide_below)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "semitones": self.semitones}

@@ -136,3 +136,37 @@ def test_rules_see_a_given_lower_voice(net: BachNet, piece: Chorale) -> None:
             same = (mi != 0) & (mi == mj) & (first == second) & ((first == 7) | (first == 0))
             assert not same.any(), (method, i, j)
         assert (chords[:, 2] >= chords[:, 3]).all(), method  # the tenor never under the bass
+
+
+def test_rules_look_across_the_seam_into_kept_music() -> None:
+    """The parallel rules see the next chord when a constraint fixes it (the first chord after
+    a rewritten passage): a candidate that would move in parallel into it is flagged."""
+    from bachnet.generation.rules import Context, ParallelFifths, ParallelOctaves
+
+    pitches = np.array([0, 60, 62, 65], "int32")  # candidates for the tenor: C4, D4, F4
+    context = Context(
+        voice=np.int32(2), step=np.int32(3),
+        previous=np.array([[72, 67, 64, 48]]), current=np.array([[72, 67, 0, 0]]),
+        pitches=pitches, following=np.array([[74, 69, 67, 50]]),
+    )  # fmt: skip
+    # The next chord is fixed: D5 A4 G4 D3. A tenor C4 is a fifth under the alto's G4, but the
+    # tenor's G4 next is no fifth from A4; D4 makes no fifth; F4 is a fifth under the soprano's
+    # C5 and both rise to another fifth (G4 under D5): parallel fifths into the kept chord.
+    fifths = keras.ops.convert_to_numpy(ParallelFifths().violations(context)).tolist()
+    assert fifths == [[False, False, False, True]]
+    blind = Context(
+        voice=np.int32(2), step=np.int32(3),
+        previous=np.array([[72, 67, 64, 48]]), current=np.array([[72, 67, 0, 0]]),
+        pitches=pitches,
+    )  # fmt: skip
+    assert not keras.ops.convert_to_numpy(ParallelFifths().violations(blind)).any()
+    octave = Context(
+        voice=np.int32(3), step=np.int32(3),
+        previous=np.array([[72, 67, 64, 48]]), current=np.array([[72, 67, 64, 0]]),
+        pitches=np.array([0, 48, 60], "int32"), following=np.array([[74, 67, 65, 50]]),
+    )  # fmt: skip
+    # A bass C3 (held) is two octaves under the soprano's C5 and both rise to D: parallel
+    # octaves into the kept chord; a bass C4 would fall to D3 while the soprano rises: contrary.
+    assert keras.ops.convert_to_numpy(ParallelOctaves().violations(octave)).tolist() == [
+        [False, True, False]
+    ]

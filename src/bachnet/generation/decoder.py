@@ -175,21 +175,22 @@ def masked_logits(
     allowed: Any,
     rules: Sequence[Rule],
     position: Any,
-    tokens: Callable[[], tuple[Any, Any]],
+    tokens: Callable[[], tuple[Any, Any, Any]],
     pitches: Any,
 ) -> Any:
     """The logits of the token at ``position``: ``-inf`` where the constraint forbids an id,
     then the rules (each skipped where it would leave nothing to draw, `rules.apply`).
 
-    ``tokens`` gives the ``(batch, 4)`` token ids of the previous step and of this one, for
-    the rules' `Context` (called only when there are rules).
+    ``tokens`` gives the ``(batch, 4)`` token ids of the previous step, of this one and of the
+    next (forced ids or 0), for the rules' `Context` (called only when there are rules).
     """
     from keras import ops
 
     logits = ops.where(allowed, ops.cast(logits, "float32"), float("-inf"))
     if rules:
-        previous, current = tokens()
-        logits = apply_rules(rules, logits, Context.at(position, previous, current, pitches))
+        previous, current, following = tokens()
+        context = Context.at(position, previous, current, pitches, following)
+        logits = apply_rules(rules, logits, context)
     return logits
 
 
@@ -274,11 +275,15 @@ def _sampling_loop(
             logits, states = step(ops.take(tokens, t, axis=1), t, states)
             position = t + 1
 
-            def around() -> tuple[Any, Any]:
+            def around() -> tuple[Any, Any, Any]:
                 here = position // VOICES_PER_STEP
                 before = ops.maximum(here - 1, 0) * VOICES_PER_STEP + ramp
                 now = here * VOICES_PER_STEP + ramp
-                return ops.take(tokens, before, axis=1), ops.take(tokens, now, axis=1)
+                after = (here + 1) * VOICES_PER_STEP + ramp
+                length = ops.shape(tokens)[1]
+                following = ops.take(tokens, ops.minimum(after, length - 1), axis=1)
+                following = following * ops.cast(ops.expand_dims(after < length, 0), "int32")
+                return ops.take(tokens, before, axis=1), ops.take(tokens, now, axis=1), following
 
             mask = ops.take(allowed, position, axis=1)
             logits = masked_logits(logits, mask, rules, position, around, table)
@@ -298,8 +303,9 @@ class BeamStep(_Compiled):
     """One token through the model for every beam of a beam search, compiled once.
 
     Call it with ``(token (beams,), index, states, previous (beams, 4), current (beams, 4),
-    allowed (beams, vocab))``, where ``previous`` and ``current`` are the token ids of the
-    step before the next token and of its own step so far; it returns ``(scores, states)``:
+    following (beams, 4), allowed (beams, vocab))``, where ``previous``, ``current`` and
+    ``following`` are the token ids of the step before the next token, of its own step so far
+    and of the step after it (forced ids or 0); it returns ``(scores, states)``:
     the next token's log-probabilities under the model, ``-inf`` where the constraint or a
     hard rule forbids it, less the penalty of soft rules.
 
@@ -315,7 +321,7 @@ class BeamStep(_Compiled):
         >>> advance = BeamStep(net, [])
         >>> ids = np.zeros((2, 4), "int32")
         >>> scores, states = advance(ids[:, 0], np.int32(0), net.network.initial_state(2), ids,
-        ...                          ids, np.ones((2, 47), bool))
+        ...                          ids, ids, np.ones((2, 47), bool))
         >>> tuple(scores.shape), bool(np.allclose(np.exp(scores).sum(-1), 1, atol=1e-4))
         ((2, 47), True)
     """
@@ -326,9 +332,16 @@ class BeamStep(_Compiled):
         self._run = self._compile(_beam_advance(model, self.rules))
 
     def __call__(
-        self, token: Any, index: Any, states: list[Any], previous: Any, current: Any, allowed: Any
+        self,
+        token: Any,
+        index: Any,
+        states: list[Any],
+        previous: Any,
+        current: Any,
+        following: Any,
+        allowed: Any,
     ) -> tuple[Any, list[Any]]:
-        scores, states = self._run(token, index, states, previous, current, allowed)
+        scores, states = self._run(token, index, states, previous, current, following, allowed)
         return scores, states
 
     def __repr__(self) -> str:
@@ -342,12 +355,18 @@ def _beam_advance(model: LanguageModel, rules: Sequence[Rule]) -> Callable[..., 
     table = _pitch_table(model)
 
     def advance(
-        token: Any, index: Any, states: list[Any], previous: Any, current: Any, allowed: Any
+        token: Any,
+        index: Any,
+        states: list[Any],
+        previous: Any,
+        current: Any,
+        following: Any,
+        allowed: Any,
     ) -> tuple[Any, list[Any]]:
         logits, states = step(token, index, states)
         norm = ops.logsumexp(ops.cast(logits, "float32"), axis=-1, keepdims=True)
         masked = masked_logits(
-            logits, allowed, rules, index + 1, lambda: (previous, current), table
+            logits, allowed, rules, index + 1, lambda: (previous, current, following), table
         )
         return masked - norm, states
 

@@ -168,9 +168,18 @@ def _beam(
         before = VOICES_PER_STEP * max(here - 1, 0)
         previous = tokens[:, before : before + VOICES_PER_STEP]
         current = tokens[:, VOICES_PER_STEP * here : VOICES_PER_STEP * (here + 1)]
+        following = np.zeros_like(current)
+        ahead = tokens[:, VOICES_PER_STEP * (here + 1) : VOICES_PER_STEP * (here + 2)]
+        following[:, : ahead.shape[1]] = ahead
         mask = free if position < lead else np.broadcast_to(allowed[position - lead], free.shape)
         scores, states = advance(
-            tokens[:, position - 1], np.int32(position - 1), states, previous, current, mask
+            tokens[:, position - 1],
+            np.int32(position - 1),
+            states,
+            previous,
+            current,
+            following,
+            mask,
         )
         if position < lead:
             continue

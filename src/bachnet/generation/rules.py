@@ -2,8 +2,9 @@
 
 A sampler's filters see a row of logits and nothing else. A `Rule` also receives the
 `Context` of the token about to be drawn: which voice it is, its 16th step, the previous
-step's four pitches and the pitches already drawn in this step (the voices above it, since a
-step is written soprano, alto, tenor, bass). It returns new logits: a *hard* rule (``weight``
+step's four pitches, the pitches already known in this step (the voices above it, since a
+step is written soprano, alto, tenor, bass, and any voice below it that a constraint fixes)
+and those of the next step that a constraint fixes. It returns new logits: a *hard* rule (``weight``
 ``None``) masks the pitches that would break it with ``-inf``; a *soft* rule subtracts
 ``weight`` from their logits, so they stay possible but rarer.
 
@@ -99,6 +100,9 @@ class Context:
             (those above this one) and any voice below it that a constraint forces (a given
             bass under a written alto); this voice and the voices not known yet are 0.
         pitches: ``(vocab,)`` int32 MIDI pitch of every token id, 0 for silence.
+        following: ``(batch, 4)`` int32 MIDI pitches of the next step that a constraint
+            fixes (the first chord after a rewritten passage), 0 where not known; all 0 when
+            not given.
     """
 
     voice: Tensor
@@ -106,13 +110,23 @@ class Context:
     previous: Tensor
     current: Tensor
     pitches: Tensor
+    following: Tensor | None = None
 
     def __post_init__(self) -> None:
-        for name in ("voice", "step", "previous", "current", "pitches"):
+        if self.following is None:
+            object.__setattr__(self, "following", ops.zeros_like(self.current))
+        for name in ("voice", "step", "previous", "current", "pitches", "following"):
             object.__setattr__(self, name, ops.cast(getattr(self, name), "int32"))
 
     @classmethod
-    def at(cls, position: Tensor, previous: Tensor, current: Tensor, pitches: Tensor) -> Context:
+    def at(
+        cls,
+        position: Tensor,
+        previous: Tensor,
+        current: Tensor,
+        pitches: Tensor,
+        following: Tensor | None = None,
+    ) -> Context:
         """The context of the token at ``position`` of an S,A,T,B stream, from token ids.
 
         The one place a `Context` is made from tokens: the compiled loop and the beam search
@@ -125,6 +139,8 @@ class Context:
                 the voices below this one their forced id or 0 (silence: not known yet); this
                 voice's own entry is ignored.
             pitches: ``(vocab,)`` int32 MIDI pitch of every token id, 0 for silence.
+            following: ``(batch, 4)`` token ids of the next step, forced ones or 0 (silence:
+                not known); ``None``: nothing known.
 
         Examples:
             >>> import numpy as np
@@ -141,7 +157,10 @@ class Context:
         pitches = ops.convert_to_tensor(pitches)
         before = ops.take(pitches, previous) * ops.cast(here > 0, "int32")
         now = ops.take(pitches, current) * ops.cast(ops.expand_dims(ramp != voice, 0), "int32")
-        return cls(voice=voice, step=here, previous=before, current=now, pitches=pitches)
+        after = None if following is None else ops.take(pitches, following)
+        return cls(
+            voice=voice, step=here, previous=before, current=now, pitches=pitches, following=after
+        )
 
     def drawn(self) -> Tensor:
         """``(4,)`` bool: the voices other than ``voice``, those that `current` may know (a
@@ -266,7 +285,20 @@ class _Parallel(Rule):
         was = ops.mod(ops.abs(before - mine), 12) == self.interval
         becomes = ops.mod(ops.abs(now - candidate), 12) == self.interval
         same_way = ops.sign(now - before) * ops.sign(candidate - mine) > 0
-        return ops.any(sounding & was & becomes & same_way, axis=1)
+        into = ops.any(sounding & was & becomes & same_way, axis=1)
+        # Out of this chord into a next one a constraint fixes (the seam after a rewritten
+        # passage): this voice and a known one a fifth (octave) apart now, both moving the
+        # same way to another.
+        following = context.following
+        assert following is not None
+        later = ops.expand_dims(following, -1)  # (batch, 4, 1)
+        my_later = ops.expand_dims(context.neighbour(following, 0), -1)  # (batch, 1, 1)
+        known = drawn & (now > 0) & (later > 0) & (my_later > 0) & (candidate > 0)
+        is_now = ops.mod(ops.abs(now - candidate), 12) == self.interval
+        is_later = ops.mod(ops.abs(later - my_later), 12) == self.interval
+        together = ops.sign(later - now) * ops.sign(my_later - candidate) > 0
+        out = ops.any(known & is_now & is_later & together, axis=1)
+        return into | out
 
 
 @register("parallel_fifths")

@@ -170,3 +170,40 @@ def test_rules_look_across_the_seam_into_kept_music() -> None:
     assert keras.ops.convert_to_numpy(ParallelOctaves().violations(octave)).tolist() == [
         [False, True, False]
     ]
+
+
+def test_harmonize_a_given_bass_or_soprano_and_bass(net: BachNet, piece: Chorale) -> None:
+    bass = piece.chords[:, 3]
+    over = net.harmonize(bass=bass, seed=0, candidates=2)
+    assert (over.chords[:, 3] == bass).all() and (over.chords[:, :3] > 0).all()
+    both = net.harmonize(
+        piece.chords[:, 0], bass=piece, seed=0, candidates=2
+    )  # a Chorale: its bass
+    assert (both.chords[:, 0] == piece.chords[:, 0]).all()
+    assert (both.chords[:, 3] == bass).all()
+    mask = piece.mask(voices="AT")
+    assert both == fill(net, piece, mask, seed=0, candidates=2)  # the same draw as fill
+    with pytest.raises(InputError, match="a soprano, a bass, or both"):
+        net.harmonize()
+    with pytest.raises(InputError, match="the soprano has 32 steps and the bass 16"):
+        net.harmonize(piece.chords[:, 0], bass=bass[:16])
+    with pytest.warns(UserWarning, match="the bass line .* outside the bass range .* down 1 oct"):
+        high = net.harmonize(bass=bass + 24, seed=0, candidates=2)  # MIDI 64-75
+    assert (high.chords[:, 3] == bass + 12).all()  # down an octave: all inside 36..66
+
+
+def test_the_harmonize_command_takes_a_bass(tmp_path, net: BachNet, piece: Chorale) -> None:  # type: ignore[no-untyped-def]
+    from click.testing import CliRunner
+
+    from bachnet.apps.cli import main
+
+    model = net.save_pretrained(tmp_path / "model")
+    line = Chorale(np.repeat(piece.chords[:, 3:], 4, axis=1)).write(tmp_path / "bass.csv")
+    out = tmp_path / "satb.csv"
+    result = CliRunner().invoke(
+        main,
+        ["harmonize", str(line), "--voice", "bass", "-m", str(model), "-o", str(out),
+         "--seed", "1", "--candidates", "2"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert (Chorale.read(out).chords[:, 3] == piece.chords[:, 3]).all()

@@ -251,8 +251,9 @@ class BachNet:
     @overload
     def harmonize(
         self,
-        soprano: MelodySpec,
+        soprano: MelodySpec | None = None,
         *,
+        bass: MelodySpec | None = None,
         sampler: SamplerSpec = "top_p",
         rules: RulesSpec = "default",
         seed: int | None = None,
@@ -266,8 +267,9 @@ class BachNet:
     @overload
     def harmonize(
         self,
-        soprano: MelodySpec,
+        soprano: MelodySpec | None = None,
         *,
+        bass: MelodySpec | None = None,
         sampler: SamplerSpec = "top_p",
         rules: RulesSpec = "default",
         seed: int | None = None,
@@ -280,8 +282,9 @@ class BachNet:
 
     def harmonize(
         self,
-        soprano: MelodySpec,
+        soprano: MelodySpec | None = None,
         *,
+        bass: MelodySpec | None = None,
         sampler: SamplerSpec = "top_p",
         rules: RulesSpec = "default",
         seed: int | None = None,
@@ -291,7 +294,7 @@ class BachNet:
         voice_ranges: RangesSpec | bool = True,
         config: GenerationConfig | None = None,
     ) -> Chorale | list[Chorale]:
-        """Write alto, tenor and bass under a melody; see
+        """Write the other voices around a given soprano, bass or both; see
         `bachnet.generation.harmonize.harmonize`.
 
         The settings come as keywords or as one `bachnet.generation.config.GenerationConfig`
@@ -310,7 +313,7 @@ class BachNet:
             method=method,
             voice_ranges=voice_ranges,
         )
-        return harmonize(self, soprano, settings, num_samples=num_samples, seed=seed)
+        return harmonize(self, soprano, settings, bass=bass, num_samples=num_samples, seed=seed)
 
     @overload
     def fill(

@@ -743,7 +743,16 @@ def models() -> None:
 @click.option(
     "--soprano-of",
     default=None,
-    help="Harmonise the soprano of a JSB chorale, SPLIT:INDEX (e.g. test:3), instead of MELODY.",
+    help="Harmonise a line of a JSB chorale, SPLIT:INDEX (e.g. test:3), instead of MELODY: its "
+    "soprano (its bass with --voice bass).",
+)
+@click.option(
+    "--voice",
+    type=click.Choice(["soprano", "bass"]),
+    default="soprano",
+    show_default=True,
+    help="Which voice MELODY (or the --soprano-of chorale's line) is: the other voices are "
+    "written around it.",
 )
 @_out_option("harmonized.mid")
 @_MODEL_OPTION
@@ -757,6 +766,7 @@ def models() -> None:
 def harmonize(
     melody: Path | None,
     soprano_of: str | None,
+    voice: str,
     outputs: tuple[Path, ...],
     model: str | None,
     method: str,
@@ -771,12 +781,14 @@ def harmonize(
     strict: bool,
     tempo: float,
 ) -> None:
-    """Write alto, tenor and bass under MELODY (a one-part .mid, .musicxml or .csv file).
+    """Write alto, tenor and bass under MELODY (a one-part .mid, .musicxml or .csv file), or
+    soprano, alto and tenor over it with --voice bass.
 
-    The soprano of the result is the melody, note for note (moved by octaves into the
-    soprano's range if it lies outside). The rhythm must be on the 16th-note grid.
+    The given voice of the result is the melody, note for note (moved by octaves into its
+    range if it lies outside). The rhythm must be on the 16th-note grid.
 
-    Example: bachnet harmonize tune.musicxml -o tune-satb.musicxml -o tune-satb.mid --seed 1
+    Examples: bachnet harmonize tune.musicxml -o tune-satb.musicxml -o tune-satb.mid --seed 1;
+    bachnet harmonize bassline.mid --voice bass -o satb.musicxml
     """
     import warnings
 
@@ -796,7 +808,10 @@ def harmonize(
     )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = net.harmonize(source, config=config, num_samples=num_samples, seed=seed)
+        if voice == "bass":  # of a JSB chorale (--soprano-of), its bass
+            result = net.harmonize(bass=source, config=config, num_samples=num_samples, seed=seed)
+        else:
+            result = net.harmonize(source, config=config, num_samples=num_samples, seed=seed)
     for warning in caught:
         if issubclass(warning.category, UserWarning):
             click.echo(f"note: {warning.message}", err=True)

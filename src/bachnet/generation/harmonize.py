@@ -55,7 +55,7 @@ from bachnet.generation.config import (
     Method,
 )
 from bachnet.generation.decoder import VOICES_PER_STEP, beam_step_for, decode
-from bachnet.generation.masks import soprano_mask
+from bachnet.generation.masks import fill_mask, soprano_mask
 from bachnet.generation.rules import Rule
 from bachnet.generation.samplers import get as get_sampler
 from bachnet.model.protocol import LanguageModel
@@ -82,8 +82,9 @@ MelodySpec = npt.ArrayLike | Chorale | PathLike
 
 
 # ------------------------------------------------------------------------------- melodies
-def as_melody(soprano: MelodySpec) -> tuple[npt.NDArray[np.int16], str | None]:
-    """The MIDI pitches (one per 16th step, 0 = rest) and name of any `MelodySpec`.
+def as_melody(soprano: MelodySpec, voice: int = 0) -> tuple[npt.NDArray[np.int16], str | None]:
+    """The MIDI pitches (one per 16th step, 0 = rest) and name of any `MelodySpec` (of a
+    `Chorale`: its ``voice``, 0 soprano .. 3 bass).
 
     Examples:
         >>> as_melody(Chorale([[72, 67, 64, 48], [74, 67, 62, 43]], name="x"))
@@ -94,7 +95,7 @@ def as_melody(soprano: MelodySpec) -> tuple[npt.NDArray[np.int16], str | None]:
         bachnet.errors.InputError: melody: the melody is empty
     """
     if isinstance(soprano, Chorale):
-        return _pitches(soprano.chords[:, 0], soprano.name or "soprano"), soprano.name
+        return _pitches(soprano.chords[:, voice], soprano.name or "melody"), soprano.name
     if isinstance(soprano, str | os.PathLike):
         return read_melody(soprano), Path(soprano).stem
     return _pitches(soprano, "melody"), None
@@ -203,9 +204,10 @@ def _beam(
 @overload
 def harmonize(
     model: LanguageModel,
-    soprano: MelodySpec,
+    soprano: MelodySpec | None = None,
     config: GenerationConfig | None = None,
     *,
+    bass: MelodySpec | None = None,
     num_samples: Literal[1] = 1,
     seed: int | None = None,
     **settings: Any,
@@ -215,9 +217,10 @@ def harmonize(
 @overload
 def harmonize(
     model: LanguageModel,
-    soprano: MelodySpec,
+    soprano: MelodySpec | None = None,
     config: GenerationConfig | None = None,
     *,
+    bass: MelodySpec | None = None,
     num_samples: int,
     seed: int | None = None,
     **settings: Any,
@@ -226,27 +229,34 @@ def harmonize(
 
 def harmonize(
     model: LanguageModel,
-    soprano: MelodySpec,
+    soprano: MelodySpec | None = None,
     config: GenerationConfig | None = None,
     *,
+    bass: MelodySpec | None = None,
     num_samples: int = 1,
     seed: int | None = None,
     **settings: Any,
 ) -> Chorale | list[Chorale]:
-    """Write alto, tenor and bass under a melody; the soprano is the melody, note for note.
+    """Write the other voices around a given soprano, a given bass, or both, note for note.
+
+    With a soprano alone, alto, tenor and bass may rest where it rests; with a bass (the
+    voices over it are written as `bachnet.generation.fill.fill` writes them) the written
+    voices always sound.
 
     Args:
         model: the model.
         soprano: MIDI pitches per 16th step (0 = rest), a `Chorale` (its soprano is kept) or
             the path of a one-part ``.mid``/``.musicxml``/``.csv`` melody (`read_melody`).
             The first step is on a beat.
+        bass: a bass line, the same kinds (a `Chorale`'s bass); as long as the soprano when
+            both are given.
         config: the settings (`bachnet.generation.config.GenerationConfig`: ``sampler``,
             ``rules`` for the lower voices, ``voice_ranges``, ``method``, ``candidates``);
             default: its defaults. ``method="rerank"`` keeps the best-scored of
             ``candidates`` draws (see `score`), ``"sample"`` one draw, ``"beam"`` the
             ``num_samples`` best beams of a beam search of width ``candidates`` (at least
             ``num_samples``; ``sampler`` and ``seed`` play no part). With the voice ranges,
-            the melody is moved by octaves into the soprano's range if it lies outside (with
+            a given line is moved by octaves into its voice's range if it lies outside (with
             a warning).
         num_samples: harmonisations to return.
         seed: the same seed gives the same harmonisations.
@@ -256,8 +266,9 @@ def harmonize(
         A `Chorale`, or a list of ``num_samples`` of them when ``num_samples > 1``.
 
     Raises:
-        InputError: a bad melody (empty, chords, off the 16th grid, pitches the vocabulary
-            lacks even after the octave shift) or a bad setting.
+        InputError: no line given, a bad line (empty, chords, off the 16th grid, pitches the
+            vocabulary lacks even after the octave shift), a soprano and a bass of different
+            lengths, or a bad setting.
         TypeError: an unknown setting.
 
     Examples:
@@ -267,33 +278,66 @@ def harmonize(
     config = GenerationConfig.of(config, settings, HARMONIZE_SETTINGS, "harmonize")
     if num_samples < 1:
         raise InputError(f"num_samples must be >= 1, got {num_samples}")
-    melody, name = as_melody(soprano)
-    low, high = config.ranges_for(model).soprano
-    moved, shift = fit_range(melody, low, high)
+    if soprano is None and bass is None:
+        raise InputError("harmonize needs a line to keep: a soprano, a bass, or both")
+    ranges = config.ranges_for(model)
+    lines: dict[int, npt.NDArray[np.int16]] = {}
+    names: list[str] = []
+    for voice, spec in ((0, soprano), (3, bass)):
+        if spec is not None:
+            line, name = as_melody(spec, voice)
+            lines[voice] = _placed(model, line, ranges[voice], voice, bass is None)
+            names += [name] if name else []
+    name = names[0] if names else None
+    label = f"{name} (harmonised)" if name else "bachnet harmonisation"
+    if bass is None:
+        allowed = soprano_mask(model.vocab, lines[0])
+    else:
+        steps = {len(line) for line in lines.values()}
+        if len(steps) > 1:
+            raise InputError(
+                f"the soprano has {len(lines[0])} steps and the bass {len(lines[3])}: give lines "
+                "of one length"
+            )
+        chords = np.zeros((steps.pop(), 4), dtype=np.int16)
+        write = np.ones(chords.shape, dtype=bool)
+        for voice, line in lines.items():
+            chords[:, voice], write[:, voice] = line, False
+        allowed = fill_mask(model.vocab, chords, write)
+    return draw_constrained(model, allowed, config, num_samples=num_samples, seed=seed, name=label)
+
+
+_VOICE_WORDS = ("soprano", "alto", "tenor", "bass")
+
+
+def _placed(
+    model: LanguageModel,
+    line: npt.NDArray[np.int16],
+    bounds: tuple[int, int],
+    voice: int,
+    alone: bool,
+) -> npt.NDArray[np.int16]:
+    """A given line moved by octaves into its voice's range (with a warning), checked against
+    the vocabulary."""
+    low, high = bounds
+    what = "the melody" if alone and voice == 0 else f"the {_VOICE_WORDS[voice]} line"
+    moved, shift = fit_range(line, low, high)
     if shift:
         direction = "up" if shift > 0 else "down"
         octaves = abs(shift) // 12
-        notes = melody[melody > 0]
+        notes = line[line > 0]
         warnings.warn(
-            f"the melody (MIDI {notes.min()}..{notes.max()}) lies outside the soprano range "
-            f"{low}..{high}: moved {direction} {octaves} octave{'s' if octaves > 1 else ''}",
-            stacklevel=2,
+            f"{what} (MIDI {notes.min()}..{notes.max()}) lies outside the {_VOICE_WORDS[voice]} "
+            f"range {low}..{high}: moved {direction} {octaves} octave{'s' if octaves > 1 else ''}",
+            stacklevel=3,
         )
     sounding = moved[moved > 0]
     if sounding.min() < model.vocab.low or sounding.max() > model.vocab.high:
         raise InputError(
-            f"the melody spans MIDI {sounding.min()}..{sounding.max()}: the model knows only "
+            f"{what} spans MIDI {sounding.min()}..{sounding.max()}: the model knows only "
             f"{model.vocab.low}..{model.vocab.high}"
         )
-    label = f"{name} (harmonised)" if name else "bachnet harmonisation"
-    return draw_constrained(
-        model,
-        soprano_mask(model.vocab, moved),
-        config,
-        num_samples=num_samples,
-        seed=seed,
-        name=label,
-    )
+    return moved
 
 
 def draw_constrained(

@@ -58,16 +58,10 @@ def task_mask(task: str, steps: int, seed: int) -> npt.NDArray[np.bool_] | None:
 
 def parallels(chords: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     """Parallel fifths and octaves made at each step change (index k: step k to k + 1)."""
-    a, b = chords[:-1].astype(int), chords[1:].astype(int)
-    count = np.zeros(len(a), int)
-    for i in range(4):
-        for j in range(i + 1, 4):
-            sounding = (a[:, i] > 0) & (a[:, j] > 0) & (b[:, i] > 0) & (b[:, j] > 0)
-            first, second = np.abs(a[:, i] - a[:, j]) % 12, np.abs(b[:, i] - b[:, j]) % 12
-            mi, mj = np.sign(b[:, i] - a[:, i]), np.sign(b[:, j] - a[:, j])
-            same = sounding & (mi != 0) & (mi == mj) & (first == second)
-            count += same & ((first == 7) | (first == 0))
-    return count
+    from bachnet.music.metrics import parallel_motion
+
+    fifths, octaves = parallel_motion(chords[:-1], chords[1:])
+    return (fifths.sum(axis=1) + octaves.sum(axis=1)).astype(np.int64)
 
 
 def figures(chords: npt.NDArray[np.int64], mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:

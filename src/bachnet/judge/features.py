@@ -39,6 +39,7 @@ import numpy.typing as npt
 
 from bachnet.errors import InputError
 from bachnet.music.chorale import Chorale
+from bachnet.music.metrics import parallel_motion
 
 VOICES = 4
 
@@ -282,15 +283,8 @@ def excerpt_features(window: npt.ArrayLike) -> npt.NDArray[np.float64]:
 
 def _voice_leading(a: npt.NDArray[np.int64], b: npt.NDArray[np.int64]) -> list[float]:
     changes = len(a)
-    fifths = octaves = 0
-    for i in range(VOICES):
-        for j in range(i + 1, VOICES):
-            sounding = (a[:, i] > 0) & (a[:, j] > 0) & (b[:, i] > 0) & (b[:, j] > 0)
-            first, second = np.abs(a[:, i] - a[:, j]) % 12, np.abs(b[:, i] - b[:, j]) % 12
-            move_i, move_j = np.sign(b[:, i] - a[:, i]), np.sign(b[:, j] - a[:, j])
-            similar = sounding & (move_i != 0) & (move_i == move_j)
-            fifths += int((similar & (first == 7) & (second == 7)).sum())
-            octaves += int((similar & (first == 0) & (second == 0)).sum())
+    parallel_fifths, parallel_octaves = parallel_motion(a, b)
+    fifths, octaves = int(parallel_fifths.sum()), int(parallel_octaves.sum())
     outer = (a[:, 0] > 0) & (a[:, 3] > 0) & (b[:, 0] > 0) & (b[:, 3] > 0)
     up_s, up_b = b[:, 0] - a[:, 0], b[:, 3] - a[:, 3]
     s_dir, b_dir = np.sign(up_s), np.sign(up_b)

@@ -37,6 +37,7 @@ from bachnet.errors import InputError
 from bachnet.judge.features import BACH_CHORDS
 from bachnet.music.chorale import Chorale
 from bachnet.music.keys import find_key
+from bachnet.music.metrics import parallel_motion
 
 VOICES = 4
 
@@ -110,23 +111,19 @@ def _histograms(chords: npt.NDArray[np.integer[Any]]) -> dict[str, npt.NDArray[n
 
 def _errors(a: npt.NDArray[np.int64], b: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
     counts = np.zeros(len(_ERRORS))
-    faulty = np.zeros(len(a), dtype=bool)
-    for i in range(VOICES):
-        for j in range(i + 1, VOICES):
-            sounding = (a[:, i] > 0) & (a[:, j] > 0) & (b[:, i] > 0) & (b[:, j] > 0)
-            first, second = np.abs(a[:, i] - a[:, j]) % 12, np.abs(b[:, i] - b[:, j]) % 12
-            mi, mj = np.sign(b[:, i] - a[:, i]), np.sign(b[:, j] - a[:, j])
-            similar = sounding & (mi != 0) & (mi == mj)
-            fifths = similar & (first == 7) & (second == 7)
-            octaves = similar & (first == 0) & (second == 0)
-            counts[1] += fifths.sum()
-            counts[2] += octaves.sum()
-            faulty |= fifths | octaves
-            if (i, j) == (0, 3):
-                leap = np.abs(b[:, 0] - a[:, 0]) > 2
-                hidden = similar & ((second == 0) | (second == 7)) & (first != second) & leap
-                counts[3] += hidden.sum()
-                faulty |= hidden
+    fifths, octaves = parallel_motion(a, b)
+    counts[1], counts[2] = fifths.sum(), octaves.sum()
+    faulty = fifths.any(axis=1) | octaves.any(axis=1)
+    # hidden fifths or octaves in the outer voices: similar motion, the soprano leaping, into
+    # a perfect interval that was not there before
+    outer = (a[:, 0] > 0) & (a[:, 3] > 0) & (b[:, 0] > 0) & (b[:, 3] > 0)
+    first, second = np.abs(a[:, 0] - a[:, 3]) % 12, np.abs(b[:, 0] - b[:, 3]) % 12
+    up_s, up_b = np.sign(b[:, 0] - a[:, 0]), np.sign(b[:, 3] - a[:, 3])
+    similar = outer & (up_s != 0) & (up_s == up_b)
+    leap = np.abs(b[:, 0] - a[:, 0]) > 2
+    hidden = similar & ((second == 0) | (second == 7)) & (first != second) & leap
+    counts[3] = hidden.sum()
+    faulty |= hidden
     sounding = b > 0
     crossed = ((b[:, 1:] > b[:, :-1]) & sounding[:, 1:] & sounding[:, :-1]).any(axis=1)
     wide = ((b[:, :2] - b[:, 1:3] > 12) & sounding[:, :2] & sounding[:, 1:3]).any(axis=1)

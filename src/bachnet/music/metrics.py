@@ -51,6 +51,7 @@ __all__ = [
     "odd_lengths",
     "onset_positions",
     "parallel_fifths",
+    "parallel_motion",
     "parallel_octaves",
     "silence",
     "spacing",
@@ -68,6 +69,37 @@ INTERVALS: tuple[int, ...] = tuple(range(-12, 13))
 
 PAIRS: tuple[tuple[int, int], ...] = ((0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3))
 """The six voice pairs (upper, lower) that parallels are counted for, by column index."""
+
+
+def parallel_motion(
+    before: npt.ArrayLike, after: npt.ArrayLike
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """Where consecutive chords make parallel fifths and parallel octaves, per voice pair.
+
+    ``before`` and ``after`` are ``(changes, 4)`` MIDI pitches (0 = silence), row ``k`` of one
+    moving to row ``k`` of the other. A pair (`PAIRS`, in order) makes parallels when both
+    voices sound in both chords, both move in the same direction, and they are a fifth (or an
+    octave or unison), mod 12, apart in both chords: the definition of `parallel_fifths`.
+
+    Returns:
+        ``(fifths, octaves)``: two ``(changes, 6)`` boolean arrays, a column per pair.
+
+    Examples:
+        >>> fifths, octaves = parallel_motion([[72, 67, 64, 48]], [[71, 69, 65, 50]])
+        >>> fifths.astype(int).tolist(), octaves.any()
+        ([[0, 0, 0, 0, 1, 0]], np.False_)
+    """
+    a, b = np.asarray(before, dtype=np.int64), np.asarray(after, dtype=np.int64)
+    fifths = np.zeros((len(a), len(PAIRS)), dtype=bool)
+    octaves = np.zeros_like(fifths)
+    for k, (i, j) in enumerate(PAIRS):
+        sounding = (a[:, i] > 0) & (a[:, j] > 0) & (b[:, i] > 0) & (b[:, j] > 0)
+        first, second = np.abs(a[:, i] - a[:, j]) % 12, np.abs(b[:, i] - b[:, j]) % 12
+        move_i, move_j = np.sign(b[:, i] - a[:, i]), np.sign(b[:, j] - a[:, j])
+        similar = sounding & (move_i != 0) & (move_i == move_j)
+        fifths[:, k] = similar & (first == 7) & (second == 7)
+        octaves[:, k] = similar & (first == 0) & (second == 0)
+    return fifths, octaves
 
 
 @dataclass
@@ -101,13 +133,9 @@ class _Tally:
         changed = (before != after).any(axis=1)
         a, b = before[changed], after[changed]
         self.changes += len(a)
-        for i, j in PAIRS:
-            sounding = (a[:, i] > 0) & (a[:, j] > 0) & (b[:, i] > 0) & (b[:, j] > 0)
-            first, second = np.abs(a[:, i] - a[:, j]) % 12, np.abs(b[:, i] - b[:, j]) % 12
-            move_i, move_j = np.sign(b[:, i] - a[:, i]), np.sign(b[:, j] - a[:, j])
-            similar = sounding & (move_i != 0) & (move_i == move_j)
-            self.fifths += int((similar & (first == 7) & (second == 7)).sum())
-            self.octaves += int((similar & (first == 0) & (second == 0)).sum())
+        fifths, octaves = parallel_motion(a, b)
+        self.fifths += int(fifths.sum())
+        self.octaves += int(octaves.sum())
         crossed = np.zeros(len(b), dtype=bool)
         for i, j in PAIRS:
             crossed |= (b[:, i] > 0) & (b[:, j] > b[:, i])

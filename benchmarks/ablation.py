@@ -10,6 +10,8 @@ Variants:
 
 * ``lstm-384``: today's token LSTM (2 x 384), constant learning rate;
 * ``beat-384``: the same plus the position input (`bachnet.model.networks.BeatLSTMNetwork`);
+* ``voice-384``: ``beat-384`` plus what the voice to write holds and for how long
+  (`bachnet.model.networks.VoiceLSTMNetwork`, TonicNet's repetition counter);
 * ``beat-256``: the position model, smaller (2 x 256);
 * ``beat-384-decay``: ``beat-384`` with the learning rate decayed tenfold over the epochs
   that ``beat-384`` reached in the budget;
@@ -38,6 +40,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 VARIANTS: dict[str, dict[str, object]] = {
     "lstm-384": {"architecture": "lstm", "lstm_units": [384, 384]},
     "beat-384": {"architecture": "beat_lstm", "lstm_units": [384, 384]},
+    "voice-384": {"architecture": "voice_lstm", "lstm_units": [384, 384]},
     "beat-256": {"architecture": "beat_lstm", "lstm_units": [256, 256]},
     "beat-384-decay": {"architecture": "beat_lstm", "lstm_units": [384, 384], "decay": True},
     "step-384": {"architecture": "step_lstm", "lstm_units": [384, 384], "embedding_dim": 64},

@@ -19,6 +19,7 @@ split the pieces come from).
 Run:
     python benchmarks/fill.py                                  # all tasks, 77 pieces, rerank x8
     python benchmarks/fill.py --tasks F1 F4 --pieces 20 --method sample --judge
+    python benchmarks/fill.py --method gibbs --gibbs-steps 8 --judge   # the filler
 """
 
 from __future__ import annotations
@@ -93,8 +94,10 @@ def main() -> None:
     parser.add_argument("--model", default=None, help="preset or folder (default: bundled)")
     parser.add_argument("--tasks", nargs="*", default=list(TASKS))
     parser.add_argument("--pieces", type=int, default=77)
-    parser.add_argument("--method", default="rerank", choices=["sample", "rerank", "beam"])
+    parser.add_argument("--method", default="rerank", choices=["sample", "rerank", "beam", "gibbs"])
     parser.add_argument("--candidates", type=int, default=8)
+    parser.add_argument("--gibbs-steps", type=int, default=8, help="steps for --method gibbs")
+    parser.add_argument("--filler", default=None, help="filler preset or folder (gibbs)")
     parser.add_argument("--judge", action="store_true", help="also judge the filled pieces")
     args = parser.parse_args()
 
@@ -102,8 +105,11 @@ def main() -> None:
 
     net = BachNet.from_pretrained(args.model)
     pieces = list(Dataset.jsb(progress=False).split("test"))[: args.pieces]
-    print(f"model {net!r}; method {args.method} x{args.candidates}; {len(pieces)} test chorales")
-    net.fill(pieces[0], pieces[0].mask(voices="A"), seed=0, method=args.method)  # warm up
+    options = {"method": args.method, "candidates": args.candidates}
+    if args.method == "gibbs":
+        options = {"method": "gibbs", "gibbs_steps": args.gibbs_steps, "filler": args.filler}
+    print(f"model {net!r}; {options}; {len(pieces)} test chorales")
+    net.fill(pieces[0], pieces[0].mask(voices="A"), seed=0, **options)  # warm up
     head = (
         "| task | pieces | Bach's notes recovered | parallels /100 changes inside (Bach) "
         "| at the seams (Bach) | leaps > 5th at seams /100 (Bach) | s / piece |"
@@ -120,7 +126,7 @@ def main() -> None:
             if mask is None:
                 continue
             start = time.perf_counter()
-            new = net.fill(piece, mask, seed=index, method=args.method, candidates=args.candidates)
+            new = net.fill(piece, mask, seed=index, **options)
             seconds.append(time.perf_counter() - start)
             assert (new.chords[~mask] == piece.chords[~mask]).all()
             same += int((new.chords[mask] == piece.chords[mask]).sum())

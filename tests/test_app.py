@@ -14,10 +14,13 @@ from pathlib import Path
 
 import keras
 import music21
+import numpy as np
 import pytest
 
-from bachnet import BachNet, Chorale, ModelConfig
+from bachnet import BachNet, Chorale, Dataset, ModelConfig
 from bachnet.apps.web import KEYS, Studio
+from bachnet.data import JSB_ARCHIVE
+from bachnet.errors import InputError
 
 gradio = pytest.importorskip("gradio", reason="needs bachnet[app]")
 
@@ -71,6 +74,103 @@ def test_prompt_from_an_uploaded_file_and_harmonisation(studio: Studio, tmp_path
     assert (harmonised.chorale.chords[:, 0] == melody.chords[:, 0]).all()
 
 
+def test_harmonising_a_bass_keeps_it(studio: Studio, tmp_path: Path) -> None:
+    piece = Chorale([[72, 67, 64, 48]] * 8 + [[74, 67, 62, 43]] * 8 + [[72, 64, 55, 48]] * 16)
+    upload = piece.write(tmp_path / "bass.mid")
+    result = studio.compose(
+        prompt="uploaded file", upload=upload, harmonise=True, harmonise_voice="bass", seed=2
+    )
+    assert len(result.chorale) == len(piece)
+    assert (result.chorale.chords[:, 3] == piece.chords[:, 3]).all()
+    assert (result.chorale.chords[:, :3] > 0).all()  # the voices written over a bass sound
+    assert Chorale.read(result.midi) == result.chorale
+
+
+@pytest.fixture
+def tiny_filler(tmp_path: Path) -> str:
+    """A tiny untrained filler for ``method="gibbs"``."""
+    from bachnet.model.filler import Filler, FillerConfig
+
+    keras.utils.set_random_seed(0)
+    return str(Filler(FillerConfig(filters=4, blocks=1)).save(tmp_path / "filler"))
+
+
+@pytest.mark.parametrize("method", ["rerank", "gibbs"])
+def test_fill_rewrites_the_chosen_bars_and_voices_of_the_piece_shown(
+    studio: Studio, tiny_filler: str, method: str
+) -> None:
+    shown = studio.compose(steps=48, seed=3, rules=False, audio=False)
+    assert studio.last is shown
+    source = shown.chorale
+    result = studio.fill(
+        bars="2", voices="AT", method=method, filler=tiny_filler, seed=4, audio=False
+    )
+    assert studio.last is result and result.folder != shown.folder
+    assert len(result.chorale) == len(source)
+    mask = source.mask(bars="2", voices="AT")
+    assert int(mask.sum()) == 2 * 16
+    assert (result.chorale.chords[~mask] == source.chords[~mask]).all()
+    assert (result.chorale.chords[mask] > 0).all()  # a fill never writes a rest
+    assert Chorale.read(result.midi) == result.chorale
+    assert Chorale.read(result.midi).chords[~mask].tolist() == source.chords[~mask].tolist()
+    assert len(music21.converter.parse(str(result.musicxml)).parts) == 4
+    assert result.roll is not None and result.roll.read_bytes()[:4] == b"\x89PNG"
+    assert result.wav is None and result.midi.name == "regeneration.mid"
+    assert f"Regenerated bar 2 in alto and tenor ({method})" in result.summary
+    assert "regenerated and rendered in" in result.summary
+    again = studio.fill(voices="S", seed=5, audio=False)  # the piece shown is now the fill
+    kept = ~source.mask(voices="S")
+    assert (again.chorale.chords[kept] == result.chorale.chords[kept]).all()
+    assert "Regenerated every bar in soprano (rerank)" in again.summary
+
+
+def test_fill_an_uploaded_file_and_a_jsb_test_piece(
+    studio: Studio, tmp_path: Path, jsb_archive: Path, cache_dir: Path
+) -> None:
+    piece = Chorale([[72, 67, 64, 48]] * 8 + [[74, 67, 62, 43]] * 8 + [[72, 64, 55, 48]] * 20)
+    upload = piece.write(tmp_path / "piece.mid")
+    result = studio.fill(
+        source="uploaded file", upload=upload, bars="0-1", pickup=4, voices="B", audio=False
+    )
+    mask = piece.mask(bars="0-1", voices="B", pickup=4)
+    assert np.flatnonzero(mask[:, 3]).tolist() == list(range(20))
+    assert (result.chorale.chords[~mask] == piece.chords[~mask]).all()
+    assert "Regenerated bars 0-1 in bass" in result.summary
+    cache_dir.mkdir(parents=True)
+    shutil.copy(jsb_archive, cache_dir / JSB_ARCHIVE)  # Dataset.jsb() reads it, offline
+    chorale = studio.fill(source="JSB test piece", test_piece=2, bars="1", audio=False)
+    test_piece = Dataset.jsb(progress=False).split("test")[2]
+    mask = test_piece.mask(bars="1")
+    assert (chorale.chorale.chords[~mask] == test_piece.chords[~mask]).all()
+
+
+def test_fill_with_nothing_shown_says_so(tiny_model: Path, tmp_path: Path) -> None:
+    fresh = Studio(str(tiny_model), folder=tmp_path)
+    with pytest.raises(InputError, match="nothing to regenerate yet: compose a piece first"):
+        fresh.fill(bars="1")
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"bars": "9"}, "bar 9 is not in this piece"),
+        ({"bars": "2-x"}, "bars must look like"),
+        ({"voices": ""}, "name at least one voice"),
+        ({"voices": "SX"}, "unknown voice letter"),
+        ({"method": "beam"}, "method must be one of rerank, gibbs"),
+        ({"source": "whatever"}, "unknown source"),
+        ({"source": "uploaded file"}, "choose a file"),
+        ({"pickup": 16}, "a pickup is 0..15"),
+    ],
+)
+def test_bad_fill_settings_say_what_is_wrong(
+    studio: Studio, options: dict[str, object], message: str
+) -> None:
+    studio.compose(steps=32, seed=1, audio=False)
+    with pytest.raises(InputError, match=message):
+        studio.fill(**options)  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize(
     ("options", "message"),
     [
@@ -78,6 +178,8 @@ def test_prompt_from_an_uploaded_file_and_harmonisation(studio: Studio, tmp_path
         ({"prompt": "uploaded file"}, "choose a file"),
         ({"prompt": "whatever"}, "unknown prompt"),
         ({"harmonise": True}, "to harmonise"),
+        ({"harmonise": True, "harmonise_voice": "bass"}, "upload a bass line"),
+        ({"harmonise_voice": "alto"}, "harmonise_voice must be soprano or bass"),
         ({"sampler": "greedy", "top_k": 3}, "takes no --top-k"),
     ],
 )
@@ -174,6 +276,71 @@ def test_generate_api_endpoint(served: str, tiny_model: Path, tmp_path: Path) ->
     assert Path(roll).read_bytes()[:4] == b"\x89PNG"
 
 
+def test_generate_api_harmonises_a_bass(served: str, tiny_model: Path, tmp_path: Path) -> None:
+    client_module = pytest.importorskip("gradio_client")
+    client = client_module.Client(served, verbose=False, download_files=str(tmp_path))
+    bass = Chorale([[72, 67, 64, 48]] * 8 + [[74, 67, 62, 43]] * 8 + [[72, 64, 55, 48]] * 16)
+    path = bass.write(tmp_path / "bass.mid")
+    *_, files, summary = client.predict(
+        str(tiny_model),
+        "top_p",
+        1.0,
+        0,
+        1.0,
+        False,
+        32,
+        7,
+        "any",
+        "uploaded file",
+        0,
+        client_module.handle_file(str(path)),
+        False,
+        "harmonise its bass",
+        api_name="/generate",
+    )
+    midi = next(Path(f) for f in files if str(f).endswith(".mid"))
+    assert midi.name == "harmonisation.mid" and "harmonisation" in summary
+    assert Chorale.read(midi).chords[:, 3].tolist() == bass.chords[:, 3].tolist()
+
+
+def test_fill_api_endpoint(served: str, tiny_model: Path, tmp_path: Path) -> None:
+    client_module = pytest.importorskip("gradio_client")
+    client = client_module.Client(served, verbose=False, download_files=str(tmp_path))
+    api = client.view_api(return_format="dict", print_info=False)
+    assert "/fill" in api["named_endpoints"]
+    sampling = (str(tiny_model), "top_p", 1.0, 0, 1.0, False)
+    *_, files, _summary = client.predict(
+        *sampling, 32, 7, "any", "none", 0, None, False, api_name="/generate"
+    )
+    before = Chorale.read(next(Path(f) for f in files if str(f).endswith(".mid")))
+    score, roll, _wav, files, summary = client.predict(
+        *sampling,
+        8,
+        "the piece shown",
+        0,
+        None,
+        "2",
+        ["A", "T"],
+        0,
+        "rerank",
+        api_name="/fill",
+    )
+    midi = next(Path(f) for f in files if str(f).endswith(".mid"))
+    assert midi.name == "regeneration.mid"
+    after = Chorale.read(midi)
+    kept = ~before.mask(bars="2", voices="AT")
+    assert len(after) == len(before)
+    assert after.chords[kept].tolist() == before.chords[kept].tolist()
+    assert "<svg" in score and Path(roll).read_bytes()[:4] == b"\x89PNG"
+    assert "Regenerated bar 2 in alto and tenor (rerank)" in summary
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="bar 99 is not in this piece"):
+        client.predict(
+            *sampling, 8, "the piece shown", 0, None, "99", ["S"], 0, "rerank", api_name="/fill"
+        )
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(
     not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()),
@@ -222,6 +389,26 @@ def test_in_headless_chromium(served: str, tmp_path: Path) -> None:
             target.write_bytes(response.read())
         piece = Chorale.read(target)
         assert len(piece) >= 128  # the steps slider's default
+
+        driver.find_element(By.CSS_SELECTOR, "#bars textarea, #bars input").send_keys("1")
+        driver.find_element(By.ID, "regenerate").click()
+        try:
+            wait.until(lambda d: "Regenerated bar 1" in d.find_element(By.ID, "summary").text)
+            wait.until(
+                lambda d: d.find_elements(By.CSS_SELECTOR, "#downloads a[href$='regeneration.mid']")
+            )
+        except Exception as error:
+            driver.save_screenshot(str(tmp_path / "failure.png"))
+            page = driver.find_element(By.TAG_NAME, "body").text
+            raise AssertionError(f"no regeneration in:\n{page}") from error
+        assert "in every voice" in driver.find_element(By.ID, "summary").text
+        link = driver.find_element(By.CSS_SELECTOR, "#downloads a[href$='regeneration.mid']")
+        with urllib.request.urlopen(link.get_attribute("href"), timeout=30) as response:
+            (tmp_path / "regeneration.mid").write_bytes(response.read())
+        filled = Chorale.read(tmp_path / "regeneration.mid")
+        assert len(filled) == len(piece)
+        assert filled.chords[16:].tolist() == piece.chords[16:].tolist()  # bar 1 only
+        driver.execute_script("window.scrollTo(0, 0)")
         driver.save_screenshot(str(tmp_path / "app.png"))
     finally:
         driver.quit()

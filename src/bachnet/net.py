@@ -261,6 +261,8 @@ class BachNet:
         candidates: int = 8,
         method: Method = "rerank",
         voice_ranges: RangesSpec | bool = True,
+        filler: str | None = None,
+        gibbs_steps: int = 8,
         config: GenerationConfig | None = None,
     ) -> Chorale: ...
 
@@ -277,6 +279,8 @@ class BachNet:
         candidates: int = 8,
         method: Method = "rerank",
         voice_ranges: RangesSpec | bool = True,
+        filler: str | None = None,
+        gibbs_steps: int = 8,
         config: GenerationConfig | None = None,
     ) -> Chorale | list[Chorale]: ...
 
@@ -292,6 +296,8 @@ class BachNet:
         candidates: int = 8,
         method: Method = "rerank",
         voice_ranges: RangesSpec | bool = True,
+        filler: str | None = None,
+        gibbs_steps: int = 8,
         config: GenerationConfig | None = None,
     ) -> Chorale | list[Chorale]:
         """Write the other voices around a given soprano, bass or both; see
@@ -312,6 +318,8 @@ class BachNet:
             candidates=candidates,
             method=method,
             voice_ranges=voice_ranges,
+            filler=filler,
+            gibbs_steps=gibbs_steps,
         )
         return harmonize(self, soprano, settings, bass=bass, num_samples=num_samples, seed=seed)
 
@@ -328,6 +336,8 @@ class BachNet:
         candidates: int = 8,
         method: Method = "rerank",
         voice_ranges: RangesSpec | bool = True,
+        filler: str | None = None,
+        gibbs_steps: int = 8,
         config: GenerationConfig | None = None,
     ) -> Chorale: ...
 
@@ -344,6 +354,8 @@ class BachNet:
         candidates: int = 8,
         method: Method = "rerank",
         voice_ranges: RangesSpec | bool = True,
+        filler: str | None = None,
+        gibbs_steps: int = 8,
         config: GenerationConfig | None = None,
     ) -> Chorale | list[Chorale]: ...
 
@@ -359,6 +371,8 @@ class BachNet:
         candidates: int = 8,
         method: Method = "rerank",
         voice_ranges: RangesSpec | bool = True,
+        filler: str | None = None,
+        gibbs_steps: int = 8,
         config: GenerationConfig | None = None,
     ) -> Chorale | list[Chorale]:
         """Rewrite the notes of ``piece`` where ``mask`` (``(steps, 4)``, True = write) is set,
@@ -377,6 +391,8 @@ class BachNet:
             candidates=candidates,
             method=method,
             voice_ranges=voice_ranges,
+            filler=filler,
+            gibbs_steps=gibbs_steps,
         )
         return fill(self, piece, mask, settings, num_samples=num_samples, seed=seed)
 

@@ -204,10 +204,11 @@ def main() -> None:
 )
 @click.option(
     "--architecture",
-    type=click.Choice(["lstm", "beat_lstm", "step_lstm"]),
+    type=click.Choice(["lstm", "beat_lstm", "voice_lstm", "step_lstm"]),
     default="beat_lstm",
     show_default=True,
     help="Model type: beat_lstm also knows each token's voice and place in the beat; "
+    "voice_lstm also what the voice to write holds and for how long; "
     "step_lstm runs one LSTM step per 16th step and writes its four voices from a small head.",
 )
 @click.option("--embedding-dim", type=click.IntRange(min=1), default=128, show_default=True)
@@ -574,7 +575,21 @@ _TEMPO_OPTION = click.option(
 
 
 def _method_options(function: F) -> F:
-    """``--method`` and ``--candidates``: how a harmonisation or a fill is chosen."""
+    """``--method``, ``--candidates``, ``--gibbs-steps``, ``--filler``: how a harmonisation or
+    a fill is chosen."""
+    function = click.option(
+        "--filler",
+        default=None,
+        help="The filler for --method gibbs: a preset name or a folder (default: the bundled "
+        "jsb-coconet).",
+    )(function)
+    function = click.option(
+        "--gibbs-steps",
+        type=click.IntRange(1, 1000),
+        default=8,
+        show_default=True,
+        help="Annealed Gibbs steps for --method gibbs (each one pass of the filler).",
+    )(function)
     function = click.option(
         "--candidates",
         type=click.IntRange(min=1),
@@ -584,12 +599,35 @@ def _method_options(function: F) -> F:
     )(function)
     return click.option(
         "--method",
-        type=click.Choice(["rerank", "sample", "beam"]),
+        type=click.Choice(["rerank", "sample", "beam", "gibbs"]),
         default="rerank",
         show_default=True,
         help="rerank: keep the best-scored of --candidates draws; sample: one draw; beam: a beam "
-        "search of width --candidates (deterministic).",
+        "search of width --candidates (deterministic); gibbs: a filler that sees the whole "
+        "piece (the notes after a gap too), annealed Gibbs sampling.",
     )(function)
+
+
+def _choice_config(
+    sampler: Any,
+    no_rules: bool,
+    strict: bool,
+    method: str,
+    candidates: int,
+    gibbs_steps: int,
+    filler: str | None,
+) -> Any:
+    """The `GenerationConfig` of ``harmonize`` and ``fill`` from their shared options."""
+    from bachnet.generation.config import GenerationConfig  # loads Keras
+
+    return GenerationConfig(
+        sampler=sampler,
+        rules=_rules(no_rules, strict),
+        candidates=candidates,
+        method=method,  # type: ignore[arg-type]
+        gibbs_steps=gibbs_steps,
+        filler=filler,
+    )
 
 
 def _sampler_options(function: F) -> F:
@@ -727,13 +765,15 @@ def models() -> None:
 
     for preset in presets():
         where = "bundled" if preset.bundled else "download"
-        metrics = preset.metrics.get("test", {})
+        split = "test" if "test" in preset.metrics else "valid"
+        metrics = preset.metrics.get(split, {})
         figures = ", ".join(f"{k} {v}" for k, v in metrics.items() if k != "tokens") or "no figures"
         mark = " (default)" if preset.default else ""
+        kind = "" if preset.kind == "model" else f", {preset.kind}"
         click.echo(
-            f"{preset.name}{mark} [{where}, {preset.size / 1e6:.1f} MB]: {preset.description}"
+            f"{preset.name}{mark} [{where}, {preset.size / 1e6:.1f} MB{kind}]: {preset.description}"
         )
-        click.echo(f"    test: {figures}")
+        click.echo(f"    {split}: {figures}")
 
 
 @main.command()
@@ -771,6 +811,8 @@ def harmonize(
     model: str | None,
     method: str,
     candidates: int,
+    gibbs_steps: int,
+    filler: str | None,
     sampler: str,
     temperature: float | None,
     top_k: int | None,
@@ -798,14 +840,7 @@ def harmonize(
     spec = _sampler_spec(sampler, temperature, top_k, top_p)
     source: Any = melody if soprano_of is None else _jsb_piece(soprano_of, "'--soprano-of'")
     net = _load_model(model)
-    from bachnet.generation.config import GenerationConfig  # loads Keras
-
-    config = GenerationConfig(
-        sampler=spec,
-        rules=_rules(no_rules, strict),
-        candidates=candidates,
-        method=method,  # type: ignore[arg-type]
-    )
+    config = _choice_config(spec, no_rules, strict, method, candidates, gibbs_steps, filler)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         if voice == "bass":  # of a JSB chorale (--soprano-of), its bass
@@ -857,6 +892,8 @@ def fill_command(
     model: str | None,
     method: str,
     candidates: int,
+    gibbs_steps: int,
+    filler: str | None,
     sampler: str,
     temperature: float | None,
     top_k: int | None,
@@ -888,14 +925,7 @@ def fill_command(
     mask = source.mask(bars=bars, voices=voices, pickup=pickup)
     spec = _sampler_spec(sampler, temperature, top_k, top_p)
     net = _load_model(model)
-    from bachnet.generation.config import GenerationConfig  # loads Keras
-
-    config = GenerationConfig(
-        sampler=spec,
-        rules=_rules(no_rules, strict),
-        candidates=candidates,
-        method=method,  # type: ignore[arg-type]
-    )
+    config = _choice_config(spec, no_rules, strict, method, candidates, gibbs_steps, filler)
     click.echo(f"rewriting {int(mask.sum())} of {mask.size} notes ({len(source)} sixteenths)")
     result = net.fill(source, mask, config=config, num_samples=num_samples, seed=seed)
     _write_all(result, outputs, tempo)

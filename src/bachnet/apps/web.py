@@ -4,7 +4,9 @@
 compiled generation up, composes or harmonises, and writes every file a click shows or offers
 (MIDI, MusicXML, WAV, the score as SVG, the piano roll as PNG). `build` lays the page out
 around a `Studio`, and `serve` starts it (extra ``bachnet[app]``). The compose button is also
-the API endpoint ``generate``, so scripts can call it with ``gradio_client``.
+the API endpoint ``generate``, and the regenerate button (`Studio.fill`: rewrite some bars and
+voices of the piece shown, a JSB test piece or an uploaded file) the endpoint ``fill``, so
+scripts can call both with ``gradio_client``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+import numpy.typing as npt
+
 from bachnet.core.aliases import PathLike
 from bachnet.data.corpus import Dataset
 from bachnet.errors import InputError
@@ -31,12 +36,16 @@ from bachnet.generation.samplers import from_options
 from bachnet.model.pretrained import presets
 from bachnet.music.chorale import Chorale
 from bachnet.music.keys import find_key
+from bachnet.music.regions import VOICE_LETTERS, parse_bars, parse_voices
 from bachnet.net import BachNet
 
 if TYPE_CHECKING:
     import gradio
 
 __all__ = [
+    "FILL_METHODS",
+    "FILL_SOURCES",
+    "HARMONISE",
     "KEYS",
     "PROMPTS",
     "Composition",
@@ -46,7 +55,18 @@ __all__ = [
 ]
 
 PROMPTS: tuple[str, ...] = ("none", "JSB test piece", "uploaded file")
-"""Where the opening comes from (or, to harmonise, the melody)."""
+"""Where the opening comes from (or, to harmonise, the melody or the bass)."""
+
+HARMONISE: tuple[str, ...] = ("continue the prompt", "harmonise its soprano", "harmonise its bass")
+"""What the page does with a prompt: continue it, or keep one of its lines and write the rest."""
+
+FILL_SOURCES: tuple[str, ...] = ("the piece shown", "JSB test piece", "uploaded file")
+"""The pieces `Studio.fill` rewrites: the studio's last result, a JSB test chorale, a file."""
+
+FILL_METHODS: tuple[str, ...] = ("rerank", "gibbs")
+"""How `Studio.fill` writes: the best of several left-to-right draws, or the filler network."""
+
+_VOICE_NAMES = ("soprano", "alto", "tenor", "bass")
 
 KEYS: tuple[str, ...] = (
     "any",
@@ -54,6 +74,10 @@ KEYS: tuple[str, ...] = (
     *(f"{tonic} minor" for tonic in ("A", "E", "B", "D", "G", "C")),
 )
 """Keys the app offers (``any``: the key the model chooses, moved into a plain key)."""
+
+FILL_SEED_OFFSET = 7919
+"""A regeneration with seed ``s`` draws from ``s + 7919``: the compose call with the same seed
+would otherwise draw the same first notes (and rewrite bar 1 as it was)."""
 
 STEPS = (16, 256, 16)
 """The steps slider: lowest, highest, increment (16th notes; 16 = one 4/4 bar)."""
@@ -72,6 +96,7 @@ class Composition:
     roll: Path | None
     seconds: float
     notes: list[str] = field(default_factory=list)
+    action: str = "composed"
 
     @property
     def downloads(self) -> list[str]:
@@ -86,7 +111,7 @@ class Composition:
             f"**{self.chorale.name or 'chorale'}**: {len(self.chorale)} steps "
             f"({self.chorale.duration:g} quarter notes)"
             + (f", in {key}" if key is not None else "")
-            + f"; composed and rendered in {self.seconds:.2f} s."
+            + f"; {self.action} and rendered in {self.seconds:.2f} s."
         ]
         return " ".join(parts + self.notes)
 
@@ -113,7 +138,7 @@ class Studio:
         tempo: float = 72.0,
     ) -> None:
         self.default_model = model or next(p.name for p in presets() if p.default)
-        self.models = [p.name for p in presets()]
+        self.models = [p.name for p in presets() if p.kind == "model"]
         if self.default_model not in self.models:
             self.models.insert(0, self.default_model)
         self.folder = (
@@ -123,6 +148,8 @@ class Studio:
         self._nets: dict[str, BachNet] = {}
         self._lock = threading.Lock()  # one composition at a time: the CPU is the limit
         self._count = 0
+        self.last: Composition | None = None
+        """The piece shown: the last one this studio composed or regenerated."""
 
     def net(self, name: str | None = None) -> BachNet:
         """The model called ``name`` (a preset or folder), loaded once."""
@@ -168,6 +195,7 @@ class Studio:
         upload: PathLike | None = None,
         prompt_steps: int = 16,
         harmonise: bool = False,
+        harmonise_voice: str = "soprano",
         audio: bool = True,
     ) -> Composition:
         """Compose (or harmonise) one chorale and write its files.
@@ -188,8 +216,11 @@ class Studio:
             test_piece: which JSB test chorale (0-based) for ``prompt="JSB test piece"``.
             upload: the uploaded file for ``prompt="uploaded file"``.
             prompt_steps: how many opening steps of the prompt piece to continue from.
-            harmonise: instead of continuing the prompt, keep its whole soprano as a melody
-                and write alto, tenor and bass under it.
+            harmonise: instead of continuing the prompt, keep one of its lines whole (see
+                ``harmonise_voice``) and write the other voices around it.
+            harmonise_voice: the line ``harmonise`` keeps: ``"soprano"`` (a melody: alto,
+                tenor and bass are written under it) or ``"bass"`` (soprano, alto and tenor
+                are written over it).
             audio: render the WAV file (FluidSynth); without it, no audio is written.
 
         Raises:
@@ -198,6 +229,8 @@ class Studio:
         start = time.perf_counter()
         if key not in KEYS:
             raise InputError(f"unknown key {key!r}; use one of {', '.join(KEYS)}")
+        if harmonise_voice not in ("soprano", "bass"):
+            raise InputError(f"harmonise_voice must be soprano or bass, got {harmonise_voice!r}")
         settings = GenerationConfig(
             steps=int(steps),
             sampler=from_options(sampler, temperature=temperature, top_k=top_k, top_p=top_p),
@@ -205,51 +238,173 @@ class Studio:
             key=None if key == "any" else key,
         )
         piece = self._prompt(prompt, test_piece, upload)
-        notes: list[str] = []
         with self._lock:
             net = self.net(model)
             if harmonise:
                 if piece is None:
-                    raise InputError("to harmonise, choose a JSB test piece or upload a melody")
-                chorale = net.harmonize(piece, config=settings, seed=seed)
+                    raise InputError(
+                        f"to harmonise, choose a JSB test piece or upload a "
+                        f"{'melody' if harmonise_voice == 'soprano' else 'bass line'}"
+                    )
+                if harmonise_voice == "bass":
+                    chorale = net.harmonize(bass=piece, config=settings, seed=seed)
+                else:
+                    chorale = net.harmonize(piece, config=settings, seed=seed)
             else:
                 opening = (
                     None if piece is None else Chorale(piece.chords[:prompt_steps], name=piece.name)
                 )
                 chorale = net.generate(opening, config=settings, seed=seed)
-            self._count += 1
-            folder = self.folder / f"{self._count:04d}"
-            folder.mkdir(parents=True, exist_ok=True)
             stem = "harmonisation" if harmonise else "chorale"
-            named = Chorale(
-                chorale.chords, name=f"bachnet {stem} {self._count}", fermatas=chorale.fermatas
+            return self._render(chorale, stem, start=start, audio=audio)
+
+    def fill(
+        self,
+        *,
+        model: str | None = None,
+        sampler: str = "top_p",
+        temperature: float | None = None,
+        top_k: int | None = None,
+        top_p: float | None = None,
+        rules: bool = True,
+        seed: int | None = 0,
+        source: str = "the piece shown",
+        test_piece: int = 0,
+        upload: PathLike | None = None,
+        bars: str = "",
+        voices: str = VOICE_LETTERS,
+        pickup: int = 0,
+        method: str = "rerank",
+        filler: str | None = None,
+        audio: bool = True,
+    ) -> Composition:
+        """Regenerate some bars and voices of a piece, keep every other note, write its files.
+
+        The result becomes the piece shown (`last`), so a second call can rewrite it again.
+
+        Args:
+            model: a preset name or model folder (default: the studio's model).
+            sampler: a sampler name; ``temperature``, ``top_k`` and ``top_p`` refine it as
+                `bachnet.generation.samplers.from_options` says (``method="rerank"`` only).
+            temperature: see ``sampler``.
+            top_k: see ``sampler``.
+            top_p: see ``sampler``.
+            rules: apply the default voice-leading rules to the notes written (with
+                ``method="gibbs"``: their parallel fifths and octaves).
+            seed: makes the result repeatable (``None``: a new one each time); the draw
+                uses ``seed + FILL_SEED_OFFSET``, so it differs from a composition with the
+                same seed.
+            source: one of `FILL_SOURCES`: the piece shown (the last one this studio
+                composed or regenerated), a JSB test chorale, or an uploaded file.
+            test_piece: which JSB test chorale (0-based) for ``source="JSB test piece"``.
+            upload: the uploaded ``.mid``/``.musicxml``/``.csv`` file for
+                ``source="uploaded file"``.
+            bars: the bars to rewrite, numbered as in the score (``"3-4"``, ``"2,5-6"``;
+                bar 1 is the first full 4/4 bar); empty: every bar.
+            voices: the voices to rewrite, letters of ``"SATB"``.
+            pickup: sixteenths before bar 1 (a pickup, bar 0), 0..15.
+            method: one of `FILL_METHODS`: ``"rerank"`` (the best-scored of several draws of
+                the model) or ``"gibbs"`` (a filler network that sees the whole piece).
+            filler: the filler for ``method="gibbs"``: a preset name or folder (``None``: the
+                bundled ``jsb-coconet``).
+            audio: render the WAV file (FluidSynth); without it, no audio is written.
+
+        Returns:
+            The new piece and its files; its summary says which bars and voices were
+            rewritten and how many notes were written.
+
+        Raises:
+            InputError: nothing to regenerate yet, a bad source, bar, voice or setting, a
+                missing or unreadable file; the message says which.
+
+        Examples:
+            >>> studio = Studio()  # doctest: +SKIP
+            >>> first = studio.compose(steps=64, seed=1)  # doctest: +SKIP
+            >>> studio.fill(bars="2-3", voices="AT", seed=2).notes[0]  # doctest: +SKIP
+            'Regenerated bars 2-3 in alto and tenor (rerank): 9 notes over 32 sixteenths; ...'
+        """
+        start = time.perf_counter()
+        if source not in FILL_SOURCES:
+            raise InputError(f"unknown source {source!r}; use one of {', '.join(FILL_SOURCES)}")
+        if method not in FILL_METHODS:
+            raise InputError(f"method must be one of {', '.join(FILL_METHODS)}; got {method!r}")
+        settings = GenerationConfig(
+            sampler=from_options(sampler, temperature=temperature, top_k=top_k, top_p=top_p),
+            rules="default" if rules else None,
+            method="gibbs" if method == "gibbs" else "rerank",
+            filler=filler,
+        )
+        if source == FILL_SOURCES[0]:  # the piece shown
+            piece = None if self.last is None else self.last.chorale
+        else:
+            piece = self._prompt(source, test_piece, upload)
+        if piece is None:
+            raise InputError(
+                "nothing to regenerate yet: compose a piece first, or choose a JSB test piece "
+                "or a file"
             )
-            with ThreadPoolExecutor(max_workers=1) as pool:  # FluidSynth runs beside the score
-                rendering = (
-                    pool.submit(
-                        named.write, folder / f"{stem}.wav", tempo=self.tempo, sample_rate=22050
-                    )
-                    if audio
-                    else None
+        spec = str(bars).strip()
+        mask = piece.mask(bars=spec or None, voices=voices, pickup=pickup)
+        with self._lock:
+            # a seed of its own: the compose seed again would redraw the same opening notes
+            fill_seed = None if seed is None else seed + FILL_SEED_OFFSET
+            chorale = self.net(model).fill(piece, mask, config=settings, seed=fill_seed)
+            return self._render(
+                chorale,
+                "regeneration",
+                start=start,
+                audio=audio,
+                action="regenerated",
+                notes=[_rewritten(piece, chorale, mask, spec, voices, method)],
+            )
+
+    def _render(
+        self,
+        chorale: Chorale,
+        stem: str,
+        *,
+        start: float,
+        audio: bool,
+        action: str = "composed",
+        notes: list[str] | None = None,
+    ) -> Composition:
+        """Write ``chorale``'s files into the next numbered folder; it becomes `last`.
+
+        Call it holding ``self._lock`` (it counts the folders).
+        """
+        notes = list(notes or [])
+        self._count += 1
+        folder = self.folder / f"{self._count:04d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        named = Chorale(
+            chorale.chords, name=f"bachnet {stem} {self._count}", fermatas=chorale.fermatas
+        )
+        with ThreadPoolExecutor(max_workers=1) as pool:  # FluidSynth runs beside the score
+            rendering = (
+                pool.submit(
+                    named.write, folder / f"{stem}.wav", tempo=self.tempo, sample_rate=22050
                 )
-                midi = named.write(folder / f"{stem}.mid", tempo=self.tempo)
-                musicxml = named.write(folder / f"{stem}.musicxml", tempo=self.tempo)
-                svg = roll = None
+                if audio
+                else None
+            )
+            midi = named.write(folder / f"{stem}.mid", tempo=self.tempo)
+            musicxml = named.write(folder / f"{stem}.musicxml", tempo=self.tempo)
+            svg = roll = None
+            try:
+                svg = named.to_svg()
+            except ScoreUnavailableError as error:
+                notes.append(f"(No score: {error}.)")
+            try:
+                roll = write_score(named, folder / f"{stem}.roll.png")
+            except ScoreUnavailableError as error:
+                notes.append(f"(No piano roll: {error}.)")
+            wav = None
+            if rendering is not None:
                 try:
-                    svg = named.to_svg()
-                except ScoreUnavailableError as error:
-                    notes.append(f"(No score: {error}.)")
-                try:
-                    roll = write_score(named, folder / f"{stem}.roll.png")
-                except ScoreUnavailableError as error:
-                    notes.append(f"(No piano roll: {error}.)")
-                wav = None
-                if rendering is not None:
-                    try:
-                        wav = rendering.result()
-                    except AudioUnavailableError as error:
-                        notes.append(f"(No audio: {error}.)")
-        return Composition(
+                    wav = rendering.result()
+                except AudioUnavailableError as error:
+                    notes.append(f"(No audio: {error}.)")
+        self.last = Composition(
             chorale=named,
             folder=folder,
             midi=midi,
@@ -259,7 +414,9 @@ class Studio:
             roll=roll,
             seconds=time.perf_counter() - start,
             notes=notes,
+            action=action,
         )
+        return self.last
 
     def _prompt(self, prompt: str, test_piece: int, upload: PathLike | None) -> Chorale | None:
         if prompt not in PROMPTS:
@@ -276,8 +433,50 @@ class Studio:
         return Chorale.read(upload)
 
 
+def _rewritten(
+    before: Chorale,
+    after: Chorale,
+    mask: npt.NDArray[np.bool_],
+    bars: str,
+    voices: str,
+    method: str,
+) -> str:
+    """One sentence for a fill's summary: which bars and voices, how many notes written."""
+    numbers = parse_bars(bars) if bars else []
+    runs: list[str] = []
+    for bar in numbers:
+        if runs and bar - 1 in numbers:
+            runs[-1] = f"{runs[-1].split('-')[0]}-{bar}"
+        else:
+            runs.append(str(bar))
+    where = (
+        "every bar" if not numbers else f"bar{'s' if len(numbers) > 1 else ''} {', '.join(runs)}"
+    )
+    names = [_VOICE_NAMES[column] for column in parse_voices(voices)]
+    who = (
+        "every voice"
+        if len(names) == len(_VOICE_NAMES)
+        else " and ".join(filter(None, [", ".join(names[:-1]), names[-1]]))
+    )
+    chords = after.chords
+    starts = np.ones(chords.shape, dtype=bool)  # a note starts where the pitch changes
+    starts[1:] = chords[1:] != chords[:-1]
+    written = int((mask & starts & (chords > 0)).sum())
+    changed = int((mask & (chords != before.chords)).sum())
+    cells = int(mask.sum())
+    steps = int(mask.any(axis=1).sum())
+    return (
+        f"Regenerated {where} in {who} ({method}): {written} note{'s' if written != 1 else ''} "
+        f"over {steps} sixteenths; {changed} of the {cells} voice-sixteenths differ from before."
+    )
+
+
 def build(studio: Studio) -> gradio.Blocks:
     """The page: settings on the left; score, piano roll, audio and downloads on the right.
+
+    The compose button is the API endpoint ``generate``; the regenerate button (under
+    "Regenerate bars") is ``fill``. Both answer with the score (HTML), the piano roll, the
+    audio, the downloads and the summary.
 
     Raises:
         ImportError: Gradio is missing (``pip install 'bachnet[app]'``).
@@ -286,6 +485,24 @@ def build(studio: Studio) -> gradio.Blocks:
     import gradio as gr
 
     low, high, increment = STEPS
+    Shown = tuple[str, str | None, str | None, list[str], str]
+
+    def show(result: Composition) -> Shown:
+        svg = (result.svg or "").replace("<svg ", '<svg style="width:100%;height:auto" ', 1)
+        score = f'<div id="bachnet-score" style="background:white">{svg}</div>'
+        roll = str(result.roll) if result.roll else None
+        wav = str(result.wav) if result.wav else None
+        return score, roll, wav, result.downloads, result.summary
+
+    def sampling(
+        temperature: float, top_k: float, top_p: float
+    ) -> tuple[float | None, int | None, float | None]:
+        """The sliders' temperature, top-k and top-p; ``None`` where a slider says off."""
+        return (
+            None if temperature == 1.0 else float(temperature),
+            int(top_k) or None,
+            None if top_p >= 1.0 else float(top_p),
+        )
 
     def generate(
         model: str,
@@ -301,14 +518,22 @@ def build(studio: Studio) -> gradio.Blocks:
         test_piece: float,
         upload: str | None,
         harmonise: bool,
-    ) -> tuple[str, str | None, str | None, list[str], str]:
+        harmonise_mode: str = HARMONISE[0],
+    ) -> Shown:
+        # ``harmonise`` (a hidden checkbox) keeps the endpoint's first 13 inputs as they were:
+        # True from an older script means "harmonise its soprano".
+        if harmonise_mode not in HARMONISE:
+            raise gr.Error(f"harmonise: use one of {', '.join(HARMONISE)}")
+        if harmonise and harmonise_mode == HARMONISE[0]:
+            harmonise_mode = HARMONISE[1]
+        temperature_, top_k_, top_p_ = sampling(temperature, top_k, top_p)
         try:
             result = studio.compose(
                 model=model,
                 sampler=sampler,
-                temperature=None if temperature == 1.0 else float(temperature),
-                top_k=int(top_k) or None,
-                top_p=None if top_p >= 1.0 else float(top_p),
+                temperature=temperature_,
+                top_k=top_k_,
+                top_p=top_p_,
                 rules=bool(rules),
                 steps=int(steps),
                 seed=None if seed is None or seed < 0 else int(seed),
@@ -316,15 +541,50 @@ def build(studio: Studio) -> gradio.Blocks:
                 prompt=prompt,
                 test_piece=int(test_piece),
                 upload=upload,
-                harmonise=bool(harmonise),
+                harmonise=harmonise_mode != HARMONISE[0],
+                harmonise_voice="bass" if harmonise_mode == HARMONISE[2] else "soprano",
             )
         except (ValueError, OSError) as error:
             raise gr.Error(str(error)) from error
-        svg = (result.svg or "").replace("<svg ", '<svg style="width:100%;height:auto" ', 1)
-        score = f'<div id="bachnet-score" style="background:white">{svg}</div>'
-        roll = str(result.roll) if result.roll else None
-        wav = str(result.wav) if result.wav else None
-        return score, roll, wav, result.downloads, result.summary
+        return show(result)
+
+    def fill(
+        model: str,
+        sampler: str,
+        temperature: float,
+        top_k: float,
+        top_p: float,
+        rules: bool,
+        seed: float,
+        source: str,
+        test_piece: float,
+        upload: str | None,
+        bars: str | None,
+        voices: list[str] | None,
+        pickup: float | None,
+        method: str,
+    ) -> Shown:
+        temperature_, top_k_, top_p_ = sampling(temperature, top_k, top_p)
+        try:
+            result = studio.fill(
+                model=model,
+                sampler=sampler,
+                temperature=temperature_,
+                top_k=top_k_,
+                top_p=top_p_,
+                rules=bool(rules),
+                seed=None if seed is None or seed < 0 else int(seed),
+                source=source,
+                test_piece=int(test_piece),
+                upload=upload,
+                bars=bars or "",
+                voices="".join(voices or []),
+                pickup=int(pickup or 0),
+                method=method,
+            )
+        except (ValueError, OSError) as error:
+            raise gr.Error(str(error)) from error
+        return show(result)
 
     with gr.Blocks(title="bachnet") as page:
         gr.Markdown(
@@ -349,14 +609,56 @@ def build(studio: Studio) -> gradio.Blocks:
                 prompt = gr.Radio(list(PROMPTS), value="none", label="Prompt")
                 test_piece = gr.Number(value=0, precision=0, label="JSB test piece (0-76)")
                 upload = gr.File(
-                    label="Upload a prompt or melody",
+                    label="Upload a prompt, melody or bass line",
                     file_types=list(suffixes("read")),
                     type="filepath",
                 )
-                harmonise = gr.Checkbox(
-                    value=False, label="Harmonise the prompt's soprano instead of continuing it"
+                legacy_harmonise = gr.Checkbox(value=False, visible=False)
+                harmonise = gr.Radio(
+                    list(HARMONISE),
+                    value=HARMONISE[0],
+                    label="With the prompt",
+                    elem_id="harmonise",
                 )
                 button = gr.Button("Compose", variant="primary", elem_id="compose")
+                with gr.Accordion("Regenerate bars", open=True, elem_id="regenerate-bars"):
+                    source = gr.Radio(
+                        list(FILL_SOURCES),
+                        value=FILL_SOURCES[0],
+                        label="Piece to regenerate (JSB test piece, upload: as chosen above)",
+                        elem_id="source",
+                    )
+                    bars = gr.Textbox(
+                        value="",
+                        label="Bars (e.g. 3-4; empty = all)",
+                        placeholder="3-4",
+                        max_lines=1,
+                        elem_id="bars",
+                    )
+                    voices = gr.CheckboxGroup(
+                        [
+                            (name, letter)
+                            for name, letter in zip(_VOICE_NAMES, VOICE_LETTERS, strict=True)
+                        ],
+                        value=list(VOICE_LETTERS),
+                        label="Voices",
+                        elem_id="voices",
+                    )
+                    pickup = gr.Number(
+                        value=0,
+                        precision=0,
+                        minimum=0,
+                        maximum=15,
+                        label="Pickup before bar 1 (16ths)",
+                        elem_id="pickup",
+                    )
+                    method = gr.Radio(
+                        list(FILL_METHODS),
+                        value=FILL_METHODS[0],
+                        label="Method (gibbs: a filler network that sees the whole piece)",
+                        elem_id="method",
+                    )
+                    regenerate = gr.Button("Regenerate", elem_id="regenerate")
             with gr.Column(scale=2):
                 summary = gr.Markdown(elem_id="summary")
                 audio = gr.Audio(label="Listen", type="filepath", elem_id="audio")
@@ -365,6 +667,7 @@ def build(studio: Studio) -> gradio.Blocks:
                     label="Piano roll", show_label=False, type="filepath", elem_id="roll"
                 )
                 files = gr.File(label="Downloads", file_count="multiple", elem_id="downloads")
+        outputs = [score, roll, audio, files, summary]
         button.click(
             generate,
             inputs=[
@@ -380,10 +683,32 @@ def build(studio: Studio) -> gradio.Blocks:
                 prompt,
                 test_piece,
                 upload,
+                legacy_harmonise,
                 harmonise,
             ],
-            outputs=[score, roll, audio, files, summary],
+            outputs=outputs,
             api_name="generate",
+        )
+        regenerate.click(
+            fill,
+            inputs=[
+                model,
+                sampler,
+                temperature,
+                top_k,
+                top_p,
+                rules,
+                seed,
+                source,
+                test_piece,
+                upload,
+                bars,
+                voices,
+                pickup,
+                method,
+            ],
+            outputs=outputs,
+            api_name="fill",
         )
     return page
 

@@ -56,11 +56,12 @@ __all__ = [
 SamplerSpec = str | dict[str, Any] | Sampler
 """Anything `bachnet.generation.samplers.get` accepts: a name, a config dict or a `Sampler`."""
 
-Method = Literal["sample", "rerank", "beam"]
-"""How a harmonisation is chosen: one draw, the best-scored of ``candidates`` draws, or a beam
-search of width ``candidates``."""
+Method = Literal["sample", "rerank", "beam", "gibbs"]
+"""How a harmonisation or a fill is chosen: one draw, the best-scored of ``candidates`` draws,
+a beam search of width ``candidates`` (all three with the token model, left to right), or
+annealed Gibbs sampling with a filler that sees the whole piece (`bachnet.generation.gibbs`)."""
 
-METHODS: tuple[str, ...] = ("sample", "rerank", "beam")
+METHODS: tuple[str, ...] = ("sample", "rerank", "beam", "gibbs")
 """Every `Method`."""
 
 DEFAULT_METHOD: Method = "rerank"
@@ -71,7 +72,9 @@ COMPOSE_SETTINGS = frozenset(
 )
 """The fields `bachnet.generation.compose.generate` reads."""
 
-HARMONIZE_SETTINGS = frozenset({"sampler", "rules", "voice_ranges", "method", "candidates"})
+HARMONIZE_SETTINGS = frozenset(
+    {"sampler", "rules", "voice_ranges", "method", "candidates", "filler", "gibbs_steps"}
+)
 """The fields `bachnet.generation.harmonize.harmonize` reads."""
 
 
@@ -97,6 +100,10 @@ class GenerationConfig:
         method: how a harmonisation is chosen, see `Method`.
         candidates: draws per harmonisation for ``method="rerank"``, the beam width for
             ``"beam"``.
+        filler: the filler ``method="gibbs"`` uses: a preset name or a folder (``None``: the
+            bundled ``jsb-coconet``).
+        gibbs_steps: annealed Gibbs steps for ``method="gibbs"`` (each one pass of the
+            filler over the rows it needs).
 
     Raises:
         InputError: a setting out of range, an unknown sampler, rule, key or method.
@@ -112,6 +119,8 @@ class GenerationConfig:
     include_prompt: bool = True
     method: Method = DEFAULT_METHOD
     candidates: int = 8
+    filler: str | None = None
+    gibbs_steps: int = 8
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -137,6 +146,10 @@ class GenerationConfig:
             raise InputError(f"method must be one of {', '.join(METHODS)}; got {self.method!r}")
         if not _whole(self.candidates) or self.candidates < 1:
             raise InputError(f"candidates must be >= 1, got {self.candidates}")
+        if not _whole(self.gibbs_steps) or not 1 <= self.gibbs_steps <= 1000:
+            raise InputError(f"gibbs_steps must be 1..1000, got {self.gibbs_steps}")
+        if self.filler is not None:
+            set_(self, "filler", str(self.filler))
 
     def replace(self, **settings: Any) -> GenerationConfig:
         """A copy with some settings changed (and checked again).

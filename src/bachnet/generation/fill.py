@@ -9,7 +9,10 @@ three voices over a given bass, the notes you erased.
 The model reads left to right, so it sees the kept notes before a gap, not those after it;
 the after-the-fact choice of ``method="rerank"`` (the default: the best-scored of
 ``candidates`` draws, the whole piece scored, kept notes included) and ``method="beam"`` are
-what let the notes after a gap weigh in. Written notes sound (a mask never writes a rest),
+what let the notes after a gap weigh in. ``method="gibbs"`` uses a second network instead, a
+filler that sees the whole piece at once (`bachnet.model.filler`, the bundled
+``jsb-coconet``), with annealed Gibbs sampling (`bachnet.generation.gibbs`); the
+voice-leading rules play no part there. Written notes sound (a mask never writes a rest),
 follow the rules and stay in their voices' ranges; kept notes win over both.
 
 Examples:
@@ -34,6 +37,7 @@ import numpy.typing as npt
 
 from bachnet.errors import InputError, InputTypeError
 from bachnet.generation.config import HARMONIZE_SETTINGS, GenerationConfig
+from bachnet.generation.gibbs import draw_gibbs
 from bachnet.generation.harmonize import draw_constrained
 from bachnet.generation.masks import fill_mask
 from bachnet.model.protocol import LanguageModel
@@ -134,8 +138,13 @@ def fill(
     if not write.any():
         copies = [Chorale(piece.chords, name=name, fermatas=piece.fermatas)] * num_samples
         return copies if num_samples > 1 else copies[0]
-    allowed = fill_mask(model.vocab, piece.chords, write)
-    result = draw_constrained(model, allowed, config, num_samples=num_samples, seed=seed, name=name)
-    pieces = result if isinstance(result, list) else [result]
+    if config.method == "gibbs":
+        pieces = draw_gibbs(model, piece.chords, write, config, num_samples=num_samples, seed=seed)
+    else:
+        allowed = fill_mask(model.vocab, piece.chords, write)
+        result = draw_constrained(
+            model, allowed, config, num_samples=num_samples, seed=seed, name=name
+        )
+        pieces = result if isinstance(result, list) else [result]
     kept = [Chorale(p.chords, name=name, fermatas=piece.fermatas) for p in pieces]
     return kept if num_samples > 1 else kept[0]

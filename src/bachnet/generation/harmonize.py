@@ -55,6 +55,7 @@ from bachnet.generation.config import (
     Method,
 )
 from bachnet.generation.decoder import VOICES_PER_STEP, beam_step_for, decode
+from bachnet.generation.gibbs import draw_gibbs
 from bachnet.generation.masks import fill_mask, soprano_mask
 from bachnet.generation.rules import Rule
 from bachnet.generation.samplers import get as get_sampler
@@ -290,19 +291,26 @@ def harmonize(
             names += [name] if name else []
     name = names[0] if names else None
     label = f"{name} (harmonised)" if name else "bachnet harmonisation"
+    steps = {len(line) for line in lines.values()}
+    if len(steps) > 1:
+        raise InputError(
+            f"the soprano has {len(lines[0])} steps and the bass {len(lines[3])}: give lines "
+            "of one length"
+        )
+    chords = np.zeros((steps.pop(), 4), dtype=np.int16)
+    write = np.ones(chords.shape, dtype=bool)
+    for voice, line in lines.items():
+        chords[:, voice], write[:, voice] = line, False
+    if config.method == "gibbs":
+        if bass is None:  # where the melody rests, all rest (as with the other methods)
+            write &= (lines[0] > 0)[:, None]
+        pieces = draw_gibbs(
+            model, chords, write, config, num_samples=num_samples, seed=seed, name=label
+        )
+        return pieces if num_samples > 1 else pieces[0]
     if bass is None:
         allowed = soprano_mask(model.vocab, lines[0])
     else:
-        steps = {len(line) for line in lines.values()}
-        if len(steps) > 1:
-            raise InputError(
-                f"the soprano has {len(lines[0])} steps and the bass {len(lines[3])}: give lines "
-                "of one length"
-            )
-        chords = np.zeros((steps.pop(), 4), dtype=np.int16)
-        write = np.ones(chords.shape, dtype=bool)
-        for voice, line in lines.items():
-            chords[:, voice], write[:, voice] = line, False
         allowed = fill_mask(model.vocab, chords, write)
     return draw_constrained(model, allowed, config, num_samples=num_samples, seed=seed, name=label)
 

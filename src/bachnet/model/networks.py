@@ -16,6 +16,10 @@ Built in:
   (its voice x its step's 16th position: 16 values) added to the token embedding, and one
   beat of silence before every training piece, so that a piece starts on a beat. The model
   knows which voice it writes and where the beat is, instead of inferring both.
+* ``"voice_lstm"``: ``beat_lstm`` plus, for the voice it writes next, that voice's own token
+  one step earlier and how many steps it has held it (0-15, TonicNet's repetition counter),
+  each embedded and added to the input. The LSTMs need not carry either across the three
+  tokens in between.
 * ``"step_lstm"``: one recurrent step per 16th-note step instead of per token. The LSTMs
   read each whole chord (its four voice embeddings side by side, plus the step's 16th
   position in the beat); a small head then writes the next chord voice by voice, from the
@@ -46,6 +50,8 @@ __all__ = [
     "Network",
     "StepLSTM",
     "StepLSTMNetwork",
+    "VoiceContext",
+    "VoiceLSTMNetwork",
     "network_for",
 ]
 
@@ -54,6 +60,9 @@ VOICES = 4
 
 BEAT = 16
 """Tokens per quarter-note beat: 4 sixteenth steps x 4 voices."""
+
+HELD = 16
+"""Values of the held-steps input of ``voice_lstm``: 0..15 steps (longer holds count as 15)."""
 
 StepFn = Callable[[Tensor, Tensor, list[Tensor]], tuple[Tensor, list[Tensor]]]
 """``(token ids (batch,), stream index (scalar), states) -> (logits (batch, vocab), states)``."""
@@ -83,6 +92,57 @@ class BeatPosition(keras.layers.Layer):  # type: ignore[misc]
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "period": self.period}
+
+
+@keras.saving.register_keras_serializable(package="bachnet")
+class VoiceContext(keras.layers.Layer):  # type: ignore[misc]
+    """What the next token's voice holds: ``(batch, time)`` ids -> its token a step earlier and
+    how many steps before that it held the same token.
+
+    At stream position ``t`` the next token is ``t + 1``; its voice wrote token ``t - 3`` one
+    step (four tokens) earlier. Outside the window that token is unknown: id ``pad`` (the
+    vocabulary size), held 0.
+
+    Examples:
+        >>> import numpy as np
+        >>> tokens = np.array([[5, 1, 1, 1, 5, 2, 2, 2, 5, 3, 3, 3, 6, 4]], "int32")
+        >>> before, held = VoiceContext(pad=47)(tokens)
+        >>> before.numpy().tolist()
+        [[47, 47, 47, 5, 1, 1, 1, 5, 2, 2, 2, 5, 3, 3]]
+        >>> held.numpy().tolist()
+        [[0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0]]
+    """
+
+    def __init__(self, pad: int, horizon: int = HELD - 1, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.pad = int(pad)
+        self.horizon = int(horizon)
+
+    def _shift(self, tokens: Tensor, by: int) -> Tensor:
+        length = ops.shape(tokens)[1]
+        padded = ops.pad(tokens, ((0, 0), (by, 0)), constant_values=self.pad)
+        return padded[:, :length]
+
+    def call(self, tokens: Tensor) -> Tensor:
+        """``(before, held)``, both ``(batch, time)`` int32."""
+        tokens = ops.cast(tokens, "int32")
+        before = self._shift(tokens, VOICES - 1)
+        known = ops.cast(before != self.pad, "int32")
+        alive = known
+        held = ops.zeros_like(before)
+        for k in range(1, self.horizon + 1):
+            earlier = self._shift(tokens, VOICES - 1 + VOICES * k)
+            alive = alive * ops.cast(earlier == before, "int32")
+            held = held + alive
+        return before, held
+
+    def compute_output_shape(
+        self, input_shape: tuple[int | None, ...]
+    ) -> tuple[tuple[int | None, ...], tuple[int | None, ...]]:
+        return input_shape, input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "pad": self.pad, "horizon": self.horizon}
 
 
 class Network:
@@ -139,6 +199,7 @@ class LSTMNetwork(Network):
 
     name = "lstm"
     positions = False
+    voice_context = False
 
     def build(self) -> keras.Model:
         config = self.config
@@ -150,6 +211,13 @@ class LSTMNetwork(Network):
             where = BeatPosition(BEAT, name="beat_position")(tokens)
             place = keras.layers.Embedding(BEAT, config.embedding_dim, name="position")(where)
             x = keras.layers.Add(name="token_and_position")([x, place])
+        if self.voice_context:
+            before, held = VoiceContext(config.vocab_size, name="voice_context")(tokens)
+            before = keras.layers.Embedding(
+                config.vocab_size + 1, config.embedding_dim, name="voice_before"
+            )(before)
+            held = keras.layers.Embedding(HELD, config.embedding_dim, name="voice_held")(held)
+            x = keras.layers.Add(name="with_voice_context")([x, before, held])
         for i, units in enumerate(config.lstm_units, start=1):
             x = keras.layers.Dropout(config.dropout, name=f"dropout_{i}")(x)
             x = keras.layers.LSTM(units, return_sequences=True, name=f"lstm_{i}")(x)
@@ -161,8 +229,14 @@ class LSTMNetwork(Network):
         return keras.Model(tokens, logits, name="bachnet")
 
     def initial_state(self, batch: Tensor) -> list[Tensor]:
-        """``[h1, c1, h2, c2, ...]``, all zeros."""
-        return [ops.zeros((batch, units)) for units in self.config.lstm_units for _ in range(2)]
+        """``[h1, c1, h2, c2, ...]``, all zeros (``voice_lstm`` adds two, see its class)."""
+        states = [ops.zeros((batch, units)) for units in self.config.lstm_units for _ in range(2)]
+        if self.voice_context:
+            states += [
+                ops.full((batch, VOICES), float(self.config.vocab_size)),
+                ops.zeros((batch, VOICES)),
+            ]
+        return states
 
     def step(self, model: keras.Model) -> StepFn:
         """One token: ``(ids (batch,), index, [h1, c1, ...]) -> (logits, [h1, c1, ...])``.
@@ -192,12 +266,32 @@ class LSTMNetwork(Network):
         ]
         head = [model.get_layer("dense")] if config.dense_units else []
         head.append(model.get_layer("logits"))
+        context = self.voice_context
+        before_embedding = model.get_layer("voice_before") if context else None
+        held_embedding = model.get_layer("voice_held") if context else None
+        layers = len(recurrent)
 
         def step(token: Tensor, index: Tensor, states: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
             x = embedding(token)
             if position is not None:
                 place = ops.mod(ops.cast(index, "int32"), BEAT)
                 x = x + position(ops.full(ops.shape(token), place, dtype="int32"))
+            extra: list[Tensor] = []
+            if before_embedding is not None and held_embedding is not None:
+                # voices' last tokens and held counts (floats, so every state is one dtype)
+                last, held = states[2 * layers], states[2 * layers + 1]
+                voice = ops.mod(ops.cast(index, "int32"), VOICES)
+                mine = ops.expand_dims(ops.arange(VOICES) == voice, 0)
+                value = ops.expand_dims(ops.cast(token, last.dtype), 1)
+                held = ops.where(mine, ops.where(value == last, held + 1.0, 0.0), held)
+                last = ops.where(mine, value, last)
+                upcoming = ops.expand_dims(ops.arange(VOICES) == ops.mod(voice + 1, VOICES), 0)
+                zero = ops.zeros_like(last)
+                before = ops.sum(ops.where(upcoming, last, zero), axis=1)
+                count = ops.minimum(ops.sum(ops.where(upcoming, held, zero), axis=1), HELD - 1)
+                x = x + before_embedding(ops.cast(before, "int32"))
+                x = x + held_embedding(ops.cast(count, "int32"))
+                extra = [last, held]
             new_states: list[Tensor] = []
             for i, (lstm, norm) in enumerate(recurrent):
                 x, (h, c) = lstm.cell(x, [states[2 * i], states[2 * i + 1]], training=False)
@@ -206,7 +300,7 @@ class LSTMNetwork(Network):
                     x = norm(x)
             for layer in head:
                 x = layer(x)
-            return x, new_states
+            return x, new_states + extra
 
         return step
 
@@ -229,6 +323,33 @@ class BeatLSTMNetwork(LSTMNetwork):
     lead = BEAT
     align = BEAT
     pad_lead = True
+
+
+class VoiceLSTMNetwork(BeatLSTMNetwork):
+    """`BeatLSTMNetwork` plus what the voice to write holds (`VoiceContext`).
+
+    Its step state is ``[h1, c1, ..., each voice's last token (batch, 4), how many steps each
+    has held it (batch, 4)]``; the last two are floats so that every state has one dtype.
+
+    Examples:
+        >>> import numpy as np
+        >>> from bachnet import BachNet, ModelConfig
+        >>> keras.utils.set_random_seed(0)
+        >>> config = ModelConfig(architecture="voice_lstm", lstm_units=(8,), embedding_dim=4)
+        >>> net = BachNet(config)
+        >>> net.count_params() == config.parameters
+        True
+        >>> step = net.network.step(net.keras_model)
+        >>> states = net.network.initial_state(1)
+        >>> tokens = [0] * 16 + [37, 32, 29, 13] * 3 + [38, 32, 29, 13, 38, 33]
+        >>> for index, token in enumerate(tokens):
+        ...     logits, states = step(np.array([token], "int32"), index, states)
+        >>> bool(np.allclose(logits, net.logits([tokens])[:, -1], atol=1e-5))
+        True
+    """
+
+    name = "voice_lstm"
+    voice_context = True
 
 
 @keras.saving.register_keras_serializable(package="bachnet")
@@ -478,7 +599,7 @@ class StepLSTMNetwork(Network):
 
 
 NETWORKS: dict[str, type[Network]] = {
-    cls.name: cls for cls in (LSTMNetwork, BeatLSTMNetwork, StepLSTMNetwork)
+    cls.name: cls for cls in (LSTMNetwork, BeatLSTMNetwork, VoiceLSTMNetwork, StepLSTMNetwork)
 }
 """Model types by their ``architecture`` name."""
 

@@ -50,6 +50,9 @@ class Preset:
         url: download URL of the ``.zip`` (remote presets).
         sha256: sha256 of the ``.zip`` (remote presets).
         default: the preset ``from_pretrained()`` loads with no argument.
+        kind: ``"model"`` (a token model: `BachNet.from_pretrained`) or ``"filler"`` (a
+            whole-texture filler: `bachnet.model.filler.Filler`, used by
+            ``fill(method="gibbs")``).
 
     Examples:
         >>> preset = next(p for p in presets() if p.default)
@@ -66,6 +69,7 @@ class Preset:
     url: str = ""
     sha256: str = ""
     default: bool = False
+    kind: str = "model"
 
 
 def _index() -> dict[str, Any]:

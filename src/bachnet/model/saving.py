@@ -102,6 +102,11 @@ def load(directory: PathLike, build: Callable[[ModelConfig, Vocabulary, dict[str
         document = json.loads(config_path.read_text(encoding="utf-8"))
         if not isinstance(document, dict):
             raise InputTypeError(f"expected a JSON object, got {type(document).__name__}")
+        if document.get("kind") == "filler":
+            raise InputError(
+                "this folder holds a filler (a whole-texture model for fill(method='gibbs'), "
+                "loaded with bachnet.model.filler.Filler), not a token model"
+            )
         version = document.get("format", 1)
         if isinstance(version, bool) or not isinstance(version, int) or version < 1:
             raise InputError(f"format {version!r} is not a format version (1, 2, ...)")

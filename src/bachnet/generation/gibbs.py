@@ -1,0 +1,295 @@
+"""Annealed blocked Gibbs sampling with a filler: fill any cells, seeing the whole piece.
+
+Coconet's sampler (Huang et al. 2017, section 5): every cell to be written starts blank and is
+drawn at once from the filler's predictions; then, ``steps - 1`` times, a shrinking random
+block of those cells (all of them at first, ``p_min`` of them at the end) is erased again and
+redrawn given all the others, at a temperature that falls from ``t_max`` to ``t_min``. Early
+steps explore, late steps polish one cell at a time against everything around it. Kept cells
+never change. The network only sees the rows that can matter (the written rows and its
+receptive radius either side), and the ``num_samples`` versions run as one batch.
+
+Written cells always sound (the rest is never drawn) and stay inside their voice's range when
+``ranges`` are given. Of the voice-leading rules (`bachnet.generation.rules`) the parallel
+fifths and octaves apply: a candidate note that would move in parallel fifths or octaves
+with another voice, into its step or out of it (given the notes around it as they stand), has
+the rule's weight taken off its log-probability (or is barred, for a hard rule), and every
+written cell that moves in parallels after a step is redrawn in the next one besides the
+random block.
+
+Examples:
+    >>> import keras, numpy as np
+    >>> from bachnet.model.filler import Filler, FillerConfig
+    >>> keras.utils.set_random_seed(0)
+    >>> filler = Filler(FillerConfig(filters=4, blocks=1))
+    >>> chords = np.array([[72, 67, 64, 48]] * 8 + [[71, 67, 62, 43]] * 8)
+    >>> write = np.zeros((16, 4), bool); write[4:12, 1:3] = True
+    >>> out = gibbs_fill(filler, chords, write, seed=0, steps=4)
+    >>> out.shape, bool((out[0][~write] == chords[~write]).all()), bool((out[0][write] > 0).all())
+    ((1, 16, 4), True, True)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from bachnet.errors import InputError
+from bachnet.generation.config import GenerationConfig
+from bachnet.generation.rules import ParallelFifths, ParallelOctaves, get_rules
+from bachnet.model.filler import (
+    CLASSES,
+    DEFAULT_FILLER,
+    Filler,
+    bar_positions,
+    ids_to_pitches,
+    pitches_to_ids,
+)
+from bachnet.model.protocol import LanguageModel
+from bachnet.music.chorale import Chorale
+from bachnet.music.metrics import PAIRS, parallel_motion
+
+__all__ = ["GibbsSchedule", "draw_gibbs", "gibbs_fill", "load_filler"]
+
+_LOADED: dict[str, Filler] = {}
+
+
+def load_filler(name_or_path: str | None = None) -> Filler:
+    """A filler by preset name or folder (``None``: the bundled ``jsb-coconet``), loaded once
+    per process."""
+    key = name_or_path or DEFAULT_FILLER
+    if key not in _LOADED:
+        _LOADED[key] = Filler.from_pretrained(key)
+    return _LOADED[key]
+
+
+@dataclass(frozen=True)
+class GibbsSchedule:
+    """Coconet's annealing: at step ``n`` of ``steps``, redraw a fraction
+    ``max(p_min, p_max - (p_max - p_min) * n / (eta * steps))`` of the written cells at a
+    temperature falling linearly from ``t_max`` to ``t_min`` over the same span.
+
+    Examples:
+        >>> [tuple(round(x, 3) for x in GibbsSchedule(steps=4).at(n)) for n in range(4)]
+        [(1.0, 1.0), (0.578, 0.778), (0.156, 0.556), (0.05, 0.5)]
+    """
+
+    steps: int = 8
+    p_max: float = 1.0
+    p_min: float = 0.05
+    eta: float = 0.75
+    t_max: float = 1.0
+    t_min: float = 0.5
+
+    def __post_init__(self) -> None:
+        if isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 1:
+            raise InputError(f"Gibbs steps must be a whole number >= 1, got {self.steps!r}")
+        if not 0.0 < self.p_min <= self.p_max <= 1.0:
+            raise InputError(
+                f"need 0 < p_min <= p_max <= 1, got p_min={self.p_min}, p_max={self.p_max}"
+            )
+        if not 0.0 < self.t_min <= self.t_max:
+            raise InputError(f"need 0 < t_min <= t_max, got {self.t_min}, {self.t_max}")
+
+    def at(self, n: int) -> tuple[float, float]:
+        """``(fraction redrawn, temperature)`` at step ``n`` (0-based)."""
+        done = min(1.0, n / max(1.0, self.eta * (self.steps - 1)))
+        fraction = max(self.p_min, self.p_max - (self.p_max - self.p_min) * done)
+        return fraction, self.t_max - (self.t_max - self.t_min) * done
+
+
+def _window(write: npt.NDArray[np.bool_], radius: int) -> tuple[int, int]:
+    """The rows holding every written cell, plus ``radius`` rows of context either side."""
+    rows = np.flatnonzero(write.any(axis=1))
+    return max(0, int(rows[0]) - radius), min(len(write), int(rows[-1]) + radius + 1)
+
+
+def _allowed_classes(
+    ranges: npt.NDArray[np.int64] | None,
+) -> npt.NDArray[np.bool_]:
+    """``(4, 47)``: the classes each voice may draw (sounding, inside its range)."""
+    allowed = np.ones((4, CLASSES), bool)
+    allowed[:, 0] = False
+    if ranges is not None:
+        pitches = ids_to_pitches(np.arange(CLASSES))
+        for voice, (low, high) in enumerate(ranges):
+            allowed[voice] &= (pitches >= low) & (pitches <= high)
+    return allowed
+
+
+def _parallel_penalty(
+    pitches: npt.NDArray[np.int32],
+    where: npt.NDArray[np.int64],
+    weights: tuple[float, float],
+) -> npt.NDArray[np.float64]:
+    """``(cells, 47)``: what each candidate note of each cell ``(sample, row, voice)`` costs in
+    parallel fifths and octaves with the other voices, into its row and out of it."""
+    fifth, octave = weights
+    candidates = ids_to_pitches(np.arange(CLASSES))  # class -> MIDI (rest: 0)
+    cells, rows = len(where), pitches.shape[1]
+    sample, row, voice = where[:, 0], where[:, 1], where[:, 2]
+    chord = pitches[sample, row]  # (cells, 4)
+    trial = np.repeat(chord[:, None, :], CLASSES, axis=1)  # (cells, 47, 4)
+    trial[np.arange(cells)[:, None], np.arange(CLASSES)[None, :], voice[:, None]] = candidates
+    trial = trial.reshape(-1, 4)
+    penalty = np.zeros(cells * CLASSES)
+    for neighbour, into in ((row - 1, True), (row + 1, False)):
+        inside = (neighbour >= 0) & (neighbour < rows)
+        other = pitches[sample, np.clip(neighbour, 0, rows - 1)]
+        other = np.where(inside[:, None], other, 0)  # outside the window: nothing to move from
+        other = np.repeat(other, CLASSES, axis=0)
+        before, after = (other, trial) if into else (trial, other)
+        fifths, octaves = parallel_motion(before, after)
+        for weight, found in ((fifth, fifths.sum(axis=1)), (octave, octaves.sum(axis=1))):
+            penalty += np.where(found > 0, weight, 0.0) * np.maximum(found, 1)  # no inf x 0
+    return penalty.reshape(cells, CLASSES)
+
+
+def _in_parallels(pitches: npt.NDArray[np.int32]) -> npt.NDArray[np.bool_]:
+    """``(samples, rows, 4)``: the cells that move in parallel fifths or octaves with another
+    voice, into their row or out of it."""
+    samples, rows, _ = pitches.shape
+    hot = np.zeros(pitches.shape, bool)
+    if rows < 2:
+        return hot
+    before = pitches[:, :-1].reshape(-1, 4)
+    after = pitches[:, 1:].reshape(-1, 4)
+    fifths, octaves = parallel_motion(before, after)
+    found = (fifths | octaves).reshape(samples, rows - 1, -1)
+    for k, (i, j) in enumerate(PAIRS):
+        for voice in (i, j):
+            hot[:, :-1, voice] |= found[:, :, k]
+            hot[:, 1:, voice] |= found[:, :, k]
+    return hot
+
+
+def gibbs_fill(
+    filler: Filler,
+    chords: npt.ArrayLike,
+    write: npt.ArrayLike,
+    *,
+    schedule: GibbsSchedule | None = None,
+    steps: int | None = None,
+    num_samples: int = 1,
+    seed: int | None = None,
+    ranges: npt.ArrayLike | None = None,
+    end_on_barline: bool = True,
+    parallels: tuple[float, float] | None = None,
+) -> npt.NDArray[np.int32]:
+    """Draw the written cells of a piece; keep all others exactly.
+
+    Args:
+        filler: the trained filler.
+        chords: ``(steps, 4)`` MIDI pitches, 0 = rest (S, A, T, B); written cells' values are
+            ignored.
+        write: ``(steps, 4)`` booleans, True = draw this cell.
+        schedule: the annealing (default `GibbsSchedule`); ``steps`` overrides its length.
+        num_samples: versions to draw (one batch).
+        seed: the same seed gives the same versions.
+        ranges: ``(4, 2)`` lowest and highest MIDI pitch of each voice's written cells; a cell
+            whose voice has no pitch in range is drawn from the whole compass.
+        end_on_barline: place the bar so the piece ends on a bar line (see
+            `bachnet.model.filler.bar_positions`).
+        parallels: ``(fifths, octaves)``: what a parallel fifth and a parallel octave cost in
+            log-probability (``inf`` bars them); ``None``: nothing.
+
+    Returns:
+        ``(num_samples, steps, 4)`` MIDI pitches.
+
+    Raises:
+        InputError: shapes that do not match, pitches the filler does not know.
+    """
+    chords = np.asarray(chords)
+    write = np.asarray(write, dtype=bool)
+    if chords.ndim != 2 or chords.shape[1] != 4 or write.shape != chords.shape:
+        raise InputError(
+            f"gibbs_fill needs (steps, 4) chords and a mask of the same shape, got "
+            f"{chords.shape} and {write.shape}"
+        )
+    if num_samples < 1:
+        raise InputError(f"num_samples must be >= 1, got {num_samples}")
+    schedule = schedule or GibbsSchedule()
+    if steps is not None:
+        schedule = GibbsSchedule(
+            steps, schedule.p_max, schedule.p_min, schedule.eta, schedule.t_max, schedule.t_min
+        )
+    out = np.repeat(chords[None].astype(np.int32), num_samples, axis=0)
+    if not write.any():
+        return out
+    ids = pitches_to_ids(np.where(write, 0, chords))
+    low, high = _window(write, filler.config.radius)
+    window = np.repeat(ids[None, low:high], num_samples, axis=0)
+    mask = write[low:high]
+    positions = np.repeat(
+        bar_positions(len(chords), end_on_barline)[None, low:high], num_samples, axis=0
+    )
+    bounds = None if ranges is None else np.asarray(ranges, dtype=np.int64).reshape(4, 2)
+    allowed = _allowed_classes(bounds)
+    allowed[~allowed.any(axis=1), 1:] = True  # a voice with nothing in range: anything sounding
+    rng = np.random.default_rng(seed)
+    cells = np.argwhere(mask)  # (cells, 2): row, voice
+    erased = np.repeat(mask[None], num_samples, axis=0)
+    for n in range(schedule.steps):
+        fraction, temperature = schedule.at(n)
+        if n:
+            count = max(1, round(fraction * len(cells)))
+            erased = np.zeros_like(erased)
+            for sample in range(num_samples):
+                pick = cells[rng.choice(len(cells), count, replace=False)]
+                erased[sample, pick[:, 0], pick[:, 1]] = True
+            if parallels is not None:  # and every written cell that now moves in parallels
+                erased |= _in_parallels(ids_to_pitches(window)) & mask[None]
+        logits = filler.logits(window, erased, positions).astype(np.float64)
+        where = np.argwhere(erased)  # (k, 3): sample, row, voice
+        chosen = logits[where[:, 0], where[:, 1], where[:, 2]] / temperature
+        chosen = np.where(allowed[where[:, 2]], chosen, -np.inf)
+        if parallels is not None:
+            cost = _parallel_penalty(ids_to_pitches(window), where, parallels)
+            penalised = chosen - cost
+            stuck = np.all(np.isneginf(penalised), axis=1, keepdims=True)  # all barred: give way
+            chosen = np.where(stuck, chosen, penalised)
+        chosen -= chosen.max(axis=1, keepdims=True)
+        cumulative = np.exp(chosen).cumsum(axis=1)
+        cumulative /= cumulative[:, -1:]  # ends at exactly 1: a draw is always a class allowed
+        draws = (cumulative < rng.random((len(cumulative), 1))).sum(axis=1)
+        window[where[:, 0], where[:, 1], where[:, 2]] = draws
+    out[:, low:high] = np.where(mask[None], ids_to_pitches(window), out[:, low:high])
+    return out
+
+
+def draw_gibbs(
+    model: LanguageModel,
+    chords: npt.ArrayLike,
+    write: npt.NDArray[np.bool_],
+    config: GenerationConfig,
+    *,
+    num_samples: int = 1,
+    seed: int | None = None,
+    name: str | None = None,
+) -> list[Chorale]:
+    """``method="gibbs"``: draw the written cells with ``config.filler``
+    (`bachnet.generation.gibbs.gibbs_fill`, ``config.gibbs_steps`` steps), inside the voice
+    ranges the config gives for ``model`` unless ``voice_ranges=False``, with the weights of
+    the parallel-fifth and parallel-octave rules among ``config.rules``."""
+    filler = load_filler(config.filler)
+    ranges = None if config.voice_ranges is False else config.ranges_for(model).to_list()
+    fifths = octaves = 0.0
+    for rule in get_rules(config.rules):
+        weight = np.inf if rule.weight is None else rule.weight
+        if isinstance(rule, ParallelFifths):
+            fifths = weight
+        elif isinstance(rule, ParallelOctaves):
+            octaves = weight
+    cost = (fifths, octaves)
+    drawn = gibbs_fill(
+        filler,
+        chords,
+        write,
+        steps=config.gibbs_steps,
+        num_samples=num_samples,
+        seed=seed,
+        ranges=ranges,
+        parallels=cost if any(cost) else None,
+    )
+    return [Chorale(piece, name=name) for piece in drawn]

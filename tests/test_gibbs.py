@@ -1,0 +1,161 @@
+"""The filler (`bachnet.model.filler`) and ``method="gibbs"`` (`bachnet.generation.gibbs`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from bachnet import BachNet, Chorale, ModelConfig
+from bachnet.errors import InputError, ModelFileError
+from bachnet.generation.fill import fill
+from bachnet.generation.gibbs import GibbsSchedule, gibbs_fill
+from bachnet.generation.harmonize import harmonize
+from bachnet.model.filler import Filler, FillerConfig, bar_positions, pitches_to_ids
+from bachnet.model.pretrained import get_preset
+
+RANGES = ((60, 81), (52, 74), (46, 69), (36, 66))
+
+
+@pytest.fixture(scope="module")
+def filler_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    keras.utils.set_random_seed(0)
+    filler = Filler(FillerConfig(filters=8, blocks=2), metadata={"note": "tiny, untrained"})
+    return filler.save(tmp_path_factory.mktemp("filler"))
+
+
+@pytest.fixture(scope="module")
+def net() -> BachNet:
+    keras.utils.set_random_seed(0)
+    return BachNet(ModelConfig(lstm_units=(8,), embedding_dim=4, dense_units=4, window=32))
+
+
+@pytest.fixture(scope="module")
+def piece() -> Chorale:
+    rng = np.random.default_rng(5)
+    steps = 48
+    voices = [np.repeat(rng.integers(lo + 2, hi - 4, size=steps // 4), 4) for lo, hi in RANGES]
+    return Chorale(np.stack(voices, axis=1), name="given")
+
+
+@pytest.mark.parametrize("trial", range(6))
+def test_gibbs_keeps_every_given_note_and_writes_sounding_notes_in_range(
+    net: BachNet, piece: Chorale, filler_folder: Path, trial: int
+) -> None:
+    rng = np.random.default_rng(trial)
+    mask = rng.random((len(piece), 4)) < rng.uniform(0.05, 0.95)
+    mask[rng.integers(len(piece)), rng.integers(4)] = True
+    filled = fill(
+        net, piece, mask, method="gibbs", filler=str(filler_folder), gibbs_steps=3, seed=trial
+    )
+    assert (filled.chords[~mask] == piece.chords[~mask]).all()
+    assert (filled.chords[mask] > 0).all()
+    for voice, (low, high) in enumerate(RANGES):
+        written = filled.chords[mask[:, voice], voice]
+        assert ((written >= low) & (written <= high)).all()
+    assert filled.name == "given (filled)"
+
+
+def test_gibbs_is_seeded_and_batches_its_versions(
+    net: BachNet, piece: Chorale, filler_folder: Path
+) -> None:
+    mask = piece.mask(voices="AT")
+    options = {"method": "gibbs", "filler": str(filler_folder), "gibbs_steps": 4}
+    one = net.fill(piece, mask, seed=3, **options)
+    again = net.fill(piece, mask, seed=3, **options)
+    assert one == again
+    versions = net.fill(piece, mask, seed=3, num_samples=3, **options)
+    assert isinstance(versions, list) and len(versions) == 3
+    assert len({v.chords.tobytes() for v in versions}) > 1  # an untrained filler: near uniform
+
+
+def test_gibbs_without_ranges_draws_from_the_whole_compass(
+    net: BachNet, piece: Chorale, filler_folder: Path
+) -> None:
+    mask = np.ones((len(piece), 4), bool)
+    free = net.fill(
+        piece, mask, method="gibbs", filler=str(filler_folder), voice_ranges=False, seed=0
+    )
+    low, high = RANGES[0]
+    soprano = free.chords[:, 0]
+    assert ((soprano < low) | (soprano > high)).any()  # an untrained filler strays
+
+
+def test_harmonize_with_gibbs_keeps_the_melody_and_its_rests(
+    net: BachNet, filler_folder: Path
+) -> None:
+    melody = [72] * 8 + [0] * 4 + [74] * 4 + [76] * 16
+    out = harmonize(net, melody, method="gibbs", filler=str(filler_folder), seed=0)
+    assert out.chords[:, 0].tolist() == melody
+    assert (out.chords[8:12, 1:] == 0).all()  # the melody rests: so do the others
+    assert (out.chords[melody_sounds(melody), 1:] > 0).all()
+    bass = net.harmonize(bass=[48] * 16 + [43] * 16, method="gibbs", filler=str(filler_folder))
+    assert bass.chords[:, 3].tolist() == [48] * 16 + [43] * 16
+    assert (bass.chords > 0).all()
+
+
+def melody_sounds(melody: list[int]) -> np.ndarray:
+    return np.asarray(melody) > 0
+
+
+def test_the_window_gives_the_whole_piece_result(filler_folder: Path) -> None:
+    """Outside its receptive radius the network cannot see: a window gives the same draw."""
+    filler = Filler.load(filler_folder)
+    rng = np.random.default_rng(0)
+    ids = rng.integers(1, 40, size=(1, 80, 4)).astype("int32")
+    erased = np.zeros((1, 80, 4), bool)
+    erased[0, 30:34] = True
+    radius = filler.config.radius
+    whole = filler.logits(ids, erased, bar_positions(80)[None])
+    low, high = 30 - radius, 34 + radius
+    part = filler.logits(ids[:, low:high], erased[:, low:high], bar_positions(80)[None, low:high])
+    assert np.allclose(whole[0, 30:34], part[0, 30 - low : 34 - low], atol=1e-4)
+
+
+def test_a_filler_round_trips_and_refuses_tampering(filler_folder: Path, tmp_path: Path) -> None:
+    loaded = Filler.load(filler_folder)
+    assert loaded.config == FillerConfig(filters=8, blocks=2)
+    assert loaded.metadata == {"note": "tiny, untrained"}
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for file in filler_folder.iterdir():
+        (copy / file.name).write_bytes(file.read_bytes())
+    weights = copy / "model.weights.h5"
+    data = bytearray(weights.read_bytes())
+    data[-100] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    with pytest.raises(ModelFileError, match="sha256"):
+        Filler.load(copy)
+    with pytest.raises(ModelFileError, match="holds a filler"):
+        BachNet.load(filler_folder)
+    config = json.loads((filler_folder / "config.json").read_text())
+    (copy / "config.json").write_text(json.dumps({**config, "kind": "model"}))
+    with pytest.raises(ModelFileError, match="not a filler"):
+        Filler.load(copy)
+
+
+def test_bad_gibbs_input_gets_clear_errors(filler_folder: Path) -> None:
+    filler = Filler.load(filler_folder)
+    with pytest.raises(InputError, match="same shape"):
+        gibbs_fill(filler, np.zeros((8, 4)), np.zeros((8, 3), bool))
+    with pytest.raises(InputError, match=r"MIDI 36\.\.81"):
+        gibbs_fill(filler, np.full((8, 4), 90), np.eye(8, 4, dtype=bool))
+    with pytest.raises(InputError, match="Gibbs steps"):
+        GibbsSchedule(steps=0)
+    with pytest.raises(InputError, match="kernel must be odd"):
+        FillerConfig(kernel=2)
+    with pytest.raises(InputError, match="gibbs_steps"):
+        from bachnet.generation.config import GenerationConfig
+
+        GenerationConfig(method="gibbs", gibbs_steps=0)
+    assert pitches_to_ids([[0, 81]]).tolist() == [[0, 46]]
+
+
+def test_the_bundled_filler_is_registered_as_a_filler() -> None:
+    preset = get_preset("jsb-coconet")
+    assert preset.kind == "filler" and preset.bundled
+    with pytest.raises(ModelFileError, match="holds a filler"):
+        BachNet.from_pretrained("jsb-coconet")

@@ -159,3 +159,40 @@ def test_the_bundled_filler_is_registered_as_a_filler() -> None:
     assert preset.kind == "filler" and preset.bundled
     with pytest.raises(ModelFileError, match="holds a filler"):
         BachNet.from_pretrained("jsb-coconet")
+
+
+def test_the_costs_cut_parallels_and_offbeat_flicker(filler_folder: Path, piece: Chorale) -> None:
+    """An untrained filler draws near at random: the parallel bans and the off-beat cost
+    (with their cells redrawn) must show in what it writes."""
+    from bachnet.music.metrics import parallel_motion
+
+    filler = Filler.load(filler_folder)
+    given = np.tile(piece.chords, (4, 1))  # 192 steps
+    write = np.ones(given.shape, bool)
+    narrow = ((60, 67), (55, 62), (48, 55), (41, 48))  # fewer pitches: parallels come easily
+
+    def counts(**costs: object) -> tuple[int, int]:
+        drawn = gibbs_fill(filler, given, write, steps=12, seed=0, ranges=narrow, **costs)
+        chords = drawn[0]
+        fifths, octaves = parallel_motion(chords[:-1], chords[1:])
+        starts = np.zeros(chords.shape, bool)
+        starts[1:] = chords[1:] != chords[:-1]
+        offbeat = starts[np.arange(len(chords)) % 2 == 1].sum()
+        return int(fifths.sum() + octaves.sum()), int(offbeat)
+
+    free_parallels, free_offbeat = counts()
+    banned, _ = counts(parallels=(np.inf, np.inf))
+    _, steady = counts(offbeat=3.0)
+    assert free_parallels > 0 and banned < free_parallels / 2
+    assert free_offbeat > 0 and steady < free_offbeat / 2
+
+
+def test_spread_keeps_redrawn_cells_apart() -> None:
+    from bachnet.generation.gibbs import _spread
+
+    hot = np.ones((2, 10, 4), bool)
+    for n in range(2):
+        picked = _spread(hot, n, np.random.default_rng(n))
+        assert (picked.sum(axis=2) <= 1).all()  # one voice per row
+        rows = np.flatnonzero(picked[0].any(axis=1))
+        assert (np.diff(rows) >= 2).all() and (rows % 2 == n % 2).all()

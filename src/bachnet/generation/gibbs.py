@@ -198,9 +198,7 @@ def _offbeat_starts(pitches: npt.NDArray[np.int32], first: int) -> npt.NDArray[n
     return starts
 
 
-def _spread(
-    hot: npt.NDArray[np.bool_], n: int, rng: np.random.Generator
-) -> npt.NDArray[np.bool_]:
+def _spread(hot: npt.NDArray[np.bool_], n: int, rng: np.random.Generator) -> npt.NDArray[np.bool_]:
     """Some of the ``hot`` cells, no two in one row or in neighbouring rows (every other row,
     by step ``n``'s parity; one voice each), so that each is redrawn against fixed
     neighbours and the rules' costs are the true ones."""

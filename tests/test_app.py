@@ -121,7 +121,7 @@ def test_fill_rewrites_the_chosen_bars_and_voices_of_the_piece_shown(
     again = studio.fill(voices="S", seed=5, audio=False)  # the piece shown is now the fill
     kept = ~source.mask(voices="S")
     assert (again.chorale.chords[kept] == result.chorale.chords[kept]).all()
-    assert "Regenerated every bar in soprano (rerank)" in again.summary
+    assert "Regenerated every bar in soprano (gibbs, auto)" in again.summary  # A, T, B kept
 
 
 def test_fill_an_uploaded_file_and_a_jsb_test_piece(
@@ -157,7 +157,7 @@ def test_fill_with_nothing_shown_says_so(tiny_model: Path, tmp_path: Path) -> No
         ({"bars": "2-x"}, "bars must look like"),
         ({"voices": ""}, "name at least one voice"),
         ({"voices": "SX"}, "unknown voice letter"),
-        ({"method": "beam"}, "method must be one of rerank, gibbs"),
+        ({"method": "beam"}, "method must be one of auto, rerank, gibbs"),
         ({"source": "whatever"}, "unknown source"),
         ({"source": "uploaded file"}, "choose a file"),
         ({"pickup": 16}, "a pickup is 0..15"),

@@ -196,3 +196,16 @@ def test_spread_keeps_redrawn_cells_apart() -> None:
         assert (picked.sum(axis=2) <= 1).all()  # one voice per row
         rows = np.flatnonzero(picked[0].any(axis=1))
         assert (np.diff(rows) >= 2).all() and (rows % 2 == n % 2).all()
+
+
+def test_auto_takes_gibbs_where_notes_are_kept_after_or_below(
+    net: BachNet, piece: Chorale, filler_folder: Path
+) -> None:
+    options = {"filler": str(filler_folder), "gibbs_steps": 3, "seed": 0, "candidates": 2}
+    inner = piece.mask(voices="AT")
+    assert net.fill(piece, inner, **options) == net.fill(piece, inner, method="gibbs", **options)
+    melody = piece.mask(voices="ATB")  # a harmonisation: left to right, reranked
+    assert net.fill(piece, melody, **options) == net.fill(piece, melody, method="rerank", **options)
+    over_bass = harmonize(net, bass=piece, method="auto", filler=str(filler_folder), seed=0)
+    same = harmonize(net, bass=piece, method="gibbs", filler=str(filler_folder), seed=0)
+    assert over_bass == same

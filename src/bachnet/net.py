@@ -13,7 +13,7 @@ import numpy.typing as npt
 from bachnet.core.aliases import PathLike
 from bachnet.errors import InputError
 from bachnet.generation.compose import generate as compose
-from bachnet.generation.config import GenerationConfig, Method, SamplerSpec
+from bachnet.generation.config import DEFAULT_METHOD, GenerationConfig, Method, SamplerSpec
 from bachnet.generation.fill import fill
 from bachnet.generation.harmonize import MelodySpec, harmonize
 from bachnet.generation.rules import RulesSpec
@@ -334,7 +334,7 @@ class BachNet:
         seed: int | None = None,
         num_samples: Literal[1] = 1,
         candidates: int = 8,
-        method: Method = "rerank",
+        method: Method = "auto",
         voice_ranges: RangesSpec | bool = True,
         filler: str | None = None,
         gibbs_steps: int = 8,
@@ -352,7 +352,7 @@ class BachNet:
         seed: int | None = None,
         num_samples: int,
         candidates: int = 8,
-        method: Method = "rerank",
+        method: Method = "auto",
         voice_ranges: RangesSpec | bool = True,
         filler: str | None = None,
         gibbs_steps: int = 8,
@@ -369,7 +369,7 @@ class BachNet:
         seed: int | None = None,
         num_samples: int = 1,
         candidates: int = 8,
-        method: Method = "rerank",
+        method: Method = "auto",
         voice_ranges: RangesSpec | bool = True,
         filler: str | None = None,
         gibbs_steps: int = 8,
@@ -377,6 +377,11 @@ class BachNet:
     ) -> Chorale | list[Chorale]:
         """Rewrite the notes of ``piece`` where ``mask`` (``(steps, 4)``, True = write) is set,
         keeping every other note; see `bachnet.generation.fill.fill`.
+
+        ``method="auto"`` (the default) is the method measured best for the mask
+        (`bachnet.generation.config.choose_method`): the filler's ``"gibbs"`` when notes are
+        kept after or below the written ones, the left-to-right ``"rerank"`` otherwise. With
+        ``config=``, its ``method`` decides.
 
         Examples:
             >>> import numpy as np
@@ -389,7 +394,7 @@ class BachNet:
             sampler=sampler,
             rules=rules,
             candidates=candidates,
-            method=method,
+            method=DEFAULT_METHOD if config is not None and method == "auto" else method,
             voice_ranges=voice_ranges,
             filler=filler,
             gibbs_steps=gibbs_steps,

@@ -574,38 +574,43 @@ _TEMPO_OPTION = click.option(
 )
 
 
-def _method_options(function: F) -> F:
-    """``--method``, ``--candidates``, ``--gibbs-steps``, ``--filler``: how a harmonisation or
-    a fill is chosen."""
-    function = click.option(
-        "--filler",
-        default=None,
-        help="The filler for --method gibbs: a preset name or a folder (default: the bundled "
-        "jsb-coconet).",
-    )(function)
-    function = click.option(
-        "--gibbs-steps",
-        type=click.IntRange(1, 1000),
-        default=8,
-        show_default=True,
-        help="Annealed Gibbs steps for --method gibbs (each one pass of the filler).",
-    )(function)
-    function = click.option(
-        "--candidates",
-        type=click.IntRange(min=1),
-        default=8,
-        show_default=True,
-        help="Draws per piece (rerank) or the beam width (beam).",
-    )(function)
-    return click.option(
-        "--method",
-        type=click.Choice(["rerank", "sample", "beam", "gibbs"]),
-        default="rerank",
-        show_default=True,
-        help="rerank: keep the best-scored of --candidates draws; sample: one draw; beam: a beam "
-        "search of width --candidates (deterministic); gibbs: a filler that sees the whole "
-        "piece (the notes after a gap too), annealed Gibbs sampling.",
-    )(function)
+def _method_options(default: str) -> Callable[[F], F]:
+    """``--method`` (default ``default``), ``--candidates``, ``--gibbs-steps``, ``--filler``:
+    how a harmonisation or a fill is chosen."""
+
+    def decorate(function: F) -> F:
+        function = click.option(
+            "--filler",
+            default=None,
+            help="The filler for --method gibbs: a preset name or a folder (default: the "
+            "bundled jsb-coconet).",
+        )(function)
+        function = click.option(
+            "--gibbs-steps",
+            type=click.IntRange(1, 1000),
+            default=8,
+            show_default=True,
+            help="Annealed Gibbs steps for --method gibbs (each one pass of the filler).",
+        )(function)
+        function = click.option(
+            "--candidates",
+            type=click.IntRange(min=1),
+            default=8,
+            show_default=True,
+            help="Draws per piece (rerank) or the beam width (beam).",
+        )(function)
+        return click.option(
+            "--method",
+            type=click.Choice(["auto", "rerank", "sample", "beam", "gibbs"]),
+            default=default,
+            show_default=True,
+            help="rerank: keep the best-scored of --candidates draws; sample: one draw; beam: a "
+            "beam search of width --candidates (deterministic); gibbs: a filler that sees the "
+            "whole piece (the notes after a gap too), annealed Gibbs sampling; auto: gibbs when "
+            "notes are kept after or below the written ones, else rerank.",
+        )(function)
+
+    return decorate
 
 
 def _choice_config(
@@ -796,7 +801,7 @@ def models() -> None:
 )
 @_out_option("harmonized.mid")
 @_MODEL_OPTION
-@_method_options
+@_method_options("rerank")
 @_sampler_options
 @_num_option("harmonisations")
 @_SEED_OPTION
@@ -876,7 +881,7 @@ def harmonize(
 )
 @_out_option("filled.mid")
 @_MODEL_OPTION
-@_method_options
+@_method_options("auto")
 @_sampler_options
 @_num_option("versions")
 @_SEED_OPTION

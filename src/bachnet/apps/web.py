@@ -30,7 +30,7 @@ from bachnet.errors import InputError
 from bachnet.formats import suffixes
 from bachnet.formats.audio import AudioUnavailableError
 from bachnet.formats.score import ScoreUnavailableError, write_score
-from bachnet.generation.config import GenerationConfig
+from bachnet.generation.config import GenerationConfig, choose_method
 from bachnet.generation.samplers import available as available_samplers
 from bachnet.generation.samplers import from_options
 from bachnet.model.pretrained import presets
@@ -63,7 +63,7 @@ HARMONISE: tuple[str, ...] = ("continue the prompt", "harmonise its soprano", "h
 FILL_SOURCES: tuple[str, ...] = ("the piece shown", "JSB test piece", "uploaded file")
 """The pieces `Studio.fill` rewrites: the studio's last result, a JSB test chorale, a file."""
 
-FILL_METHODS: tuple[str, ...] = ("rerank", "gibbs")
+FILL_METHODS: tuple[str, ...] = ("auto", "rerank", "gibbs")
 """How `Studio.fill` writes: the best of several left-to-right draws, or the filler network."""
 
 _VOICE_NAMES = ("soprano", "alto", "tenor", "bass")
@@ -274,7 +274,7 @@ class Studio:
         bars: str = "",
         voices: str = VOICE_LETTERS,
         pickup: int = 0,
-        method: str = "rerank",
+        method: str = "auto",
         filler: str | None = None,
         audio: bool = True,
     ) -> Composition:
@@ -303,8 +303,10 @@ class Studio:
                 bar 1 is the first full 4/4 bar); empty: every bar.
             voices: the voices to rewrite, letters of ``"SATB"``.
             pickup: sixteenths before bar 1 (a pickup, bar 0), 0..15.
-            method: one of `FILL_METHODS`: ``"rerank"`` (the best-scored of several draws of
-                the model) or ``"gibbs"`` (a filler network that sees the whole piece).
+            method: one of `FILL_METHODS`: ``"auto"`` (the one measured best for the mask,
+                `bachnet.generation.config.choose_method`), ``"rerank"`` (the best-scored of
+                several draws of the model) or ``"gibbs"`` (a filler network that sees the
+                whole piece).
             filler: the filler for ``method="gibbs"``: a preset name or folder (``None``: the
                 bundled ``jsb-coconet``).
             audio: render the WAV file (FluidSynth); without it, no audio is written.
@@ -328,12 +330,6 @@ class Studio:
             raise InputError(f"unknown source {source!r}; use one of {', '.join(FILL_SOURCES)}")
         if method not in FILL_METHODS:
             raise InputError(f"method must be one of {', '.join(FILL_METHODS)}; got {method!r}")
-        settings = GenerationConfig(
-            sampler=from_options(sampler, temperature=temperature, top_k=top_k, top_p=top_p),
-            rules="default" if rules else None,
-            method="gibbs" if method == "gibbs" else "rerank",
-            filler=filler,
-        )
         if source == FILL_SOURCES[0]:  # the piece shown
             piece = None if self.last is None else self.last.chorale
         else:
@@ -345,6 +341,14 @@ class Studio:
             )
         spec = str(bars).strip()
         mask = piece.mask(bars=spec or None, voices=voices, pickup=pickup)
+        chosen = choose_method(mask) if method == "auto" else method
+        label = f"{chosen}, auto" if method == "auto" else chosen
+        settings = GenerationConfig(
+            sampler=from_options(sampler, temperature=temperature, top_k=top_k, top_p=top_p),
+            rules="default" if rules else None,
+            method=chosen,  # type: ignore[arg-type]  # one of FILL_METHODS, checked above
+            filler=filler,
+        )
         with self._lock:
             # a seed of its own: the compose seed again would redraw the same opening notes
             fill_seed = None if seed is None else seed + FILL_SEED_OFFSET
@@ -355,7 +359,7 @@ class Studio:
                 start=start,
                 audio=audio,
                 action="regenerated",
-                notes=[_rewritten(piece, chorale, mask, spec, voices, method)],
+                notes=[_rewritten(piece, chorale, mask, spec, voices, label)],
             )
 
     def _render(

@@ -36,7 +36,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bachnet.errors import InputError, InputTypeError
-from bachnet.generation.config import HARMONIZE_SETTINGS, GenerationConfig
+from bachnet.generation.config import HARMONIZE_SETTINGS, GenerationConfig, choose_method
 from bachnet.generation.gibbs import draw_gibbs
 from bachnet.generation.harmonize import draw_constrained
 from bachnet.generation.masks import fill_mask
@@ -130,6 +130,8 @@ def fill(
     """
     if not isinstance(piece, Chorale):
         raise InputTypeError(f"fill needs a Chorale, got {type(piece).__name__}")
+    if config is None:
+        settings.setdefault("method", "auto")
     config = GenerationConfig.of(config, settings, HARMONIZE_SETTINGS, "fill")
     if num_samples < 1:
         raise InputError(f"num_samples must be >= 1, got {num_samples}")
@@ -138,12 +140,18 @@ def fill(
     if not write.any():
         copies = [Chorale(piece.chords, name=name, fermatas=piece.fermatas)] * num_samples
         return copies if num_samples > 1 else copies[0]
-    if config.method == "gibbs":
+    method = choose_method(write) if config.method == "auto" else config.method
+    if method == "gibbs":
         pieces = draw_gibbs(model, piece.chords, write, config, num_samples=num_samples, seed=seed)
     else:
         allowed = fill_mask(model.vocab, piece.chords, write)
         result = draw_constrained(
-            model, allowed, config, num_samples=num_samples, seed=seed, name=name
+            model,
+            allowed,
+            config.replace(method=method),
+            num_samples=num_samples,
+            seed=seed,
+            name=name,
         )
         pieces = result if isinstance(result, list) else [result]
     kept = [Chorale(p.chords, name=name, fermatas=piece.fermatas) for p in pieces]

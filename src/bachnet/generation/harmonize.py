@@ -301,6 +301,8 @@ def harmonize(
     write = np.ones(chords.shape, dtype=bool)
     for voice, line in lines.items():
         chords[:, voice], write[:, voice] = line, False
+    if config.method == "auto":  # see choose_method: a soprano alone -> rerank; a bass -> gibbs
+        config = config.replace(method="rerank" if bass is None else "gibbs")
     if config.method == "gibbs":
         if bass is None:  # where the melody rests, all rest (as with the other methods)
             write &= (lines[0] > 0)[:, None]

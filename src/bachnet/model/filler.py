@@ -86,7 +86,7 @@ def pitches_to_ids(pitches: npt.ArrayLike) -> npt.NDArray[np.int32]:
     bad = sounding & ((array < LOW_PITCH) | (array > LOW_PITCH + CLASSES - 2))
     if bad.any():
         found = sorted({int(p) for p in array[bad]})
-        raise InputError(f"a filler knows MIDI 36..81; this piece has {found}")
+        raise InputError(f"notes outside the vocabulary of the filler (MIDI 36..81): {found}")
     return np.where(sounding, array - (LOW_PITCH - 1), 0).astype(np.int32)
 
 

@@ -24,12 +24,14 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Callable, Iterable, Sequence
 
 import keras
 import numpy as np
-from keras import layers, ops
+from keras import ops
+
+from bachnet.model import filler
 
 VOICES = "SATB"
 NUM_VOICES = 4
@@ -46,25 +48,13 @@ NUM_POSITION_CHANNELS = BAR
 
 
 def pitches_to_ids(pitches: np.ndarray) -> np.ndarray:
-    """Map MIDI pitches (0 = rest) to class ids (0 = rest, k = MIDI 35 + k).
-
-    Raises:
-        ValueError: if a pitch lies outside MIDI 36..81.
-    """
-    pitches = np.asarray(pitches)
-    sounding = pitches > 0
-    bad = sounding & ((pitches < LOW_PITCH) | (pitches > HIGH_PITCH))
-    if bad.any():
-        raise ValueError(
-            f"pitches outside MIDI {LOW_PITCH}..{HIGH_PITCH}: {sorted(set(pitches[bad].tolist()))}"
-        )
-    return np.where(sounding, pitches - (LOW_PITCH - 1), 0).astype(np.int32)
+    """MIDI pitches (0 = rest) -> class ids: the library's (`bachnet.model.filler`)."""
+    return filler.pitches_to_ids(pitches)
 
 
 def ids_to_pitches(ids: np.ndarray) -> np.ndarray:
     """Inverse of :func:`pitches_to_ids`."""
-    ids = np.asarray(ids)
-    return np.where(ids > 0, ids + (LOW_PITCH - 1), 0).astype(np.int32)
+    return filler.ids_to_pitches(ids)
 
 
 def bar_positions(steps: int, offset: int = 0) -> np.ndarray:
@@ -82,26 +72,8 @@ def default_offset(steps: int) -> int:
 
 
 def encode_inputs(ids: np.ndarray, mask: np.ndarray, positions: np.ndarray) -> np.ndarray:
-    """Build the network input for a batch.
-
-    Args:
-        ids: ``(B, T, 4)`` class ids (values under the mask are ignored).
-        mask: ``(B, T, 4)`` bool, True = erased.
-        positions: ``(B, T)`` step-in-bar, 0..15.
-
-    Returns:
-        ``(B, T, P, 4 + 4 + 16)`` float32: the one-hot roll with erased cells zeroed, the mask
-        broadcast over pitch, and the one-hot bar position broadcast over pitch.
-    """
-    b, t, v = ids.shape
-    roll = np.zeros((b, t, NUM_CLASSES, v), np.float32)
-    bi, ti, vi = np.meshgrid(np.arange(b), np.arange(t), np.arange(v), indexing="ij")
-    roll[bi, ti, ids, vi] = 1.0
-    roll *= (~mask)[:, :, None, :]
-    maskc = np.broadcast_to(mask[:, :, None, :].astype(np.float32), (b, t, NUM_CLASSES, v))
-    pos = np.eye(BAR, dtype=np.float32)[positions]  # (B, T, 16)
-    posc = np.broadcast_to(pos[:, :, None, :], (b, t, NUM_CLASSES, BAR))
-    return np.concatenate([roll, maskc, posc], axis=-1)
+    """The network input for a batch: the library's (`bachnet.model.filler.encode_inputs`)."""
+    return filler.encode_inputs(ids, mask, positions)
 
 
 def encode_targets(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -129,28 +101,9 @@ class CoconetConfig:
 
 
 def build_model(config: CoconetConfig = CoconetConfig()) -> keras.Model:
-    """Residual 2-D CNN over (time, pitch); input channels = roll + mask + bar position.
-
-    Output: logits ``(B, T, 4, P)``; a softmax over the last axis gives each voice's note.
-    The time axis is left free so the model runs on crops and on whole pieces alike.
-    """
-    channels = 2 * NUM_VOICES + NUM_POSITION_CHANNELS
-    inputs = keras.Input((None, NUM_CLASSES, channels), name="roll")
-    k = config.kernel
-    x = layers.Conv2D(config.filters, k, padding="same", use_bias=False, name="stem")(inputs)
-    x = layers.BatchNormalization(name="stem_bn")(x)
-    x = layers.Activation("relu")(x)
-    for i in range(config.blocks):
-        y = layers.Conv2D(config.filters, k, padding="same", use_bias=False, name=f"b{i}_c1")(x)
-        y = layers.BatchNormalization(name=f"b{i}_bn1")(y)
-        y = layers.Activation("relu")(y)
-        y = layers.Conv2D(config.filters, k, padding="same", use_bias=False, name=f"b{i}_c2")(y)
-        y = layers.BatchNormalization(name=f"b{i}_bn2")(y)
-        x = layers.Add()([x, y])
-        x = layers.Activation("relu")(x)
-    x = layers.Conv2D(NUM_VOICES, 1, padding="same", name="head")(x)  # (B, T, P, 4)
-    logits = layers.Permute((1, 3, 2), name="logits")(x)  # (B, T, 4, P)
-    return keras.Model(inputs, logits, name="coconet")
+    """The network: the library's (`bachnet.model.filler.build_network`), same layer names, so
+    the weights this folder trained load into `bachnet.model.filler.Filler`."""
+    return filler.build_network(filler.FillerConfig(config.filters, config.blocks, config.kernel))
 
 
 def receptive_radius(config: CoconetConfig) -> int:

@@ -157,9 +157,11 @@ def test_the_config_schema_is_a_valid_schema_and_fits_the_bundled_models() -> No
 
     jsonschema.Draft202012Validator.check_schema(config_schema())
     configs = sorted(bundled_root().glob("*/config.json"))
-    assert len(configs) >= 2
-    for path in configs:
-        jsonschema.validate(json.loads(path.read_text(encoding="utf-8")), config_schema())
+    documents = [json.loads(path.read_text(encoding="utf-8")) for path in configs]
+    models = [d for d in documents if d.get("kind") != "filler"]  # a filler has its own form
+    assert len(models) >= 2 and len(models) < len(documents)
+    for document in models:
+        jsonschema.validate(document, config_schema())
 
 
 def test_an_empty_model_name_is_not_the_current_folder() -> None:

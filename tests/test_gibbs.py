@@ -209,3 +209,15 @@ def test_auto_takes_gibbs_where_notes_are_kept_after_or_below(
     over_bass = harmonize(net, bass=piece, method="auto", filler=str(filler_folder), seed=0)
     same = harmonize(net, bass=piece, method="gibbs", filler=str(filler_folder), seed=0)
     assert over_bass == same
+
+
+def test_notes_are_numbered_run_by_run_voice_by_voice() -> None:
+    from bachnet.generation.gibbs import _note_runs
+
+    window = np.array([[[5, 9, 1, 1], [5, 9, 1, 1], [6, 9, 1, 1], [6, 8, 1, 1]]], "int32")
+    mask = np.ones((4, 4), bool)
+    mask[1, 1] = False  # a kept cell splits the alto's held 9 into two notes
+    runs = _note_runs(window, mask)
+    assert runs[0, :, 0].tolist() == [0, 0, 1, 1]
+    assert runs[0, :, 1].tolist() == [2, -1, 3, 4]
+    assert runs[0, :, 2].tolist() == [5, 5, 5, 5]

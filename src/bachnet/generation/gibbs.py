@@ -54,6 +54,13 @@ __all__ = ["GibbsSchedule", "draw_gibbs", "gibbs_fill", "load_filler"]
 
 _LOADED: dict[str, Filler] = {}
 
+LEAPS = (1.0, 1.0, 1.0, 0.5)
+"""What `draw_gibbs` charges a whole note redrawn for each leap beyond a whole tone into or out
+of it, per voice (S, A, T, B; Bach's bass leaps most)."""
+
+NOTE_STEPS = 4
+"""Note-level passes `draw_gibbs` makes (after steps 1-4 of the schedule)."""
+
 OFFBEAT = 3.0
 """What `draw_gibbs` charges a note that starts on a beat's second or fourth 16th (in
 log-probability): drawn cell by cell, the filler flickers there; Bach rarely starts a note
@@ -209,6 +216,88 @@ def _spread(hot: npt.NDArray[np.bool_], n: int, rng: np.random.Generator) -> npt
     return spread
 
 
+def _note_runs(window: npt.NDArray[np.int32], mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
+    """``(samples, rows, 4)``: a number for each written note (a run of equal classes in one
+    voice's written cells), counted per voice in time order; -1 outside the written cells."""
+    starts = np.ones(window.shape, bool)
+    starts[:, 1:] = (window[:, 1:] != window[:, :-1]) | ~mask[None, :-1]
+    starts &= mask[None]
+    # number the starts voice by voice, then carry each number over its held cells
+    order = np.cumsum(starts.transpose(0, 2, 1).reshape(-1)).reshape(
+        window.shape[0], window.shape[2], window.shape[1]
+    )
+    runs = order.transpose(0, 2, 1) - 1
+    return np.where(mask[None], runs, -1)
+
+
+def _draw(scores: npt.NDArray[np.float64], rng: np.random.Generator) -> npt.NDArray[np.int64]:
+    """One class per row of ``scores`` (log-weights, -inf = barred)."""
+    scores = scores - scores.max(axis=1, keepdims=True)
+    cumulative = np.exp(scores).cumsum(axis=1)
+    cumulative /= cumulative[:, -1:]  # ends at exactly 1: a draw is always a class allowed
+    drawn: npt.NDArray[np.int64] = (cumulative < rng.random((len(cumulative), 1))).sum(axis=1)
+    return drawn
+
+
+def _redraw_notes(
+    filler: Filler,
+    window: npt.NDArray[np.int32],
+    mask: npt.NDArray[np.bool_],
+    positions: npt.NDArray[np.int32],
+    allowed: npt.NDArray[np.bool_],
+    rng: np.random.Generator,
+    temperature: float,
+    n: int,
+    leaps: npt.NDArray[np.float64],
+    parallels: tuple[float, float] | None,
+) -> None:
+    """Redraw whole written notes in place: every other note of each voice (by ``n``'s
+    parity), half of them at random, each as one choice of pitch for all its cells, scored by
+    the filler's log-probabilities summed over them, less a leap cost (``leaps[voice]`` per
+    leap of more than a whole tone from the note before or to the note after) and the
+    parallels into its first cell and out of its last."""
+    runs = _note_runs(window, mask)
+    count = int(runs.max()) + 1
+    if count <= 0:
+        return
+    chosen = (np.arange(count) % 2 == n % 2) & (rng.random(count) < 0.5)
+    erased = (runs >= 0) & chosen[np.maximum(runs, 0)]
+    if not erased.any():
+        return
+    logits = filler.logits(window, erased, positions).astype(np.float64) / temperature
+    logits -= logits.max(axis=-1, keepdims=True)
+    logp = logits - np.log(np.exp(logits).sum(axis=-1, keepdims=True))
+    where = np.argwhere(erased)
+    notes, inverse = np.unique(runs[where[:, 0], where[:, 1], where[:, 2]], return_inverse=True)
+    scores = np.zeros((len(notes), CLASSES))
+    np.add.at(scores, inverse, logp[where[:, 0], where[:, 1], where[:, 2]])
+    sample = np.zeros(len(notes), np.int64)
+    voice = np.zeros(len(notes), np.int64)
+    first = np.full(len(notes), window.shape[1])
+    last = np.full(len(notes), -1)
+    sample[inverse], voice[inverse] = where[:, 0], where[:, 2]
+    np.minimum.at(first, inverse, where[:, 1])
+    np.maximum.at(last, inverse, where[:, 1])
+    scores = np.where(allowed[voice], scores, -np.inf)
+    pitches = ids_to_pitches(window)
+    candidates = ids_to_pitches(np.arange(CLASSES))[None, :]
+    rows = window.shape[1]
+    for neighbour in (first - 1, last + 1):
+        inside = (neighbour >= 0) & (neighbour < rows)
+        other = pitches[sample, np.clip(neighbour, 0, rows - 1), voice][:, None]
+        leap = inside[:, None] & (other > 0) & (np.abs(candidates - other) > 2)
+        scores -= leaps[voice][:, None] * leap
+    if parallels is not None:
+        cost = sum(
+            _parallel_penalty(pitches, np.stack([sample, edge, voice], axis=1), parallels)
+            for edge in (first, last)
+        )
+        penalised = scores - cost
+        stuck = np.all(np.isneginf(penalised), axis=1, keepdims=True)
+        scores = np.where(stuck, scores, penalised)
+    window[where[:, 0], where[:, 1], where[:, 2]] = _draw(scores, rng)[inverse]
+
+
 def gibbs_fill(
     filler: Filler,
     chords: npt.ArrayLike,
@@ -222,6 +311,8 @@ def gibbs_fill(
     end_on_barline: bool = True,
     parallels: tuple[float, float] | None = None,
     offbeat: float = 0.0,
+    leaps: npt.ArrayLike | None = None,
+    note_steps: int = 0,
 ) -> npt.NDArray[np.int32]:
     """Draw the written cells of a piece; keep all others exactly.
 
@@ -242,6 +333,11 @@ def gibbs_fill(
         offbeat: what a note starting on a beat's second or fourth 16th costs in
             log-probability (Bach starts 0.1 % and 0.8 % of his notes there; drawn cell by
             cell, a filler's notes flicker there 20 and 5 times as often).
+        leaps: per voice (S, A, T, B), what a leap of more than a whole tone costs a note
+            redrawn whole (``note_steps``); ``None``: nothing.
+        note_steps: after each of the first ``note_steps`` steps but the first, a pass that
+            redraws whole notes (`_redraw_notes`): cell by cell, a held note's pitch can
+            only change one cell at a time, so its leaps stay where the first step put them.
 
     Returns:
         ``(num_samples, steps, 4)`` MIDI pitches.
@@ -276,6 +372,7 @@ def gibbs_fill(
     bounds = None if ranges is None else np.asarray(ranges, dtype=np.int64).reshape(4, 2)
     allowed = _allowed_classes(bounds)
     allowed[~allowed.any(axis=1), 1:] = True  # a voice with nothing in range: anything sounding
+    leap_costs = np.zeros(4) if leaps is None else np.asarray(leaps, np.float64).reshape(4)
     rng = np.random.default_rng(seed)
     cells = np.argwhere(mask)  # (cells, 2): row, voice
     erased = np.repeat(mask[None], num_samples, axis=0)
@@ -305,11 +402,11 @@ def gibbs_fill(
             chosen = np.where(stuck, chosen, penalised)
         if offbeat:
             chosen = chosen - _offbeat_penalty(ids_to_pitches(window), where, low, offbeat)
-        chosen -= chosen.max(axis=1, keepdims=True)
-        cumulative = np.exp(chosen).cumsum(axis=1)
-        cumulative /= cumulative[:, -1:]  # ends at exactly 1: a draw is always a class allowed
-        draws = (cumulative < rng.random((len(cumulative), 1))).sum(axis=1)
-        window[where[:, 0], where[:, 1], where[:, 2]] = draws
+        window[where[:, 0], where[:, 1], where[:, 2]] = _draw(chosen, rng)
+        if 0 < n <= note_steps:
+            _redraw_notes(
+                filler, window, mask, positions, allowed, rng, temperature, n, leap_costs, parallels
+            )
     out[:, low:high] = np.where(mask[None], ids_to_pitches(window), out[:, low:high])
     return out
 
@@ -348,5 +445,7 @@ def draw_gibbs(
         ranges=ranges,
         parallels=cost if any(cost) else None,
         offbeat=OFFBEAT,
+        leaps=LEAPS,
+        note_steps=NOTE_STEPS,
     )
     return [Chorale(piece, name=name) for piece in drawn]

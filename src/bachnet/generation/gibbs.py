@@ -14,7 +14,9 @@ fifths or octaves with another voice, into its step or out of it (given the note
 they stand), and one that would start a note on a beat's second or fourth 16th (where a
 filler drawn cell by cell flickers and Bach rarely moves). After each step the written cells
 that break either are redrawn in the next one besides the random block, spread out (no two
-in one row or neighbouring rows) so that each is drawn against fixed neighbours.
+in one row or neighbouring rows) so that each is drawn against fixed neighbours. Cell by cell,
+a held note's pitch can only change one 16th at a time, so early on (``note_steps``) whole
+notes are redrawn too, each as one choice of pitch with a cost for leaping into and out of it.
 
 Examples:
     >>> import keras, numpy as np

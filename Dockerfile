@@ -9,6 +9,7 @@ ARG BASE=python:3.11-slim
 
 # The virtual environment is built in a first stage, so the wheels never reach the image.
 FROM ${BASE} AS build
+LABEL org.bachnet.image=build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 COPY wheelhouse/ /tmp/wheelhouse/
 COPY pyproject.toml README.md LICENSE /tmp/src/
@@ -20,6 +21,7 @@ RUN python3 -m venv /opt/bachnet \
     && /opt/bachnet/bin/pip install $offline "/tmp/src[app]"
 
 FROM ${BASE}
+LABEL org.bachnet.image=app
 ENV PYTHONDONTWRITEBYTECODE=1 \
     TF_CPP_MIN_LOG_LEVEL=3 \
     GRADIO_ANALYTICS_ENABLED=False \

@@ -26,6 +26,9 @@ log() { printf '[%4ds] %s\n' "$SECONDS" "$*"; }
 
 cleanup() {
     docker rm -f "$NAME" >/dev/null 2>&1 || true
+    # this Dockerfile's earlier builds and build stages, left untagged by this one (each ~7 GB);
+    # only images carrying its label are touched
+    docker image prune -f --filter label=org.bachnet.image >/dev/null 2>&1 || true
     rm -f wheelhouse/*.whl
     if [ -n "$DOCKERD_PID" ]; then
         kill "$DOCKERD_PID" 2>/dev/null || true

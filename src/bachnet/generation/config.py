@@ -243,7 +243,7 @@ def choose_method(write: npt.NDArray[np.bool_]) -> Method:
 
     Measured on the [fill] tasks (`benchmarks/fill.py`, docs: benchmarks): the left-to-right
     ``"rerank"`` when nothing is kept (a composition) or when only the soprano is (a
-    harmonisation: the judge's AUC 0.857 against Gibbs' 0.982); ``"gibbs"`` whenever notes are
+    harmonisation: the judge's AUC 0.857 against Gibbs' 0.937); ``"gibbs"`` whenever notes are
     kept after or below the ones written (bars in the middle, inner voices, voices over a
     bass, scattered notes: more of Bach's notes back, seams at Bach's rates).
 

@@ -232,6 +232,17 @@ def _note_runs(window: npt.NDArray[np.int32], mask: npt.NDArray[np.bool_]) -> np
     return np.where(mask[None], runs, -1)
 
 
+def _charge(
+    scores: npt.NDArray[np.float64], cost: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """``scores - cost``, except in rows where that would bar every class: there the rule
+    gives way and the scores stand."""
+    charged = scores - cost
+    stuck = np.all(np.isneginf(charged), axis=1, keepdims=True)
+    kept: npt.NDArray[np.float64] = np.where(stuck, scores, charged)
+    return kept
+
+
 def _draw(scores: npt.NDArray[np.float64], rng: np.random.Generator) -> npt.NDArray[np.int64]:
     """One class per row of ``scores`` (log-weights, -inf = barred)."""
     scores = scores - scores.max(axis=1, keepdims=True)
@@ -290,13 +301,11 @@ def _redraw_notes(
         leap = inside[:, None] & (other > 0) & (np.abs(candidates - other) > 2)
         scores -= leaps[voice][:, None] * leap
     if parallels is not None:
-        cost = sum(
+        into, out_of = (
             _parallel_penalty(pitches, np.stack([sample, edge, voice], axis=1), parallels)
             for edge in (first, last)
         )
-        penalised = scores - cost
-        stuck = np.all(np.isneginf(penalised), axis=1, keepdims=True)
-        scores = np.where(stuck, scores, penalised)
+        scores = _charge(scores, into + out_of)
     window[where[:, 0], where[:, 1], where[:, 2]] = _draw(scores, rng)[inverse]
 
 
@@ -380,13 +389,13 @@ def gibbs_fill(
     erased = np.repeat(mask[None], num_samples, axis=0)
     for n in range(schedule.steps):
         fraction, temperature = schedule.at(n)
+        pitches = ids_to_pitches(window)  # as they stand before this step's draw
         if n:
             count = max(1, round(fraction * len(cells)))
             erased = np.zeros_like(erased)
             for sample in range(num_samples):
                 pick = cells[rng.choice(len(cells), count, replace=False)]
                 erased[sample, pick[:, 0], pick[:, 1]] = True
-            pitches = ids_to_pitches(window)
             hot = np.zeros_like(erased)
             if parallels is not None:  # and the written cells that now move in parallels
                 hot |= _in_parallels(pitches)
@@ -398,12 +407,9 @@ def gibbs_fill(
         chosen = logits[where[:, 0], where[:, 1], where[:, 2]] / temperature
         chosen = np.where(allowed[where[:, 2]], chosen, -np.inf)
         if parallels is not None:
-            cost = _parallel_penalty(ids_to_pitches(window), where, parallels)
-            penalised = chosen - cost
-            stuck = np.all(np.isneginf(penalised), axis=1, keepdims=True)  # all barred: give way
-            chosen = np.where(stuck, chosen, penalised)
+            chosen = _charge(chosen, _parallel_penalty(pitches, where, parallels))
         if offbeat:
-            chosen = chosen - _offbeat_penalty(ids_to_pitches(window), where, low, offbeat)
+            chosen = chosen - _offbeat_penalty(pitches, where, low, offbeat)
         window[where[:, 0], where[:, 1], where[:, 2]] = _draw(chosen, rng)
         if 0 < n <= note_steps:
             _redraw_notes(

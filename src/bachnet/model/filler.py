@@ -37,6 +37,7 @@ import numpy.typing as npt
 from bachnet.core.aliases import PathLike
 from bachnet.core.files import atomic_path, sha256_of, write_json
 from bachnet.errors import InputError, ModelFileError
+from bachnet.model.saving import check_sha256, load_weights
 
 __all__ = [
     "BAR",
@@ -291,23 +292,14 @@ class Filler:
         weights = folder / WEIGHTS_FILE
         if not weights.is_file():
             raise ModelFileError(f"{folder}: no {WEIGHTS_FILE}")
-        actual = sha256_of(weights)
-        if actual != expected:
-            raise ModelFileError(
-                f"{weights}: sha256 {actual} does not match {expected} recorded in "
-                f"{CONFIG_FILE} (the file is truncated, tampered with or from another model)"
-            )
+        check_sha256(weights, expected)
         filler = cls(config, metadata if isinstance(metadata, dict) else {})
         if filler.count_params() != parameters:
             raise ModelFileError(
                 f"{path}: the weights hold {parameters:,} parameters, a {config.filters} x "
                 f"{config.blocks} filler has {filler.count_params():,}"
             )
-        try:
-            filler.keras_model.load_weights(str(weights))
-        except Exception as error:  # h5py / keras raise many kinds on a mismatch
-            detail = " ".join(str(error).split())[:300]
-            raise ModelFileError(f"{weights}: does not fit the filler ({detail})") from None
+        load_weights(filler.keras_model, weights, "the filler")
         return filler
 
     @classmethod

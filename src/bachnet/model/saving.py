@@ -28,8 +28,10 @@ __all__ = [
     "WEIGHTS_FILE",
     "ModelFileError",
     "build_keras_model",
+    "check_sha256",
     "config_schema",
     "load",
+    "load_weights",
     "save",
 ]
 
@@ -148,11 +150,7 @@ def load(directory: PathLike, build: Callable[[ModelConfig, Vocabulary, dict[str
             f"{config_path}: its model or vocabulary section was changed after the model was "
             "saved (a shifted vocabulary would move every note); network_sha256 does not match"
         )
-    if actual != expected:
-        raise ModelFileError(
-            f"{weights}: sha256 {actual} does not match {expected} recorded in {CONFIG_FILE} "
-            "(the file is truncated, tampered with or from another model)"
-        )
+    check_sha256(weights, expected, actual)
     try:
         model = build(config, vocab, metadata)
     except ValueError as error:
@@ -163,15 +161,30 @@ def load(directory: PathLike, build: Callable[[ModelConfig, Vocabulary, dict[str
             f"{weights}: holds {recorded:,} parameters but the model in {CONFIG_FILE} has "
             f"{model.count_params():,} (the config does not match the weights)"
         )
+    load_weights(model.keras_model, weights, f"the model in {CONFIG_FILE}")
+    return model
+
+
+def check_sha256(weights: Path, expected: str, actual: str | None = None) -> None:
+    """Raise `ModelFileError` unless the file ``weights`` has the sha256 ``expected``
+    (``actual``: its hash, when already worked out)."""
+    actual = sha256_of(weights) if actual is None else actual
+    if actual != expected:
+        raise ModelFileError(
+            f"{weights}: sha256 {actual} does not match {expected} recorded in {CONFIG_FILE} "
+            "(the file is truncated, tampered with or from another model)"
+        )
+
+
+def load_weights(keras_model: keras.Model, weights: Path, what: str) -> None:
+    """Load ``weights`` into ``keras_model``; a mismatch is a `ModelFileError` saying the file
+    does not fit ``what``."""
     try:
-        model.keras_model.load_weights(str(weights))
+        keras_model.load_weights(str(weights))
     except Exception as error:  # h5py / keras raise many kinds on a mismatch
         detail = " ".join(str(error).split())  # Keras quotes whole tensors: keep it short
         detail = detail if len(detail) <= 300 else detail[:300] + " ..."
-        raise ModelFileError(
-            f"{weights}: does not fit the model in {CONFIG_FILE} ({detail})"
-        ) from None
-    return model
+        raise ModelFileError(f"{weights}: does not fit {what} ({detail})") from None
 
 
 def config_schema() -> dict[str, Any]:

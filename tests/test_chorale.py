@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import music21
@@ -12,6 +13,7 @@ from music21 import converter
 from music21 import tempo as m21tempo
 
 from bachnet import Chorale, Dataset
+from bachnet.errors import InputError
 from bachnet.music.chorale import STEP_QUARTERS, VOICES
 
 REAL_INDICES = (0, 57, 200)  # three JSB training chorales of different lengths and keys
@@ -200,11 +202,21 @@ def test_music_round_trip_real(real_chorales: list[Chorale], tmp_path: Path, suf
         score = converter.parse(str(path))
         parts = list(score.parts)
         assert [p.partName for p in parts] == list(VOICES)
+        # MIDI has no pickup measure: rests fill the pickup's bar (a DAW counts from 0)
+        rest = (chorale.bar_steps - chorale.pickup) % chorale.bar_steps if suffix == ".mid" else 0
         for voice, part in enumerate(parts):
-            expected = runs(chorale.chords[:, voice])
+            expected = [
+                (start + rest * 0.25, length, pitch)
+                for start, length, pitch in runs(chorale.chords[:, voice])
+            ]
             assert expected, "a JSB voice always has notes"
             assert part_notes(part) == expected, f"{chorale.name} {VOICES[voice]} ({suffix})"
-        assert Chorale.read(path) == chorale
+        back = Chorale.read(path)
+        assert back == chorale
+        assert (back.pickup, back.meter) == (chorale.pickup, chorale.meter)
+        if suffix == ".musicxml":  # MIDI has no fermata
+            assert back.fermatas == chorale.fermatas
+    assert any(c.pickup for c in real_chorales), "the sample holds a piece with a pickup"
 
 
 @pytest.mark.parametrize("suffix", [".mid", ".midi", ".musicxml", ".xml"])
@@ -395,3 +407,54 @@ def test_fermatas_of_a_music21_corpus_chorale() -> None:
     c = Chorale.from_music21(corpus.parse("bach/bwv66.6"))
     assert c.fermatas, "Bach's phrase endings carry fermatas"
     assert c.fermatas[-1] < len(c)
+
+
+# ------------------------------------------------------------------- bars: metre and pickup
+def test_pickup_and_meter_are_notation() -> None:
+    rows = [[72, 67, 64, 48]] * 20
+    piece = Chorale(rows, "hymn", fermatas=[19], pickup=4)
+    assert (piece.pickup, piece.meter, piece.bar_steps) == (4, "4/4", 16)
+    assert piece.bar_positions()[:5].tolist() == [12, 13, 14, 15, 0]
+    assert piece == Chorale(rows)  # equality looks at the notes
+    waltz = Chorale([[72, 67, 64, 48]] * 24, meter="3/4", pickup=4)
+    assert waltz.bar_steps == 12
+    assert np.flatnonzero(waltz.mask(bars="1", voices="S")[:, 0]).tolist() == list(range(4, 16))
+    assert np.flatnonzero(piece.mask(bars="0", voices="S")[:, 0]).tolist() == [0, 1, 2, 3]
+    moved = piece.transpose(2).replace(piece.chords[:8] + 2)
+    assert (moved.name, moved.pickup, moved.fermatas, len(moved)) == ("hymn", 4, (), 8)
+
+
+@pytest.mark.parametrize(
+    ("settings", "match"),
+    [
+        ({"pickup": 16}, "a pickup is 0..15 sixteenths in 4/4, got 16"),
+        ({"pickup": -1}, "a pickup is 0..15"),
+        ({"pickup": 12, "meter": "3/4"}, "a pickup is 0..11 sixteenths in 3/4"),
+        ({"pickup": 1.5}, "a pickup"),
+        ({"meter": "5/4"}, "unknown time signature '5/4'"),
+    ],
+)
+def test_bad_bars_are_named(settings: dict[str, object], match: str) -> None:
+    with pytest.raises(InputError, match=re.escape(match)):
+        Chorale([[72, 67, 64, 48]] * 4, **settings)  # type: ignore[arg-type]
+
+
+def test_a_csv_pickup_is_what_its_length_leaves_over_whole_bars(tmp_path: Path) -> None:
+    piece = Chorale([[72, 67, 64, 48]] * 36)  # two bars and a beat: a one-beat pickup
+    back = Chorale.read(piece.write(tmp_path / "p.csv"))
+    assert back.pickup == 4
+
+
+def test_a_pickup_round_trips_through_musicxml_and_midi(tmp_path: Path) -> None:
+    rows = [[67, 62, 59, 43]] * 4 + [[72, 67, 64, 48]] * 16 + [[71, 67, 62, 43]] * 16
+    piece = Chorale(rows, fermatas=[20], pickup=4)
+    xml = piece.write(tmp_path / "p.musicxml")
+    measures = converter.parse(str(xml)).parts[0].getElementsByClass("Measure")
+    assert [m.number for m in measures][:2] == [0, 1]
+    assert measures[0].duration.quarterLength == 1.0  # the pickup bar: one beat
+    for path in (xml, piece.write(tmp_path / "p.mid")):
+        back = Chorale.read(path)
+        assert back == piece and back.pickup == 4
+    assert Chorale.read(xml).fermatas == (20,)
+    waltz = Chorale([[72, 67, 64, 48]] * 24, meter="3/4").write(tmp_path / "w.musicxml")
+    assert Chorale.read(waltz).meter == "3/4"

@@ -375,3 +375,24 @@ def test_from_music21_limit() -> None:
         assert chorale.chords.shape[1] == 4
         assert (chorale.chords > 0).any(axis=0).all(), f"{chorale.name} has a silent voice"
     assert elapsed < 60  # the tests stay fast; anything slower belongs in benchmarks/
+
+
+# ------------------------------------------------------------ the JSB pieces' bars and fermatas
+def test_jsb_pieces_carry_their_bars_and_fermatas(jsb_dataset: Dataset) -> None:
+    from bachnet.data.form import jsb_form
+    from bachnet.music.metrics import bar_figures
+
+    table = jsb_form()
+    assert len(table) == 290
+    test = jsb_dataset.split("test")
+    matched = [piece for piece in test if piece.name in table]
+    assert len(matched) == 63
+    assert sum(bool(piece.fermatas) for piece in matched) == 62  # one edition marks none
+    assert {piece.meter for piece in test} == {"4/4", "3/4"}
+    piece = next(p for p in test if p.name == "chorale_306")  # bwv248.46-5
+    assert (piece.pickup, piece.fermatas[:3]) == (4, (36, 76, 108))
+    # a fermata chord is held: Bach's long soprano notes fall on the strong beats once the
+    # bars are in place, and on the weak ones when the pickup is ignored
+    aligned, _ = bar_figures(test)
+    unaligned, _ = bar_figures([p.replace(pickup=0) for p in test])
+    assert aligned > 75 > 50 > unaligned

@@ -383,6 +383,19 @@ def test_pieces_end_with_a_held_cadence_in_the_key_asked_for(net: BachNet) -> No
             assert min((int(bass[bass > 0][-1]) - 9) % 12, (9 - int(bass[bass > 0][-1])) % 12) <= 2
 
 
+def test_a_prompt_with_a_pickup_keeps_its_bars_and_cadences_on_a_half_bar(net: BachNet) -> None:
+    rows = [[67, 62, 59, 43]] * 4 + [[72, 67, 64, 48]] * 16 + [[71, 67, 62, 43]] * 12
+    opening = Chorale(rows, "hymn", fermatas=[19], pickup=4)
+    for piece in generate(net, opening, steps=24, num_samples=4, seed=2):
+        assert (piece.pickup, piece.meter) == (4, "4/4")
+        assert piece.fermatas[0] == 19  # the prompt's own fermata is kept
+        last = piece.fermatas[-1]
+        assert piece.bar_positions()[last] in (0, 8)  # beat 1 or 3 of its bar
+        assert piece.bar_positions()[-1] == 15  # held to the end of that bar
+    continued = generate(net, opening, steps=24, seed=2, include_prompt=False)
+    assert continued.pickup == (4 - len(opening)) % 16 and 19 not in continued.fermatas
+
+
 def test_default_pieces_are_seeded_and_end_on_a_triad(net: BachNet) -> None:
     pieces = generate(net, None, steps=8, num_samples=12, seed=3)
     again = generate(net, None, steps=8, num_samples=12, seed=3)

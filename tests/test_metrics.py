@@ -16,6 +16,7 @@ from bachnet.apps import cli
 from bachnet.apps.cli import main
 from bachnet.data import JSB_ARCHIVE
 from bachnet.data.reference import compare, reference, reference_figures
+from bachnet.music.phrases import phrase_figures
 
 C_MAJOR = [72, 67, 64, 48]  # C5 G4 E4 C3: alto-bass a (compound) fifth, soprano-bass octaves
 D_MINOR_FIFTHS = [71, 69, 65, 50]  # alto and bass both up a tone: parallel fifths, nothing else
@@ -279,11 +280,17 @@ def test_cli_stats_json_against_a_split(two_files: list[Path], jsb_in_cache: Pat
 def test_cli_stats_table_with_keys(two_files: list[Path], monkeypatch: pytest.MonkeyPatch) -> None:
     bach = metrics.measure(Chorale(TONIC * 4 + DOMINANT * 4 + TONIC * 8))
     monkeypatch.setattr(cli, "reference_figures", lambda split, keys: bach)  # no corpus
+    phrased = phrase_figures(Chorale(TONIC * 4 + DOMINANT * 4 + TONIC * 8, fermatas=[8]))
+    monkeypatch.setattr(cli, "reference_phrases", lambda split: phrased)
     result = run(two_files[0])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0] == "| figure | a.csv | Bach, JSB test |"
     assert "| last chord: tonic triad, tonic in the bass, % | 100.0 | 100.0 |" in lines
+    # then the phrases: the file has no fermata, Bach's stand-in one authentic cadence
+    assert "| phrases | a.csv | Bach, JSB test |" in lines
+    assert "| pieces with fermatas / pieces | 0 / 1 | 1 / 1 |" in lines
+    assert any(line.startswith("| cadences authentic") and "100.0" in line for line in lines)
 
 
 def test_cli_stats_errors_are_one_line(tmp_path: Path, two_files: list[Path]) -> None:

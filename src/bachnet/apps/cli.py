@@ -19,13 +19,14 @@ import click
 from bachnet import formats
 from bachnet._version import __version__
 from bachnet.data import Dataset, DownloadError
-from bachnet.data.reference import reference_figures
+from bachnet.data.reference import reference_figures, reference_phrases
 from bachnet.errors import BachNetError, InputError, NotFoundError
 from bachnet.formats.audio import AudioUnavailableError
 from bachnet.formats.score import ROLL_SUFFIX, ScoreUnavailableError
 from bachnet.model.config import ModelConfig, TrainConfig
 from bachnet.music import metrics
 from bachnet.music.chorale import Chorale
+from bachnet.music.phrases import phrase_dict, phrase_figures, phrase_table
 
 # Modules that import Keras (and so TensorFlow, seconds to load) are imported by the commands
 # that need them, after `_quiet_tensorflow`, so `bachnet --help` stays instant.
@@ -415,12 +416,12 @@ def _prompt(spec: str, steps: int | None, seed: int | None) -> Any:
         return _load_data("jsb").split("test").draw(seed, steps=steps or 16)
     if _SPLIT_INDEX.fullmatch(spec) and not Path(spec).exists():
         piece = _jsb_piece(spec, "'--prompt'")
-        return Chorale(piece.chords[:steps] if steps else piece.chords, name=piece.name)
+        return piece.replace(piece.chords[:steps] if steps else None)
     try:
         piece = Chorale.read(spec)
     except (InputError, OSError) as error:
         raise click.BadParameter(str(error), param_hint="'--prompt'") from None
-    return Chorale(piece.chords[:steps] if steps else piece.chords, name=piece.name)
+    return piece.replace(piece.chords[:steps] if steps else None)
 
 
 _SPLIT_INDEX = re.compile(r"[A-Za-z_]+:-?\d+")
@@ -874,10 +875,11 @@ def harmonize(
 )
 @click.option(
     "--pickup",
-    type=click.IntRange(0, 15),
-    default=0,
-    show_default=True,
-    help="Sixteenths before bar 1 (a pickup is bar 0).",
+    type=click.IntRange(0, 23),
+    default=None,
+    help="Sixteenths before bar 1 (a pickup is bar 0). Default: the piece's own (a MusicXML "
+    "pickup measure, a MIDI file's rests before it, music21's edition of a JSB piece, or "
+    "what a CSV's length leaves over whole bars).",
 )
 @_out_option("filled.mid")
 @_MODEL_OPTION
@@ -892,7 +894,7 @@ def fill_command(
     piece: str,
     bars: str | None,
     voices: str,
-    pickup: int,
+    pickup: int | None,
     outputs: tuple[Path, ...],
     model: str | None,
     method: str,
@@ -912,7 +914,7 @@ def fill_command(
     """Rewrite some bars and voices of PIECE, keeping every other note exactly.
 
     PIECE is a .mid, .musicxml or .csv chorale, or a JSB chorale as SPLIT:INDEX (e.g. test:3).
-    Bars are 4/4 bars numbered as in the score (give --pickup when the piece opens with one).
+    Bars are numbered as in the score: bar 1 is the first full bar, a pickup is bar 0.
 
     Examples: bachnet fill chorale.musicxml --bars 5-6 -o new.musicxml;
     bachnet fill test:3 --bars 3-4 --voices AT -n 3 -o versions.mid
@@ -951,8 +953,9 @@ def stats(files: tuple[Path, ...], splits: tuple[str, ...], no_keys: bool, as_js
     """Style figures of FILES (.mid, .musicxml or .csv chorales) beside Bach's own chorales.
 
     Parallel fifths and octaves, voice crossing, spacing, held notes, rhythm, melodic
-    intervals, keys and endings, defined in bachnet.music.metrics. Without FILES, the JSB split(s)
-    alone.
+    intervals, keys and endings, where long notes and chord changes fall in the bar
+    (bachnet.music.metrics); then phrases read from the fermatas: lengths, cadence kinds and
+    keys, bar form, metres (bachnet.music.phrases). Without FILES, the JSB split(s) alone.
 
     Example: bachnet stats chorale-*.mid --split test --split valid
     """
@@ -965,18 +968,29 @@ def stats(files: tuple[Path, ...], splits: tuple[str, ...], no_keys: bool, as_js
             raise click.ClickException(message) from None
     keys = not no_keys
     columns = {}
+    phrased = {}
     if pieces:
         name = files[0].name if len(files) == 1 else f"{len(files)} files"
         columns[name] = metrics.measure(pieces, keys=keys)
+        phrased[name] = phrase_figures(pieces)
     splits = tuple(dict.fromkeys(splits or ("test",)))
     for split in splits:
         try:
             columns[f"Bach, JSB {split}"] = reference_figures(split, keys=keys)
+            phrased[f"Bach, JSB {split}"] = reference_phrases(split)
         except NotFoundError as error:
             raise click.BadParameter(str(error), param_hint="'--split'") from None
         except DownloadError as error:
             raise click.ClickException(str(error)) from None
-    click.echo(metrics.table(columns, reference=f"Bach, JSB {splits[0]}", as_json=as_json))
+    style = metrics.table(columns, reference=f"Bach, JSB {splits[0]}", as_json=as_json)
+    if as_json:
+        both = json.loads(style)
+        both["phrases"] = {name: phrase_dict(f) for name, f in phrased.items()}
+        click.echo(json.dumps(both, indent=2))
+    else:
+        click.echo(style)
+        click.echo()
+        click.echo(phrase_table(phrased))
 
 
 @main.command(name="judge")

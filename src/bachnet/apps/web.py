@@ -251,9 +251,7 @@ class Studio:
                 else:
                     chorale = net.harmonize(piece, config=settings, seed=seed)
             else:
-                opening = (
-                    None if piece is None else Chorale(piece.chords[:prompt_steps], name=piece.name)
-                )
+                opening = None if piece is None else piece.replace(piece.chords[:prompt_steps])
                 chorale = net.generate(opening, config=settings, seed=seed)
             stem = "harmonisation" if harmonise else "chorale"
             return self._render(chorale, stem, start=start, audio=audio)
@@ -273,7 +271,7 @@ class Studio:
         upload: PathLike | None = None,
         bars: str = "",
         voices: str = VOICE_LETTERS,
-        pickup: int = 0,
+        pickup: int | None = None,
         method: str = "auto",
         filler: str | None = None,
         audio: bool = True,
@@ -300,9 +298,10 @@ class Studio:
             upload: the uploaded ``.mid``/``.musicxml``/``.csv`` file for
                 ``source="uploaded file"``.
             bars: the bars to rewrite, numbered as in the score (``"3-4"``, ``"2,5-6"``;
-                bar 1 is the first full 4/4 bar); empty: every bar.
+                bar 1 is the first full bar); empty: every bar.
             voices: the voices to rewrite, letters of ``"SATB"``.
-            pickup: sixteenths before bar 1 (a pickup, bar 0), 0..15.
+            pickup: sixteenths before bar 1 (a pickup, bar 0), less than a bar; ``None``:
+                the piece's own (`Chorale.pickup`).
             method: one of `FILL_METHODS`: ``"auto"`` (the one measured best for the mask,
                 `bachnet.generation.config.choose_method`), ``"rerank"`` (the best-scored of
                 several draws of the model) or ``"gibbs"`` (a filler network that sees the
@@ -380,9 +379,7 @@ class Studio:
         self._count += 1
         folder = self.folder / f"{self._count:04d}"
         folder.mkdir(parents=True, exist_ok=True)
-        named = Chorale(
-            chorale.chords, name=f"bachnet {stem} {self._count}", fermatas=chorale.fermatas
-        )
+        named = chorale.replace(name=f"bachnet {stem} {self._count}")
         with ThreadPoolExecutor(max_workers=1) as pool:  # FluidSynth runs beside the score
             rendering = (
                 pool.submit(
@@ -583,7 +580,7 @@ def build(studio: Studio) -> gradio.Blocks:
                 upload=upload,
                 bars=bars or "",
                 voices="".join(voices or []),
-                pickup=int(pickup or 0),
+                pickup=None if pickup is None else int(pickup),
                 method=method,
             )
         except (ValueError, OSError) as error:
@@ -649,11 +646,11 @@ def build(studio: Studio) -> gradio.Blocks:
                         elem_id="voices",
                     )
                     pickup = gr.Number(
-                        value=0,
+                        value=None,
                         precision=0,
                         minimum=0,
                         maximum=15,
-                        label="Pickup before bar 1 (16ths)",
+                        label="Pickup before bar 1 (16ths; empty: the piece's own)",
                         elem_id="pickup",
                     )
                     method = gr.Radio(

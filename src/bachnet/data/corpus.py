@@ -18,6 +18,7 @@ import numpy as np
 
 from bachnet.core.aliases import PathLike
 from bachnet.data.download import JSB_ARCHIVE, cache_lock, data_dir, fetch, safe_extract
+from bachnet.data.form import with_form
 from bachnet.errors import InputError, NotFoundError
 from bachnet.music.chorale import Chorale
 from bachnet.music.table import suffixes
@@ -174,7 +175,7 @@ class Dataset(Sequence[Chorale]):
         chorale = self._chorales[int(np.random.default_rng(seed).integers(len(self)))]
         if steps is None:
             return chorale
-        return Chorale(chorale.chords[:steps], name=chorale.name)
+        return chorale.replace(chorale.chords[:steps])
 
     # --------------------------------------------------------------------------- sources
     @classmethod
@@ -182,6 +183,8 @@ class Dataset(Sequence[Chorale]):
         """The JSB Chorales: 382 pieces split 229 train / 76 valid / 77 test.
 
         Downloaded once (117,793 bytes) with a sha256 check, unpacked safely into the cache.
+        Each piece carries its metre, pickup and fermatas from music21's edition of it where
+        there is one (290 pieces; `bachnet.data.form`).
 
         Raises:
             DownloadError: the archive could not be fetched or failed its hash check.
@@ -195,7 +198,8 @@ class Dataset(Sequence[Chorale]):
         counts = {name: dataset.splits.get(name, 0) for name in JSB_SPLITS}
         if counts != JSB_SPLITS:
             raise InputError(f"{archive}: unexpected split sizes {counts}, expected {JSB_SPLITS}")
-        return dataset
+        pieces = [with_form(piece) for piece in dataset]
+        return cls(pieces, dataset._splits, source=dataset.source, report=dataset.report)
 
     @classmethod
     def from_folder(cls, path: PathLike, *, source: str | None = None) -> Dataset:

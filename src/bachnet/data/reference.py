@@ -9,8 +9,9 @@ from bachnet.data.corpus import Dataset
 from bachnet.data.download import data_dir
 from bachnet.errors import InputError
 from bachnet.music.metrics import Column, StyleFigures, measure, table
+from bachnet.music.phrases import PhraseFigures, phrase_figures
 
-__all__ = ["compare", "reference", "reference_figures"]
+__all__ = ["compare", "reference", "reference_figures", "reference_phrases"]
 
 
 def reference(split: str = "test") -> Dataset:
@@ -52,6 +53,22 @@ def reference_figures(split: str = "test", *, keys: bool = True) -> StyleFigures
 @functools.cache
 def _reference_figures(folder: str, split: str, keys: bool) -> StyleFigures:
     return measure(reference(split), keys=keys)
+
+
+def reference_phrases(split: str = "test") -> PhraseFigures:
+    """The phrase figures (`bachnet.music.phrases.phrase_figures`) of a JSB split, its
+    fermatas from music21's edition (`bachnet.data.form`), once per process and split.
+
+    Examples:
+        >>> reference_phrases("test").median_length  # doctest: +SKIP
+        8.0
+    """
+    return _reference_phrases(str(data_dir()), split)
+
+
+@functools.cache
+def _reference_phrases(folder: str, split: str) -> PhraseFigures:
+    return phrase_figures(reference(split))
 
 
 def compare(

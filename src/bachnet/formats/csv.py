@@ -76,7 +76,9 @@ def read_csv(source: PathLike | io.TextIOBase, name: str | None = None) -> Chora
         chords.append(values)
     if not chords:
         raise InputError(f"{where}: no rows after the header (an empty chorale)")
-    return Chorale(np.array(chords), name=name or where)
+    # the JSB layout starts on the first note and ends on a bar line: the pickup is what
+    # the length leaves over whole 4/4 bars
+    return Chorale(np.array(chords), name=name or where, pickup=len(chords) % 16)
 
 
 def csv_text(chorale: Chorale) -> str:

@@ -26,7 +26,16 @@ from bachnet.core.aliases import PathLike
 from bachnet.core.files import atomic_path
 from bachnet.errors import InputError
 from bachnet.music.chorale import Chorale
-from bachnet.music.grid import STEP_QUARTERS, VOICES, check_tempo, melody_pitches, runs
+from bachnet.music.grid import (
+    METERS,
+    STEP_QUARTERS,
+    VOICES,
+    bar_steps,
+    check_tempo,
+    melody_pitches,
+    merge_fermatas,
+    runs,
+)
 from bachnet.music.keys import Key, find_key
 from bachnet.music.table import (
     Format,
@@ -100,7 +109,8 @@ def from_music21(score: music21.stream.Score, name: str | None = None) -> Choral
             length = float(element.quarterLength)
             if length <= 0:
                 continue  # grace note
-            if any(isinstance(e, Fermata) for e in element.expressions):
+            tied_on = element.tie is not None and element.tie.type in ("continue", "stop")
+            if not tied_on and any(isinstance(e, Fermata) for e in element.expressions):
                 fermatas.add(round(float(element.offset) / STEP_QUARTERS))
             if element.isRest:
                 continue
@@ -112,26 +122,45 @@ def from_music21(score: music21.stream.Score, name: str | None = None) -> Choral
     sounding = np.flatnonzero(chords.any(axis=1))
     if sounding.size == 0:
         raise InputError(f"{label}: the score has no notes")
-    length = int(sounding[-1]) + 1
-    kept = [step for step in fermatas if step < length]
-    return Chorale(chords[:length], name=label, fermatas=kept)
+    lead, length = int(sounding[0]), int(sounding[-1]) + 1
+    meter, first_bar = _bars(parts[0])
+    kept = [step - lead for step in merge_fermatas(fermatas) if lead <= step < length]
+    pickup = (first_bar - lead) % bar_steps(meter)
+    return Chorale(chords[lead:length], name=label, fermatas=kept, pickup=pickup, meter=meter)
+
+
+def _bars(part: Any) -> tuple[str, int]:
+    """A part's metre (4/4 when it has none bachnet knows) and its first bar line's step.
+
+    The first bar line falls after a pickup measure (one shorter than a bar), else at 0.
+    """
+    signatures = list(part.recurse().getElementsByClass("TimeSignature"))
+    meter = signatures[0].ratioString if signatures else "4/4"
+    if meter not in METERS:
+        return "4/4", 0
+    measures = list(part.getElementsByClass("Measure"))
+    if not measures:
+        return meter, 0
+    first = round(float(measures[0].duration.quarterLength) / STEP_QUARTERS)
+    return meter, first if 0 < first < bar_steps(meter) else 0
 
 
 def to_music21(
     chorale: Chorale,
     *,
     tempo: float = 60.0,
-    time_signature: str | None = "4/4",
+    time_signature: str | None = "auto",
     key: Key | str | None = "auto",
     staves: int = 4,
 ) -> music21.stream.Score:
     """Build a music21 score of ``chorale`` (see `Chorale.to_music21` for the options).
 
     ``key="auto"`` finds the key with `bachnet.music.keys.find_key` (C major for a silent
-    piece).
+    piece); ``time_signature="auto"`` writes the chorale's own metre. A chorale with a pickup
+    starts with a pickup measure (bar 0, as short as the pickup).
 
     Raises:
-        InputError: a bad tempo, key or staves.
+        InputError: a bad tempo, key, staves or time signature.
     """
     from music21 import clef, expressions, instrument, meter, note, pitch, stream
     from music21 import key as m21key
@@ -142,6 +171,12 @@ def to_music21(
         raise InputError(f"staves must be 4 (one per voice) or 2 (choir score), got {staves}")
     if staves == 2 and not time_signature:
         raise InputError("a two-staff score needs a time signature to make its bars")
+    if time_signature == "auto":
+        time_signature = chorale.meter
+    pickup = 0
+    if time_signature:
+        bar_steps(time_signature)  # an unknown metre is an InputError
+        pickup = chorale.pickup % bar_steps(time_signature)
     chords = chorale.chords
     found: Key | None
     if key is None:
@@ -187,8 +222,42 @@ def to_music21(
             if any(start <= step < start + steps for step in chorale.fermatas):
                 element.expressions.append(expressions.Fermata())
             part.insert(start * STEP_QUARTERS, element)
+        if pickup and time_signature:
+            part = _with_pickup(part, pickup, bar_steps(time_signature))
         score.insert(0, part)
     return _two_staves(score) if staves == 2 else score
+
+
+def _with_pickup(part: music21.stream.Part, pickup: int, bar: int) -> music21.stream.Part:
+    """The part in measures, the first one a pickup of ``pickup`` sixteenths (bar 0).
+
+    music21 makes measures from offset 0; so the notes are moved right by the rest of the
+    pickup bar, measured (notes across bar lines tied), and the first measure is then marked
+    as padded on the left and everything moved back.
+    """
+    from music21 import note, stream
+
+    gap = (bar - pickup) * STEP_QUARTERS
+    moved = stream.Part(id=part.id)
+    moved.partName = part.partName
+    for element in part:
+        shift = gap if isinstance(element, note.GeneralNote) else 0.0
+        moved.insert(float(element.offset) + shift, element)
+    measured = moved.makeMeasures()
+    measured.makeTies(inPlace=True)
+    for element in measured.recurse().notesAndRests:  # a fermata once, on the tie's start
+        if element.tie is not None and element.tie.type in ("continue", "stop"):
+            element.expressions = [e for e in element.expressions if "Fermata" not in e.classes]
+    measures = list(measured.getElementsByClass(stream.Measure))
+    first = measures[0]
+    first.paddingLeft = gap
+    for element in list(first.notesAndRests):
+        first.setElementOffset(element, float(element.offset) - gap)
+    for measure in measures:
+        measure.number -= 1
+        if measure is not first:
+            measured.setElementOffset(measure, float(measure.offset) - gap)
+    return measured
 
 
 def read_music21(path: Path) -> Chorale:
@@ -257,10 +326,24 @@ def read_melody(path: Path) -> npt.NDArray[np.int16]:
 
 
 def _write(chorale: Chorale, path: Path, options: WriteOptions, fmt: str) -> Path:
+    if fmt == "midi" and chorale.pickup:
+        chorale = _padded(chorale)
     score = chorale.to_music21(tempo=options.tempo)
     with atomic_path(path, suffix=path.suffix.lower()) as tmp:
         score.write(fmt, fp=str(tmp))
     return path
+
+
+def _padded(chorale: Chorale) -> Chorale:
+    """The chorale with rests before its pickup filling the first bar (for MIDI files).
+
+    MIDI has no pickup measure: a DAW counts bars from the file's start. Reading the file
+    drops the leading rests and finds the pickup again (`from_music21`).
+    """
+    rest = chorale.bar_steps - chorale.pickup
+    rows = np.concatenate([np.zeros((rest, 4), np.int16), chorale.chords])
+    marks = [step + rest for step in chorale.fermatas]
+    return chorale.replace(rows, fermatas=marks, pickup=0)
 
 
 def _two_staves(score: music21.stream.Score) -> music21.stream.Score:
@@ -285,7 +368,8 @@ def _two_staves(score: music21.stream.Score) -> music21.stream.Score:
             ),
             start=1,
         ):
-            measure = stream.Measure(number=number)
+            measure = stream.Measure(number=top.number)
+            measure.paddingLeft = top.paddingLeft
             if number == 1:
                 measure.insert(0, staff_clef())
                 for element in top.getElementsByClass(("KeySignature", "TimeSignature")):

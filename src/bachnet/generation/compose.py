@@ -272,8 +272,9 @@ def generate(
     lead = np.zeros(model.network.lead, np.int32)  # silence before a piece (a step or a beat)
     start = model.vocab.encode(prompt) if prompt is not None else lead
     done = len(prompt) if prompt is not None else 0
+    pickup = prompt.pickup if prompt is not None else 0  # bar lines fall at pickup + 16 k
     steps = config.steps
-    earliest = first_cadence(done, steps) if config.cadence else steps
+    earliest = first_cadence(done - pickup, steps) if config.cadence else steps
     body = earliest + LOOKAHEAD_STEPS if config.cadence else steps
     new = VOICES_PER_STEP * body
     vocab = model.vocab.size
@@ -297,16 +298,22 @@ def generate(
     lengths = [0] * len(pieces)
     if config.cadence:
         pieces, lengths = _cadence(
-            model, ids, len(start), done, earliest, keys, ranges, sampler, seed, ruleset
+            model, ids, len(start), done, earliest, keys, ranges, sampler, seed, ruleset, pickup
         )
     keep = 0 if (prompt is not None and config.include_prompt) else len(start)
     name = f"{prompt.name} (continued)" if prompt is not None and prompt.name else "bachnet chorale"
     found_keys: list[Key | None] = [*keys] if keys else [None] * len(pieces)
     chorales = []
     for row, length, found_key in zip(pieces, lengths, found_keys, strict=True):
-        piece = finish(
-            model.vocab.decode(row[keep:], strict=True, name=name), config.cadence, length
-        )
+        piece = model.vocab.decode(row[keep:], strict=True, name=name)
+        if prompt is not None:  # the prompt's bars (and, kept, its fermatas) go on
+            shown = keep == 0
+            piece = piece.replace(
+                fermatas=prompt.fermatas if shown else (),
+                pickup=(pickup - (0 if shown else done)) % prompt.bar_steps,
+                meter=prompt.meter,
+            )
+        piece = finish(piece, config.cadence, length)
         if found_key is not None and prompt is None:
             piece = move_into_key(piece, found_key, wanted, ranges)
         chorales.append(piece)
@@ -321,7 +328,7 @@ def _into_key(prompt: Chorale, wanted: Key, ranges: VoiceRanges) -> Chorale:
             f"the prompt is in {found}: it can be moved to a {found.mode} key, not {wanted}"
         )
     moved = transpose_into(prompt, key_shift(found, wanted), ranges)
-    return Chorale(moved, name=prompt.name, fermatas=prompt.fermatas)
+    return prompt.replace(moved)
 
 
 def _pick_bodies(
@@ -356,6 +363,7 @@ def _cadence(
     sampler: Sampler,
     seed: int | None,
     ruleset: Sequence[Rule],
+    pickup: int = 0,
 ) -> tuple[list[npt.NDArray[np.int32]], list[int]]:
     """End each body with a V-I cadence at its `cadence_point`, in one batched pass.
 
@@ -385,5 +393,5 @@ def _cadence(
         allowed=allowed,
     )
     rows = [out[row, : begin + cadence_tokens] for row, begin in enumerate(begins)]
-    lengths = [final_length(done + start + APPROACH_STEPS) for start in starts]
+    lengths = [final_length(done + start + APPROACH_STEPS - pickup) for start in starts]
     return rows, lengths

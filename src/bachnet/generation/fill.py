@@ -138,7 +138,7 @@ def fill(
     write = check_mask(mask, len(piece))
     name = f"{piece.name} (filled)" if piece.name else "bachnet fill"
     if not write.any():
-        copies = [Chorale(piece.chords, name=name, fermatas=piece.fermatas)] * num_samples
+        copies = [piece.replace(name=name)] * num_samples
         return copies if num_samples > 1 else copies[0]
     method = choose_method(write) if config.method == "auto" else config.method
     if method == "gibbs":
@@ -154,5 +154,5 @@ def fill(
             name=name,
         )
         pieces = result if isinstance(result, list) else [result]
-    kept = [Chorale(p.chords, name=name, fermatas=piece.fermatas) for p in pieces]
+    kept = [piece.replace(p.chords, name=name) for p in pieces]
     return kept if num_samples > 1 else kept[0]

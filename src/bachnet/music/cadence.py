@@ -194,7 +194,7 @@ def move_into_key(piece: Chorale, found: Key, wanted: Key | None, ranges: Ranges
         shifts = sorted(range(-6, 6), key=lambda s: (abs(s), abs(offset + s), s))
         plain = [s for s in shifts if abs(found.transpose(s).accidentals) <= 4]
         chords = next((c for c in map(moved, plain) if bounds.contains(c)), piece.chords)
-    return Chorale(chords, name=piece.name, fermatas=piece.fermatas)
+    return piece.replace(chords)
 
 
 def _register(piece: Chorale) -> float:
@@ -214,4 +214,4 @@ def finish(piece: Chorale, cadence: bool, length: int = BAR_STEPS // 2) -> Chora
     if not cadence:
         return piece
     last = len(piece) - 1
-    return Chorale(hold(piece, length - 1), name=piece.name, fermatas=(*piece.fermatas, last))
+    return piece.replace(hold(piece, length - 1), fermatas=(*piece.fermatas, last))

@@ -18,7 +18,14 @@ import numpy.typing as npt
 
 from bachnet.core.aliases import PathLike
 from bachnet.errors import InputError
-from bachnet.music.grid import MAX_STEPS, STEP_QUARTERS, VOICES, check_tempo
+from bachnet.music.grid import (
+    MAX_STEPS,
+    STEP_QUARTERS,
+    VOICES,
+    bar_steps,
+    check_pickup,
+    check_tempo,
+)
 from bachnet.music.regions import region_mask
 from bachnet.music.table import (
     MAX_FILE_BYTES,
@@ -71,11 +78,19 @@ class Chorale:
         chords: anything ``numpy.asarray`` turns into a ``(steps, 4)`` integer array.
         name: an optional label (a file stem, a corpus id).
         fermatas: step indices that carry a fermata in the written score (kept sorted and
-            unique). They are notation only: equality and hashing look at ``chords`` alone.
+            unique).
+        pickup: sixteenths before the first bar line (an upbeat; 0: the piece starts on a
+            bar line). Bach's chorales mostly start with a one-beat pickup (4).
+        meter: the time signature, one of `bachnet.music.grid.METERS` (``"4/4"``,
+            ``"3/4"``...).
+
+        Fermatas, pickup and metre are notation: equality and hashing look at ``chords``
+        alone.
 
     Raises:
         InputError: wrong shape, no steps, non-integer values or values outside 0..127; a
-            fermata step that is not an integer inside the chorale.
+            fermata step that is not an integer inside the chorale; an unknown metre, or a
+            pickup that is not 0 up to a bar.
 
     Examples:
         >>> c = Chorale([[72, 67, 64, 48], [72, 67, 64, 48], [74, 67, 62, 43]])
@@ -83,15 +98,54 @@ class Chorale:
         (3, np.int16(74))
     """
 
-    __slots__ = ("_chords", "_fermatas", "name")
+    __slots__ = ("_chords", "_fermatas", "_meter", "_pickup", "name")
 
     def __init__(
-        self, chords: npt.ArrayLike, name: str | None = None, *, fermatas: Iterable[int] = ()
+        self,
+        chords: npt.ArrayLike,
+        name: str | None = None,
+        *,
+        fermatas: Iterable[int] = (),
+        pickup: int = 0,
+        meter: str = "4/4",
     ) -> None:
         self._chords = _validated(chords, where=name or "chords")
         self._chords.setflags(write=False)
         self._fermatas = _validated_fermatas(fermatas, len(self._chords), where=name or "chords")
+        self._meter = meter.replace(" ", "") if isinstance(meter, str) else meter
+        self._pickup = check_pickup(pickup, self._meter)
         self.name = name
+
+    def replace(
+        self,
+        chords: npt.ArrayLike | None = None,
+        *,
+        name: str | None = None,
+        fermatas: Iterable[int] | None = None,
+        pickup: int | None = None,
+        meter: str | None = None,
+    ) -> Chorale:
+        """A copy with some fields changed; the others (name, fermatas, pickup, metre) kept.
+
+        Fermatas past the end of new, shorter ``chords`` are dropped.
+
+        Examples:
+            >>> piece = Chorale([[72, 67, 64, 48]] * 8, "hymn", fermatas=[7], pickup=4)
+            >>> short = piece.replace(piece.chords[:4])
+            >>> short.name, short.fermatas, short.pickup, len(short)
+            ('hymn', (), 4, 4)
+        """
+        rows = self._chords if chords is None else np.asarray(chords)
+        kept = self._fermatas if fermatas is None else fermatas
+        if fermatas is None and rows.ndim:
+            kept = tuple(step for step in kept if step < len(rows))
+        return type(self)(
+            rows,
+            name=self.name if name is None else name,
+            fermatas=kept,
+            pickup=self._pickup if pickup is None else pickup,
+            meter=self._meter if meter is None else meter,
+        )
 
     @property
     def chords(self) -> npt.NDArray[np.int16]:
@@ -115,6 +169,45 @@ class Chorale:
             (4, 7)
         """
         return self._fermatas
+
+    @property
+    def pickup(self) -> int:
+        """Sixteenths before the first bar line (0: the piece starts on a bar line).
+
+        Examples:
+            >>> Chorale([[72, 67, 64, 48]] * 20, pickup=4).pickup
+            4
+        """
+        return self._pickup
+
+    @property
+    def meter(self) -> str:
+        """The time signature, such as ``"4/4"`` or ``"3/4"``.
+
+        Examples:
+            >>> Chorale([[72, 67, 64, 48]] * 12, meter="3/4").meter
+            '3/4'
+        """
+        return self._meter
+
+    @property
+    def bar_steps(self) -> int:
+        """Sixteenths in one bar of the piece's metre (16 in 4/4, 12 in 3/4).
+
+        Examples:
+            >>> Chorale([[72, 67, 64, 48]], meter="3/4").bar_steps
+            12
+        """
+        return bar_steps(self._meter)
+
+    def bar_positions(self) -> npt.NDArray[np.int64]:
+        """Each step's 16th within its bar (0 = on the bar line), the pickup taken into account.
+
+        Examples:
+            >>> Chorale([[72, 67, 64, 48]] * 8, pickup=4).bar_positions().tolist()
+            [12, 13, 14, 15, 0, 1, 2, 3]
+        """
+        return (np.arange(len(self)) - self._pickup) % self.bar_steps
 
     def __len__(self) -> int:
         return int(self._chords.shape[0])
@@ -160,12 +253,13 @@ class Chorale:
         return int(notes.min()), int(notes.max())
 
     def mask(
-        self, bars: str | int | None = None, voices: str = "SATB", *, pickup: int = 0
+        self, bars: str | int | None = None, voices: str = "SATB", *, pickup: int | None = None
     ) -> npt.NDArray[np.bool_]:
         """The ``(steps, 4)`` mask of some bars and voices, for `BachNet.fill` (True = write).
 
-        Bars are 4/4 bars numbered as in the score: bar 1 is the first full bar, a pickup of
-        ``pickup`` sixteenths is bar 0 (see `bachnet.music.regions.region_mask`).
+        Bars are numbered as in the score: bar 1 is the first full bar, the pickup (the
+        piece's own, or ``pickup`` sixteenths when given) is bar 0; bars are as long as the
+        piece's metre makes them (see `bachnet.music.regions.region_mask`).
 
         Raises:
             InputError: a bad bar or voice spec, or a bar the piece does not have.
@@ -176,17 +270,18 @@ class Chorale:
             >>> mask.shape, int(mask.sum()), bool(mask[16:48, 1:3].all())
             ((64, 4), 64, True)
         """
-        return region_mask(len(self), bars=bars, voices=voices, pickup=pickup)
+        upbeat = self._pickup if pickup is None else pickup
+        return region_mask(len(self), bars=bars, voices=voices, pickup=upbeat, meter=self._meter)
 
     def transpose(self, semitones: int) -> Chorale:
-        """Return a copy shifted by ``semitones`` (silence stays silence; fermatas kept).
+        """Return a copy shifted by ``semitones`` (silence stays silence; notation kept).
 
         Examples:
             >>> Chorale([[60, 0, 55, 48]]).transpose(2).chords.tolist()
             [[62, 0, 57, 50]]
         """
         shifted = np.where(self._chords > 0, self._chords.astype(np.int32) + semitones, 0)
-        return Chorale(shifted, name=self.name, fermatas=self._fermatas)
+        return self.replace(shifted)
 
     # ----------------------------------------------------------------------------- reading
     @classmethod
@@ -215,8 +310,11 @@ class Chorale:
         Each step takes the pitch sounding at its start (the highest note of a chord in the
         soprano and alto, the lowest in the tenor and bass). Notes shorter than a 16th that
         start between grid points are lost; grace notes are ignored. Trailing all-silent
-        steps are dropped: MIDI files pad the last bar with rests. A fermata on a note or rest
-        of any part becomes a fermata at the step where that note or rest starts.
+        steps are dropped (MIDI files pad the last bar with rests), and so are leading ones
+        (a MIDI file's rests before a pickup). Fermatas marked on notes or rests of any part
+        become one fermata per chord (`bachnet.music.grid.merge_fermatas`). The metre is the
+        first time signature (4/4 when there is none, or one outside
+        `bachnet.music.grid.METERS`); a first measure shorter than a bar is a pickup.
 
         Args:
             score: a score with exactly four parts, top voice first.
@@ -248,7 +346,7 @@ class Chorale:
         self,
         *,
         tempo: float = 60.0,
-        time_signature: str | None = "4/4",
+        time_signature: str | None = "auto",
         key: Key | str | None = "auto",
         staves: int = 4,
     ) -> music21.stream.Score:
@@ -262,8 +360,9 @@ class Chorale:
 
         Args:
             tempo: quarter notes per minute.
-            time_signature: written at the start of each part (``None`` for none). The JSB
-                data does not record the metre; most chorales are in 4/4.
+            time_signature: written at the start of each part: ``"auto"`` (the chorale's
+                `meter`), a time signature, or ``None`` (none). A chorale with a `pickup`
+                starts with a pickup measure (bar 0).
             key: ``"auto"`` (found by `find_key`), a `Key` or key name, or ``None`` (no key
                 signature; music21's default spelling).
             staves: 4 (one part per voice, as `from_music21` reads back) or 2 (a choir score:
@@ -416,7 +515,13 @@ def _as(cls: type[Chorale], piece: Chorale) -> Chorale:
     """``piece`` as an instance of ``cls`` (a subclass of `Chorale` reads as itself)."""
     if type(piece) is cls:
         return piece
-    return cls(piece.chords, name=piece.name, fermatas=piece.fermatas)
+    return cls(
+        piece.chords,
+        name=piece.name,
+        fermatas=piece.fermatas,
+        pickup=piece.pickup,
+        meter=piece.meter,
+    )
 
 
 def _validated(chords: npt.ArrayLike, where: str) -> npt.NDArray[np.int16]:

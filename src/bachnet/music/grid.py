@@ -12,7 +12,7 @@ Examples:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 import numpy.typing as npt
@@ -21,10 +21,14 @@ from bachnet.errors import InputError
 
 __all__ = [
     "MAX_STEPS",
+    "METERS",
     "STEP_QUARTERS",
     "VOICES",
+    "bar_steps",
+    "check_pickup",
     "check_tempo",
     "melody_pitches",
+    "merge_fermatas",
     "runs",
 ]
 
@@ -36,6 +40,71 @@ STEP_QUARTERS = 0.25
 
 MAX_STEPS = 65_536
 """The most 16th-note steps a chorale read from a CSV file may have (4,096 bars)."""
+
+
+METERS: tuple[str, ...] = ("4/4", "3/4", "2/4", "3/2", "2/2", "6/4", "6/8", "12/8")
+"""Time signatures a `Chorale` may carry: Bach's chorales are in 4/4, 3/4 and (one) 3/2."""
+
+
+def bar_steps(meter: str) -> int:
+    """Sixteenths in one bar of ``meter`` (one of `METERS`).
+
+    Raises:
+        InputError: a time signature not in `METERS`.
+
+    Examples:
+        >>> bar_steps("4/4"), bar_steps("3/4"), bar_steps("3/2")
+        (16, 12, 24)
+    """
+    if not isinstance(meter, str) or meter.replace(" ", "") not in METERS:
+        raise InputError(f"unknown time signature {meter!r}: use one of {', '.join(METERS)}")
+    count, unit = meter.replace(" ", "").split("/")
+    return int(count) * 16 // int(unit)
+
+
+def check_pickup(pickup: int, meter: str = "4/4") -> int:
+    """Check a pickup: the 16ths before the first bar line, 0 up to a bar of ``meter``.
+
+    Raises:
+        InputError: not an integer, negative, or a whole bar or more.
+
+    Examples:
+        >>> check_pickup(4)
+        4
+        >>> check_pickup(12, "3/4")
+        Traceback (most recent call last):
+        ...
+        bachnet.errors.InputError: a pickup is 0..11 sixteenths in 3/4, got 12
+    """
+    bar = bar_steps(meter)
+    if (
+        isinstance(pickup, bool)
+        or not isinstance(pickup, int | np.integer)
+        or not (0 <= pickup < bar)
+    ):
+        raise InputError(f"a pickup is 0..{bar - 1} sixteenths in {meter}, got {pickup!r}")
+    return int(pickup)
+
+
+def merge_fermatas(marks: Iterable[int], within: int = 8) -> list[int]:
+    """One step per fermata from the steps where marked notes start, in any voice.
+
+    A score marks the fermata on each voice's note; the notes need not start together (a
+    voice arrives late, or moves under the fermata). Marks within ``within`` steps of a
+    group's first mark are one fermata, placed at the group's last mark: where every voice
+    has reached its fermata note (so writing it back marks the same notes).
+
+    Examples:
+        >>> merge_fermatas([24, 28, 60, 92, 90])
+        [28, 60, 92]
+    """
+    groups: list[list[int]] = []
+    for step in sorted(set(marks)):
+        if groups and step - groups[-1][0] <= within:
+            groups[-1].append(step)
+        else:
+            groups.append([step])
+    return [group[-1] for group in groups]
 
 
 def runs(voice: npt.NDArray[np.integer]) -> Iterator[tuple[int, int, int]]:

@@ -42,6 +42,7 @@ __all__ = [
     "Column",
     "Pieces",
     "StyleFigures",
+    "bar_figures",
     "chord_changes",
     "held_share",
     "interval_distance",
@@ -124,9 +125,13 @@ class _Tally:
     intervals: npt.NDArray[np.int64] = field(
         default_factory=lambda: np.zeros((4, len(INTERVALS)), np.int64)
     )
+    long_notes: int = 0
+    long_strong: int = 0
+    bar_changes: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(5, np.int64))
 
-    def add(self, chords: npt.NDArray[np.int16]) -> None:
-        c = chords.astype(np.int64)
+    def add(self, piece: Chorale) -> None:
+        self._bars(piece)
+        c = piece.chords.astype(np.int64)
         self.pieces += 1
         self.steps += len(c)
         before, after = c[:-1], c[1:]
@@ -154,6 +159,23 @@ class _Tally:
         self.later += (after > 0).sum(axis=0)
         self.silent += int((c == 0).sum())
 
+    def _bars(self, piece: Chorale) -> None:
+        """Where in the bar soprano long notes start, and (4/4) where chords change."""
+        positions = piece.bar_positions()
+        bar = piece.bar_steps
+        strong = bar // 2 if bar % 8 == 0 else bar  # beats 1 and 3 of 4/4; 3/4's downbeat
+        soprano = piece.chords[:, 0].astype(np.int64)
+        starts = np.concatenate([[0], np.flatnonzero(np.diff(soprano)) + 1])
+        lengths = np.diff(np.concatenate([starts, [len(soprano)]]))
+        long = starts[(soprano[starts] > 0) & (lengths >= 8)]
+        self.long_notes += len(long)
+        self.long_strong += int((positions[long] % strong == 0).sum())
+        if bar == 16:
+            changed = np.flatnonzero((piece.chords[1:] != piece.chords[:-1]).any(axis=1)) + 1
+            where = positions[changed]
+            beats = np.where(where % 4 == 0, where // 4, 4)
+            self.bar_changes += np.bincount(beats, minlength=5)
+
     def _runs(self, voice: int, column: npt.NDArray[np.int64]) -> None:
         starts = np.concatenate([[0], np.flatnonzero(np.diff(column)) + 1])
         lengths = np.diff(np.concatenate([starts, [len(column)]]))
@@ -180,7 +202,7 @@ def _collect(pieces: Pieces) -> list[Chorale]:
 def _tally(pieces: Pieces) -> _Tally:
     tally = _Tally()
     for piece in _collect(pieces):
-        tally.add(piece.chords)
+        tally.add(piece)
     return tally
 
 
@@ -337,6 +359,27 @@ def onset_positions(pieces: Pieces) -> tuple[float, float, float, float]:
     return shares[0], shares[1], shares[2], shares[3]
 
 
+def bar_figures(pieces: Pieces) -> tuple[float, tuple[float, ...]]:
+    """Where long notes and chord changes fall in the bar.
+
+    Bars are placed by each piece's `Chorale.pickup` and `Chorale.meter` (the JSB pieces
+    carry them from music21's edition, see `bachnet.data.form`).
+
+    Returns:
+        ``(long_on_strong, bar_changes)``: % of soprano notes of a half note or longer that
+        start on a strong beat (beats 1 and 3 of 4/4, the downbeat of 3/4), and % of chord
+        changes in 4/4 pieces on beats 1, 2, 3, 4 and off the beat.
+
+    Examples:
+        >>> rows = [[72, 67, 64, 48]] * 8 + [[74, 67, 62, 43]] * 8
+        >>> bar_figures(Chorale(rows))[0], bar_figures(Chorale(rows, pickup=4))[0]
+        (100.0, 0.0)
+    """
+    tally = _tally(pieces)
+    changes = tuple(_ratio(n, tally.bar_changes.sum()) for n in tally.bar_changes)
+    return _ratio(tally.long_strong, tally.long_notes), changes
+
+
 def odd_lengths(pieces: Pieces) -> float:
     """Percentage of notes whose length in 16ths is odd and more than one: 3, 5, 7, ...
 
@@ -468,6 +511,11 @@ class StyleFigures:
             (``None`` when keys were not analysed).
         tonic_triad: % of pieces ending on a tonic triad, tonic in the bass (or ``None``).
         remote_keys: % of pieces in keys of five or more sharps or flats (or ``None``).
+        long_on_strong: % of soprano notes of a half note or longer that start on a strong
+            beat of the bar (beats 1 and 3 of 4/4, the downbeat of 3/4), bars placed by each
+            piece's `Chorale.pickup` and `Chorale.meter`; see `bar_figures`.
+        bar_changes: % of chord changes (4/4 pieces) on beats 1, 2, 3, 4 of the bar and off
+            the beat.
 
     Examples:
         >>> figures = measure(Chorale([[72, 67, 64, 48]] * 8), keys=False)
@@ -492,6 +540,8 @@ class StyleFigures:
     tonic_bass: float | None = None
     tonic_triad: float | None = None
     remote_keys: float | None = None
+    long_on_strong: float = 0.0
+    bar_changes: tuple[float, ...] = (0.0,) * 5
 
     def to_dict(self) -> dict[str, Any]:
         """The figures as plain JSON-ready values (tuples become lists).
@@ -547,6 +597,8 @@ def measure(pieces: Pieces, *, keys: bool = True) -> StyleFigures:
         tonic_bass=endings[0],
         tonic_triad=endings[1],
         remote_keys=endings[2],
+        long_on_strong=_ratio(tally.long_strong, tally.long_notes),
+        bar_changes=tuple(_ratio(n, tally.bar_changes.sum()) for n in tally.bar_changes),
     )
 
 
@@ -578,6 +630,11 @@ _ROWS: tuple[tuple[str, _Show], ...] = (
     ("last chord: key's tonic in the bass, %", lambda f, _: _percent(f.tonic_bass)),
     ("last chord: tonic triad, tonic in the bass, %", lambda f, _: _percent(f.tonic_triad)),
     ("keys with 5 or more sharps or flats, %", lambda f, _: _percent(f.remote_keys)),
+    ("soprano half notes and longer on beats 1 or 3, %", lambda f, _: _percent(f.long_on_strong)),
+    (
+        "chord changes on beats 1 / 2 / 3 / 4 / off the beat, %",
+        lambda f, _: _slashed(f.bar_changes),
+    ),
 )
 
 

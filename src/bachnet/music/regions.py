@@ -1,10 +1,10 @@
 """Regions of a piece to rewrite: bars and voices, as a ``(steps, 4)`` boolean mask.
 
 `region_mask` turns ``bars="5-6"`` and ``voices="AT"`` into the mask that
-`bachnet.generation.fill.fill` takes (True = write this note). Bars are bars of 4/4 (16
-sixteenths), numbered as a score numbers them: bar 1 is the first full bar, and a pickup of
-``pickup`` sixteenths before it is bar 0 (as music21 numbers a pickup measure). The grid does
-not record where the bar lines fall, so the pickup is given, not found.
+`bachnet.generation.fill.fill` takes (True = write this note). Bars (16
+sixteenths in 4/4, 12 in 3/4) are numbered as a score numbers them: bar 1 is the first full
+bar, and a pickup of ``pickup`` sixteenths before it is bar 0 (as music21 numbers a pickup
+measure). `Chorale.mask` passes the piece's own pickup and metre.
 
 Examples:
     >>> mask = region_mask(64, bars="2", voices="AT")
@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bachnet.errors import InputError
+from bachnet.music.grid import bar_steps, check_pickup
 
 __all__ = ["BAR_STEPS", "VOICE_LETTERS", "parse_bars", "parse_voices", "region_mask"]
 
@@ -80,6 +81,7 @@ def region_mask(
     bars: str | int | None = None,
     voices: str = VOICE_LETTERS,
     pickup: int = 0,
+    meter: str = "4/4",
 ) -> npt.NDArray[np.bool_]:
     """The ``(steps, 4)`` mask of ``bars`` (all bars when ``None``) in ``voices``.
 
@@ -87,10 +89,12 @@ def region_mask(
         steps: the piece's length in sixteenths.
         bars: bar numbers (`parse_bars`): bar 1 is the first full bar, bar 0 the pickup.
         voices: voice letters (`parse_voices`).
-        pickup: sixteenths before bar 1 (0: the piece starts on a bar line), 0..15.
+        pickup: sixteenths before bar 1 (0: the piece starts on a bar line), less than a bar.
+        meter: the time signature (`bachnet.music.grid.METERS`): 16 sixteenths a bar in 4/4,
+            12 in 3/4.
 
     Raises:
-        InputError: a bad spec, a pickup outside 0..15, or a bar the piece does not have (the
+        InputError: a bad spec, metre or pickup, or a bar the piece does not have (the
             message gives the bars it has).
 
     Examples:
@@ -98,9 +102,9 @@ def region_mask(
         >>> np.flatnonzero(mask[:, 3]).tolist() == list(range(24))
         True
     """
-    if isinstance(pickup, bool) or not isinstance(pickup, int) or not 0 <= pickup < BAR_STEPS:
-        raise InputError(f"a pickup is 0..15 sixteenths, got {pickup!r}")
-    last = (steps - pickup - 1) // BAR_STEPS + 1 if steps > pickup else 0
+    pickup = check_pickup(pickup, meter)
+    bar_length = bar_steps(meter)
+    last = (steps - pickup - 1) // bar_length + 1 if steps > pickup else 0
     first = 0 if pickup else 1
     mask = np.zeros((steps, 4), dtype=bool)
     columns = parse_voices(voices)
@@ -111,7 +115,7 @@ def region_mask(
                 f"bar {bar} is not in this piece: it has bars {first}-{last} "
                 f"({steps} sixteenths{f', a pickup of {pickup}' if pickup else ''})"
             )
-        start = 0 if bar == 0 else pickup + (bar - 1) * BAR_STEPS
-        end = pickup if bar == 0 else min(steps, pickup + bar * BAR_STEPS)
+        start = 0 if bar == 0 else pickup + (bar - 1) * bar_length
+        end = pickup if bar == 0 else min(steps, pickup + bar * bar_length)
         mask[start:end, columns] = True
     return mask

@@ -1,0 +1,89 @@
+"""The bars and fermatas of the JSB chorales, from music21's edition of the same pieces.
+
+The JSB CSVs start on the first note and record neither the metre, the pickup nor the
+fermatas. music21 bundles the same chorales as MusicXML with all three. `scripts/jsb_form.py`
+matched each JSB piece to its music21 edition by its notes (all four voices, a transposition
+allowed, a repeat written out in one edition and not the other followed) and stored, per
+piece, the edition, its metre, the pickup in 16ths and the fermata steps in ``jsb_form.json``
+beside this module: 290 of the 382 pieces match (256 in 4/4, 33 in 3/4, 1 in 3/2); the other
+92 are not in music21's edition.
+
+`with_form` puts a piece's form on it; for a piece without a match it keeps what the reader
+found (4/4, the pickup that makes the piece end on a bar line: right for 284 of the 290
+matched pieces). `Dataset.jsb` applies it to every piece.
+
+Examples:
+    >>> form = jsb_form()["chorale_001"]
+    >>> form.music21, form.meter, form.pickup, form.fermatas[:2]
+    ('bwv385', '4/4', 4, (36, 84))
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+from importlib import resources
+
+from bachnet.music.chorale import Chorale
+
+__all__ = ["FORM_FILE", "PieceForm", "jsb_form", "with_form"]
+
+FORM_FILE = "jsb_form.json"
+"""The table's file name in the ``bachnet.data`` package."""
+
+
+@dataclass(frozen=True)
+class PieceForm:
+    """One JSB piece's notation, as music21's edition writes it.
+
+    Attributes:
+        music21: the edition's corpus name (``"bwv26.6"``).
+        meter: its time signature.
+        pickup: 16ths before the first bar line of the JSB piece.
+        fermatas: the JSB piece's steps that carry a fermata (one per fermata chord).
+        transposed: semitones between the editions (JSB = music21 + this).
+    """
+
+    music21: str
+    meter: str
+    pickup: int
+    fermatas: tuple[int, ...]
+    transposed: int
+
+
+@functools.cache
+def jsb_form() -> dict[str, PieceForm]:
+    """The table, by JSB piece name (``"chorale_000"``), read once per process.
+
+    Examples:
+        >>> len(jsb_form())
+        290
+    """
+    text = resources.files("bachnet.data").joinpath(FORM_FILE).read_text(encoding="utf-8")
+    return {
+        name: PieceForm(
+            music21=str(entry["music21"]),
+            meter=str(entry["meter"]),
+            pickup=int(entry["pickup"]),
+            fermatas=tuple(int(step) for step in entry["fermatas"]),
+            transposed=int(entry["transposed"]),
+        )
+        for name, entry in json.loads(text)["pieces"].items()
+    }
+
+
+def with_form(piece: Chorale) -> Chorale:
+    """The JSB piece with its metre, pickup and fermatas (unchanged when not in the table).
+
+    Examples:
+        >>> import numpy as np
+        >>> piece = with_form(Chorale(np.full((40, 4), 60), name="chorale_001"))
+        >>> piece.pickup, piece.fermatas
+        (4, (36,))
+    """
+    form = jsb_form().get(piece.name or "")
+    if form is None:
+        return piece
+    marks = [step for step in form.fermatas if step < len(piece)]
+    return piece.replace(fermatas=marks, pickup=form.pickup, meter=form.meter)

@@ -233,12 +233,16 @@ def test_held_notes_are_merged(tmp_path: Path) -> None:
     )
     score = chorale.to_music21()
     soprano = [
-        (float(n.offset), float(n.quarterLength), n.pitch.midi) for n in score.parts[0].notes
+        (float(n.offset), float(n.quarterLength), n.pitch.midi)
+        for n in score.parts[0].flatten().notes
     ]
     assert soprano == [(0.0, 0.75, 60), (0.75, 0.25, 62)]
-    alto = [(float(n.offset), float(n.quarterLength), n.pitch.midi) for n in score.parts[1].notes]
+    alto = [
+        (float(n.offset), float(n.quarterLength), n.pitch.midi)
+        for n in score.parts[1].flatten().notes
+    ]
     assert alto == [(0.0, 1.0, 55)]
-    tenor = list(score.parts[2].notesAndRests)
+    tenor = list(score.parts[2].flatten().notesAndRests)
     assert [(float(n.offset), float(n.quarterLength), n.isRest) for n in tenor] == [
         (0.0, 0.5, False),
         (0.5, 0.5, True),
@@ -275,8 +279,8 @@ def test_from_music21_errors() -> None:
         Chorale.from_music21(two_parts, name="duo")
     silent = Chorale([[72, 67, 64, 48]]).to_music21()
     for part in silent.parts:
-        for n in list(part.notes):
-            part.remove(n)
+        for n in list(part.recurse().notes):
+            n.activeSite.remove(n)
     with pytest.raises(ValueError, match="no"):
         Chorale.from_music21(silent, name="silent")
 

@@ -99,6 +99,20 @@ def test_generate_writes_midi_musicxml_and_csv(tiny_model: Path, tmp_path: Path)
     assert "(16 steps, 4 quarter notes)" in plain.output
 
 
+def test_generate_with_phrases(tiny_model: Path, tmp_path: Path) -> None:
+    out = tmp_path / "phrased.musicxml"
+    result = generate(tiny_model, "-o", out, "--phrases", "8,8,12,8", "--seed", "2")
+    assert "(148 steps, 37 quarter notes)" in result.output, result.output
+    piece = Chorale.read(out)
+    assert (piece.pickup, piece.fermatas) == (4, (28, 60, 108, 140))
+    # a fermata in each of the four parts at each of the four phrase ends
+    assert out.read_text(encoding="utf-8").count("<fermata") == 16
+    auto = generate(tiny_model, "-o", tmp_path / "auto.csv", "--phrases", "auto", "--steps", "64")
+    assert auto.exit_code == 0, auto.output
+    bad = run("generate", "-m", tiny_model, "-o", tmp_path / "bad.csv", "--phrases", "8,eight")
+    assert bad.exit_code == 2 and "give phrase lengths in quarters" in bad.output
+
+
 def test_seed_makes_output_repeatable(tiny_model: Path, tmp_path: Path) -> None:
     for folder, seed in (("a", "1"), ("b", "1"), ("c", "2")):
         out = tmp_path / folder

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -469,3 +471,85 @@ def test_the_user_constraint_is_checked_once(net: BachNet, monkeypatch: pytest.M
     forced[0] = net.vocab.ids_of(72)
     piece = generate(net, steps=8, seed=0, constraint=forced)
     assert len(calls) == 1 and piece.chords[0, 0] == 72
+
+
+# ------------------------------------------------------------------- phrases and fermatas
+def _bass_roots(piece: Chorale) -> list[int]:
+    return [int(piece.chords[f, 3]) % 12 for f in piece.fermatas]
+
+
+def test_a_phrase_plan_puts_fermatas_and_cadences_where_asked(net: BachNet, tmp_path: Path) -> None:
+    from bachnet.music.phrases import local_key, plan_phrases
+
+    pieces = generate(net, None, phrases=(8, 8, 12, 8), num_samples=4, seed=5, key="C")
+    again = generate(net, None, phrases=(8, 8, 12, 8), num_samples=4, seed=5, key="C")
+    assert pieces == again
+    for i, piece in enumerate(pieces):
+        plan = plan_phrases((8, 8, 12, 8), seed=5 + i)
+        assert piece.fermatas == plan.fermatas == (28, 60, 108, 140)
+        assert piece.pickup == 4 and len(piece) == 148  # the last chord held to its bar's end
+        for fermata, (kind, relation) in zip(piece.fermatas, plan.cadences, strict=True):
+            local = local_key(Key(0), relation)
+            root = {"authentic": local.tonic, "deceptive": local.tonic + 9}.get(
+                kind, local.tonic + 7
+            )
+            assert int(piece.chords[fermata, 3]) % 12 == root % 12, (fermata, kind, relation)
+            if fermata != piece.fermatas[-1]:  # an inner fermata chord is held a beat
+                assert (piece.chords[fermata : fermata + 4] == piece.chords[fermata]).all()
+        assert (piece.chords[140:] == piece.chords[140]).all()
+    # in the score: a fermata in every part on the note that holds each fermata step
+    from music21 import converter
+    from music21.expressions import Fermata
+
+    score = converter.parse(str(pieces[0].write(tmp_path / "p.musicxml")))
+    for part in score.parts:
+        marked = [
+            (float(n.offset), float(n.offset + n.quarterLength))
+            for n in part.stripTies().flatten().notes  # a tied note is one note
+            if any(isinstance(e, Fermata) for e in n.expressions)
+        ]
+        for fermata in pieces[0].fermatas:
+            assert any(a <= fermata / 4 < b for a, b in marked)
+
+
+def test_auto_phrases_cover_the_steps_asked_for(net: BachNet) -> None:
+    piece = generate(net, None, phrases="auto", steps=96, seed=1)
+    gaps = np.diff([-4, *piece.fermatas])  # the first phrase counts from half a bar before
+    assert len(piece) >= 96 and len(piece.fermatas) >= 3
+    assert set((gaps // 4).tolist()) <= {6, 7, 8, 9, 10, 12}
+
+
+def test_a_phrase_plan_continues_a_prompt(net: BachNet) -> None:
+    rows = [[67, 62, 59, 43]] * 4 + [[72, 67, 64, 48]] * 16 + [[71, 67, 62, 43]] * 12
+    opening = Chorale(rows, "hymn", fermatas=[20], pickup=4)
+    piece = generate(net, opening, phrases=(8, 8), seed=0)
+    assert piece.fermatas == (20, 52, 84) and piece.pickup == 4
+    assert (piece.chords[:32] == opening.chords).all()
+    alone = generate(net, opening, phrases=(8, 8), seed=0, include_prompt=False)
+    assert alone.fermatas == (20, 52) and alone.pickup == 4
+
+
+@pytest.mark.parametrize(
+    ("phrases", "match"),
+    [
+        ((8, 0), "a phrase is a whole number of quarters, 3..32; got 0"),
+        ((8, -8), "got -8"),
+        ((8, 7.5), "got 7.5"),
+        ((8, 40), "got 40"),
+        (("8",), "a phrase length is a number of quarters"),
+        ((), "at least one phrase"),
+        ("some", "phrases must be lengths in quarters or 'auto'"),
+    ],
+)
+def test_a_bad_phrase_plan_is_named(net: BachNet, phrases: object, match: str) -> None:
+    with pytest.raises(InputError, match=re.escape(match)):
+        generate(net, None, phrases=phrases, seed=0)
+
+
+def test_a_plan_that_does_not_fit_after_the_prompt_is_named(net: BachNet) -> None:
+    opening = Chorale([[72, 67, 64, 48]] * 32, fermatas=[16])  # a fermata in its last bar
+    with pytest.raises(InputError, match="leaves no beat for its cadence"):
+        generate(net, opening, phrases=(3, 8), seed=0)  # would end at step 28, in the prompt
+    assert generate(net, opening, phrases=(5, 8), seed=0).fermatas == (16, 36, 68)
+    with pytest.raises(InputError, match="needs cadence"):
+        generate(net, None, phrases=(8,), cadence=False)

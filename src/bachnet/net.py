@@ -3,7 +3,7 @@ delegates down to the package that owns the work (training, scoring, generation,
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, overload
 
@@ -186,6 +186,7 @@ class BachNet:
         rules: RulesSpec = "default",
         key: str | Key | None = None,
         cadence: bool = True,
+        phrases: Sequence[float] | str | None = None,
         config: GenerationConfig | None = None,
     ) -> Chorale: ...
 
@@ -204,6 +205,7 @@ class BachNet:
         rules: RulesSpec = "default",
         key: str | Key | None = None,
         cadence: bool = True,
+        phrases: Sequence[float] | str | None = None,
         config: GenerationConfig | None = None,
     ) -> Chorale | list[Chorale]: ...
 
@@ -221,6 +223,7 @@ class BachNet:
         rules: RulesSpec = "default",
         key: str | Key | None = None,
         cadence: bool = True,
+        phrases: Sequence[float] | str | None = None,
         config: GenerationConfig | None = None,
     ) -> Chorale | list[Chorale]:
         """Compose: continue ``prompt`` by ``steps`` 16th notes; see
@@ -228,11 +231,15 @@ class BachNet:
 
         The settings come as keywords or as one `bachnet.generation.config.GenerationConfig`
         (``config=``), not both; ``num_samples``, ``seed`` and ``constraint`` belong to the
-        call. Without ``num_samples`` the result is one `Chorale`.
+        call. Without ``num_samples`` the result is one `Chorale`. ``phrases`` plans the
+        phrases and fermatas (lengths in quarters, or ``"auto"``: Bach's; see
+        `bachnet.generation.config.GenerationConfig`).
 
         Examples:
             >>> BachNet.from_pretrained().generate(steps=64, seed=1)  # doctest: +SKIP
             <Chorale 'bachnet chorale': 64 steps (16 quarters)>
+            >>> BachNet.from_pretrained().generate(phrases=[8, 8, 12, 8]).fermatas  # doctest: +SKIP
+            (28, 60, 108, 140)
         """
         settings = GenerationConfig.either(
             config,
@@ -243,6 +250,7 @@ class BachNet:
             rules=rules,
             key=key,
             cadence=cadence,
+            phrases=phrases if phrases is None or isinstance(phrases, str) else tuple(phrases),
         )
         return compose(
             self, prompt, settings, num_samples=num_samples, seed=seed, constraint=constraint

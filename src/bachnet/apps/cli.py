@@ -714,6 +714,13 @@ def _sampler_options(function: F) -> F:
     is_flag=True,
     help="Stop after exactly --steps steps instead of ending with a cadence.",
 )
+@click.option(
+    "--phrases",
+    default=None,
+    metavar="8,8,12,8|auto",
+    help="Plan phrases ending on fermatas over cadences: lengths in quarters (the piece is as "
+    "long as they make it), or 'auto' for lengths drawn from Bach's until they cover --steps.",
+)
 @_NO_RULES_OPTION
 @_STRICT_OPTION
 @_TEMPO_OPTION
@@ -733,6 +740,7 @@ def generate(
     free_voices: bool,
     key: str | None,
     no_cadence: bool,
+    phrases: str | None,
     no_rules: bool,
     strict: bool,
     tempo: float,
@@ -741,9 +749,11 @@ def generate(
 
     By default a chorale follows voice-leading rules, opens on its key's tonic chord and ends
     with a cadence on beat 1 or 3 of a complete last bar (so it can be up to 35 steps longer
-    than --steps).
+    than --steps). With --phrases it is a chain of phrases, each ending on a fermata over a
+    cadence in Bach's mix of kinds and keys, composed in one pass.
 
-    Example: bachnet generate -o chorale.mid -o chorale.musicxml --steps 128 --seed 1
+    Example: bachnet generate -o chorale.mid -o chorale.musicxml --steps 128 --seed 1;
+    bachnet generate --phrases 8,8,12,8 -o phrased.musicxml
     """
     _check_outputs(outputs)
     spec = _sampler_spec(sampler, temperature, top_k, top_p)
@@ -759,9 +769,23 @@ def generate(
         rules=_rules(no_rules, strict),
         key=key,
         cadence=not no_cadence,
+        phrases=_phrases(phrases),
     )
     result = net.generate(start, config=config, num_samples=num_samples, seed=seed)
     _write_all(result, outputs, tempo)
+
+
+def _phrases(spec: str | None) -> tuple[float, ...] | str | None:
+    """``--phrases``: None, "auto" or comma-separated lengths in quarters."""
+    if spec is None or spec.strip().lower() == "auto":
+        return None if spec is None else "auto"
+    try:
+        return tuple(float(part) for part in spec.split(","))
+    except ValueError:
+        raise click.BadParameter(
+            f"{spec!r}: give phrase lengths in quarters, e.g. 8,8,12,8, or 'auto'",
+            param_hint="'--phrases'",
+        ) from None
 
 
 @main.command()

@@ -109,8 +109,7 @@ def from_music21(score: music21.stream.Score, name: str | None = None) -> Choral
             length = float(element.quarterLength)
             if length <= 0:
                 continue  # grace note
-            tied_on = element.tie is not None and element.tie.type in ("continue", "stop")
-            if not tied_on and any(isinstance(e, Fermata) for e in element.expressions):
+            if any(isinstance(e, Fermata) for e in element.expressions):
                 fermatas.add(round(float(element.offset) / STEP_QUARTERS))
             if element.isRest:
                 continue
@@ -162,6 +161,20 @@ def to_music21(
     Raises:
         InputError: a bad tempo, key, staves or time signature.
     """
+    return _score(chorale, tempo, time_signature, key, staves, measured=True)
+
+
+def _score(
+    chorale: Chorale,
+    tempo: float,
+    time_signature: str | None,
+    key: Key | str | None,
+    staves: int,
+    *,
+    measured: bool,
+) -> music21.stream.Score:
+    """`to_music21`; ``measured=False`` leaves the bars to music21's writer (for MIDI, which
+    has no pickup measure or fermata to place)."""
     from music21 import clef, expressions, instrument, meter, note, pitch, stream
     from music21 import key as m21key
     from music21 import tempo as m21tempo
@@ -222,22 +235,27 @@ def to_music21(
             if any(start <= step < start + steps for step in chorale.fermatas):
                 element.expressions.append(expressions.Fermata())
             part.insert(start * STEP_QUARTERS, element)
-        if pickup and time_signature:
-            part = _with_pickup(part, pickup, bar_steps(time_signature))
+        if time_signature and measured:
+            part = _measured(part, pickup, bar_steps(time_signature), chorale.fermatas)
         score.insert(0, part)
     return _two_staves(score) if staves == 2 else score
 
 
-def _with_pickup(part: music21.stream.Part, pickup: int, bar: int) -> music21.stream.Part:
-    """The part in measures, the first one a pickup of ``pickup`` sixteenths (bar 0).
+def _measured(
+    part: music21.stream.Part, pickup: int, bar: int, fermatas: tuple[int, ...]
+) -> music21.stream.Part:
+    """The part in measures, the first one a pickup of ``pickup`` sixteenths (bar 0) if any,
+    each fermata on the one tied note that sounds at its step in every voice.
 
     music21 makes measures from offset 0; so the notes are moved right by the rest of the
-    pickup bar, measured (notes across bar lines tied), and the first measure is then marked
-    as padded on the left and everything moved back.
+    pickup bar, measured (notes across bar lines tied, lengths no single note can show split
+    into tied notes), and the first measure is then marked as padded on the left and
+    everything moved back. The fermatas are put on after the split: music21 would otherwise
+    leave them on the last note of a tie, after the fermata's chord.
     """
-    from music21 import note, stream
+    from music21 import expressions, note, stream
 
-    gap = (bar - pickup) * STEP_QUARTERS
+    gap = (bar - pickup) % bar * STEP_QUARTERS
     moved = stream.Part(id=part.id)
     moved.partName = part.partName
     for element in part:
@@ -245,18 +263,25 @@ def _with_pickup(part: music21.stream.Part, pickup: int, bar: int) -> music21.st
         moved.insert(float(element.offset) + shift, element)
     measured = moved.makeMeasures()
     measured.makeTies(inPlace=True)
-    for element in measured.recurse().notesAndRests:  # a fermata once, on the tie's start
-        if element.tie is not None and element.tie.type in ("continue", "stop"):
-            element.expressions = [e for e in element.expressions if "Fermata" not in e.classes]
-    measures = list(measured.getElementsByClass(stream.Measure))
-    first = measures[0]
-    first.paddingLeft = gap
-    for element in list(first.notesAndRests):
-        first.setElementOffset(element, float(element.offset) - gap)
-    for measure in measures:
-        measure.number -= 1
-        if measure is not first:
-            measured.setElementOffset(measure, float(measure.offset) - gap)
+    measured = measured.splitAtDurations(recurse=True)[0]
+    flat = measured.flatten()
+    marks = [step * STEP_QUARTERS + gap for step in fermatas]
+    for element in flat.notesAndRests:
+        start = float(element.getOffsetBySite(flat))
+        end = start + float(element.quarterLength)
+        element.expressions = [e for e in element.expressions if "Fermata" not in e.classes]
+        if any(start <= mark < end for mark in marks):
+            element.expressions.append(expressions.Fermata())
+    if gap:
+        measures = list(measured.getElementsByClass(stream.Measure))
+        first = measures[0]
+        first.paddingLeft = gap
+        for element in list(first.notesAndRests):
+            first.setElementOffset(element, float(element.offset) - gap)
+        for measure in measures:
+            measure.number -= 1
+            if measure is not first:
+                measured.setElementOffset(measure, float(measure.offset) - gap)
     return measured
 
 
@@ -328,7 +353,7 @@ def read_melody(path: Path) -> npt.NDArray[np.int16]:
 def _write(chorale: Chorale, path: Path, options: WriteOptions, fmt: str) -> Path:
     if fmt == "midi" and chorale.pickup:
         chorale = _padded(chorale)
-    score = chorale.to_music21(tempo=options.tempo)
+    score = _score(chorale, options.tempo, "auto", "auto", 4, measured=fmt != "midi")
     with atomic_path(path, suffix=path.suffix.lower()) as tmp:
         score.write(fmt, fp=str(tmp))
     return path

@@ -55,13 +55,16 @@ from bachnet.music.cadence import (
     APPROACH_STEPS,
     LOOKAHEAD_STEPS,
     cadence_point,
+    cadence_rows,
     final_length,
     finish,
     first_cadence,
     move_into_key,
 )
 from bachnet.music.chorale import Chorale
+from bachnet.music.grid import STEP_QUARTERS
 from bachnet.music.keys import Key, find_key, key_shift, transpose_into
+from bachnet.music.phrases import draw_lengths, local_key, plan_phrases
 from bachnet.music.ranges import JSB, VoiceRanges
 
 __all__ = [
@@ -269,6 +272,10 @@ def generate(
     wanted = config.wanted_key()
     if prompt is not None and wanted is not None:
         prompt = _into_key(prompt, wanted, ranges)
+    if config.phrases is not None:
+        if not config.cadence:
+            raise InputError("a phrase plan ends every phrase with a cadence: it needs cadence")
+        return _phrased(model, prompt, config, num_samples, seed, constraint, ranges, wanted)
     lead = np.zeros(model.network.lead, np.int32)  # silence before a piece (a step or a beat)
     start = model.vocab.encode(prompt) if prompt is not None else lead
     done = len(prompt) if prompt is not None else 0
@@ -316,6 +323,97 @@ def generate(
         piece = finish(piece, config.cadence, length)
         if found_key is not None and prompt is None:
             piece = move_into_key(piece, found_key, wanted, ranges)
+        chorales.append(piece)
+    return chorales if num_samples > 1 else chorales[0]
+
+
+def _phrased(
+    model: LanguageModel,
+    prompt: Chorale | None,
+    config: GenerationConfig,
+    num_samples: int,
+    seed: int | None,
+    constraint: npt.ArrayLike | None,
+    ranges: VoiceRanges,
+    wanted: Key | None,
+) -> Chorale | list[Chorale]:
+    """Compose to a phrase plan in one pass: every cadence is a mask on the tokens drawn.
+
+    Each sample gets its home key (the key asked for, the prompt's, or C major / A minor
+    drawn half and half and moved at the end into a comfortable key, `move_into_key`) and its
+    cadences (`bachnet.music.phrases.plan_phrases`); the phrase ends are the same for all.
+    A fermata chord inside the piece is held for a beat; the last to the end of its bar.
+    """
+    rng = np.random.default_rng(seed)
+    done = len(prompt) if prompt is not None else 0
+    if prompt is not None:
+        homes = [find_key(prompt)] * num_samples
+        marks = [f for f in prompt.fermatas if f >= done - prompt.bar_steps]
+        start: int | None = marks[-1] if marks else done - APPROACH_STEPS
+    else:
+        modes = rng.random(num_samples) < 0.5
+        homes = [wanted or (Key(9, "minor") if minor else Key(0)) for minor in modes]
+        start = None
+    if config.phrases == "auto":
+        lengths: tuple[float, ...] = tuple(
+            map(float, draw_lengths(config.steps * STEP_QUARTERS, seed=seed))
+        )
+    else:
+        lengths = tuple(config.phrases)  # type: ignore[arg-type]
+    plans = [
+        plan_phrases(
+            lengths,
+            mode=home.mode,
+            start=start,
+            after=done,
+            seed=None if seed is None else seed + i,
+        )
+        for i, home in enumerate(homes)
+    ]
+    pickup = prompt.pickup if prompt is not None else plans[0].pickup
+    last = plans[0].fermatas[-1]
+    new = VOICES_PER_STEP * (last + 1 - done)
+    vocab = model.vocab.size
+    lead = np.zeros(model.network.lead, np.int32)
+    first = model.vocab.encode(prompt) if prompt is not None else lead
+    check_memory(num_samples, len(first) + new, new, vocab)
+    asked = None
+    if constraint is not None:
+        asked = constraint_mask(constraint, num_samples, new, vocab)
+    mask = body_mask(num_samples, new, vocab, constraint=asked)
+    for row, (home, plan) in enumerate(zip(homes, plans, strict=True)):
+        if prompt is None:
+            mask[row, :VOICES_PER_STEP] &= opening_mask(model.vocab, home, ranges)
+        for fermata, (kind, relation) in zip(plan.fermatas, plan.cadences, strict=True):
+            held = 1 if fermata == last else APPROACH_STEPS
+            rows = cadence_rows(kind, local_key(home, relation), model.vocab, ranges, held)
+            at = VOICES_PER_STEP * (fermata - APPROACH_STEPS - done)
+            both = mask[row, at : at + len(rows)] & rows
+            # a user's forced token wins where it clashes with a cadence
+            clash = ~both.any(axis=-1, keepdims=True)
+            mask[row, at : at + len(rows)] = np.where(clash, mask[row, at : at + len(rows)], both)
+    sampler = get_sampler(config.sampler)
+    ruleset = config.rules_for(model)
+    tokens = decode(
+        model, np.tile(first, (num_samples, 1)), new, sampler, ruleset, seed=seed, allowed=mask
+    )
+    name = f"{prompt.name} (continued)" if prompt is not None and prompt.name else "bachnet chorale"
+    skip = 0 if prompt is not None else len(first)
+    chorales = []
+    for row, (home, plan) in enumerate(zip(homes, plans, strict=True)):
+        chords = np.array(model.vocab.decode(tokens[row, skip:], strict=True).chords)
+        for fermata in plan.fermatas[:-1]:  # an inner fermata chord is held for a beat
+            chords[fermata + 1 : fermata + APPROACH_STEPS] = chords[fermata]
+        before = prompt.fermatas if prompt is not None else ()
+        piece = Chorale(chords, name=name, fermatas=(*before, *plan.fermatas[:-1]), pickup=pickup)
+        piece = finish(piece, True, final_length(last - pickup))
+        if prompt is None:
+            piece = move_into_key(piece, home, wanted, ranges)
+        elif not config.include_prompt:
+            kept = [f - done for f in piece.fermatas if f >= done]
+            piece = piece.replace(
+                piece.chords[done:], fermatas=kept, pickup=(pickup - done) % piece.bar_steps
+            )
         chorales.append(piece)
     return chorales if num_samples > 1 else chorales[0]
 

@@ -41,6 +41,7 @@ from bachnet.generation.samplers import get as get_sampler
 from bachnet.model.protocol import LanguageModel
 from bachnet.music.chorale import MAX_STEPS
 from bachnet.music.keys import Key
+from bachnet.music.phrases import plan_phrases
 from bachnet.music.ranges import JSB, RangesSpec, VoiceRanges
 
 __all__ = [
@@ -71,7 +72,7 @@ DEFAULT_METHOD: Method = "rerank"
 """The method `harmonize` uses unless told otherwise (chosen by measurement, see the guide)."""
 
 COMPOSE_SETTINGS = frozenset(
-    {"steps", "sampler", "rules", "voice_ranges", "key", "cadence", "include_prompt"}
+    {"steps", "sampler", "rules", "voice_ranges", "key", "cadence", "include_prompt", "phrases"}
 )
 """The fields `bachnet.generation.compose.generate` reads."""
 
@@ -107,6 +108,13 @@ class GenerationConfig:
             bundled ``jsb-coconet``).
         gibbs_steps: annealed Gibbs steps for ``method="gibbs"`` (each one pass of the
             filler over the rows it needs).
+        phrases: a composition's phrase plan: ``None`` (one cadence, at the end), phrase
+            lengths in whole quarters (``(8, 8, 12, 8)``; the piece is as long as they make
+            it, ``steps`` aside), or ``"auto"`` (lengths drawn from Bach's until they cover
+            ``steps``). Each phrase ends on a fermata over a cadence drawn from Bach's mix of
+            kinds and keys, the last an authentic cadence in the home key, in one pass
+            (`bachnet.music.phrases.plan_phrases`). Kept as a tuple of floats. Needs
+            ``cadence``.
 
     Raises:
         InputError: a setting out of range, an unknown sampler, rule, key or method.
@@ -124,6 +132,7 @@ class GenerationConfig:
     candidates: int = 8
     filler: str | None = None
     gibbs_steps: int = 8
+    phrases: tuple[float, ...] | str | None = None
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -153,6 +162,14 @@ class GenerationConfig:
             raise InputError(f"gibbs_steps must be 1..1000, got {self.gibbs_steps}")
         if self.filler is not None:
             set_(self, "filler", str(self.filler))
+        if isinstance(self.phrases, str):
+            if self.phrases != "auto":
+                raise InputError(
+                    f"phrases must be lengths in quarters or 'auto', got {self.phrases!r}"
+                )
+        elif self.phrases is not None:
+            plan = plan_phrases(self.phrases)  # a bad length fails here
+            set_(self, "phrases", plan.lengths)
 
     def replace(self, **settings: Any) -> GenerationConfig:
         """A copy with some settings changed (and checked again).

@@ -37,7 +37,15 @@ import numpy.typing as npt
 
 from bachnet.errors import InputError
 from bachnet.music.chorale import Chorale
-from bachnet.music.keys import Key, cadence_mask, hold, key_shift, transpose_into
+from bachnet.music.keys import (
+    Approach,
+    Key,
+    cadence_mask,
+    chord_rows,
+    hold,
+    key_shift,
+    transpose_into,
+)
 from bachnet.music.ranges import JSB_MEAN_PITCH, RangesSpec, VoiceRanges
 from bachnet.music.vocab import Vocabulary
 
@@ -47,6 +55,7 @@ __all__ = [
     "LOOKAHEAD_STEPS",
     "cadence_masks",
     "cadence_point",
+    "cadence_rows",
     "final_length",
     "finish",
     "first_cadence",
@@ -164,6 +173,60 @@ def cadence_masks(
             for key in keys
         ]
     )
+
+
+def _triad(root: int, third: int) -> set[int]:
+    return {root % 12, (root + third) % 12, (root + 7) % 12}
+
+
+def cadence_rows(
+    kind: str, key: Key, vocab: Vocabulary, ranges: RangesSpec, held: int = APPROACH_STEPS
+) -> npt.NDArray[np.bool_]:
+    """The token mask of a cadence of ``kind`` in ``key``: a beat of approach, then the
+    fermata chord for ``held`` steps; ``(4 * (APPROACH_STEPS + held), vocab.size)``.
+
+    - ``"authentic"``: V (or V7) with the dominant in the bass, then I (in minor, i or I);
+    - ``"half"``: any approach, then V with its root in the bass;
+    - ``"phrygian"``: iv6 (the minor subdominant over the sixth degree), then V;
+    - ``"deceptive"``: V, then vi (in minor, VI) over the bass a step up;
+    - ``"plagal"``: IV (iv in minor) in root position, then I.
+
+    Raises:
+        InputError: another kind, or a chord with no note in a voice's range.
+
+    Examples:
+        >>> from bachnet.music.ranges import JSB
+        >>> vocab = Vocabulary()
+        >>> rows = cadence_rows("deceptive", Key(0), vocab, JSB)
+        >>> rows.shape, sorted({int(p) % 12 for p in vocab.pitch_of(np.flatnonzero(rows[-1]))})
+        ((32, 47), [9])
+    """
+    bounds = VoiceRanges.of(ranges)
+    tonic, minor = key.tonic, key.mode == "minor"
+    five = (tonic + 7) % 12
+    dominant = _triad(five, 4)
+    free = np.ones((4, vocab.size), dtype=bool)
+    free[:, 0] = False  # every voice sounds
+    if kind in ("authentic", "plagal"):
+        side: Approach = "dominant" if kind == "authentic" else "subdominant"
+        rows = cadence_mask(key, vocab, bounds, approach_steps=1, approach=side)
+        before, final = rows[:4], rows[4:]
+    elif kind == "half":
+        before = free
+        final = chord_rows(vocab, bounds, dominant, {five}, "half cadence")
+    elif kind == "phrygian":
+        four = (tonic + 5) % 12
+        before = chord_rows(vocab, bounds, _triad(four, 3), {(tonic + 8) % 12}, "iv6")
+        final = chord_rows(vocab, bounds, dominant, {five}, "Phrygian cadence")
+    elif kind == "deceptive":
+        six = (tonic + (8 if minor else 9)) % 12
+        before = chord_rows(vocab, bounds, dominant | {(five + 10) % 12}, {five}, "dominant")
+        final = chord_rows(vocab, bounds, _triad(six, 4 if minor else 3), {six}, "deceptive")
+    else:
+        raise InputError(
+            f"unknown cadence {kind!r}: use authentic, half, phrygian, deceptive or plagal"
+        )
+    return np.concatenate([np.tile(before, (APPROACH_STEPS, 1)), np.tile(final, (held, 1))])
 
 
 def move_into_key(piece: Chorale, found: Key, wanted: Key | None, ranges: RangesSpec) -> Chorale:

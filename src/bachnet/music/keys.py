@@ -33,6 +33,7 @@ __all__ = [
     "Key",
     "Mode",
     "cadence_mask",
+    "chord_rows",
     "ends_on_tonic",
     "find_key",
     "hold",
@@ -515,6 +516,25 @@ def _chords_of(source: Chorale | npt.ArrayLike) -> npt.NDArray[np.int16]:
     if array.dtype.kind not in "iu":
         raise InputError(f"expected integer MIDI pitches, got dtype {array.dtype}")
     return array.astype(np.int16, copy=False)
+
+
+def chord_rows(
+    vocab: Vocabulary, ranges: RangesSpec, upper: set[int], bass: set[int], where: str
+) -> npt.NDArray[np.bool_]:
+    """A ``(4, vocab.size)`` mask of one step: the upper voices on pitch classes ``upper``,
+    the bass on ``bass``, each inside its range.
+
+    Raises:
+        InputError: a voice left with no pitch in its range (the message names ``where``).
+
+    Examples:
+        >>> from bachnet.music.ranges import JSB
+        >>> rows = chord_rows(Vocabulary(), JSB, {7, 11, 2}, {7}, "dominant")
+        >>> sorted({int(p) % 12 for p in Vocabulary().pitch_of(np.flatnonzero(rows[3]))})
+        [7]
+    """
+    bounds = VoiceRanges.of(ranges)
+    return _step_mask(vocab, bounds.low, bounds.high, (upper, upper, upper, bass), where)
 
 
 def _step_mask(

@@ -52,21 +52,28 @@ import numpy.typing as npt
 
 from bachnet.errors import InputError
 from bachnet.music.chorale import Chorale
-from bachnet.music.grid import STEP_QUARTERS
+from bachnet.music.grid import STEP_QUARTERS, check_pickup
 from bachnet.music.keys import Key, find_key
 
 __all__ = [
     "CADENCES",
+    "MAX_PHRASE",
+    "MIN_PHRASE",
+    "PLAN_PICKUP",
     "RELATIONS",
     "Cadence",
     "Phrase",
     "PhraseFigures",
+    "PhrasePlan",
     "cadence_at",
+    "draw_lengths",
+    "local_key",
     "name_chord",
     "phrase_dict",
     "phrase_figures",
     "phrase_table",
     "phrases",
+    "plan_phrases",
     "repeated_opening",
 ]
 
@@ -444,3 +451,189 @@ def phrase_dict(figures: PhraseFigures) -> dict[str, object]:
     plain = dataclasses.asdict(figures)
     plain["lengths"] = {f"{k:g}": v for k, v in figures.lengths.items()}
     return plain
+
+
+# ---------------------------------------------------------------------------- planning
+PLAN_PICKUP = 4
+"""The pickup of a planned piece without a prompt: one beat, as in 192 of Bach's 290."""
+
+MIN_PHRASE, MAX_PHRASE = 3, 32
+"""Shortest and longest phrase a plan takes, in quarters."""
+
+# Bach's phrase lengths (quarters between fermatas, JSB pieces in music21's edition), the
+# commonest ones, as weights for a drawn plan
+_BACH_LENGTHS = {8: 900, 10: 291, 6: 193, 12: 178, 9: 108, 7: 66}
+
+# cadences of a phrase inside the piece (kind, relation) with Bach's weights in round figures
+# (all 1,958 phrases: 63 % authentic, 25 % half, 4 % Phrygian, 1 % deceptive; keys: tonic
+# 48 %, dominant 15 %, relative 11 %, subdominant 9 %)
+_INNER_MAJOR = {
+    ("authentic", "tonic"): 24,
+    ("authentic", "dominant"): 16,
+    ("authentic", "relative"): 10,
+    ("authentic", "subdominant"): 6,
+    ("authentic", "supertonic"): 4,
+    ("half", "tonic"): 24,
+    ("half", "relative"): 4,
+    ("deceptive", "tonic"): 2,
+}
+_INNER_MINOR = {
+    ("authentic", "tonic"): 22,
+    ("authentic", "relative"): 20,
+    ("authentic", "dominant"): 8,
+    ("authentic", "subdominant"): 6,
+    ("half", "tonic"): 18,
+    ("phrygian", "tonic"): 8,
+    ("half", "relative"): 4,
+    ("deceptive", "tonic"): 2,
+}
+
+_LOCAL = {  # relation -> (semitones above the home tonic, local mode) for major, minor homes
+    "major": {
+        "tonic": (0, "major"),
+        "dominant": (7, "major"),
+        "subdominant": (5, "major"),
+        "relative": (9, "minor"),
+        "supertonic": (2, "minor"),
+        "mediant": (4, "minor"),
+    },
+    "minor": {
+        "tonic": (0, "minor"),
+        "dominant": (7, "minor"),
+        "subdominant": (5, "minor"),
+        "relative": (3, "major"),
+        "submediant": (8, "major"),
+        "subtonic": (10, "major"),
+    },
+}
+
+
+def local_key(home: Key, relation: str) -> Key:
+    """The key a phrase cadences in, from the piece's key and a relation of `RELATIONS`.
+
+    Raises:
+        InputError: a relation this mode has no key for (``"other"``, a minor key's
+            ``"supertonic"``...).
+
+    Examples:
+        >>> str(local_key(Key(0), "relative")), str(local_key(Key(9, "minor"), "relative"))
+        ('A minor', 'C major')
+    """
+    found = _LOCAL[home.mode].get(relation)
+    if found is None:
+        raise InputError(f"a {home.mode} key has no {relation!r} key to cadence in")
+    shift, mode = found
+    return Key((home.tonic + shift) % 12, mode)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class PhrasePlan:
+    """Where a piece's phrases end, and how: what `bachnet.BachNet.generate` writes to.
+
+    Attributes:
+        pickup: 16ths before the first bar line (4/4).
+        fermatas: the step of each phrase's fermata chord, in order.
+        cadences: ``(kind, relation)`` for each fermata (see `CADENCES`, `RELATIONS`); the
+            last one is an authentic cadence in the home key.
+        lengths: each phrase's length in quarters (as `phrases` measures it).
+    """
+
+    pickup: int
+    fermatas: tuple[int, ...]
+    cadences: tuple[tuple[str, str], ...]
+    lengths: tuple[float, ...]
+
+
+def plan_phrases(
+    lengths: Iterable[float],
+    *,
+    mode: str = "major",
+    start: int | None = None,
+    after: int = 0,
+    pickup: int = PLAN_PICKUP,
+    seed: int | None = None,
+) -> PhrasePlan:
+    """A plan of phrases of the given lengths in quarters, its cadences drawn from Bach's mix.
+
+    The first fermata falls ``lengths[0]`` quarters after half a bar before the first bar
+    line (so an 8-quarter phrase after a one-beat pickup ends on beat 3 of bar 2, as Bach's
+    do), or, after a prompt, ``lengths[0]`` quarters after ``start``; each next one
+    ``lengths[i]`` quarters after the one before. Each phrase ends with a cadence drawn from
+    Bach's mix of kinds and keys for ``mode`` (Phrygian cadences only in minor); the last is
+    an authentic cadence in the home key.
+
+    Args:
+        lengths: phrase lengths in whole quarters, each 3..32.
+        mode: the home key's mode, ``"major"`` or ``"minor"``.
+        start: the step a fermata would have stood at before the first phrase (after a
+            prompt: its last fermata, or its last beat); default: half a bar before the
+            first bar line.
+        after: the first step the plan may write (a prompt's length): the first cadence's
+            approach beat may not start before it.
+        pickup: the pickup (16ths) of a piece without a prompt.
+        seed: makes the drawn cadences repeatable.
+
+    Raises:
+        InputError: no phrases, a length that is not a whole number of quarters in 3..32, a
+            first phrase too short to leave a beat for its cadence, or a bad mode or pickup.
+
+    Examples:
+        >>> plan = plan_phrases([8, 8, 12], seed=0)
+        >>> plan.fermatas, plan.cadences[-1]
+        ((28, 60, 108), ('authentic', 'tonic'))
+    """
+    if isinstance(lengths, str | bytes) or not isinstance(lengths, Iterable):
+        raise InputError(f"phrases must be a list of lengths in quarters, got {lengths!r}")
+    lengths = list(lengths)
+    if not lengths:
+        raise InputError("phrases must name at least one phrase length")
+    if mode not in ("major", "minor"):
+        raise InputError(f"mode must be 'major' or 'minor', got {mode!r}")
+    check_pickup(pickup)
+    quarters: list[int] = []
+    for length in lengths:
+        if isinstance(length, bool) or not isinstance(length, int | float | np.number):
+            raise InputError(f"a phrase length is a number of quarters, got {length!r}")
+        if length != int(length) or not MIN_PHRASE <= length <= MAX_PHRASE:
+            raise InputError(
+                f"a phrase is a whole number of quarters, {MIN_PHRASE}..{MAX_PHRASE}; "
+                f"got {length!r}"
+            )
+        quarters.append(int(length))
+    origin = pickup - 8 if start is None else start
+    fermatas = tuple(int(origin + 4 * q) for q in np.cumsum(quarters))
+    if fermatas[0] - 4 < after:
+        raise InputError(
+            f"the first phrase ({quarters[0]} quarters) leaves no beat for its cadence: its "
+            f"fermata would fall at step {fermatas[0]}, and the music written so far ends at "
+            f"step {after}"
+        )
+    rng = np.random.default_rng(seed)
+    table = _INNER_MAJOR if mode == "major" else _INNER_MINOR
+    choices = list(table)
+    weights = np.array([table[c] for c in choices], dtype=float)
+    drawn = [
+        choices[int(i)]
+        for i in rng.choice(len(choices), len(quarters) - 1, p=weights / weights.sum())
+    ]
+    cadences = (*drawn, ("authentic", "tonic"))
+    return PhrasePlan(
+        pickup if start is None else 0, fermatas, cadences, tuple(map(float, quarters))
+    )
+
+
+def draw_lengths(quarters: float, seed: int | None = None) -> list[int]:
+    """Phrase lengths drawn from Bach's commonest (8, 10, 6, 12, 9, 7 quarters, by how often
+    he wrote them) until they add up to at least ``quarters``.
+
+    Examples:
+        >>> sum(draw_lengths(32, seed=1)) >= 32
+        True
+    """
+    rng = np.random.default_rng(seed)
+    sizes = np.array(list(_BACH_LENGTHS))
+    weights = np.array(list(_BACH_LENGTHS.values()), dtype=float)
+    drawn: list[int] = []
+    while sum(drawn) < quarters or not drawn:
+        drawn.append(int(rng.choice(sizes, p=weights / weights.sum())))
+    return drawn

@@ -65,6 +65,15 @@ def test_compose_is_repeatable_with_a_seed(studio: Studio) -> None:
     assert first.chorale == again.chorale and first.folder != again.folder
 
 
+def test_compose_in_phrases(studio: Studio) -> None:
+    result = studio.compose(phrases="8, 8, 12", seed=2, audio=False)
+    assert result.chorale.fermatas == (28, 60, 108) and result.chorale.pickup == 4
+    assert "3 phrases, fermatas at bar.beat 2.3, 4.3, 7.3." in result.summary
+    assert result.musicxml.read_text(encoding="utf-8").count("<fermata") == 12
+    with pytest.raises(InputError, match="give phrase lengths in quarters"):
+        studio.compose(phrases="eight", audio=False)
+
+
 def test_prompt_from_an_uploaded_file_and_harmonisation(studio: Studio, tmp_path: Path) -> None:
     melody = Chorale([[72, 67, 64, 48]] * 8 + [[74, 67, 62, 43]] * 8 + [[76, 67, 60, 48]] * 16)
     upload = melody.write(tmp_path / "tune.mid")

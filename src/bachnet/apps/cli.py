@@ -26,7 +26,7 @@ from bachnet.formats.score import ROLL_SUFFIX, ScoreUnavailableError
 from bachnet.model.config import ModelConfig, TrainConfig
 from bachnet.music import metrics
 from bachnet.music.chorale import Chorale
-from bachnet.music.phrases import phrase_dict, phrase_figures, phrase_table
+from bachnet.music.phrases import parse_phrases, phrase_dict, phrase_figures, phrase_table
 
 # Modules that import Keras (and so TensorFlow, seconds to load) are imported by the commands
 # that need them, after `_quiet_tensorflow`, so `bachnet --help` stays instant.
@@ -777,15 +777,10 @@ def generate(
 
 def _phrases(spec: str | None) -> tuple[float, ...] | str | None:
     """``--phrases``: None, "auto" or comma-separated lengths in quarters."""
-    if spec is None or spec.strip().lower() == "auto":
-        return None if spec is None else "auto"
     try:
-        return tuple(float(part) for part in spec.split(","))
-    except ValueError:
-        raise click.BadParameter(
-            f"{spec!r}: give phrase lengths in quarters, e.g. 8,8,12,8, or 'auto'",
-            param_hint="'--phrases'",
-        ) from None
+        return parse_phrases(spec)
+    except InputError as error:
+        raise click.BadParameter(str(error), param_hint="'--phrases'") from None
 
 
 @main.command()

@@ -36,6 +36,7 @@ from bachnet.generation.samplers import from_options
 from bachnet.model.pretrained import presets
 from bachnet.music.chorale import Chorale
 from bachnet.music.keys import find_key
+from bachnet.music.phrases import parse_phrases
 from bachnet.music.regions import VOICE_LETTERS, parse_bars, parse_voices
 from bachnet.net import BachNet
 
@@ -196,6 +197,7 @@ class Studio:
         prompt_steps: int = 16,
         harmonise: bool = False,
         harmonise_voice: str = "soprano",
+        phrases: str = "",
         audio: bool = True,
     ) -> Composition:
         """Compose (or harmonise) one chorale and write its files.
@@ -221,6 +223,9 @@ class Studio:
             harmonise_voice: the line ``harmonise`` keeps: ``"soprano"`` (a melody: alto,
                 tenor and bass are written under it) or ``"bass"`` (soprano, alto and tenor
                 are written over it).
+            phrases: a phrase plan (`bachnet.music.phrases.parse_phrases`): lengths in
+                quarters (``"8,8,12,8"``), ``"auto"`` (Bach's lengths), or empty (one cadence,
+                at the end); a composition only.
             audio: render the WAV file (FluidSynth); without it, no audio is written.
 
         Raises:
@@ -236,6 +241,7 @@ class Studio:
             sampler=from_options(sampler, temperature=temperature, top_k=top_k, top_p=top_p),
             rules="default" if rules else None,
             key=None if key == "any" else key,
+            phrases=None if harmonise else parse_phrases(phrases),
         )
         piece = self._prompt(prompt, test_piece, upload)
         with self._lock:
@@ -254,7 +260,8 @@ class Studio:
                 opening = None if piece is None else piece.replace(piece.chords[:prompt_steps])
                 chorale = net.generate(opening, config=settings, seed=seed)
             stem = "harmonisation" if harmonise else "chorale"
-            return self._render(chorale, stem, start=start, audio=audio)
+            notes = [_fermata_note(chorale)] if settings.phrases is not None else []
+            return self._render(chorale, stem, start=start, audio=audio, notes=notes)
 
     def fill(
         self,
@@ -434,6 +441,15 @@ class Studio:
         return Chorale.read(upload)
 
 
+def _fermata_note(piece: Chorale) -> str:
+    """Where a piece's phrases end, as a musician counts bars and beats."""
+    places = []
+    for step in piece.fermatas:
+        bar, into = divmod(step - piece.pickup, piece.bar_steps)
+        places.append(f"{bar + 1}.{into // 4 + 1}")
+    return f"{len(places)} phrases, fermatas at bar.beat {', '.join(places)}."
+
+
 def _rewritten(
     before: Chorale,
     after: Chorale,
@@ -520,6 +536,7 @@ def build(studio: Studio) -> gradio.Blocks:
         upload: str | None,
         harmonise: bool,
         harmonise_mode: str = HARMONISE[0],
+        phrases: str = "",
     ) -> Shown:
         # ``harmonise`` (a hidden checkbox) keeps the endpoint's first 13 inputs as they were:
         # True from an older script means "harmonise its soprano".
@@ -544,6 +561,7 @@ def build(studio: Studio) -> gradio.Blocks:
                 upload=upload,
                 harmonise=harmonise_mode != HARMONISE[0],
                 harmonise_voice="bass" if harmonise_mode == HARMONISE[2] else "soprano",
+                phrases=phrases or "",
             )
         except (ValueError, OSError) as error:
             raise gr.Error(str(error)) from error
@@ -607,6 +625,13 @@ def build(studio: Studio) -> gradio.Blocks:
                 )
                 seed = gr.Number(value=0, precision=0, label="Seed (-1 = random)")
                 key = gr.Dropdown(list(KEYS), value="any", label="Key")
+                phrases = gr.Textbox(
+                    value="",
+                    label="Phrases: quarters each, or auto (empty: one cadence at the end)",
+                    placeholder="8,8,12,8",
+                    max_lines=1,
+                    elem_id="phrases",
+                )
                 prompt = gr.Radio(list(PROMPTS), value="none", label="Prompt")
                 test_piece = gr.Number(value=0, precision=0, label="JSB test piece (0-76)")
                 upload = gr.File(
@@ -686,6 +711,7 @@ def build(studio: Studio) -> gradio.Blocks:
                 upload,
                 legacy_harmonise,
                 harmonise,
+                phrases,
             ],
             outputs=outputs,
             api_name="generate",

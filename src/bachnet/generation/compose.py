@@ -53,6 +53,7 @@ from bachnet.model import scoring
 from bachnet.model.protocol import LanguageModel
 from bachnet.music.cadence import (
     APPROACH_STEPS,
+    LEAD_IN,
     LOOKAHEAD_STEPS,
     cadence_point,
     cadence_rows,
@@ -60,6 +61,7 @@ from bachnet.music.cadence import (
     finish,
     first_cadence,
     move_into_key,
+    scale_rows,
 )
 from bachnet.music.chorale import Chorale
 from bachnet.music.grid import STEP_QUARTERS
@@ -340,9 +342,11 @@ def _phrased(
     """Compose to a phrase plan in one pass: every cadence is a mask on the tokens drawn.
 
     Each sample gets its home key (the key asked for, the prompt's, or C major / A minor
-    drawn half and half and moved at the end into a comfortable key, `move_into_key`) and its
-    cadences (`bachnet.music.phrases.plan_phrases`); the phrase ends are the same for all.
-    A fermata chord inside the piece is held for a beat; the last to the end of its bar.
+    drawn half and half and moved at the end into a comfortable key, `move_into_key`), its
+    phrase lengths (with ``"auto"``) and its cadences (`bachnet.music.phrases.plan_phrases`).
+    A fermata chord inside the piece is held for a beat, the last to the end of its bar; in
+    the `LEAD_IN` steps before a cadence's approach every voice keeps to the scale of the
+    key it cadences in, so the music turns towards it before the cadence is forced.
     """
     rng = np.random.default_rng(seed)
     done = len(prompt) if prompt is not None else 0
@@ -354,24 +358,18 @@ def _phrased(
         modes = rng.random(num_samples) < 0.5
         homes = [wanted or (Key(9, "minor") if minor else Key(0)) for minor in modes]
         start = None
-    if config.phrases == "auto":
-        lengths: tuple[float, ...] = tuple(
-            map(float, draw_lengths(config.steps * STEP_QUARTERS, seed=seed))
+    plans = []
+    for i, home in enumerate(homes):
+        sample_seed = None if seed is None else seed + i
+        if config.phrases == "auto":
+            lengths = draw_lengths(config.steps * STEP_QUARTERS, seed=sample_seed)
+        else:
+            lengths = list(config.phrases)  # type: ignore[arg-type]
+        plans.append(
+            plan_phrases(lengths, mode=home.mode, start=start, after=done, seed=sample_seed)
         )
-    else:
-        lengths = tuple(config.phrases)  # type: ignore[arg-type]
-    plans = [
-        plan_phrases(
-            lengths,
-            mode=home.mode,
-            start=start,
-            after=done,
-            seed=None if seed is None else seed + i,
-        )
-        for i, home in enumerate(homes)
-    ]
     pickup = prompt.pickup if prompt is not None else plans[0].pickup
-    last = plans[0].fermatas[-1]
+    last = max(plan.fermatas[-1] for plan in plans)
     new = VOICES_PER_STEP * (last + 1 - done)
     vocab = model.vocab.size
     lead = np.zeros(model.network.lead, np.int32)
@@ -384,14 +382,16 @@ def _phrased(
     for row, (home, plan) in enumerate(zip(homes, plans, strict=True)):
         if prompt is None:
             mask[row, :VOICES_PER_STEP] &= opening_mask(model.vocab, home, ranges)
+        end = plan.fermatas[-1]
         for fermata, (kind, relation) in zip(plan.fermatas, plan.cadences, strict=True):
-            held = 1 if fermata == last else APPROACH_STEPS
-            rows = cadence_rows(kind, local_key(home, relation), model.vocab, ranges, held)
-            at = VOICES_PER_STEP * (fermata - APPROACH_STEPS - done)
-            both = mask[row, at : at + len(rows)] & rows
-            # a user's forced token wins where it clashes with a cadence
-            clash = ~both.any(axis=-1, keepdims=True)
-            mask[row, at : at + len(rows)] = np.where(clash, mask[row, at : at + len(rows)], both)
+            local = local_key(home, relation)
+            held = 1 if fermata == end else APPROACH_STEPS
+            rows = cadence_rows(kind, local, model.vocab, ranges, held)
+            approach = fermata - APPROACH_STEPS
+            begin = max(done, approach - LEAD_IN)
+            scale = scale_rows(local, model.vocab, approach - begin)
+            _narrow(mask[row], VOICES_PER_STEP * (begin - done), scale)
+            _narrow(mask[row], VOICES_PER_STEP * (approach - done), rows)
     sampler = get_sampler(config.sampler)
     ruleset = config.rules_for(model)
     tokens = decode(
@@ -401,12 +401,13 @@ def _phrased(
     skip = 0 if prompt is not None else len(first)
     chorales = []
     for row, (home, plan) in enumerate(zip(homes, plans, strict=True)):
-        chords = np.array(model.vocab.decode(tokens[row, skip:], strict=True).chords)
+        end = plan.fermatas[-1]
+        chords = np.array(model.vocab.decode(tokens[row, skip:], strict=True).chords)[: end + 1]
         for fermata in plan.fermatas[:-1]:  # an inner fermata chord is held for a beat
             chords[fermata + 1 : fermata + APPROACH_STEPS] = chords[fermata]
         before = prompt.fermatas if prompt is not None else ()
         piece = Chorale(chords, name=name, fermatas=(*before, *plan.fermatas[:-1]), pickup=pickup)
-        piece = finish(piece, True, final_length(last - pickup))
+        piece = finish(piece, True, final_length(end - pickup))
         if prompt is None:
             piece = move_into_key(piece, home, wanted, ranges)
         elif not config.include_prompt:
@@ -416,6 +417,14 @@ def _phrased(
             )
         chorales.append(piece)
     return chorales if num_samples > 1 else chorales[0]
+
+
+def _narrow(mask: npt.NDArray[np.bool_], at: int, rows: npt.NDArray[np.bool_]) -> None:
+    """``mask[at : at + len(rows)] &= rows``, in place, except where that would leave a token
+    nothing to draw (a user's forced token wins)."""
+    part = mask[at : at + len(rows)]
+    both = part & rows[: len(part)]
+    mask[at : at + len(rows)] = np.where(both.any(axis=-1, keepdims=True), both, part)
 
 
 def _into_key(prompt: Chorale, wanted: Key, ranges: VoiceRanges) -> Chorale:

@@ -52,6 +52,7 @@ from bachnet.music.vocab import Vocabulary
 __all__ = [
     "APPROACH_STEPS",
     "BAR_STEPS",
+    "LEAD_IN",
     "LOOKAHEAD_STEPS",
     "cadence_masks",
     "cadence_point",
@@ -60,11 +61,15 @@ __all__ = [
     "finish",
     "first_cadence",
     "move_into_key",
+    "scale_rows",
     "tonic_mask",
 ]
 
 APPROACH_STEPS = 4
 """Steps of the dominant chord before the final tonic: one beat."""
+
+VOICES_PER_STEP_ROWS = 4
+"""Mask rows per step: one per voice."""
 
 BAR_STEPS = 16
 """Steps in a 4/4 bar; the final chord falls on beat 1 or 3 (a multiple of half of it)."""
@@ -227,6 +232,29 @@ def cadence_rows(
             f"unknown cadence {kind!r}: use authentic, half, phrygian, deceptive or plagal"
         )
     return np.concatenate([np.tile(before, (APPROACH_STEPS, 1)), np.tile(final, (held, 1))])
+
+
+LEAD_IN = 8
+"""Steps before a planned cadence's approach in which the voices keep to its key's scale."""
+
+
+def scale_rows(key: Key, vocab: Vocabulary, steps: int) -> npt.NDArray[np.bool_]:
+    """``(4 * steps, vocab.size)``: every voice on the scale of ``key`` (in minor, with the
+    raised sixth and seventh too) or silent.
+
+    Examples:
+        >>> rows = scale_rows(Key(0), Vocabulary(), 2)
+        >>> pitches = Vocabulary().pitch_of(np.flatnonzero(rows[0]))
+        >>> rows.shape, sorted({int(p) % 12 for p in pitches if p})
+        ((8, 47), [0, 2, 4, 5, 7, 9, 11])
+    """
+    steps_up = (0, 2, 4, 5, 7, 9, 11) if key.mode == "major" else (0, 2, 3, 5, 7, 8, 9, 10, 11)
+    classes = {(key.tonic + s) % 12 for s in steps_up}
+    pitches = np.arange(vocab.low, vocab.high + 1)
+    row = np.zeros(vocab.size, dtype=bool)
+    row[vocab.ids_of(pitches[np.isin(pitches % 12, sorted(classes))])] = True
+    row[0] = True  # a rest stays possible
+    return np.tile(row, (VOICES_PER_STEP_ROWS * max(steps, 0), 1))
 
 
 def move_into_key(piece: Chorale, found: Key, wanted: Key | None, ranges: RangesSpec) -> Chorale:

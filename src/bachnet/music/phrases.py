@@ -69,6 +69,7 @@ __all__ = [
     "draw_lengths",
     "local_key",
     "name_chord",
+    "parse_phrases",
     "phrase_dict",
     "phrase_figures",
     "phrase_table",
@@ -637,3 +638,26 @@ def draw_lengths(quarters: float, seed: int | None = None) -> list[int]:
     while sum(drawn) < quarters or not drawn:
         drawn.append(int(rng.choice(sizes, p=weights / weights.sum())))
     return drawn
+
+
+def parse_phrases(text: str | None) -> tuple[float, ...] | str | None:
+    """A phrase plan as typed: ``"8,8,12,8"`` (lengths in quarters), ``"auto"``, or empty.
+
+    Raises:
+        InputError: anything else.
+
+    Examples:
+        >>> parse_phrases("8, 8,12"), parse_phrases("Auto"), parse_phrases(" ")
+        ((8.0, 8.0, 12.0), 'auto', None)
+    """
+    spec = (text or "").strip()
+    if not spec:
+        return None
+    if spec.lower() == "auto":
+        return "auto"
+    try:
+        return tuple(float(part) for part in spec.split(","))
+    except ValueError:
+        raise InputError(
+            f"{spec!r}: give phrase lengths in quarters, e.g. 8,8,12,8, or 'auto'"
+        ) from None

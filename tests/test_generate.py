@@ -49,7 +49,8 @@ def prompt() -> Chorale:
 
 
 @pytest.mark.parametrize(
-    "kind", ["tiny", "one-layer-no-norm-no-dense", "beat_lstm", "step_lstm", "step_lstm-bare"]
+    "kind",
+    ["tiny", "one-layer-no-norm-no-dense", "beat_lstm", "bar_lstm", "step_lstm", "step_lstm-bare"],
 )
 def test_step_fn_matches_full_context_logits(net: BachNet, kind: str) -> None:
     """One token at a time with carried state equals the full model, for every model type."""
@@ -60,18 +61,21 @@ def test_step_fn_matches_full_context_logits(net: BachNet, kind: str) -> None:
             config = ModelConfig(architecture="beat_lstm", lstm_units=(10, 6), embedding_dim=6)
         if kind == "step_lstm":
             config = ModelConfig(architecture="step_lstm", lstm_units=(10, 6), embedding_dim=6)
+        if kind == "bar_lstm":
+            config = ModelConfig(architecture="bar_lstm", lstm_units=(10, 6), embedding_dim=6)
         if kind == "step_lstm-bare":
             config = dataclasses.replace(config, architecture="step_lstm")
         net = BachNet(config)
     units = net.config.lstm_units
-    ids = np.random.default_rng(1).integers(0, VOCAB, size=(2, 40)).astype(np.int32)
+    ids = np.random.default_rng(1).integers(0, VOCAB, size=(2, 140)).astype(np.int32)
     step = step_fn(net)
     states = net.network.initial_state(2)
     incremental = []
     for t in range(ids.shape[1]):
         logits, states = step(ids[:, t], t, states)
         incremental.append(ops.convert_to_numpy(logits))
-    extra = 2 if net.config.architecture == "step_lstm" else 0  # its last output and chord
+    # step_lstm: its last output and chord; bar_lstm: each voice's last token and held count
+    extra = 2 if net.config.architecture in ("step_lstm", "bar_lstm") else 0
     assert len(states) == 2 * len(units) + extra
     np.testing.assert_allclose(np.stack(incremental, axis=1), net.logits(ids), atol=1e-5)
 
@@ -553,3 +557,32 @@ def test_a_plan_that_does_not_fit_after_the_prompt_is_named(net: BachNet) -> Non
     assert generate(net, opening, phrases=(5, 8), seed=0).fermatas == (16, 36, 68)
     with pytest.raises(InputError, match="needs cadence"):
         generate(net, None, phrases=(8,), cadence=False)
+
+
+# ------------------------------------------------------------- a model that knows the bar
+def test_a_bar_model_reads_every_piece_from_a_bar_line() -> None:
+    from bachnet.generation.compose import _opening_tokens
+    from bachnet.model.scoring import nll_per_piece
+    from bachnet.training.windows import Windows
+
+    keras.utils.set_random_seed(4)
+    bar = BachNet(ModelConfig(architecture="bar_lstm", lstm_units=(8,), embedding_dim=4))
+    beat = BachNet(ModelConfig(architecture="beat_lstm", lstm_units=(8,), embedding_dim=4))
+    rows = [[67, 62, 59, 43]] * 4 + [[72, 67, 64, 48]] * 16 + [[71, 67, 62, 43]] * 12
+    upbeat, downbeat = Chorale(rows, pickup=4), Chorale(rows)
+    # silence up to the bar line before the pickup, or a whole bar before a downbeat
+    assert [bar.network.lead_for(p.pickup) for p in (upbeat, downbeat)] == [48, 64]
+    assert len(_opening_tokens(bar, upbeat, 4)) == 48 + 4 * len(rows)
+    assert len(_opening_tokens(beat, upbeat, 4)) == 4 * len(rows)  # a beat model: no prefix
+    # so the pickup changes what a bar model makes of the same notes, not a beat model's
+    a, b = nll_per_piece(bar, [upbeat, downbeat])
+    c, d = nll_per_piece(beat, [upbeat, downbeat])
+    assert a != pytest.approx(b) and c == pytest.approx(d)
+    # training windows start on bar lines of the padded pieces
+    windows = Windows([upbeat, downbeat] * 4, bar.vocab, length=64, align=64, lead=[48, 64] * 4)
+    starts = windows.plan(0)[:, 0] - windows.offsets[windows.plan(0)[:, 2]]
+    assert len(starts) and (starts % 64 == 0).all()
+    # a continuation keeps its prompt's bars and ends its cadence on beat 1 or 3
+    piece = generate(bar, upbeat, steps=16, seed=0)
+    assert (piece.chords[: len(rows)] == upbeat.chords).all() and piece.pickup == 4
+    assert piece.bar_positions()[piece.fermatas[-1]] in (0, 8)

@@ -205,11 +205,12 @@ def main() -> None:
 )
 @click.option(
     "--architecture",
-    type=click.Choice(["lstm", "beat_lstm", "voice_lstm", "step_lstm"]),
+    type=click.Choice(["lstm", "beat_lstm", "voice_lstm", "bar_lstm", "step_lstm"]),
     default="beat_lstm",
     show_default=True,
     help="Model type: beat_lstm also knows each token's voice and place in the beat; "
     "voice_lstm also what the voice to write holds and for how long; "
+    "bar_lstm is voice_lstm knowing the place in the bar (each piece's pickup); "
     "step_lstm runs one LSTM step per 16th step and writes its four voices from a small head.",
 )
 @click.option("--embedding-dim", type=click.IntRange(min=1), default=128, show_default=True)

@@ -278,8 +278,7 @@ def generate(
         if not config.cadence:
             raise InputError("a phrase plan ends every phrase with a cadence: it needs cadence")
         return _phrased(model, prompt, config, num_samples, seed, constraint, ranges, wanted)
-    lead = np.zeros(model.network.lead, np.int32)  # silence before a piece (a step or a beat)
-    start = model.vocab.encode(prompt) if prompt is not None else lead
+    start = _opening_tokens(model, prompt, 0)
     done = len(prompt) if prompt is not None else 0
     pickup = prompt.pickup if prompt is not None else 0  # bar lines fall at pickup + 16 k
     steps = config.steps
@@ -300,7 +299,7 @@ def generate(
     ids = decode(model, np.tile(start, (rows, 1)), new, sampler, ruleset, seed=seed, allowed=mask)
     keys: list[Key] = []
     if config.cadence or wanted is not None:
-        skip = len(start) if prompt is None else 0
+        skip = len(start) - VOICES_PER_STEP * done  # the silence before the piece
         kept = len(start) + VOICES_PER_STEP * earliest  # what every piece keeps of its body
         ids, keys = _pick_bodies(model, ids[:, skip:kept], ids, num_samples, tries, wanted)
     pieces: list[npt.NDArray[np.int32]] = list(ids)
@@ -309,7 +308,8 @@ def generate(
         pieces, lengths = _cadence(
             model, ids, len(start), done, earliest, keys, ranges, sampler, seed, ruleset, pickup
         )
-    keep = 0 if (prompt is not None and config.include_prompt) else len(start)
+    shown = prompt is not None and config.include_prompt
+    keep = len(start) - VOICES_PER_STEP * done if shown else len(start)
     name = f"{prompt.name} (continued)" if prompt is not None and prompt.name else "bachnet chorale"
     found_keys: list[Key | None] = [*keys] if keys else [None] * len(pieces)
     chorales = []
@@ -372,8 +372,7 @@ def _phrased(
     last = max(plan.fermatas[-1] for plan in plans)
     new = VOICES_PER_STEP * (last + 1 - done)
     vocab = model.vocab.size
-    lead = np.zeros(model.network.lead, np.int32)
-    first = model.vocab.encode(prompt) if prompt is not None else lead
+    first = _opening_tokens(model, prompt, pickup)
     check_memory(num_samples, len(first) + new, new, vocab)
     asked = None
     if constraint is not None:
@@ -398,7 +397,7 @@ def _phrased(
         model, np.tile(first, (num_samples, 1)), new, sampler, ruleset, seed=seed, allowed=mask
     )
     name = f"{prompt.name} (continued)" if prompt is not None and prompt.name else "bachnet chorale"
-    skip = 0 if prompt is not None else len(first)
+    skip = len(first) - VOICES_PER_STEP * done
     chorales = []
     for row, (home, plan) in enumerate(zip(homes, plans, strict=True)):
         end = plan.fermatas[-1]
@@ -417,6 +416,19 @@ def _phrased(
             )
         chorales.append(piece)
     return chorales if num_samples > 1 else chorales[0]
+
+
+def _opening_tokens(
+    model: LanguageModel, prompt: Chorale | None, pickup: int
+) -> npt.NDArray[np.int32]:
+    """What the model reads before the new tokens: the prompt (after the silence that puts its
+    bar lines where a model that knows the bar expects them), or silence before a piece with
+    ``pickup``."""
+    network = model.network
+    if prompt is None:
+        return np.zeros(network.lead_for(pickup), np.int32)
+    silence = np.zeros(network.prefix_for(prompt.pickup), np.int32)
+    return np.concatenate([silence, model.vocab.encode(prompt)]).astype(np.int32)
 
 
 def _narrow(mask: npt.NDArray[np.bool_], at: int, rows: npt.NDArray[np.bool_]) -> None:

@@ -152,6 +152,7 @@ def fill(
             num_samples=num_samples,
             seed=seed,
             name=name,
+            pickup=piece.pickup,
         )
         pieces = result if isinstance(result, list) else [result]
     kept = [piece.replace(p.chords, name=name) for p in pieces]

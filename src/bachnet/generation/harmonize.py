@@ -149,14 +149,18 @@ def score(
 
 # ---------------------------------------------------------------------------- harmonising
 def _beam(
-    model: LanguageModel, allowed: npt.NDArray[np.bool_], width: int, rules: Sequence[Rule]
+    model: LanguageModel,
+    allowed: npt.NDArray[np.bool_],
+    width: int,
+    rules: Sequence[Rule],
+    pickup: int = 0,
 ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float64]]:
     """Beam search over the tokens after the lead: ``(beams, tokens)`` ids, best first, and
     their total log-probabilities."""
     from keras import ops
 
     advance = beam_step_for(model, rules)
-    lead, vocab = model.network.lead, model.vocab.size
+    lead, vocab = model.network.lead_for(pickup), model.vocab.size
     length = lead + len(allowed)
     tokens = np.zeros((width, length), dtype=np.int32)
     forced = allowed.sum(axis=-1) == 1  # known ahead, so the rules see a given lower voice
@@ -358,6 +362,7 @@ def draw_constrained(
     num_samples: int = 1,
     seed: int | None = None,
     name: str | None = None,
+    pickup: int = 0,
 ) -> Chorale | list[Chorale]:
     """Draw whole pieces whose tokens stay inside ``allowed``, by ``config.method``: the common
     core of `harmonize` and `bachnet.generation.fill.fill`.
@@ -370,6 +375,7 @@ def draw_constrained(
         num_samples: pieces to return.
         seed: the same seed gives the same pieces.
         name: the pieces' name.
+        pickup: the pieces' pickup (a model that knows the bar reads them from its bar line).
 
     Returns:
         A `Chorale`, or a list of ``num_samples`` of them when ``num_samples > 1``.
@@ -377,11 +383,14 @@ def draw_constrained(
     ruleset = config.rules_for(model)
     candidates = config.candidates
     if config.method == "beam":
-        ids, _ = _beam(model, allowed, max(candidates, num_samples), ruleset)
-        pieces = [model.vocab.decode(row, strict=True, name=name) for row in ids[:num_samples]]
+        ids, _ = _beam(model, allowed, max(candidates, num_samples), ruleset, pickup)
+        pieces = [
+            model.vocab.decode(row, strict=True, name=name).replace(pickup=pickup)
+            for row in ids[:num_samples]
+        ]
         return pieces if num_samples > 1 else pieces[0]
     draws = num_samples * (candidates if config.method == "rerank" else 1)
-    lead = model.network.lead
+    lead = model.network.lead_for(pickup)
     ids = decode(
         model,
         np.zeros((draws, lead), dtype=np.int32),
@@ -391,7 +400,9 @@ def draw_constrained(
         seed=seed,
         allowed=allowed[None],
     )
-    pieces = [model.vocab.decode(row[lead:], strict=True, name=name) for row in ids]
+    pieces = [
+        model.vocab.decode(row[lead:], strict=True, name=name).replace(pickup=pickup) for row in ids
+    ]
     if config.method == "rerank":
         nll = nll_per_piece(model, pieces).reshape(num_samples, candidates)
         pieces = [pieces[row * candidates + int(best)] for row, best in enumerate(nll.argmin(1))]

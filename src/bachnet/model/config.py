@@ -52,7 +52,8 @@ class ModelConfig:
         architecture: the model type (see `bachnet.model.networks`): ``"lstm"`` (the original
             BachNet), ``"beat_lstm"`` (the same, knowing each token's voice and its
             place in the beat), ``"voice_lstm"`` (also what the voice to write holds and for
-            how long) or ``"step_lstm"`` (one LSTM step per chord).
+            how long), ``"bar_lstm"`` (``voice_lstm`` knowing the place in the bar) or
+            ``"step_lstm"`` (one LSTM step per chord).
         vocab_size: token ids (silence + 46 pitches = 47).
         embedding_dim: size of the token embedding.
         lstm_units: units of each LSTM layer, bottom to top.
@@ -119,7 +120,9 @@ class ModelConfig:
         total = self.vocab_size * self.embedding_dim
         if self.architecture in ("beat_lstm", "voice_lstm"):
             total += 16 * self.embedding_dim  # the position-in-beat embedding
-        if self.architecture == "voice_lstm":  # the voice's last token (or none); held 0-15
+        if self.architecture == "bar_lstm":
+            total += 64 * self.embedding_dim  # the position-in-bar embedding
+        if self.architecture in ("voice_lstm", "bar_lstm"):  # the voice's last token; held 0-15
             total += (self.vocab_size + 1 + 16) * self.embedding_dim
         width = self.embedding_dim
         for units in self.lstm_units:

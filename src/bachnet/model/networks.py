@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from bachnet.model.config import ModelConfig
 
 __all__ = [
+    "BAR",
     "BEAT",
     "NETWORKS",
     "BeatLSTMNetwork",
@@ -60,6 +61,9 @@ VOICES = 4
 
 BEAT = 16
 """Tokens per quarter-note beat: 4 sixteenth steps x 4 voices."""
+
+BAR = 64
+"""Tokens per 4/4 bar: 16 sixteenth steps x 4 voices."""
 
 HELD = 16
 """Values of the held-steps input of ``voice_lstm``: 0..15 steps (longer holds count as 15)."""
@@ -155,15 +159,45 @@ class Network:
             ``pad_lead`` is set).
         align: training windows start at multiples of this many tokens into a piece.
         pad_lead: training pieces start with ``lead`` silence tokens.
+        period: tokens in the cycle of places the model knows (`BEAT`: the place in the
+            beat; `BAR`: in the bar); 0 for none.
     """
 
     name: ClassVar[str] = ""
     lead: ClassVar[int] = 4
     align: ClassVar[int] = 1
     pad_lead: ClassVar[bool] = False
+    period: ClassVar[int] = 0
 
     def __init__(self, config: ModelConfig) -> None:
         self.config = config
+
+    def lead_for(self, pickup: int) -> int:
+        """Silence tokens before a piece that opens with ``pickup`` 16ths before its first
+        bar line: `lead`, or for a model that knows the bar, enough to put step 0 of the
+        stream on a bar line (a piece on a bar line gets a whole bar of silence).
+
+        Examples:
+            >>> from bachnet import ModelConfig
+            >>> network_for(ModelConfig(architecture="bar_lstm")).lead_for(4)  # 12 steps
+            48
+        """
+        if self.period != BAR:
+            return self.lead
+        return VOICES * (BAR // VOICES - pickup % (BAR // VOICES))
+
+    def prefix_for(self, pickup: int) -> int:
+        """Silence tokens put before a prompt, so that its bar lines fall where the model
+        expects them: 0, except for a model that knows the bar (then ``lead_for(pickup)``
+        less a bar when the prompt starts on a bar line).
+
+        Examples:
+            >>> from bachnet import ModelConfig
+            >>> bar = network_for(ModelConfig(architecture="bar_lstm"))
+            >>> bar.prefix_for(4), bar.prefix_for(0)
+            (48, 0)
+        """
+        return self.lead_for(pickup) % BAR if self.period == BAR else 0
 
     def build(self) -> keras.Model:
         """The Keras model: ids ``(batch, time)`` -> logits ``(batch, time, vocab)``."""
@@ -208,8 +242,10 @@ class LSTMNetwork(Network):
             tokens
         )
         if self.positions:
-            where = BeatPosition(BEAT, name="beat_position")(tokens)
-            place = keras.layers.Embedding(BEAT, config.embedding_dim, name="position")(where)
+            where = BeatPosition(self.period, name="beat_position")(tokens)
+            place = keras.layers.Embedding(self.period, config.embedding_dim, name="position")(
+                where
+            )
             x = keras.layers.Add(name="token_and_position")([x, place])
         if self.voice_context:
             before, held = VoiceContext(config.vocab_size, name="voice_context")(tokens)
@@ -257,6 +293,7 @@ class LSTMNetwork(Network):
         config = self.config
         embedding = model.get_layer("embedding")
         position = model.get_layer("position") if self.positions else None
+        period = self.period
         recurrent = [
             (
                 model.get_layer(f"lstm_{i}"),
@@ -274,7 +311,7 @@ class LSTMNetwork(Network):
         def step(token: Tensor, index: Tensor, states: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
             x = embedding(token)
             if position is not None:
-                place = ops.mod(ops.cast(index, "int32"), BEAT)
+                place = ops.mod(ops.cast(index, "int32"), period)
                 x = x + position(ops.full(ops.shape(token), place, dtype="int32"))
             extra: list[Tensor] = []
             if before_embedding is not None and held_embedding is not None:
@@ -323,6 +360,7 @@ class BeatLSTMNetwork(LSTMNetwork):
     lead = BEAT
     align = BEAT
     pad_lead = True
+    period = BEAT
 
 
 class VoiceLSTMNetwork(BeatLSTMNetwork):
@@ -350,6 +388,28 @@ class VoiceLSTMNetwork(BeatLSTMNetwork):
 
     name = "voice_lstm"
     voice_context = True
+
+
+class BarLSTMNetwork(VoiceLSTMNetwork):
+    """`VoiceLSTMNetwork` that knows each token's place in its 4/4 bar, not only in its beat.
+
+    The stream starts on a bar line: a piece is read after `lead_for` its pickup silence
+    tokens (training pieces are padded so, and windows start on bar lines), so the place of
+    token ``t`` is ``t mod 64``: its voice and its step's 16th position in the bar, learnt as
+    one embedding of 64 values.
+
+    Examples:
+        >>> from bachnet import ModelConfig
+        >>> config = ModelConfig(architecture="bar_lstm", lstm_units=(8,), embedding_dim=4)
+        >>> network = BarLSTMNetwork(config)
+        >>> network.build().get_layer("position").input_dim, network.lead_for(0)
+        (64, 64)
+    """
+
+    name = "bar_lstm"
+    lead = BAR
+    align = BAR
+    period = BAR
 
 
 @keras.saving.register_keras_serializable(package="bachnet")
@@ -599,7 +659,8 @@ class StepLSTMNetwork(Network):
 
 
 NETWORKS: dict[str, type[Network]] = {
-    cls.name: cls for cls in (LSTMNetwork, BeatLSTMNetwork, VoiceLSTMNetwork, StepLSTMNetwork)
+    cls.name: cls
+    for cls in (LSTMNetwork, BeatLSTMNetwork, VoiceLSTMNetwork, BarLSTMNetwork, StepLSTMNetwork)
 }
 """Model types by their ``architecture`` name."""
 

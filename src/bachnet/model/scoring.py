@@ -92,16 +92,19 @@ def scored(
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int32], npt.NDArray[np.int64]]:
     """Logits ``(tokens, vocab)`` of every scored token, its targets ``(tokens,)`` and the
     index of the chorale each token belongs to ``(tokens,)``."""
-    encoded = [model.vocab.encode(c) for c in chorales]
+    pieces = list(chorales)
+    encoded = [model.vocab.encode(c) for c in pieces]
     if not encoded:
         raise InputError(f"{caller}() needs at least one chorale")
-    # A model trained with a beat of silence before each piece reads it here too; the
-    # scored tokens stay the same (all but each piece's first).
-    lead = model.network.lead if model.network.pad_lead else 0
+    # A model trained with silence before each piece (a beat; up to its first bar line)
+    # reads it here too; the scored tokens stay the same (all but each piece's first).
+    network = model.network
+    leads = [network.lead_for(p.pickup) if network.pad_lead else 0 for p in pieces]
     all_logits, all_targets, all_owners = [], [], []
-    for rows, ids, batch_logits in _batches(model, encoded, lead, batch_size):
+    for rows, ids, batch_logits in _batches(model, encoded, leads, batch_size):
         mask = np.zeros((len(rows), ids.shape[1] - 1), dtype=bool)
         for row, index in enumerate(rows):
+            lead = leads[index]
             mask[row, lead : lead + len(encoded[index]) - 1] = True
         all_logits.append(batch_logits.astype(np.float64)[mask])
         all_targets.append(ids[:, 1:][mask])
@@ -118,10 +121,10 @@ def nll_per_piece(
 ) -> npt.NDArray[np.float64]:
     """Mean negative log-likelihood (nats per token) of each whole piece under the model.
 
-    Each piece is read after the ``model.network.lead`` silence tokens that generation starts
-    from, so every token is scored, the first included, given all of the piece before it (the
-    model's probability of the whole piece). Lower is more likely. Pieces of one length share
-    a batch.
+    Each piece is read after the silence tokens that generation starts from (the model's
+    ``network.lead_for(piece.pickup)``), so every token is scored, the first included, given
+    all of the piece before it (the model's probability of the whole piece). Lower is more
+    likely. Pieces of one length share a batch.
 
     Returns:
         A float64 array with one figure per piece, in the order given.
@@ -143,35 +146,39 @@ def nll_per_piece(
     if not pieces:
         raise InputError("score() needs at least one chorale")
     encoded = [model.vocab.encode(piece) for piece in pieces]
-    lead = model.network.lead
+    leads = [model.network.lead_for(piece.pickup) for piece in pieces]
     result = np.zeros(len(encoded), dtype=np.float64)
-    for rows, ids, batch_logits in _batches(model, encoded, lead, batch_size):
-        mask = np.zeros((len(rows), ids.shape[1] - lead), dtype=bool)
+    for rows, ids, batch_logits in _batches(model, encoded, leads, batch_size):
+        mask = np.zeros((len(rows), ids.shape[1] - 1), dtype=bool)
         for row, index in enumerate(rows):
-            mask[row, : len(encoded[index])] = True
-        scores = batch_logits[:, lead - 1 :].astype(np.float64)
+            mask[row, leads[index] - 1 : leads[index] - 1 + len(encoded[index])] = True
+        scores = batch_logits.astype(np.float64)
         top = scores.max(axis=-1, keepdims=True)
         log_norm = top[..., 0] + np.log(np.exp(scores - top).sum(axis=-1))
-        target = ids[:, lead:]
+        target = ids[:, 1:]
         picked = np.take_along_axis(scores, target[..., None], axis=-1)[..., 0] - log_norm
         result[rows] = -(picked * mask).sum(axis=1) / mask.sum(axis=1)
     return result
 
 
 def _batches(
-    model: LanguageModel, encoded: list[npt.NDArray[np.int32]], lead: int, batch_size: int
+    model: LanguageModel,
+    encoded: list[npt.NDArray[np.int32]],
+    leads: list[int],
+    batch_size: int,
 ) -> Iterator[tuple[list[int], npt.NDArray[np.int32], npt.NDArray[np.float32]]]:
     """Pieces of about one length together: ``(indices, ids, logits)`` per batch.
 
-    ``ids`` ``(batch, lead + longest)`` holds ``lead`` silence tokens, then each piece (zeros
-    after it); ``logits`` are the model's for ``ids[:, :-1]``.
+    Row ``i`` of ``ids`` holds ``leads[i]`` silence tokens, then the piece (zeros after it);
+    ``logits`` are the model's for ``ids[:, :-1]``.
     """
     order = sorted(range(len(encoded)), key=lambda index: len(encoded[index]))
     for begin in range(0, len(order), batch_size):
         rows = order[begin : begin + batch_size]
-        longest = max(len(encoded[index]) for index in rows)
-        ids = np.zeros((len(rows), lead + longest), dtype=np.int32)
+        longest = max(leads[index] + len(encoded[index]) for index in rows)
+        ids = np.zeros((len(rows), longest), dtype=np.int32)
         for row, index in enumerate(rows):
+            lead = leads[index]
             ids[row, lead : lead + len(encoded[index])] = encoded[index]
         yield rows, ids, logits(model, ids[:, :-1])
 

@@ -23,7 +23,7 @@ sees exactly the windows it would have seen without the interruption.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -59,7 +59,8 @@ class Windows:
         align: random windows start at multiples of ``align`` tokens into a piece (16: on a
             beat, for models that know the beat).
         lead: silence tokens put before every piece (16: a beat, so that a model learns
-            how a piece begins after silence).
+            how a piece begins after silence), or one number per piece (a model that knows
+            the bar reads each piece from the bar line before its pickup).
 
     Raises:
         InputError: bad settings, or no chorale long enough for one window.
@@ -82,9 +83,13 @@ class Windows:
         transpose: int = 6,
         seed: int = 0,
         align: int = 1,
-        lead: int = 0,
+        lead: int | Sequence[int] = 0,
     ) -> None:
-        if align < 1 or lead < 0:
+        pieces = list(chorales)
+        leads = [lead] * len(pieces) if isinstance(lead, int | np.integer) else list(lead)
+        if len(leads) != len(pieces):
+            raise InputError(f"{len(leads)} leads for {len(pieces)} chorales: give one per piece")
+        if align < 1 or any(n < 0 for n in leads):
             raise InputError(f"align must be >= 1 and lead >= 0, got {align} and {lead}")
         if length < 1:
             raise InputError(f"window length must be >= 1, got {length}")
@@ -92,9 +97,10 @@ class Windows:
             raise InputError(f"stride must be >= 1 (or None for random windows), got {stride}")
         if transpose < 0:
             raise InputError(f"transpose must be >= 0 semitones, got {transpose}")
-        pieces = list(chorales)
-        silence = np.zeros(lead, np.int32)
-        encoded = [np.concatenate([silence, vocab.encode(c)]) for c in pieces]
+        encoded = [
+            np.concatenate([np.zeros(n, np.int32), vocab.encode(c)])
+            for n, c in zip(leads, pieces, strict=True)
+        ]
         self.vocab, self.length, self.stride, self.align = vocab, length, stride, align
         self.transpose, self.seed = transpose if stride is None else 0, seed
         self.sizes = np.array([len(t) for t in encoded], dtype=np.int64)

@@ -424,7 +424,8 @@ def test_two_processes_fetch_and_unpack_the_corpus_at_once(
             assert run.returncode == 0, err
             assert out.split() == ["229", "77"]
         leftovers = [p.name for p in cache.iterdir() if p.name.startswith(".")]
-        assert leftovers == [f".{jsb_archive.name}.lock"]  # no staging left, only the lock file
+        # no staging left: only the lock files (the corpus's, the download list's)
+        assert sorted(leftovers) == [".bachnet-partials.txt.lock", f".{jsb_archive.name}.lock"]
         # one download per cache: the second process waited on the lock, then found the file
         assert len(loopback_server.requests) == attempt + 1  # type: ignore[attr-defined]
 
@@ -538,14 +539,19 @@ def test_a_killed_downloads_leftover_is_swept(
     import time
 
     from bachnet.data import fetch
+    from bachnet.data.download import PARTIALS
 
     cache = tmp_path / "cache"
     cache.mkdir()
     old, fresh = cache / "tmpab12cd34", cache / "tmpfresh"
+    users = cache / "tmp_notes.txt"  # the user's own file in the folder they named
     old.write_bytes(b"half a download")
     fresh.write_bytes(b"a download in progress")
+    users.write_text("my notes")
     hours_ago = time.time() - 7200
-    os.utime(old, (hours_ago, hours_ago))
+    for path in (old, users):
+        os.utime(path, (hours_ago, hours_ago))
+    (cache / PARTIALS).write_text("tmpab12cd34\ntmpfresh\n../escape\n")  # bachnet's own
     folder = tmp_path / "mirror"
     folder.mkdir()
     shutil.copy(jsb_archive, folder / jsb_archive.name)
@@ -553,6 +559,38 @@ def test_a_killed_downloads_leftover_is_swept(
     monkeypatch.setenv("BACHNET_MIRROR", str(folder))
     fetch(jsb_archive.name, progress=False)
     assert not old.exists() and fresh.exists()
+    assert users.read_text() == "my notes"  # never bachnet's to delete
+    assert (cache / PARTIALS).read_text() == "tmpfresh\n"  # another download's, still fresh
+
+
+def test_a_model_named_like_the_corpus_does_not_replace_it(
+    jsb_archive: Path,
+    loopback_server: object,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import hashlib
+    import shutil
+
+    from bachnet.data import fetch
+
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("BACHNET_DATA_DIR", str(cache))
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    shutil.copy(jsb_archive, mirror / jsb_archive.name)
+    monkeypatch.setenv("BACHNET_MIRROR", str(mirror))
+    corpus = fetch(jsb_archive.name, progress=False)
+    before = corpus.read_bytes()
+    monkeypatch.delenv("BACHNET_MIRROR")
+    served = tmp_path / "served"
+    served.mkdir()
+    (served / jsb_archive.name).write_bytes(b"a model, not the corpus")
+    digest = hashlib.sha256(b"a model, not the corpus").hexdigest()
+    url = f"{loopback_server(served)}/{jsb_archive.name}"  # type: ignore[operator]
+    model = fetch(jsb_archive.name, sha256=digest, url=url, progress=False, cache_name="m.tgz")
+    assert model == cache / "m.tgz" and model.read_bytes() == b"a model, not the corpus"
+    assert corpus.read_bytes() == before  # the verified corpus is untouched
 
 
 def test_a_mirror_that_streams_too_much_is_cut_off(
@@ -569,7 +607,8 @@ def test_a_mirror_that_streams_too_much_is_cut_off(
     monkeypatch.setenv("BACHNET_MIRROR", loopback_server(served))  # type: ignore[operator]
     with pytest.raises(DownloadError, match=f"more than the {KNOWN_SIZES[JSB_ARCHIVE]:,} bytes"):
         fetch(JSB_ARCHIVE, progress=False)
-    assert [p.name for p in cache.iterdir()] == [f".{JSB_ARCHIVE}.lock"]  # nothing kept
+    kept = sorted(p.name for p in cache.iterdir())
+    assert kept == [".bachnet-partials.txt.lock", f".{JSB_ARCHIVE}.lock"]  # nothing kept
     # a file outside the registry gets the general cap, or the one given
     (served / "big.bin").write_bytes(b"\0" * 300_000)
     with pytest.raises(DownloadError, match="more than the 100,000 bytes"):

@@ -476,3 +476,18 @@ def test_bar_lstm_trains_saves_loads_and_composes(one_chorale: Chorale, tmp_path
     assert loaded.evaluate([piece])["loss"] == pytest.approx(net.evaluate([piece])["loss"])
     phrased = loaded.generate(phrases=(8, 8), seed=0)
     assert phrased.fermatas == (28, 60) and phrased.pickup == 4
+
+
+def test_a_model_with_nan_weights_is_refused(tmp_path: Path) -> None:
+    from bachnet.errors import ModelFileError
+    from bachnet.model.saving import WEIGHTS_FILE
+
+    keras.utils.set_random_seed(0)
+    net = BachNet(ModelConfig(lstm_units=(8,), embedding_dim=4, dense_units=4))
+    broken = net.keras_model.get_layer("logits")
+    kernel, bias = broken.get_weights()
+    broken.set_weights([kernel, np.full_like(bias, np.nan)])
+    folder = net.save_pretrained(tmp_path / "nan")
+    assert (folder / WEIGHTS_FILE).is_file()
+    with pytest.raises(ModelFileError, match="holds NaN or infinite values"):
+        BachNet.load(folder)

@@ -105,6 +105,7 @@ def fetch(
     url: str | None = None,
     progress: bool = True,
     max_bytes: int | None = None,
+    cache_name: str | None = None,
 ) -> Path:
     """Download a file once, verify its sha256 and return its cached path.
 
@@ -118,6 +119,8 @@ def fetch(
         progress: show a progress bar when ``tqdm`` is installed.
         max_bytes: stop a download that streams more bytes than this (default: the file's
             size in `KNOWN_SIZES`, else `MAX_DOWNLOAD_BYTES`).
+        cache_name: the file's name in the cache when it differs from ``name`` (models are
+            kept apart from the corpora, so a model file cannot replace a verified corpus).
 
     Raises:
         DownloadError: the download failed, was too large, or the hash did not match (or
@@ -130,16 +133,22 @@ def fetch(
     downloader = _downloader(mirror)
     if name not in downloader.registry and (sha256 is None or url is None):
         raise DownloadError(f"{name!r} is not in bachnet's registry; give sha256= and url=")
+    stored = cache_name or name
+    if stored != name and (sha256 is None or url is None):
+        raise DownloadError(f"a cache_name needs sha256= and url= (for {name!r})")
     if sha256 is not None:
-        downloader.registry[name] = _digest(sha256)
+        downloader.registry[stored] = _digest(sha256)
     if url is not None and not mirror:
-        downloader.urls[name] = url
-    digest = downloader.registry[name]
-    source = downloader.get_url(name)
+        downloader.urls[stored] = url
+    elif stored != name:
+        # the mirror's copy, by its own name
+        downloader.urls[stored] = downloader.urls.get(name, downloader.base_url + name)
+    digest = downloader.registry[stored]
+    source = downloader.get_url(stored)
     folder = Path(downloader.abspath)
     limit = max_bytes if max_bytes is not None else KNOWN_SIZES.get(name, MAX_DOWNLOAD_BYTES)
-    with cache_lock(folder / name):
-        return _fetch(downloader, name, digest, source, mirror, progress, limit)
+    with cache_lock(folder / stored):
+        return _fetch(downloader, stored, digest, source, mirror, progress, limit, name)
 
 
 @contextlib.contextmanager
@@ -183,11 +192,12 @@ def _fetch(
     mirror: str | None,
     progress: bool,
     limit: int,
+    mirror_name: str,
 ) -> Path:
     _sweep(Path(downloader.abspath))
     local = _local_mirror(mirror)
     if local is not None:
-        return _copy_verified(local / name, Path(downloader.abspath) / name, digest)
+        return _copy_verified(local / mirror_name, Path(downloader.abspath) / name, digest)
     if not source.startswith(("http://", "https://", "ftp://")):
         raise DownloadError(
             f"cannot download {name} from {source!r}: not an http(s) or ftp URL"
@@ -205,6 +215,8 @@ def _fetch(
         ) from None
     except Exception as error:
         raise DownloadError(f"could not download {name} from {source}: {error}") from error
+    finally:
+        _sweep(Path(downloader.abspath))  # forget this download's own temporary file
     return Path(path)
 
 
@@ -220,6 +232,7 @@ class _CappedDownload:
     def __call__(self, url: str, output_file: Any, pooch: Any, check_only: bool = False) -> Any:
         if check_only:
             return self.inner(url, output_file, pooch, check_only=True)
+        _record_partial(Path(output_file))
         with open(output_file, "w+b") as raw:
             return self.inner(url, _Capped(raw, self.limit, url), pooch)
 
@@ -247,15 +260,43 @@ STALE_SECONDS = 3600
 """A download's temporary file older than this was left by a killed process."""
 
 
+PARTIALS = "bachnet-partials.txt"
+"""The cache's list of the temporary files bachnet's downloads write (one name a line)."""
+
+
+def _record_partial(path: Path) -> None:
+    """Note a download's temporary file in the cache's `PARTIALS` list before writing it."""
+    ledger = path.parent / PARTIALS
+    with (
+        cache_lock(ledger),
+        contextlib.suppress(OSError),
+        ledger.open("a", encoding="utf-8") as handle,
+    ):
+        handle.write(path.name + "\n")
+
+
 def _sweep(folder: Path) -> None:
-    """Remove temporary files a killed download left in the cache (pooch's ``tmp*``)."""
-    if not folder.is_dir():
+    """Remove the temporary files a killed download left in the cache: only files that
+    bachnet's own downloads wrote (listed in `PARTIALS`) and that are older than
+    `STALE_SECONDS`; nothing else in the folder is touched."""
+    ledger = folder / PARTIALS
+    if not ledger.is_file():
         return
     now = time.time()
-    for leftover in folder.glob("tmp*"):
-        with contextlib.suppress(OSError):
-            if leftover.is_file() and now - leftover.stat().st_mtime > STALE_SECONDS:
+    with cache_lock(ledger), contextlib.suppress(OSError):
+        kept = []
+        for name in dict.fromkeys(ledger.read_text(encoding="utf-8").split()):
+            leftover = folder / name
+            if Path(name).name != name or not leftover.is_file():
+                continue  # gone (renamed into place or cleaned), or not a plain name
+            if now - leftover.stat().st_mtime > STALE_SECONDS:
                 leftover.unlink()
+            else:
+                kept.append(name)  # a download under way in another process
+        if kept:
+            ledger.write_text("".join(f"{name}\n" for name in kept), encoding="utf-8")
+        else:
+            ledger.unlink()
 
 
 def _local_mirror(mirror: str | None) -> Path | None:

@@ -130,7 +130,9 @@ def _bundled_folder(preset: Preset) -> Path:
 
 
 def _download(name: str, url: str, sha256: str) -> Path:
-    archive = fetch(name, sha256=sha256, url=url)
+    # a model's archive has its own name in the cache: a model file called like a corpus
+    # (jsb_chorales.tgz) must not replace the verified corpus
+    archive = fetch(name, sha256=sha256, url=url, cache_name=f"model-{sha256[:12]}-{name}")
     target = data_dir() / "models" / f"{Path(name).stem}-{sha256[:12]}"
     try:
         with cache_lock(target):

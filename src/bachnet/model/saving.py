@@ -10,6 +10,8 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import numpy as np
+
 from bachnet.core.aliases import PathLike
 from bachnet.core.files import atomic_path, sha256_of, write_json
 from bachnet.errors import InputError, InputTypeError, ModelFileError
@@ -185,6 +187,13 @@ def load_weights(keras_model: keras.Model, weights: Path, what: str) -> None:
         detail = " ".join(str(error).split())  # Keras quotes whole tensors: keep it short
         detail = detail if len(detail) <= 300 else detail[:300] + " ..."
         raise ModelFileError(f"{weights}: does not fit {what} ({detail})") from None
+    for variable in keras_model.weights:
+        values = np.asarray(variable)
+        if not np.isfinite(values).all():
+            raise ModelFileError(
+                f"{weights}: {variable.path} holds NaN or infinite values: the model is broken "
+                "(a diverged training run?), so it is not loaded"
+            )
 
 
 def config_schema() -> dict[str, Any]:

@@ -586,3 +586,12 @@ def test_a_bar_model_reads_every_piece_from_a_bar_line() -> None:
     piece = generate(bar, upbeat, steps=16, seed=0)
     assert (piece.chords[: len(rows)] == upbeat.chords).all() and piece.pickup == 4
     assert piece.bar_positions()[piece.fermatas[-1]] in (0, 8)
+
+
+def test_a_final_chord_never_holds_both_thirds(net: BachNet) -> None:
+    for piece in generate(net, None, phrases=(8, 8), key="A minor", num_samples=6, seed=3):
+        final = {int(p) % 12 for p in piece.chords[-1] if p}
+        assert not {0, 1} <= final  # C and C# together
+        assert final <= {9, 0, 1, 4}
+    for piece in generate(net, None, steps=16, key="A minor", num_samples=6, seed=3):
+        assert {int(p) % 12 for p in piece.chords[-1] if p} <= {9, 1, 4}  # a Picardy third

@@ -382,10 +382,15 @@ def _phrased(
         if prompt is None:
             mask[row, :VOICES_PER_STEP] &= opening_mask(model.vocab, home, ranges)
         end = plan.fermatas[-1]
+        # a minor piece ends as Bach's do: on a major chord (132 of his 183), an open fifth
+        # (30) or a minor chord (21)
+        last_third = rng.choice(["major", "open", "minor"], p=[0.72, 0.16, 0.12])
         for fermata, (kind, relation) in zip(plan.fermatas, plan.cadences, strict=True):
             local = local_key(home, relation)
-            held = 1 if fermata == end else APPROACH_STEPS
-            rows = cadence_rows(kind, local, model.vocab, ranges, held)
+            held, third = APPROACH_STEPS, None
+            if fermata == end:
+                held, third = 1, last_third if home.mode == "minor" else None
+            rows = cadence_rows(kind, local, model.vocab, ranges, held, third)
             approach = fermata - APPROACH_STEPS
             begin = max(done, approach - LEAD_IN)
             scale = scale_rows(local, model.vocab, approach - begin)

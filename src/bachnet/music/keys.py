@@ -32,6 +32,7 @@ __all__ = [
     "Approach",
     "Key",
     "Mode",
+    "Third",
     "cadence_mask",
     "chord_rows",
     "ends_on_tonic",
@@ -48,6 +49,9 @@ Mode = Literal["major", "minor"]
 
 Approach = Literal["dominant", "subdominant", "either"]
 """The chord before the final tonic: V (authentic cadence), IV (plagal) or either one."""
+
+Third = Literal["either", "major", "minor", "open"]
+"""The third of a cadence's final chord (see `cadence_mask`)."""
 
 HOLD_STEPS = 8
 """Default number of extra steps `hold` gives the final chord: with it, a half note."""
@@ -388,6 +392,7 @@ def cadence_mask(
     approach_steps: int = 4,
     approach: Approach = "either",
     seventh: bool = True,
+    third: Third = "either",
 ) -> npt.NDArray[np.bool_]:
     """Which token ids each voice may take in a cadence: ``approach_steps`` then the tonic.
 
@@ -401,8 +406,10 @@ def cadence_mask(
       seventh when ``seventh``) and/or IV (iv in minor). The mask is fixed while the bass is
       drawn last in each step, so with ``approach="either"`` the upper voices get the union of
       both chords; pick one cadence to get a chord that always agrees with its bass.
-    - The last step: the bass takes the tonic, the upper voices the tonic triad; in minor both
-      the minor and the major third (Bach often ends a minor chorale on a major chord).
+    - The last step: the bass takes the tonic, the upper voices the tonic triad with the
+      ``third`` asked for: ``"either"`` lets each voice take the minor or the major third
+      (in minor), ``"major"`` (Bach's Picardy third), ``"minor"`` or ``"open"`` (root and
+      fifth only). One third for all voices keeps a chord from holding both.
 
     Args:
         key: the key to cadence in.
@@ -411,6 +418,8 @@ def cadence_mask(
         approach_steps: steps of the approach chord (>= 0).
         approach: ``"dominant"`` (V-I), ``"subdominant"`` (IV-I) or ``"either"``.
         seventh: allow the dominant's seventh (V7) in the upper voices.
+        third: the final chord's third (see above); in major only ``"either"`` and
+            ``"major"`` are the key's own.
 
     Returns:
         A boolean array of shape ``(4 * (approach_steps + 1), vocab.size)``.
@@ -452,7 +461,16 @@ def cadence_mask(
     if approach in ("subdominant", "either"):
         bass.add(four)
         upper |= chord_iv
-    final_upper = set(key.triad) | {(key.tonic + 4) % 12}
+    root, fifth = key.tonic, (key.tonic + 7) % 12
+    thirds = {
+        "either": set(key.triad) | {(root + 4) % 12},
+        "major": {root, (root + 4) % 12, fifth},
+        "minor": {root, (root + 3) % 12, fifth},
+        "open": {root, fifth},
+    }
+    if third not in thirds:
+        raise InputError(f"third must be one of {', '.join(thirds)}, got {third!r}")
+    final_upper = thirds[third]
     rows = []
     if approach_steps > 0:
         approach_rows = _step_mask(vocab, low, high, (upper, upper, upper, bass), "approach")

@@ -112,7 +112,8 @@ def name_chord(pitches: Iterable[int]) -> tuple[int, str] | None:
 
     The template that holds every sounding pitch class wins, the fewest missing notes next,
     then a root in the bass, then a triad before a seventh chord. A bare fifth or octave
-    without a third counts as major (Bach's open final chords). ``None`` for fewer than two
+    without a third counts as major (Bach's open final chords), and with a minor seventh
+    over it as a dominant seventh. ``None`` for fewer than two
     pitch classes or a cluster no template holds.
 
     Examples:
@@ -133,8 +134,8 @@ def name_chord(pitches: Iterable[int]) -> tuple[int, str] | None:
             missing = len(tones - classes)
             if 3 in template or 4 in template:
                 third = (root + (3 if 3 in template else 4)) % 12
-                if third not in classes and quality != "major":
-                    continue  # an open fifth is named major, not minor
+                if third not in classes and quality not in ("major", "dominant7"):
+                    continue  # an open fifth is major; a seventh over it, a dominant
             rank = (missing, root != bass, len(template), _TEMPLATES.index((quality, template)))
             if best is None or rank < best[0]:
                 best = (rank, root, quality)

@@ -595,3 +595,8 @@ def test_a_final_chord_never_holds_both_thirds(net: BachNet) -> None:
         assert final <= {9, 0, 1, 4}
     for piece in generate(net, None, steps=16, key="A minor", num_samples=6, seed=3):
         assert {int(p) % 12 for p in piece.chords[-1] if p} <= {9, 1, 4}  # a Picardy third
+
+
+def test_a_huge_phrased_request_is_refused_before_any_work(net: BachNet) -> None:
+    with pytest.raises(LimitError, match="needs about"):
+        generate(net, None, phrases="auto", steps=64, num_samples=10_000_000)

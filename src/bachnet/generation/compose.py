@@ -66,7 +66,7 @@ from bachnet.music.cadence import (
 from bachnet.music.chorale import Chorale
 from bachnet.music.grid import STEP_QUARTERS
 from bachnet.music.keys import Key, find_key, key_shift, transpose_into
-from bachnet.music.phrases import draw_lengths, local_key, plan_phrases
+from bachnet.music.phrases import MAX_PHRASE, draw_lengths, local_key, plan_phrases
 from bachnet.music.ranges import JSB, VoiceRanges
 
 __all__ = [
@@ -350,6 +350,14 @@ def _phrased(
     """
     rng = np.random.default_rng(seed)
     done = len(prompt) if prompt is not None else 0
+    # the most a plan can ask for, checked before anything per sample is built
+    quarters = (
+        config.steps * STEP_QUARTERS + MAX_PHRASE
+        if config.phrases == "auto"
+        else sum(config.phrases)  # type: ignore[arg-type]
+    )
+    most = VOICES_PER_STEP * (done + int(quarters / STEP_QUARTERS) + model.network.lead + 64)
+    check_memory(num_samples, most, most, model.vocab.size)
     if prompt is not None:
         homes = [find_key(prompt)] * num_samples
         marks = [f for f in prompt.fermatas if f >= done - prompt.bar_steps]

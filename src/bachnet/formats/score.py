@@ -197,8 +197,8 @@ def write_score(chorale: Chorale, path: PathLike, *, key: Key | str | None = "au
 def piano_roll(chorale: Chorale, *, title: str | None = None, width: float = 10.0) -> Figure:
     """A piano roll of the chorale: one coloured bar per note, bars and beats, fermatas.
 
-    Consecutive equal pitches of a voice make one bar. x counts 4/4 bars (a grey line per
-    beat, a darker one per bar); y is pitch, labelled at each C and G; a dashed line marks each
+    Consecutive equal pitches of a voice make one bar. x counts the piece's bars, after its
+    pickup (a grey line per beat, a darker one per bar); y is pitch, labelled at each C and G; a dashed line marks each
     step that carries a fermata.
 
     Args:
@@ -230,8 +230,10 @@ def piano_roll(chorale: Chorale, *, title: str | None = None, width: float = 10.
             if pitch:
                 axes.broken_barh([(start, length)], (pitch - 0.4, 0.8), color=colour)
         axes.plot([], [], color=colour, linewidth=6, label=name)
-    for step in range(0, steps + 1, 4):  # beats (quarter notes); bars every 16 steps
-        axes.axvline(step, color="0.5" if step % 16 == 0 else "0.88", linewidth=0.8, zorder=0)
+    bar, pickup = chorale.bar_steps, chorale.pickup  # bar lines at pickup + k bars
+    for step in range(pickup % 4, steps + 1, 4):  # beats (quarter notes), then the bars
+        line = (step - pickup) % bar == 0
+        axes.axvline(step, color="0.5" if line else "0.88", linewidth=0.8, zorder=0)
     for i, step in enumerate(chorale.fermatas):
         axes.axvline(
             step,
@@ -246,8 +248,9 @@ def piano_roll(chorale: Chorale, *, title: str | None = None, width: float = 10.
     axes.set_yticks(ticks, [_note_name(m) for m in ticks])
     axes.set_ylim(low - 2, high + 2)
     axes.set_xlim(0, steps)
-    axes.set_xticks(range(0, steps + 1, 16), [str(b + 1) for b in range(steps // 16 + 1)])
-    axes.set_xlabel("bar (4/4, sixteenth-note grid)")
+    lines = list(range(pickup, steps + 1, bar))
+    axes.set_xticks(lines, [str(number + 1) for number in range(len(lines))])
+    axes.set_xlabel(f"bar ({chorale.meter}, sixteenth-note grid)")
     axes.set_title(title if title is not None else chorale.name or "", fontsize=9, loc="right")
     axes.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncols=5, fontsize=8, frameon=False)
     return figure

@@ -198,8 +198,8 @@ def piano_roll(chorale: Chorale, *, title: str | None = None, width: float = 10.
     """A piano roll of the chorale: one coloured bar per note, bars and beats, fermatas.
 
     Consecutive equal pitches of a voice make one bar. x counts the piece's bars, after its
-    pickup (a grey line per beat, a darker one per bar); y is pitch, labelled at each C and G; a dashed line marks each
-    step that carries a fermata.
+    pickup (a grey line per beat, a darker one per bar); y is pitch, labelled at each C and G;
+    a dashed line marks each step that carries a fermata.
 
     Args:
         chorale: the piece.

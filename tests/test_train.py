@@ -342,7 +342,7 @@ def test_cli_train_survives_kill_9_and_resumes(tmp_path: Path, filled_cache: Pat
     net = BachNet.load(run / "model")
     # The flags it was given; `bachnet train`'s defaults (the default preset's recipe) elsewhere.
     assert net.config == ModelConfig(
-        architecture="beat_lstm",
+        architecture="voice_lstm",
         dropout=0.3,
         lstm_units=(16,),
         embedding_dim=8,

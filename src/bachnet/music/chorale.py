@@ -73,6 +73,7 @@ class Chorale:
     MIDI numbers 1..127 with 0 for silence. A note held for several steps repeats its pitch in
     each row, so two repeated notes of the same pitch and one held note look the same: that is
     a property of the JSB data set, and `to_music21` merges them into one held note.
+    Fermatas, pickup and metre are notation: equality and hashing look at ``chords`` alone.
 
     Args:
         chords: anything ``numpy.asarray`` turns into a ``(steps, 4)`` integer array.
@@ -83,9 +84,6 @@ class Chorale:
             bar line). Bach's chorales mostly start with a one-beat pickup (4).
         meter: the time signature, one of `bachnet.music.grid.METERS` (``"4/4"``,
             ``"3/4"``...).
-
-        Fermatas, pickup and metre are notation: equality and hashing look at ``chords``
-        alone.
 
     Raises:
         InputError: wrong shape, no steps, non-integer values or values outside 0..127; a

@@ -186,6 +186,18 @@ class Network:
             return self.lead
         return VOICES * (BAR // VOICES - pickup % (BAR // VOICES))
 
+    def padding_for(self, pickup: int) -> int:
+        """Silence tokens before a piece in training and scoring: `lead_for` its pickup when
+        the model was trained with a lead (``pad_lead``), else none.
+
+        Examples:
+            >>> from bachnet import ModelConfig
+            >>> network_for(ModelConfig()).padding_for(4), network_for(ModelConfig(
+            ...     architecture="bar_lstm")).padding_for(4)
+            (0, 48)
+        """
+        return self.lead_for(pickup) if self.pad_lead else 0
+
     def prefix_for(self, pickup: int) -> int:
         """Silence tokens put before a prompt, so that its bar lines fall where the model
         expects them: 0, except for a model that knows the bar (then ``lead_for(pickup)``

@@ -98,8 +98,7 @@ def scored(
         raise InputError(f"{caller}() needs at least one chorale")
     # A model trained with silence before each piece (a beat; up to its first bar line)
     # reads it here too; the scored tokens stay the same (all but each piece's first).
-    network = model.network
-    leads = [network.lead_for(p.pickup) if network.pad_lead else 0 for p in pieces]
+    leads = [model.network.padding_for(p.pickup) for p in pieces]
     all_logits, all_targets, all_owners = [], [], []
     for rows, ids, batch_logits in _batches(model, encoded, leads, batch_size):
         mask = np.zeros((len(rows), ids.shape[1] - 1), dtype=bool)

@@ -37,6 +37,7 @@ import numpy.typing as npt
 
 from bachnet.errors import InputError
 from bachnet.music.chorale import Chorale
+from bachnet.music.grid import VOICES
 from bachnet.music.keys import (
     Approach,
     Key,
@@ -68,9 +69,6 @@ __all__ = [
 
 APPROACH_STEPS = 4
 """Steps of the dominant chord before the final tonic: one beat."""
-
-VOICES_PER_STEP_ROWS = 4
-"""Mask rows per step: one per voice."""
 
 BAR_STEPS = 16
 """Steps in a 4/4 bar; the final chord falls on beat 1 or 3 (a multiple of half of it)."""
@@ -271,7 +269,7 @@ def scale_rows(key: Key, vocab: Vocabulary, steps: int) -> npt.NDArray[np.bool_]
     row = np.zeros(vocab.size, dtype=bool)
     row[vocab.ids_of(pitches[np.isin(pitches % 12, sorted(classes))])] = True
     row[0] = True  # a rest stays possible
-    return np.tile(row, (VOICES_PER_STEP_ROWS * max(steps, 0), 1))
+    return np.tile(row, (len(VOICES) * max(steps, 0), 1))
 
 
 def move_into_key(piece: Chorale, found: Key, wanted: Key | None, ranges: RangesSpec) -> Chorale:

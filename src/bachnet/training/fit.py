@@ -178,7 +178,7 @@ def train(
         transpose=config.transpose,
         seed=config.seed,
         align=net.network.align,
-        lead=_leads(net, train),
+        lead=[net.network.padding_for(piece.pickup) for piece in train],
     )
     valid_windows = None
     if valid is not None:
@@ -190,7 +190,7 @@ def train(
                 length=net.config.window,
                 stride=net.config.window,
                 transpose=0,
-                lead=_leads(net, valid_list),
+                lead=[net.network.padding_for(piece.pickup) for piece in valid_list],
             )
     optimizer = keras.optimizers.Nadam(
         learning_rate=config.learning_rate,
@@ -390,10 +390,3 @@ class _Deadline(keras.callbacks.Callback):  # type: ignore[misc]
     def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
         if self.clock() - self.start > self.seconds:
             self.model.stop_training = True
-
-
-def _leads(net: LanguageModel, pieces: list[Chorale]) -> list[int]:
-    """The silence tokens before each training piece: the model's lead when it pads pieces
-    (up to the first bar line for a model that knows the bar), else none."""
-    network = net.network
-    return [network.lead_for(piece.pickup) if network.pad_lead else 0 for piece in pieces]

@@ -421,3 +421,91 @@ def test_in_headless_chromium(served: str, tmp_path: Path) -> None:
         driver.save_screenshot(str(tmp_path / "app.png"))
     finally:
         driver.quit()
+
+
+# ------------------------------------------------------------------ hostile uploads
+
+
+def huge_delta_midi(path: Path) -> Path:
+    """A 37-byte MIDI file whose one note lasts 2**28 ticks (music21 grew to gigabytes)."""
+    track = b"\x00\x90\x3c\x40" + b"\xff\xff\xff\x7f\x80\x3c\x00" + b"\x00\xff\x2f\x00"
+    header = b"MThd\x00\x00\x00\x06\x00\x00\x00\x01\x01\xe0"
+    path.write_bytes(header + b"MTrk" + len(track).to_bytes(4, "big") + track)
+    return path
+
+
+def test_hostile_uploads_are_refused_by_a_child_process(studio: Studio, tmp_path: Path) -> None:
+    from bachnet.apps import upload as uploads
+    from bachnet.errors import LimitError
+
+    hostile = huge_delta_midi(tmp_path / "hostile.mid")
+    with pytest.raises(LimitError, match=r"lasts 2,236,963 sixteenths, more than the 1,024"):
+        studio.compose(prompt="uploaded file", upload=hostile, audio=False)
+    with pytest.raises(LimitError, match=r"lasts 2,236,963 sixteenths"):
+        studio.fill(source="uploaded file", upload=hostile, audio=False)
+    big = tmp_path / "big.csv"
+    big.write_bytes(b"0" * (uploads.UPLOAD_BYTES + 1))
+    with pytest.raises(LimitError, match="5,000,001 bytes is more than the 5,000,000"):
+        studio.compose(prompt="uploaded file", upload=big, audio=False)
+    long_piece = Chorale([[72, 67, 64, 48]] * 1040).write(tmp_path / "long.musicxml")
+    with pytest.raises(LimitError, match="lasts 1,040 sixteenths, more than the 1,024"):
+        uploads.read_upload(long_piece)
+    fine = Chorale([[72, 67, 64, 48]] * 16, pickup=4).write(tmp_path / "fine.musicxml")
+    assert uploads.read_upload(fine) == Chorale.read(fine)
+    with pytest.raises(LimitError, match=r"fine.musicxml: reading it took more than 0.001 s"):
+        uploads.read_upload(fine, seconds=0.001)
+    with pytest.raises(LimitError, match="memory"):
+        uploads.read_upload(fine, memory=50_000_000)
+
+
+def test_the_studio_keeps_only_its_newest_folders(tiny_model: Path, tmp_path: Path) -> None:
+    studio = Studio(str(tiny_model), folder=tmp_path / "studio", keep=2)
+    folders = [studio.compose(steps=16, seed=s, audio=False).folder for s in range(3)]
+    assert sorted(p.name for p in (tmp_path / "studio").iterdir()) == ["0002", "0003"]
+    assert not folders[0].exists() and folders[2].is_dir()
+    own = Studio(str(tiny_model))
+    own.compose(steps=16, seed=0, audio=False)
+    assert own.folder.is_dir()
+    own.close()
+    assert not own.folder.exists()
+    studio.close()  # not its folder to remove: the caller's
+    assert folders[2].is_dir()
+
+
+def test_a_request_is_turned_away_when_the_studio_stays_busy(
+    studio: Studio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bachnet.apps import web
+    from bachnet.errors import LimitError
+
+    monkeypatch.setattr(web, "BUSY_SECONDS", 0.05)
+    with studio._lock, pytest.raises(LimitError, match="busy for 0.05 s"):
+        studio.compose(steps=16, seed=0, audio=False)
+
+
+def test_the_app_answers_while_a_hostile_upload_is_refused(
+    served: str, tiny_model: Path, tmp_path: Path
+) -> None:
+    client_module = pytest.importorskip("gradio_client")
+    from gradio_client.exceptions import AppError
+
+    client = client_module.Client(served, verbose=False, download_files=str(tmp_path))
+    sampling = (str(tiny_model), "top_p", 1.0, 0, 1.0, False, 32, 7, "any")
+    hostile = client_module.handle_file(str(huge_delta_midi(tmp_path / "hostile.mid")))
+    attack = client.submit(*sampling, "uploaded file", 0, hostile, False, api_name="/generate")
+    other = client.submit(*sampling, "none", 0, None, False, api_name="/generate")
+    *_, files, summary = other.result(timeout=120)
+    assert "steps" in summary and any(str(f).endswith(".mid") for f in files)
+    with pytest.raises(AppError, match="more than the 1,024"):
+        attack.result(timeout=120)
+    big = tmp_path / "big.mid"
+    big.write_bytes(b"MThd" + b"\x00" * 5_000_000)
+    with pytest.raises(Exception, match="(?i)size|large|exceed"):
+        client.predict(
+            *sampling,
+            "uploaded file",
+            0,
+            client_module.handle_file(str(big)),
+            False,
+            api_name="/generate",
+        )

@@ -11,11 +11,13 @@ scripts can call both with ``gradio_client``.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,9 +26,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from bachnet.apps.upload import UPLOAD_BYTES, read_upload
 from bachnet.core.aliases import PathLike
 from bachnet.data.corpus import Dataset
-from bachnet.errors import InputError
+from bachnet.errors import InputError, LimitError
 from bachnet.formats import suffixes
 from bachnet.formats.audio import AudioUnavailableError
 from bachnet.formats.score import ScoreUnavailableError, write_score
@@ -80,6 +83,19 @@ FILL_SEED_OFFSET = 7919
 """A regeneration with seed ``s`` draws from ``s + 7919``: the compose call with the same seed
 would otherwise draw the same first notes (and rewrite bar 1 as it was)."""
 
+KEEP = 32
+"""How many results' folders a `Studio` keeps by default (the oldest go first)."""
+
+BUSY_SECONDS = 120.0
+"""How long a request waits for the studio while others compose before it is turned away."""
+
+WORKERS = 4
+"""Requests the app works on at once: uploads are read side by side (each in its own child
+process, `bachnet.apps.upload`), composing takes turns (one at a time)."""
+
+QUEUE_SIZE = 32
+"""Requests that may wait in the app's queue; more are turned away at once."""
+
 STEPS = (16, 256, 16)
 """The steps slider: lowest, highest, increment (16th notes; 16 = one 4/4 bar)."""
 
@@ -124,6 +140,7 @@ class Studio:
         model: the model shown first: a preset name, a folder, or ``None`` for the default.
         folder: where each composition's files go (default: a new temporary folder).
         tempo: quarter notes per minute of the audio and MIDI.
+        keep: how many results' folders to keep (older ones are removed as new ones come).
 
     Examples:
         >>> studio = Studio()  # doctest: +SKIP
@@ -137,14 +154,19 @@ class Studio:
         *,
         folder: PathLike | None = None,
         tempo: float = 72.0,
+        keep: int = KEEP,
     ) -> None:
+        if keep < 1:
+            raise InputError(f"keep must be at least 1, got {keep}")
         self.default_model = model or next(p.name for p in presets() if p.default)
         self.models = [p.name for p in presets() if p.kind == "model"]
         if self.default_model not in self.models:
             self.models.insert(0, self.default_model)
+        self._owns_folder = folder is None
         self.folder = (
             Path(folder) if folder is not None else Path(tempfile.mkdtemp(prefix="bachnet-app-"))
         )
+        self.keep = keep
         self.tempo = tempo
         self._nets: dict[str, BachNet] = {}
         self._lock = threading.Lock()  # one composition at a time: the CPU is the limit
@@ -244,7 +266,7 @@ class Studio:
             phrases=None if harmonise else parse_phrases(phrases),
         )
         piece = self._prompt(prompt, test_piece, upload)
-        with self._lock:
+        with self._turn():
             net = self.net(model)
             if harmonise:
                 if piece is None:
@@ -355,7 +377,7 @@ class Studio:
             method=chosen,  # type: ignore[arg-type]  # one of FILL_METHODS, checked above
             filler=filler,
         )
-        with self._lock:
+        with self._turn():
             # a seed of its own: the compose seed again would redraw the same opening notes
             fill_seed = None if seed is None else seed + FILL_SEED_OFFSET
             chorale = self.net(model).fill(piece, mask, config=settings, seed=fill_seed)
@@ -380,12 +402,15 @@ class Studio:
     ) -> Composition:
         """Write ``chorale``'s files into the next numbered folder; it becomes `last`.
 
-        Call it holding ``self._lock`` (it counts the folders).
+        Call it holding ``self._lock`` (it counts the folders). Only the `KEEP` newest
+        folders are kept: older ones are removed.
         """
         notes = list(notes or [])
         self._count += 1
         folder = self.folder / f"{self._count:04d}"
         folder.mkdir(parents=True, exist_ok=True)
+        for old in sorted(self.folder.glob("[0-9][0-9][0-9][0-9]"))[: -self.keep]:
+            shutil.rmtree(old, ignore_errors=True)
         named = chorale.replace(name=f"bachnet {stem} {self._count}")
         with ThreadPoolExecutor(max_workers=1) as pool:  # FluidSynth runs beside the score
             rendering = (
@@ -426,6 +451,28 @@ class Studio:
         )
         return self.last
 
+    @contextlib.contextmanager
+    def _turn(self) -> Iterator[None]:
+        """Hold the studio's lock (one composition at a time), waiting at most `BUSY_SECONDS`.
+
+        Raises:
+            LimitError: another request held the studio for `BUSY_SECONDS`.
+        """
+        if not self._lock.acquire(timeout=BUSY_SECONDS):
+            raise LimitError(
+                f"the studio has been busy for {BUSY_SECONDS:g} s with other requests; "
+                "try again in a moment"
+            )
+        try:
+            yield
+        finally:
+            self._lock.release()
+
+    def close(self) -> None:
+        """Remove the studio's folder if the studio made it (a temporary folder)."""
+        if self._owns_folder:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
     def _prompt(self, prompt: str, test_piece: int, upload: PathLike | None) -> Chorale | None:
         if prompt not in PROMPTS:
             raise InputError(f"unknown prompt {prompt!r}; use one of {', '.join(PROMPTS)}")
@@ -438,7 +485,7 @@ class Studio:
             return pieces[int(test_piece)]
         if upload is None:
             raise InputError(f"choose a file to upload ({', '.join(suffixes('read'))})")
-        return Chorale.read(upload)
+        return read_upload(upload)
 
 
 def _fermata_note(piece: Chorale) -> str:
@@ -605,7 +652,8 @@ def build(studio: Studio) -> gradio.Blocks:
             raise gr.Error(str(error)) from error
         return show(result)
 
-    with gr.Blocks(title="bachnet") as page:
+    # Gradio's own copies of uploads and results: checked every 10 minutes, gone after an hour
+    with gr.Blocks(title="bachnet", delete_cache=(600, 3600)) as page:
         gr.Markdown(
             "# bachnet\nFour-voice chorales in the style of J.S. Bach: compose one, hear it, "
             "read its score, download it."
@@ -750,6 +798,12 @@ def serve(
 ) -> None:
     """Start the web app and block until it is stopped (Ctrl-C).
 
+    Requests are queued (`QUEUE_SIZE` waiting at most), `WORKERS` at a time: uploads are read
+    side by side, each in a child process with its own size, length, time and memory caps
+    (`bachnet.apps.upload`), and composing takes turns, a request waiting at most
+    `BUSY_SECONDS`. Uploads over `bachnet.apps.upload.UPLOAD_BYTES` are refused by the server.
+    The studio's temporary folder is removed when the app stops.
+
     Args:
         host: the address to listen on (``0.0.0.0`` to accept other machines).
         port: the port.
@@ -761,14 +815,18 @@ def serve(
         ImportError: Gradio is missing (``pip install 'bachnet[app]'``).
     """
     studio = Studio(model)
-    page = build(studio)
-    if warm_up:
-        log(f"warming up {studio.default_model} ...")
-        log(f"warm in {studio.warm_up(log):.1f} s")
-    page.queue(default_concurrency_limit=1).launch(
-        server_name=host,
-        server_port=port,
-        share=False,
-        allowed_paths=[str(studio.folder)],
-        show_error=True,
-    )
+    try:
+        page = build(studio)
+        if warm_up:
+            log(f"warming up {studio.default_model} ...")
+            log(f"warm in {studio.warm_up(log):.1f} s")
+        page.queue(default_concurrency_limit=WORKERS, max_size=QUEUE_SIZE).launch(
+            server_name=host,
+            server_port=port,
+            share=False,
+            allowed_paths=[str(studio.folder)],
+            show_error=True,
+            max_file_size=UPLOAD_BYTES,
+        )
+    finally:
+        studio.close()

@@ -25,6 +25,7 @@ import numpy.typing as npt
 from bachnet.core.aliases import PathLike
 from bachnet.core.files import atomic_path
 from bachnet.errors import InputError
+from bachnet.formats.length import check_length
 from bachnet.music.chorale import Chorale
 from bachnet.music.grid import (
     METERS,
@@ -69,15 +70,18 @@ def parse_music_file(path: PathLike) -> music21.stream.Score:
     (``/tmp/music21``) and reads them back by name and date: a planted pickle would run code,
     and a stale one would return another piece. This parses the file itself every time and
     stores nothing. The file must pass `check_readable` (a regular file of at most
-    `bachnet.music.table.MAX_FILE_BYTES`).
+    `bachnet.music.table.MAX_FILE_BYTES`) and `bachnet.formats.length.check_length` (music
+    of at most `bachnet.music.grid.MAX_STEPS` sixteenths, measured before music21 reads it).
 
     Raises:
         InputError: a missing, special (a FIFO, a folder), oversized or unparsable file.
+        LimitError: music longer than `MAX_STEPS` sixteenths.
     """
     import music21
 
     source = Path(path)
     check_readable(source)
+    check_length(source)
     try:
         return music21.converter.parse(str(source), forceSource=True, storePickle=False)
     except Exception as error:  # music21 raises many kinds of error on a damaged file

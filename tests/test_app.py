@@ -479,7 +479,7 @@ def test_a_request_is_turned_away_when_the_studio_stays_busy(
     from bachnet.errors import LimitError
 
     monkeypatch.setattr(web, "BUSY_SECONDS", 0.05)
-    with studio._lock, pytest.raises(LimitError, match="busy for 0.05 s"):
+    with studio._lock, pytest.raises(LimitError, match=r"busy for 0\.05 s"):
         studio.compose(steps=16, seed=0, audio=False)
 
 
@@ -500,7 +500,7 @@ def test_the_app_answers_while_a_hostile_upload_is_refused(
         attack.result(timeout=120)
     big = tmp_path / "big.mid"
     big.write_bytes(b"MThd" + b"\x00" * 5_000_000)
-    with pytest.raises(Exception, match="(?i)size|large|exceed"):
+    with pytest.raises(Exception, match=r"(?i)size|large|exceed"):
         client.predict(
             *sampling,
             "uploaded file",

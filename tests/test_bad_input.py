@@ -3,10 +3,15 @@ a hang, a silent wrong answer or lost data."""
 
 from __future__ import annotations
 
+import contextlib
+import http.server
 import json
 import math
 import os
+import re
 import stat
+import threading
+import time
 import warnings
 from pathlib import Path
 
@@ -641,3 +646,299 @@ def test_a_read_only_prefilled_cache_still_works(
     assert Dataset.jsb(progress=False).splits["test"] == 77
     with pytest.raises(PermissionError):
         fetch("other.tgz", sha256="0" * 64, url="http://127.0.0.1:9/other.tgz")
+
+
+# ------------------------------------------------------------------ vocabularies, mirrors, outputs
+
+
+def _shift_vocabulary(folder: Path, *, digest: str) -> None:
+    """Move the saved vocabulary a semitone up; ``digest``: "drop" or "recompute"
+    ``network_sha256`` (and the weights' ``sha256``, for a rewritten weights file)."""
+    from bachnet.core.files import sha256_of
+    from bachnet.model import saving
+
+    path = folder / "config.json"
+    document = json.loads(path.read_text(encoding="utf-8"))
+    document["vocabulary"] = {"low": 37, "high": 82}
+    document["weights"]["sha256"] = sha256_of(folder / "model.weights.h5")
+    if digest == "drop":
+        document["weights"].pop("network_sha256", None)
+    else:
+        sha = document["weights"]["sha256"]
+        document["weights"]["network_sha256"] = saving._network_digest(document, sha)
+    path.write_text(json.dumps(document), encoding="utf-8")
+
+
+@pytest.mark.parametrize("digest", ["drop", "recompute"])
+def test_a_shifted_vocabulary_is_refused_without_the_digest(
+    tiny_model: Path, tmp_path: Path, digest: str
+) -> None:
+    import shutil
+
+    import h5py
+
+    from bachnet.model.saving import VOCABULARY_ATTRIBUTE
+
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model, folder)
+    with h5py.File(folder / "model.weights.h5", "r") as weights:
+        assert weights.attrs[VOCABULARY_ATTRIBUTE].tolist() == [36, 81]  # recorded at save
+    _shift_vocabulary(folder, digest=digest)
+    message = (
+        f"{folder / 'config.json'}: the vocabulary 37..82 does not match the model: "
+        "model.weights.h5 was saved with 36..81 (every note would be a semitone high)"
+    )
+    with pytest.raises(ModelFileError, match=re.escape(message)):
+        BachNet.load(folder)
+    # a file saved before the weights recorded their vocabulary: its training's pitch range
+    with h5py.File(folder / "model.weights.h5", "r+") as weights:
+        del weights.attrs[VOCABULARY_ATTRIBUTE]
+    document = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    document["metadata"]["voice_ranges"] = [[60, 81], [52, 74], [46, 69], [36, 66]]
+    (folder / "config.json").write_text(json.dumps(document), encoding="utf-8")
+    _shift_vocabulary(folder, digest=digest)
+    with pytest.raises(ModelFileError, match=r"vocabulary 37\.\.82 .* trained on pitches 36\.\.81"):
+        BachNet.load(folder)
+    # ... and such a file whose vocabulary is its own still loads
+    document = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    document["vocabulary"] = {"low": 36, "high": 81}
+    document["weights"].pop("network_sha256", None)
+    (folder / "config.json").write_text(json.dumps(document), encoding="utf-8")
+    assert BachNet.load(folder).vocab == Vocabulary(36, 81)
+
+
+class _Trickle(http.server.BaseHTTPRequestHandler):
+    """Sends a large file 8 bytes at a time, 0.1 s apart: every read is well inside any
+    socket timeout, and the whole would take hours."""
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", "1000000")
+        self.end_headers()
+        with contextlib.suppress(OSError):  # the client hangs up
+            for _ in range(300):
+                self.wfile.write(b"12345678")
+                self.wfile.flush()
+                time.sleep(0.1)
+
+
+def test_a_mirror_that_trickles_bytes_is_cut_off_at_the_deadline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bachnet import DownloadError
+    from bachnet.data import download
+
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    monkeypatch.setattr(download, "DOWNLOAD_DEADLINE", 1.0)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Trickle)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("BACHNET_DATA_DIR", str(cache))
+    url = f"http://127.0.0.1:{server.server_address[1]}/slow.zip"
+    started = time.monotonic()
+    try:
+        with pytest.raises(DownloadError, match=r"slow\.zip: the server was too slow: the "
+                           r"download took more than 1 s \(\d+ bytes received\)"):  # fmt: skip
+            download.fetch("slow.zip", sha256="0" * 64, url=url, progress=False)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+    assert time.monotonic() - started < 5
+    kept = sorted(p.name for p in cache.iterdir())
+    assert kept == [".bachnet-partials.txt.lock", ".slow.zip.lock"]  # nothing kept
+
+
+def _damaged_archive(folder: Path, kind: str) -> Path:
+    import io
+    import struct
+    import tarfile
+    import zipfile
+
+    data = b"note0,note1,note2,note3\n" + b"72,67,64,48\n" * 200
+    if kind == "truncated.tar.gz":
+        path = folder / kind
+        with tarfile.open(path, "w:gz") as tar:
+            info = tarfile.TarInfo("train/1.csv")
+            info.size = len(data * 20)
+            tar.addfile(info, io.BytesIO(data * 20))
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+        return path
+    path = folder / f"{kind}.zip"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
+        archive.writestr("train/1.csv", data)
+    raw = bytearray(path.read_bytes())
+    if kind == "understated":  # the local header and the central directory say 10 bytes
+        struct.pack_into("<I", raw, raw.find(b"PK\x03\x04") + 22, 10)
+        struct.pack_into("<I", raw, raw.find(b"PK\x01\x02") + 24, 10)
+    else:  # one byte of the member's data flipped: its CRC fails
+        raw[30 + len("train/1.csv") + 40] ^= 0xFF
+    path.write_bytes(bytes(raw))
+    return path
+
+
+@pytest.mark.parametrize("kind", ["understated", "bad-crc", "truncated.tar.gz"])
+def test_a_damaged_archive_names_itself(tmp_path: Path, kind: str) -> None:
+    from bachnet.data import safe_extract
+
+    archive = _damaged_archive(tmp_path, kind)
+    with pytest.raises(InputError, match=re.escape(f"{archive}: a damaged archive (")):
+        safe_extract(archive, tmp_path / "out")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [archive.name]  # nothing unpacked
+
+
+def test_unwritable_outputs_are_refused_before_composing(
+    tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bachnet.apps import cli
+
+    def never(model: str | None) -> BachNet:
+        raise AssertionError("the model was loaded: the outputs were not checked first")
+
+    monkeypatch.setattr(cli, "_load_model", never)
+    monkeypatch.chdir(tmp_path)
+    bad = [Path("x" * 300 + ".mid")]  # longer than any file system's name limit
+    if Path("/proc/self").is_dir():  # Linux: nothing can be made in /proc, not even by root
+        bad.append(Path("/proc/no-such-dir/x.mid"))
+    outputs = ["good.mid", "new/folder/ok.csv", *map(str, bad)]
+    args = ["generate", "-m", str(tiny_model), *(a for o in outputs for a in ("-o", o))]
+    line = one_error_line(CliRunner().invoke(main, args), 2)
+    assert f"{bad[0]}: cannot be written (File name too long)" in line
+    if len(bad) > 1:
+        assert "/proc/no-such-dir/x.mid: cannot be written (/proc/no-such-dir: " in line
+    assert "good.mid" not in line and "ok.csv" not in line
+    assert list(tmp_path.iterdir()) == []  # the probes left nothing behind
+
+
+def test_an_output_that_fails_at_write_time_does_not_lose_the_others(
+    tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dataclasses
+    import errno
+
+    from bachnet.music import table
+
+    def full_disk(piece: Chorale, path: Path, options: object) -> Path:
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    xml = dataclasses.replace(table.lookup("x.musicxml", "write"), write=full_disk)
+    monkeypatch.setitem(table._BY_SUFFIX, ".musicxml", xml)
+    first, good, last = tmp_path / "a.musicxml", tmp_path / "b.mid", tmp_path / "c.csv"
+    args = ["generate", "-m", str(tiny_model), "--steps", "16", "--seed", "1"]
+    for out in (first, good, last):
+        args += ["-o", str(out)]
+    line = one_error_line(CliRunner().invoke(main, args), 1)
+    assert line == (
+        f"Error: could not write {first} (No space left on device); wrote {good}, {last}"
+    )
+    assert Chorale.read(good) == Chorale.read(last)  # both written, the same piece
+    assert not first.exists()
+
+
+# ------------------------------------------------------------------ music longer than the cap
+
+
+def _midi(track: bytes, division: bytes = b"\x01\xe0") -> bytes:
+    header = b"MThd\x00\x00\x00\x06\x00\x00\x00\x01" + division
+    return header + b"MTrk" + len(track).to_bytes(4, "big") + track
+
+
+HUGE_DELTA = _midi(b"\x00\x90\x3c\x40" + b"\xff\xff\xff\x7f\x80\x3c\x00" + b"\x00\xff\x2f\x00")
+"""37 bytes: one note of 2**28 ticks (music21 grew to gigabytes reading it)."""
+
+
+def _musicxml(measures: str) -> str:
+    parts = "".join(
+        f'<score-part id="P{i}"><part-name>{i}</part-name></score-part>' for i in "1234"
+    )
+    body = "".join(f'<part id="P{i}">{measures}</part>' for i in "1234")
+    return (
+        '<?xml version="1.0"?><score-partwise version="3.1">'
+        f"<part-list>{parts}</part-list>{body}</score-partwise>"
+    )
+
+
+def _note(duration: int) -> str:
+    return (
+        "<note><pitch><step>C</step><octave>5</octave></pitch>"
+        f"<duration>{duration}</duration><type>whole</type></note>"
+    )
+
+
+LONG_NOTE = _musicxml(
+    f'<measure number="1"><attributes><divisions>1</divisions></attributes>{_note(400_000_000)}'
+    "</measure>"
+)
+"""About 1 KB: one note of 400 million quarters (music21 allocated 7.4 GB)."""
+
+
+def test_music_files_longer_than_the_cap_are_refused_before_music21(tmp_path: Path) -> None:
+    import zipfile
+
+    from bachnet.formats import read_melody
+
+    midi = tmp_path / "huge.mid"
+    midi.write_bytes(HUGE_DELTA)
+    with pytest.raises(LimitError, match=r"huge.mid: the music lasts 2,236,963 sixteenths"):
+        Chorale.read(midi)
+    xml = tmp_path / "long.musicxml"
+    xml.write_text(LONG_NOTE, encoding="utf-8")
+    with pytest.raises(LimitError, match="lasts 1,600,000,000 sixteenths, more than the 65,536"):
+        Chorale.read(xml)
+    with pytest.raises(LimitError, match="1,600,000,000 sixteenths"):
+        read_melody(xml)
+    mxl = tmp_path / "long.mxl"
+    with zipfile.ZipFile(mxl, "w", zipfile.ZIP_DEFLATED) as zipped:
+        zipped.writestr("score.musicxml", LONG_NOTE)
+    with pytest.raises(LimitError, match="1,600,000,000 sixteenths"):
+        Chorale.read(mxl)
+    bars = "".join(f'<measure number="{n}">{_note(4)}</measure>' for n in range(2, 4098))
+    many = tmp_path / "many.musicxml"
+    many.write_text(
+        _musicxml(
+            f'<measure number="1"><attributes><divisions>1</divisions></attributes>'
+            f"{_note(4)}</measure>{bars}"
+        ),
+        encoding="utf-8",
+    )
+    with pytest.raises(LimitError, match="lasts 65,552 sixteenths"):
+        Chorale.read(many)
+    result = CliRunner().invoke(main, ["harmonize", str(midi), "-o", str(tmp_path / "x.mid")])
+    assert "huge.mid: the music lasts 2,236,963 sixteenths" in one_error_line(result)
+
+
+def test_damaged_timing_is_a_one_line_error(tmp_path: Path) -> None:
+    smpte = tmp_path / "smpte.mid"
+    smpte.write_bytes(_midi(b"\x00\x90\x3c\x40\x60\x80\x3c\x00\x00\xff\x2f\x00", b"\xe7\x28"))
+    with pytest.raises(InputError, match="SMPTE"):
+        Chorale.read(smpte)
+    broken = tmp_path / "broken.mxl"
+    broken.write_bytes(b"PK\x03\x04" + b"\x00" * 40)
+    with pytest.raises(InputError, match=r"broken\.mxl"):
+        Chorale.read(broken)
+    bad_xml = tmp_path / "bad.musicxml"
+    bad_xml.write_text("<score-partwise><part id='P1'><measure>", encoding="utf-8")
+    with pytest.raises(InputError, match=r"bad\.musicxml"):
+        Chorale.read(bad_xml)
+
+
+@pytest.mark.parametrize("suffix", [".mid", ".musicxml"])
+@pytest.mark.parametrize("pickup", [0, 4])
+def test_the_length_read_from_bytes_is_the_length_music21_reads(
+    tmp_path: Path, suffix: str, pickup: int
+) -> None:
+    from bachnet.formats.length import check_length
+
+    piece = Chorale([[72, 67, 64, 48]] * 12 + [[74, 67, 62, 43]] * 24, pickup=pickup)
+    path = piece.write(tmp_path / f"piece{suffix}")
+    # MIDI: rests before a pickup fill its bar; MusicXML: the last bar is filled out
+    written = (
+        36 + (16 - pickup) % 16 if suffix == ".mid" else pickup + 16 * math.ceil((36 - pickup) / 16)
+    )
+    assert check_length(path) == written
+    assert Chorale.read(path) == piece

@@ -113,6 +113,23 @@ def test_generate_with_phrases(tiny_model: Path, tmp_path: Path) -> None:
     assert bad.exit_code == 2 and "give phrase lengths in quarters" in bad.output
 
 
+def test_generate_with_fermatas_placed_by_bar_and_beat(tiny_model: Path, tmp_path: Path) -> None:
+    out = tmp_path / "placed.musicxml"
+    result = generate(tiny_model, "-o", out, "--fermatas", "2.3,4.3,7.1", "--seed", "2")
+    assert "(116 steps, 29 quarter notes)" in result.output, result.output  # held to the bar line
+    assert Chorale.read(out).fermatas == (28, 60, 100)
+    for spec, says in (
+        ("2.3,1.3", "give them in order"),
+        ("2.3.1", "give bar.beat"),
+        ("2.3,2.4", "its phrase would be 1 quarters long"),
+    ):
+        bad = run("generate", "-m", tiny_model, "-o", tmp_path / "b.csv", "--fermatas", spec)
+        assert bad.exit_code != 0 and says in bad.output, bad.output
+    both = run("generate", "-m", tiny_model, "-o", tmp_path / "b.csv", "--phrases", "8",
+               "--fermatas", "2.3")  # fmt: skip
+    assert both.exit_code == 2 and "not both" in both.output
+
+
 def test_seed_makes_output_repeatable(tiny_model: Path, tmp_path: Path) -> None:
     for folder, seed in (("a", "1"), ("b", "1"), ("c", "2")):
         out = tmp_path / folder

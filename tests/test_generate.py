@@ -559,6 +559,39 @@ def test_a_plan_that_does_not_fit_after_the_prompt_is_named(net: BachNet) -> Non
         generate(net, None, phrases=(8,), cadence=False)
 
 
+def test_fermatas_placed_by_bar_and_beat(net: BachNet) -> None:
+    piece = generate(net, None, fermatas="2.3, 4.3, 7.1, 9.3", seed=4, key="C")
+    assert piece.fermatas == (28, 60, 100, 140) and piece.pickup == 4
+    bar_beat = [((f - 4) // 16 + 1, (f - 4) % 16 // 4 + 1) for f in piece.fermatas]
+    assert bar_beat == [(2, 3), (4, 3), (7, 1), (9, 3)]
+    same = generate(net, None, phrases=(8, 8, 10, 10), seed=4, key="C")
+    assert piece == same  # the same plan, given by fermatas or by lengths
+    assert generate(net, None, fermatas=[2.3, (4, 3)], seed=0).fermatas == (28, 60)
+    # after a prompt, bars count in the whole piece (the prompt's pickup and bars)
+    rows = [[67, 62, 59, 43]] * 4 + [[72, 67, 64, 48]] * 16 + [[71, 67, 62, 43]] * 12
+    opening = Chorale(rows, "hymn", fermatas=[20], pickup=4)
+    assert generate(net, opening, fermatas="3.3, 5.3", seed=0).fermatas == (20, 44, 76)
+
+
+@pytest.mark.parametrize(
+    ("fermatas", "match"),
+    [
+        ("2.2.2", "fermata '2.2.2': give bar.beat"),
+        ("0.3", "bars count from 1"),
+        ("2.5", "beats 1..4"),
+        ("2.3, 1.3", "fermatas must be in order"),
+        ("2.3, 2.4", "fermata 2.4: its phrase would be 1 quarters long"),
+        ("2.3, 12.3", "fermata 12.3: its phrase would be 40 quarters long"),
+        ("", "fermata '': give bar.beat"),
+    ],
+)
+def test_bad_fermata_positions_are_named(net: BachNet, fermatas: str, match: str) -> None:
+    with pytest.raises(InputError, match=re.escape(match)):
+        generate(net, None, fermatas=fermatas, seed=0)
+    with pytest.raises(InputError, match="phrases or fermatas, not both"):
+        generate(net, None, phrases=(8,), fermatas="2.3")
+
+
 # ------------------------------------------------------------- a model that knows the bar
 def test_a_bar_model_reads_every_piece_from_a_bar_line() -> None:
     from bachnet.generation.compose import _opening_tokens

@@ -187,6 +187,7 @@ class BachNet:
         key: str | Key | None = None,
         cadence: bool = True,
         phrases: Sequence[float] | str | None = None,
+        fermatas: str | Sequence[str | float] | None = None,
         config: GenerationConfig | None = None,
     ) -> Chorale: ...
 
@@ -206,6 +207,7 @@ class BachNet:
         key: str | Key | None = None,
         cadence: bool = True,
         phrases: Sequence[float] | str | None = None,
+        fermatas: str | Sequence[str | float] | None = None,
         config: GenerationConfig | None = None,
     ) -> Chorale | list[Chorale]: ...
 
@@ -224,6 +226,7 @@ class BachNet:
         key: str | Key | None = None,
         cadence: bool = True,
         phrases: Sequence[float] | str | None = None,
+        fermatas: str | Sequence[str | float] | None = None,
         config: GenerationConfig | None = None,
     ) -> Chorale | list[Chorale]:
         """Compose: continue ``prompt`` by ``steps`` 16th notes; see
@@ -232,7 +235,8 @@ class BachNet:
         The settings come as keywords or as one `bachnet.generation.config.GenerationConfig`
         (``config=``), not both; ``num_samples``, ``seed`` and ``constraint`` belong to the
         call. Without ``num_samples`` the result is one `Chorale`. ``phrases`` plans the
-        phrases and fermatas (lengths in quarters, or ``"auto"``: Bach's; see
+        phrases and fermatas (lengths in quarters, or ``"auto"``: Bach's), ``fermatas``
+        the same plan by where each fermata falls (``"2.3, 4.3, 7.1"``, bar.beat; see
         `bachnet.generation.config.GenerationConfig`).
 
         Examples:
@@ -240,6 +244,9 @@ class BachNet:
             <Chorale 'bachnet chorale': 64 steps (16 quarters)>
             >>> BachNet.from_pretrained().generate(phrases=[8, 8, 12, 8]).fermatas  # doctest: +SKIP
             (28, 60, 108, 140)
+            >>> net = BachNet.from_pretrained()  # doctest: +SKIP
+            >>> net.generate(fermatas="2.3, 4.3, 7.1").fermatas  # doctest: +SKIP
+            (28, 60, 100)
         """
         settings = GenerationConfig.either(
             config,
@@ -251,6 +258,7 @@ class BachNet:
             key=key,
             cadence=cadence,
             phrases=phrases if phrases is None or isinstance(phrases, str) else tuple(phrases),
+            fermatas=fermatas,
         )
         return compose(
             self, prompt, settings, num_samples=num_samples, seed=seed, constraint=constraint

@@ -10,6 +10,7 @@ import os
 import re
 import shlex
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -26,7 +27,13 @@ from bachnet.formats.score import ROLL_SUFFIX, ScoreUnavailableError
 from bachnet.model.config import ModelConfig, TrainConfig
 from bachnet.music import metrics
 from bachnet.music.chorale import Chorale
-from bachnet.music.phrases import parse_phrases, phrase_dict, phrase_figures, phrase_table
+from bachnet.music.phrases import (
+    parse_fermatas,
+    parse_phrases,
+    phrase_dict,
+    phrase_figures,
+    phrase_table,
+)
 
 # Modules that import Keras (and so TensorFlow, seconds to load) are imported by the commands
 # that need them, after `_quiet_tensorflow`, so `bachnet --help` stays instant.
@@ -460,16 +467,24 @@ def _numbered(path: Path, number: int, count: int) -> Path:
 
 
 def _check_outputs(outputs: tuple[Path, ...]) -> None:
-    """Refuse an unknown output suffix, or one whose extra is missing, before any work."""
+    """Refuse, before any work, an unknown output suffix, an output that cannot be written
+    (every such path named in one message), or one whose extra is missing."""
+    problems = []
     for path in outputs:
-        _check_writable(path)
         try:
-            writer = formats.lookup(path, "write")
+            _check_writable(path)
+        except click.BadParameter as error:
+            problems.append(error.message)
+            continue
+        try:
+            formats.lookup(path, "write")
         except InputError:
             known = ", ".join(formats.suffixes("write"))
-            raise click.BadParameter(
-                f"{path}: unknown suffix; use one of {known}", param_hint="'-o'"
-            ) from None
+            problems.append(f"{path}: unknown suffix; use one of {known}")
+    if problems:
+        raise click.BadParameter("; ".join(problems), param_hint="'-o'")
+    for path in outputs:
+        writer = formats.lookup(path, "write")
         try:
             if writer.require is not None:
                 writer.require(path)
@@ -478,25 +493,85 @@ def _check_outputs(outputs: tuple[Path, ...]) -> None:
 
 
 def _check_writable(path: Path) -> None:
-    """Refuse, before any work, an output that is a folder or lies where nothing can be written."""
-    if path.is_dir():
-        raise click.BadParameter(f"{path}: is a folder, not a file", param_hint="'-o'")
-    folder = path.parent
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    if not folder.is_dir():
-        raise click.BadParameter(f"{path}: {folder} is a file, not a folder", param_hint="'-o'")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise click.BadParameter(f"{path}: cannot write in {folder}", param_hint="'-o'")
+    """Refuse, before any work, an output that is a folder or lies where nothing can be written.
+
+    Missing folders on the way are allowed (writing creates them): the first one is made and
+    removed again to prove it can be; in an existing folder, the temporary file that
+    `bachnet.core.files.atomic_path` writes first is made and removed.
+    """
+    try:
+        if path.is_dir():
+            raise click.BadParameter(f"{path}: is a folder, not a file", param_hint="'-o'")
+        folder = path.parent
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        if not folder.is_dir():
+            message = f"{path}: {folder} is a file, not a folder"
+            raise click.BadParameter(message, param_hint="'-o'")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise click.BadParameter(f"{path}: cannot write in {folder}", param_hint="'-o'")
+        _try_writing(path, folder)
+    except OSError as error:
+        message = f"{path}: cannot be written ({_reason(error, path)})"
+        raise click.BadParameter(message, param_hint="'-o'") from None
+
+
+def _try_writing(path: Path, folder: Path) -> None:
+    """Make and remove what writing ``path`` makes first in ``folder``, its nearest existing
+    folder: the first missing folder, or the temporary file beside ``path``."""
+    missing = path.parent.relative_to(folder).parts
+    if missing:
+        first = folder / missing[0]
+        with contextlib.suppress(FileExistsError):  # made meanwhile by someone else: fine
+            first.mkdir()
+            first.rmdir()
+        return
+    fd, name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.")
+    os.close(fd)
+    os.unlink(name)
 
 
 def _write_all(result: Any, outputs: tuple[Path, ...], tempo: float) -> None:
-    """Write each piece (numbered when there are several) in every output format."""
+    """Write each piece (numbered when there are several) in every output format.
+
+    A file that cannot be written does not stop the others: every one that can be is written,
+    then one error names each that failed and those that were written.
+    """
     pieces = result if isinstance(result, list) else [result]
+    written: list[Path] = []
+    failed: list[str] = []
+    bug: Exception | None = None
     for number, piece in enumerate(pieces, start=1):
         for path in outputs:
-            written = piece.write(_numbered(path, number, len(pieces)), tempo=tempo)
-            click.echo(f"wrote {written} ({len(piece)} steps, {piece.duration:g} quarter notes)")
+            target = _numbered(path, number, len(pieces))
+            try:
+                done = piece.write(target, tempo=tempo)
+            except (BachNetError, OSError) as error:
+                failed.append(f"{target} ({_reason(error, target)})")
+                continue
+            except Exception as error:  # a bug: the other files are still written
+                failed.append(f"{target} ({type(error).__name__})")
+                bug = bug or error
+                continue
+            written.append(done)
+            click.echo(f"wrote {done} ({len(piece)} steps, {piece.duration:g} quarter notes)")
+    if not failed:
+        return
+    kept = f"wrote {', '.join(map(str, written))}" if written else "nothing was written"
+    if bug is not None:
+        click.echo(f"could not write {'; '.join(failed)}; {kept}", err=True)
+        raise bug
+    raise click.ClickException(f"could not write {'; '.join(failed)}; {kept}")
+
+
+def _reason(error: Exception, target: Path) -> str:
+    """Why writing ``target`` failed, in a few words (an `OSError`'s reason and its file)."""
+    if not isinstance(error, OSError):
+        return str(error)
+    reason = error.strerror or str(error)
+    if error.filename and str(error.filename) != str(target):
+        return f"{error.filename}: {reason}"
+    return reason
 
 
 # Options that generate and harmonize share.
@@ -724,6 +799,13 @@ def _sampler_options(function: F) -> F:
     help="Plan phrases ending on fermatas over cadences: lengths in quarters (the piece is as "
     "long as they make it), or 'auto' for lengths drawn from Bach's until they cover --steps.",
 )
+@click.option(
+    "--fermatas",
+    default=None,
+    metavar="2.3,4.3,7.1",
+    help="Plan phrases by where their fermatas fall: bar.beat in 4/4, bar 1 the first full bar "
+    "(a prompt's bars included); the piece ends at the last one. Not with --phrases.",
+)
 @_NO_RULES_OPTION
 @_STRICT_OPTION
 @_TEMPO_OPTION
@@ -744,6 +826,7 @@ def generate(
     key: str | None,
     no_cadence: bool,
     phrases: str | None,
+    fermatas: str | None,
     no_rules: bool,
     strict: bool,
     tempo: float,
@@ -753,12 +836,18 @@ def generate(
     By default a chorale follows voice-leading rules, opens on its key's tonic chord and ends
     with a cadence on beat 1 or 3 of a complete last bar (so it can be up to 35 steps longer
     than --steps). With --phrases it is a chain of phrases, each ending on a fermata over a
-    cadence in Bach's mix of kinds and keys, composed in one pass.
+    cadence in Bach's mix of kinds and keys, composed in one pass; --fermatas places the same
+    fermatas by bar and beat.
 
     Example: bachnet generate -o chorale.mid -o chorale.musicxml --steps 128 --seed 1;
-    bachnet generate --phrases 8,8,12,8 -o phrased.musicxml
+    bachnet generate --phrases 8,8,12,8 -o phrased.musicxml;
+    bachnet generate --fermatas 2.3,4.3,7.1,9.3 -o placed.musicxml
     """
     _check_outputs(outputs)
+    plan = _phrases(phrases)
+    placed = _fermatas(fermatas)
+    if plan is not None and placed is not None:
+        raise click.UsageError("give --phrases or --fermatas, not both")
     spec = _sampler_spec(sampler, temperature, top_k, top_p)
     start = _prompt(prompt, prompt_steps, seed)
     net = _load_model(model)
@@ -772,10 +861,24 @@ def generate(
         rules=_rules(no_rules, strict),
         key=key,
         cadence=not no_cadence,
-        phrases=_phrases(phrases),
+        phrases=plan,
+        fermatas=placed,
     )
     result = net.generate(start, config=config, num_samples=num_samples, seed=seed)
     _write_all(result, outputs, tempo)
+
+
+def _fermatas(spec: str | None) -> tuple[tuple[int, int], ...] | None:
+    """``--fermatas``: None or comma-separated bar.beat positions, in order."""
+    if spec is None:
+        return None
+    try:
+        positions = parse_fermatas(spec)
+    except InputError as error:
+        raise click.BadParameter(str(error), param_hint="'--fermatas'") from None
+    if list(positions) != sorted(set(positions)):
+        raise click.BadParameter(f"{spec!r}: give them in order", param_hint="'--fermatas'")
+    return positions
 
 
 def _phrases(spec: str | None) -> tuple[float, ...] | str | None:

@@ -6,19 +6,21 @@ fetched from ``$BACHNET_MIRROR/<file name>`` instead. Nothing happens at import 
 
 Processes share the cache safely: a download and an unpack each hold a lock file
 (``filelock``) in the cache, so a second process waits and then finds the finished file, and
-a server that sends more bytes than the file can have is cut off while streaming, before the
-hash check.
+a server that sends more bytes than the file can have, or that takes more than
+`DOWNLOAD_DEADLINE` seconds in all, is cut off while streaming, before the hash check.
 """
 
 from __future__ import annotations
 
 import contextlib
+import gzip
 import os
 import shutil
 import tarfile
 import tempfile
 import time
 import zipfile
+import zlib
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
@@ -29,6 +31,7 @@ from bachnet.core.files import atomic_path, sha256_of
 from bachnet.errors import BachNetError, InputError, LimitError
 
 __all__ = [
+    "DOWNLOAD_DEADLINE",
     "ENV_DATA_DIR",
     "ENV_MIRROR",
     "JSB_ARCHIVE",
@@ -36,6 +39,7 @@ __all__ = [
     "MAX_ARCHIVE_BYTES",
     "MAX_ARCHIVE_MEMBERS",
     "MAX_DOWNLOAD_BYTES",
+    "READ_TIMEOUT",
     "DownloadError",
     "cache_lock",
     "data_dir",
@@ -56,6 +60,13 @@ MAX_DOWNLOAD_BYTES = 200_000_000
 
 LOCK_TIMEOUT = 600.0
 """Seconds to wait for another process's download or unpack of the same file."""
+
+DOWNLOAD_DEADLINE = 600.0
+"""The most seconds one download may take in all, however steadily the server sends: a server
+that trickles a few bytes at a time is cut off (checked after every read) and nothing is kept."""
+
+READ_TIMEOUT = 30.0
+"""The most seconds to wait for a connection or for any bytes at all (per read)."""
 
 
 class DownloadError(BachNetError, RuntimeError):
@@ -123,8 +134,9 @@ def fetch(
             kept apart from the corpora, so a model file cannot replace a verified corpus).
 
     Raises:
-        DownloadError: the download failed, was too large, or the hash did not match (or
-            another process held the file's lock for `LOCK_TIMEOUT` seconds); nothing is kept.
+        DownloadError: the download failed, was too large, took more than
+            `DOWNLOAD_DEADLINE` seconds, or the hash did not match (or another process held
+            the file's lock for `LOCK_TIMEOUT` seconds); nothing is kept.
 
     Examples:
         >>> path = fetch("jsb_chorales.tgz")  # doctest: +SKIP
@@ -221,20 +233,63 @@ def _fetch(
 
 
 class _CappedDownload:
-    """pooch's HTTP downloader, stopped as soon as the server sends more than ``limit`` bytes."""
+    """An HTTP(S) downloader for pooch that stops as soon as the server sends more than
+    ``limit`` bytes or the whole download takes more than `DOWNLOAD_DEADLINE` seconds.
+
+    It reads with ``requests`` (``stream=True``) whatever bytes have arrived, at most
+    `READ_TIMEOUT` seconds per read, and checks the clock after every read: a server that
+    trickles a few bytes at a time cannot hold a download open for ever.
+    """
 
     def __init__(self, limit: int, *, progress: bool) -> None:
-        import pooch
-
         self.limit = limit
-        self.inner = pooch.HTTPDownloader(progressbar=progress)
+        self.progress = progress
 
     def __call__(self, url: str, output_file: Any, pooch: Any, check_only: bool = False) -> Any:
+        import requests
+
         if check_only:
-            return self.inner(url, output_file, pooch, check_only=True)
+            head = requests.head(url, timeout=READ_TIMEOUT, allow_redirects=True)
+            return head.status_code == 200
         _record_partial(Path(output_file))
-        with open(output_file, "w+b") as raw:
-            return self.inner(url, _Capped(raw, self.limit, url), pooch)
+        started = time.monotonic()
+        headers = {"Accept-Encoding": "identity"}  # the file's own bytes, as its sha256 has them
+        with (
+            open(output_file, "w+b") as raw,
+            requests.get(url, stream=True, timeout=READ_TIMEOUT, headers=headers) as response,
+        ):
+            response.raise_for_status()
+            encoded = response.headers.get("content-encoding", "").strip().lower()
+            decode = encoded not in ("", "identity")  # a server that compresses anyway
+            capped = _Capped(raw, self.limit, url)
+            bar = _progress_bar(response.headers.get("content-length")) if self.progress else None
+            try:
+                while chunk := response.raw.read1(_CHUNK, decode_content=decode):
+                    capped.write(chunk)
+                    if bar is not None:
+                        bar.update(len(chunk))
+                    if time.monotonic() - started > DOWNLOAD_DEADLINE:
+                        raise DownloadError(
+                            f"{url}: the server was too slow: the download took more than "
+                            f"{DOWNLOAD_DEADLINE:g} s ({capped.written:,} bytes received); "
+                            "stopped it and kept nothing"
+                        )
+            finally:
+                if bar is not None:
+                    bar.close()
+        return None
+
+
+_CHUNK = 65_536
+"""The most bytes one read takes from the connection."""
+
+
+def _progress_bar(length: str | None) -> Any:
+    """A ``tqdm`` bar in bytes, like pooch's, of ``length`` (the Content-Length) if known."""
+    from tqdm import tqdm
+
+    total = int(length) if length is not None and length.strip().isdigit() else None
+    return tqdm(total=total, ncols=79, unit="B", unit_scale=True, leave=True)
 
 
 class _Capped:
@@ -366,8 +421,9 @@ def safe_extract(archive: PathLike, target: PathLike) -> Path:
         ``target`` (left as it is when it already exists).
 
     Raises:
-        InputError: (a ``ValueError``) an unsafe member (named in the message) or an unknown
-            archive type.
+        InputError: (a ``ValueError``) an unsafe member (named in the message), an unknown
+            archive type, or a damaged one (a bad CRC, a member shorter than its header says,
+            a truncated ``.tar.gz``).
         LimitError: more than `MAX_ARCHIVE_MEMBERS` members or `MAX_ARCHIVE_BYTES` unpacked.
 
     Examples:
@@ -390,27 +446,13 @@ def safe_extract(archive: PathLike, target: PathLike) -> Path:
     final.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}."))
     try:
-        if zipfile.is_zipfile(source):
-            with zipfile.ZipFile(source) as zipped:
-                infos = zipped.infolist()
-                _check_size(source, len(infos), sum(info.file_size for info in infos))
-                for info in infos:
-                    _check_member(info.filename, staging, source)
-                zipped.extractall(staging)
-        elif tarfile.is_tarfile(source):
-            with tarfile.open(source) as tar:
-                members = tar.getmembers()
-                _check_size(source, len(members), sum(member.size for member in members))
-                for member in members:
-                    _check_member(member.name, staging, source)
-                    if not (member.isfile() or member.isdir()):
-                        raise InputError(
-                            f"{source}: refusing member {member.name!r}: not a plain file"
-                        )
-                for member in members:
-                    tar.extract(member, staging, set_attrs=False)
-        else:
-            raise InputError(f"{source}: not a tar or zip archive")
+        try:
+            _unpack(source, staging)
+        except _DAMAGED as error:
+            raise InputError(
+                f"{source}: a damaged archive ({error or type(error).__name__}); "
+                "nothing was unpacked"
+            ) from None
         try:
             os.replace(staging, final)
         except OSError:
@@ -419,6 +461,42 @@ def safe_extract(archive: PathLike, target: PathLike) -> Path:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return final
+
+
+_DAMAGED = (
+    zipfile.BadZipFile,  # a bad CRC, a member shorter or longer than its header says
+    tarfile.TarError,
+    zlib.error,
+    EOFError,  # a truncated gzip stream
+    gzip.BadGzipFile,
+    NotImplementedError,  # a zip member's compression method that Python lacks
+)
+"""What reading a damaged or truncated archive raises; `safe_extract` turns each into an
+`InputError` naming the archive."""
+
+
+def _unpack(source: Path, staging: Path) -> None:
+    """Check every member of the archive ``source`` (see `safe_extract`), then unpack it into
+    the empty folder ``staging``."""
+    if zipfile.is_zipfile(source):
+        with zipfile.ZipFile(source) as zipped:
+            infos = zipped.infolist()
+            _check_size(source, len(infos), sum(info.file_size for info in infos))
+            for info in infos:
+                _check_member(info.filename, staging, source)
+            zipped.extractall(staging)
+    elif tarfile.is_tarfile(source):
+        with tarfile.open(source) as tar:
+            members = tar.getmembers()
+            _check_size(source, len(members), sum(member.size for member in members))
+            for member in members:
+                _check_member(member.name, staging, source)
+                if not (member.isfile() or member.isdir()):
+                    raise InputError(f"{source}: refusing member {member.name!r}: not a plain file")
+            for member in members:
+                tar.extract(member, staging, set_attrs=False)
+    else:
+        raise InputError(f"{source}: not a tar or zip archive")
 
 
 MAX_ARCHIVE_BYTES = 500_000_000

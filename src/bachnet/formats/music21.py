@@ -297,6 +297,8 @@ def read_music21(path: Path) -> Chorale:
     """
     try:
         return from_music21(parse_music_file(path), name=path.stem)
+    except InputError:
+        raise  # bachnet's own (a LimitError stays one)
     except ValueError as error:
         raise InputError(str(error)) from None
 

@@ -66,7 +66,14 @@ from bachnet.music.cadence import (
 from bachnet.music.chorale import Chorale
 from bachnet.music.grid import STEP_QUARTERS
 from bachnet.music.keys import Key, find_key, key_shift, transpose_into
-from bachnet.music.phrases import MAX_PHRASE, draw_lengths, local_key, plan_phrases
+from bachnet.music.phrases import (
+    MAX_PHRASE,
+    PLAN_PICKUP,
+    draw_lengths,
+    fermata_lengths,
+    local_key,
+    plan_phrases,
+)
 from bachnet.music.ranges import JSB, VoiceRanges
 
 __all__ = [
@@ -274,7 +281,7 @@ def generate(
     wanted = config.wanted_key()
     if prompt is not None and wanted is not None:
         prompt = _into_key(prompt, wanted, ranges)
-    if config.phrases is not None:
+    if config.phrases is not None or config.fermatas is not None:
         if not config.cadence:
             raise InputError("a phrase plan ends every phrase with a cadence: it needs cadence")
         return _phrased(model, prompt, config, num_samples, seed, constraint, ranges, wanted)
@@ -351,11 +358,14 @@ def _phrased(
     rng = np.random.default_rng(seed)
     done = len(prompt) if prompt is not None else 0
     # the most a plan can ask for, checked before anything per sample is built
-    quarters = (
-        config.steps * STEP_QUARTERS + MAX_PHRASE
-        if config.phrases == "auto"
-        else sum(config.phrases)  # type: ignore[arg-type]
-    )
+    positions = config.fermata_positions
+    if positions is not None:
+        bar, beat = positions[-1]
+        quarters = 4.0 * (bar + 1) + beat
+    elif config.phrases == "auto":
+        quarters = config.steps * STEP_QUARTERS + MAX_PHRASE
+    else:
+        quarters = sum(config.phrases)  # type: ignore[arg-type]
     most = VOICES_PER_STEP * (done + int(quarters / STEP_QUARTERS) + model.network.lead + 64)
     check_memory(num_samples, most, most, model.vocab.size)
     if prompt is not None:
@@ -369,7 +379,13 @@ def _phrased(
     plans = []
     for i, home in enumerate(homes):
         sample_seed = None if seed is None else seed + i
-        if config.phrases == "auto":
+        if positions is not None:
+            lengths = fermata_lengths(
+                positions,
+                pickup=prompt.pickup if prompt is not None else PLAN_PICKUP,
+                origin=start,
+            )
+        elif config.phrases == "auto":
             lengths = draw_lengths(config.steps * STEP_QUARTERS, seed=sample_seed)
         else:
             lengths = list(config.phrases)  # type: ignore[arg-type]

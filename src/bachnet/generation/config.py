@@ -26,8 +26,9 @@ Examples:
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import numbers
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -41,7 +42,7 @@ from bachnet.generation.samplers import get as get_sampler
 from bachnet.model.protocol import LanguageModel
 from bachnet.music.chorale import MAX_STEPS
 from bachnet.music.keys import Key
-from bachnet.music.phrases import plan_phrases
+from bachnet.music.phrases import parse_fermatas, plan_phrases
 from bachnet.music.ranges import JSB, RangesSpec, VoiceRanges
 
 __all__ = [
@@ -72,7 +73,17 @@ DEFAULT_METHOD: Method = "rerank"
 """The method `harmonize` uses unless told otherwise (chosen by measurement, see the guide)."""
 
 COMPOSE_SETTINGS = frozenset(
-    {"steps", "sampler", "rules", "voice_ranges", "key", "cadence", "include_prompt", "phrases"}
+    {
+        "steps",
+        "sampler",
+        "rules",
+        "voice_ranges",
+        "key",
+        "cadence",
+        "include_prompt",
+        "phrases",
+        "fermatas",
+    }
 )
 """The fields `bachnet.generation.compose.generate` reads."""
 
@@ -115,6 +126,11 @@ class GenerationConfig:
             kinds and keys, the last an authentic cadence in the home key, in one pass
             (`bachnet.music.phrases.plan_phrases`). Kept as a tuple of floats. Needs
             ``cadence``.
+        fermatas: a composition's phrase plan given as where its fermatas fall instead:
+            bar.beat positions in 4/4 (``"2.3, 4.3, 7.1"`` or ``(2.3, 4.3, 7.1)``; bar 1 is the
+            first full bar, counted in the whole piece, a prompt included), kept as (bar, beat)
+            pairs (`bachnet.music.phrases.parse_fermatas`). The piece ends at the last one;
+            not with ``phrases``.
 
     Raises:
         InputError: a setting out of range, an unknown sampler, rule, key or method.
@@ -133,6 +149,7 @@ class GenerationConfig:
     filler: str | None = None
     gibbs_steps: int = 8
     phrases: tuple[float, ...] | str | None = None
+    fermatas: str | Sequence[str | float | tuple[int, int]] | None = None
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -170,6 +187,20 @@ class GenerationConfig:
         elif self.phrases is not None:
             plan = plan_phrases(self.phrases)  # a bad length fails here
             set_(self, "phrases", plan.lengths)
+        if self.fermatas is not None:
+            if self.phrases is not None:
+                raise InputError("give phrases or fermatas, not both")
+            positions = parse_fermatas(self.fermatas)
+            if any(a >= b for a, b in itertools.pairwise(positions)):
+                raise InputError(f"fermatas must be in order, got {self.fermatas!r}")
+            set_(self, "fermatas", positions)
+
+    @property
+    def fermata_positions(self) -> tuple[tuple[int, int], ...] | None:
+        """``fermatas`` as (bar, beat) pairs (as `__post_init__` keeps them), or ``None``."""
+        if self.fermatas is None:
+            return None
+        return parse_fermatas(self.fermatas)
 
     def replace(self, **settings: Any) -> GenerationConfig:
         """A copy with some settings changed (and checked again).

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CONFIG_FILE",
     "FORMAT_VERSION",
+    "VOCABULARY_ATTRIBUTE",
     "WEIGHTS_FILE",
     "ModelFileError",
     "build_keras_model",
@@ -43,6 +44,10 @@ CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.weights.h5"
 FORMAT_VERSION = 2
 """Version of ``config.json``: 2 added ``model.architecture`` (version 1 files are LSTMs)."""
+VOCABULARY_ATTRIBUTE = "bachnet_vocabulary"
+"""The weights file's own record of the vocabulary, ``[low, high]`` (an HDF5 attribute of its
+root, covered by the weights' sha256): editing ``config.json``'s vocabulary alone is caught on
+load. Files saved before it existed lack it and are checked against ``metadata["voice_ranges"]``."""
 
 
 def build_keras_model(config: ModelConfig) -> keras.Model:
@@ -62,7 +67,8 @@ def save(model: LanguageModel, directory: PathLike) -> Path:
     """Write ``config.json`` and ``model.weights.h5`` into ``directory``, atomically.
 
     ``config.json`` holds the architecture, the vocabulary, the weights file's sha256 and
-    ``metadata`` (corpus hash, training command, metrics). Nothing is pickled.
+    ``metadata`` (corpus hash, training command, metrics); the weights file also records the
+    vocabulary's range (`VOCABULARY_ATTRIBUTE`). Nothing is pickled.
 
     Returns:
         The folder.
@@ -74,6 +80,7 @@ def save(model: LanguageModel, directory: PathLike) -> Path:
     bare.set_weights(model.keras_model.get_weights())
     with atomic_path(folder / WEIGHTS_FILE, suffix=".weights.h5") as tmp:
         bare.save_weights(str(tmp), overwrite=True)
+        _record_vocabulary(tmp, model.vocab)
         digest = sha256_of(tmp)
     document: dict[str, Any] = {
         "format": FORMAT_VERSION,
@@ -153,6 +160,7 @@ def load(directory: PathLike, build: Callable[[ModelConfig, Vocabulary, dict[str
             "saved (a shifted vocabulary would move every note); network_sha256 does not match"
         )
     check_sha256(weights, expected, actual)
+    _check_vocabulary(config_path, weights, vocab, metadata)
     try:
         model = build(config, vocab, metadata)
     except ValueError as error:
@@ -194,6 +202,89 @@ def load_weights(keras_model: keras.Model, weights: Path, what: str) -> None:
                 f"{weights}: {variable.path} holds NaN or infinite values: the model is broken "
                 "(a diverged training run?), so it is not loaded"
             )
+
+
+def _record_vocabulary(weights: Path, vocab: Vocabulary) -> None:
+    """Write ``vocab``'s range into the weights file ``weights`` (`VOCABULARY_ATTRIBUTE`)."""
+    import h5py  # type: ignore[import-untyped]
+
+    with h5py.File(weights, "r+") as file:
+        file.attrs[VOCABULARY_ATTRIBUTE] = np.array([vocab.low, vocab.high], dtype=np.int64)
+
+
+def _recorded_vocabulary(weights: Path) -> tuple[int, int] | None:
+    """The range the weights file ``weights`` was saved with; ``None`` for a file saved before
+    bachnet recorded it (or one h5py cannot open: loading the weights then names the fault).
+
+    Raises:
+        ModelFileError: a record that is not a pair of pitches.
+    """
+    import h5py
+
+    try:
+        with h5py.File(weights, "r") as file:
+            value = file.attrs.get(VOCABULARY_ATTRIBUTE)
+    except Exception:  # not HDF5, damaged: `load_weights` says so
+        return None
+    if value is None:
+        return None
+    pair = np.asarray(value)
+    if pair.shape != (2,) or pair.dtype.kind not in "iu":
+        raise ModelFileError(
+            f"{weights}: its {VOCABULARY_ATTRIBUTE} attribute {value!r} is not a pitch range "
+            "[low, high]"
+        )
+    return int(pair[0]), int(pair[1])
+
+
+def _trained_range(metadata: dict[str, Any]) -> tuple[int, int] | None:
+    """The lowest and highest pitch of ``metadata["voice_ranges"]`` (the training chorales',
+    every one of them inside the vocabulary they were encoded with); ``None`` if absent."""
+    ranges = metadata.get("voice_ranges")
+    if not isinstance(ranges, list):
+        return None
+    pitches = [
+        pitch
+        for pair in ranges
+        if isinstance(pair, list)
+        for pitch in pair
+        if isinstance(pitch, int) and not isinstance(pitch, bool) and pitch > 0
+    ]
+    return (min(pitches), max(pitches)) if pitches else None
+
+
+def _check_vocabulary(
+    config_path: Path, weights: Path, vocab: Vocabulary, metadata: dict[str, Any]
+) -> None:
+    """Raise `ModelFileError` if ``vocab`` (from ``config.json``) is not the vocabulary the
+    network was saved or trained with, with or without ``network_sha256``.
+
+    The weights file's own record (`VOCABULARY_ATTRIBUTE`) decides; a file saved before it
+    existed is checked against the pitches the model was trained on (``voice_ranges``).
+    """
+    recorded = _recorded_vocabulary(weights)
+    ours = f"{vocab.low}..{vocab.high}"
+    if recorded is not None:
+        low, high = recorded
+        if (low, high) != (vocab.low, vocab.high):
+            shift = vocab.low - low
+            semitones = "a semitone" if abs(shift) == 1 else f"{abs(shift)} semitones"
+            effect = (
+                f"every note would be {semitones} {'high' if shift > 0 else 'low'}"
+                if high - low == vocab.high - vocab.low
+                else "the notes would be misread"
+            )
+            raise ModelFileError(
+                f"{config_path}: the vocabulary {ours} does not match the model: "
+                f"{weights.name} was saved with {low}..{high} ({effect})"
+            )
+        return
+    trained = _trained_range(metadata)
+    if trained is not None and not vocab.low <= trained[0] <= trained[1] <= vocab.high:
+        raise ModelFileError(
+            f"{config_path}: the vocabulary {ours} does not match the model: it was trained on "
+            f"pitches {trained[0]}..{trained[1]} (metadata voice_ranges), outside that range"
+        )
 
 
 def config_schema() -> dict[str, Any]:

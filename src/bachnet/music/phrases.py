@@ -67,8 +67,10 @@ __all__ = [
     "PhrasePlan",
     "cadence_at",
     "draw_lengths",
+    "fermata_lengths",
     "local_key",
     "name_chord",
+    "parse_fermatas",
     "parse_phrases",
     "phrase_dict",
     "phrase_figures",
@@ -662,3 +664,75 @@ def parse_phrases(text: str | None) -> tuple[float, ...] | str | None:
         raise InputError(
             f"{spec!r}: give phrase lengths in quarters, e.g. 8,8,12,8, or 'auto'"
         ) from None
+
+
+def parse_fermatas(
+    spec: str | Iterable[str | float | tuple[int, int]],
+) -> tuple[tuple[int, int], ...]:
+    """Fermata positions as a musician writes them: ``"2.3, 4.3, 7.3"`` (bar.beat, 4/4).
+
+    Bar 1 is the first full bar (a pickup is bar 0), beats are 1..4; a bare bar number is
+    its first beat. Items may be strings, numbers (``2.3``) or (bar, beat) pairs.
+
+    Raises:
+        InputError: not bar.beat, a bar before 1 or a beat outside 1..4.
+
+    Examples:
+        >>> parse_fermatas("2.3, 4.3,7"), parse_fermatas([2.3, "4.1"])
+        (((2, 3), (4, 3), (7, 1)), ((2, 3), (4, 1)))
+    """
+    items = spec.split(",") if isinstance(spec, str) else list(spec)
+    positions = []
+    for item in items:
+        text = ".".join(map(str, item)) if isinstance(item, tuple) else str(item).strip()
+        bar, _, beat = text.partition(".")
+        if not (bar.isdigit() and (beat.isdigit() or not beat)):
+            raise InputError(f"fermata {text!r}: give bar.beat, e.g. 2.3 (bar 2, beat 3)")
+        position = (int(bar), int(beat or 1))
+        if position[0] < 1 or not 1 <= position[1] <= 4:
+            raise InputError(
+                f"fermata {text!r}: bars count from 1 (the first full bar) and a 4/4 bar has "
+                "beats 1..4"
+            )
+        positions.append(position)
+    if not positions:
+        raise InputError("fermatas: name at least one position, e.g. 2.3,4.3")
+    return tuple(positions)
+
+
+def fermata_lengths(
+    positions: Iterable[tuple[int, int]], *, pickup: int, origin: int | None = None
+) -> list[int]:
+    """The phrase lengths (quarters) that put fermatas at bar.beat ``positions``.
+
+    `plan_phrases` with these lengths and ``start=origin`` places its fermatas there.
+
+    Args:
+        positions: (bar, beat) pairs, as `parse_fermatas` gives them, in order.
+        pickup: sixteenths before bar 1 (4/4).
+        origin: where the plan counts from (`plan_phrases`'s ``start``); default half a bar
+            before bar 1, as `plan_phrases` counts without one.
+
+    Raises:
+        InputError: positions out of order, or a phrase shorter or longer than Bach's
+            (`MIN_PHRASE`..`MAX_PHRASE` quarters).
+
+    Examples:
+        >>> fermata_lengths([(2, 3), (4, 3), (7, 1)], pickup=4)
+        [8, 8, 10]
+    """
+    before = pickup - 8 if origin is None else origin
+    lengths = []
+    for bar, beat in positions:
+        step = pickup + 16 * (bar - 1) + 4 * (beat - 1)
+        quarters = (step - before) // 4
+        if not MIN_PHRASE <= quarters <= MAX_PHRASE or (step - before) % 4:
+            where = f"{bar}.{beat}"
+            raise InputError(
+                f"fermata {where}: its phrase would be {(step - before) / 4:g} quarters long; "
+                f"a phrase is {MIN_PHRASE}..{MAX_PHRASE} quarters (fermatas in order, at least "
+                f"{MIN_PHRASE} beats apart)"
+            )
+        lengths.append(quarters)
+        before = step
+    return lengths

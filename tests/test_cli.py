@@ -128,6 +128,9 @@ def test_generate_with_fermatas_placed_by_bar_and_beat(tiny_model: Path, tmp_pat
     both = run("generate", "-m", tiny_model, "-o", tmp_path / "b.csv", "--phrases", "8",
                "--fermatas", "2.3")  # fmt: skip
     assert both.exit_code == 2 and "not both" in both.output
+    waltz = generate(tiny_model, "-o", tmp_path / "w.musicxml", "--meter", "3/4", "--steps", "48")
+    assert waltz.exit_code == 0, waltz.output
+    assert Chorale.read(tmp_path / "w.musicxml").meter == "3/4"
 
 
 def test_seed_makes_output_repeatable(tiny_model: Path, tmp_path: Path) -> None:

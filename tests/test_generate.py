@@ -573,6 +573,30 @@ def test_fermatas_placed_by_bar_and_beat(net: BachNet) -> None:
     assert generate(net, opening, fermatas="3.3, 5.3", seed=0).fermatas == (20, 44, 76)
 
 
+def test_three_four_is_written_in_phrases_with_fermatas_on_downbeats(
+    net: BachNet, tmp_path: Path
+) -> None:
+    piece = generate(net, None, meter="3/4", steps=96, seed=1)
+    assert piece.meter == "3/4" and piece.pickup == 4 and len(piece.fermatas) >= 2
+    positions = piece.bar_positions()
+    assert all(positions[f] == 0 for f in piece.fermatas)  # Bach's: 158 of 195 on beat 1
+    assert (len(piece) - piece.pickup) % 12 == 0  # the final chord fills its bar
+    assert len(piece) >= 96
+    back = Chorale.read(piece.write(tmp_path / "waltz.musicxml"))
+    assert back == piece and back.meter == "3/4"
+    placed = generate(net, None, meter="3/4", fermatas="4.1, 8.1, 11.3", seed=0)
+    assert placed.fermatas == (40, 88, 132)  # pickup 4, bars of 12 sixteenths
+    # a 3/4 prompt is continued in 3/4
+    go_on = generate(net, piece.replace(piece.chords[:40], fermatas=[40 - 1]), steps=24, seed=0)
+    assert go_on.meter == "3/4" and (len(go_on) - go_on.pickup) % 12 == 0
+    with pytest.raises(InputError, match="a 3/4 bar has 3 beats"):
+        generate(net, None, meter="3/4", fermatas="2.4")
+    with pytest.raises(InputError, match="composes in 4/4 or 3/4, not '6/8'"):
+        generate(net, None, meter="6/8")
+    with pytest.raises(InputError, match="the prompt is in 4/4, not the 3/4 asked for"):
+        generate(net, Chorale([[72, 67, 64, 48]] * 16), meter="3/4")
+
+
 @pytest.mark.parametrize(
     ("fermatas", "match"),
     [

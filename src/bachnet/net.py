@@ -188,6 +188,7 @@ class BachNet:
         cadence: bool = True,
         phrases: Sequence[float] | str | None = None,
         fermatas: str | Sequence[str | float] | None = None,
+        meter: str = "4/4",
         config: GenerationConfig | None = None,
     ) -> Chorale: ...
 
@@ -208,6 +209,7 @@ class BachNet:
         cadence: bool = True,
         phrases: Sequence[float] | str | None = None,
         fermatas: str | Sequence[str | float] | None = None,
+        meter: str = "4/4",
         config: GenerationConfig | None = None,
     ) -> Chorale | list[Chorale]: ...
 
@@ -227,6 +229,7 @@ class BachNet:
         cadence: bool = True,
         phrases: Sequence[float] | str | None = None,
         fermatas: str | Sequence[str | float] | None = None,
+        meter: str = "4/4",
         config: GenerationConfig | None = None,
     ) -> Chorale | list[Chorale]:
         """Compose: continue ``prompt`` by ``steps`` 16th notes; see
@@ -236,7 +239,8 @@ class BachNet:
         (``config=``), not both; ``num_samples``, ``seed`` and ``constraint`` belong to the
         call. Without ``num_samples`` the result is one `Chorale`. ``phrases`` plans the
         phrases and fermatas (lengths in quarters, or ``"auto"``: Bach's), ``fermatas``
-        the same plan by where each fermata falls (``"2.3, 4.3, 7.1"``, bar.beat; see
+        the same plan by where each fermata falls (``"2.3, 4.3, 7.1"``, bar.beat), ``meter``
+        the time signature (``"3/4"`` is written in phrases; see
         `bachnet.generation.config.GenerationConfig`).
 
         Examples:
@@ -259,6 +263,7 @@ class BachNet:
             cadence=cadence,
             phrases=phrases if phrases is None or isinstance(phrases, str) else tuple(phrases),
             fermatas=fermatas,
+            meter=meter,
         )
         return compose(
             self, prompt, settings, num_samples=num_samples, seed=seed, constraint=constraint

@@ -806,6 +806,14 @@ def _sampler_options(function: F) -> F:
     help="Plan phrases by where their fermatas fall: bar.beat in 4/4, bar 1 the first full bar "
     "(a prompt's bars included); the piece ends at the last one. Not with --phrases.",
 )
+@click.option(
+    "--meter",
+    type=click.Choice(["4/4", "3/4"]),
+    default="4/4",
+    show_default=True,
+    help="Time signature; a 3/4 piece is written in phrases (--phrases auto unless given), "
+    "its fermatas on downbeats.",
+)
 @_NO_RULES_OPTION
 @_STRICT_OPTION
 @_TEMPO_OPTION
@@ -827,6 +835,7 @@ def generate(
     no_cadence: bool,
     phrases: str | None,
     fermatas: str | None,
+    meter: str,
     no_rules: bool,
     strict: bool,
     tempo: float,
@@ -841,7 +850,8 @@ def generate(
 
     Example: bachnet generate -o chorale.mid -o chorale.musicxml --steps 128 --seed 1;
     bachnet generate --phrases 8,8,12,8 -o phrased.musicxml;
-    bachnet generate --fermatas 2.3,4.3,7.1,9.3 -o placed.musicxml
+    bachnet generate --fermatas 2.3,4.3,7.1,9.3 -o placed.musicxml;
+    bachnet generate --meter 3/4 -o waltz.musicxml
     """
     _check_outputs(outputs)
     plan = _phrases(phrases)
@@ -863,6 +873,7 @@ def generate(
         cadence=not no_cadence,
         phrases=plan,
         fermatas=placed,
+        meter=meter,
     )
     result = net.generate(start, config=config, num_samples=num_samples, seed=seed)
     _write_all(result, outputs, tempo)

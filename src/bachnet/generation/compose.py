@@ -68,6 +68,7 @@ from bachnet.music.grid import STEP_QUARTERS
 from bachnet.music.keys import Key, find_key, key_shift, transpose_into
 from bachnet.music.phrases import (
     MAX_PHRASE,
+    PLAN_METERS,
     PLAN_PICKUP,
     draw_lengths,
     fermata_lengths,
@@ -281,6 +282,15 @@ def generate(
     wanted = config.wanted_key()
     if prompt is not None and wanted is not None:
         prompt = _into_key(prompt, wanted, ranges)
+    if prompt is not None and config.meter != "4/4" and config.meter != prompt.meter:
+        raise InputError(f"the prompt is in {prompt.meter}, not the {config.meter} asked for")
+    meter = prompt.meter if prompt is not None else config.meter
+    if meter != "4/4" and config.phrases is None and config.fermatas is None:
+        if meter not in PLAN_METERS:
+            raise InputError(f"the prompt is in {meter}: bachnet continues 4/4 or 3/4 pieces")
+        config = config.replace(phrases="auto", meter=meter)  # 3/4 is written in phrases
+    elif prompt is not None:
+        config = config.replace(meter=meter) if meter in PLAN_METERS else config
     if config.phrases is not None or config.fermatas is not None:
         if not config.cadence:
             raise InputError("a phrase plan ends every phrase with a cadence: it needs cadence")
@@ -384,13 +394,23 @@ def _phrased(
                 positions,
                 pickup=prompt.pickup if prompt is not None else PLAN_PICKUP,
                 origin=start,
+                meter=config.meter,
             )
         elif config.phrases == "auto":
-            lengths = draw_lengths(config.steps * STEP_QUARTERS, seed=sample_seed)
+            lengths = draw_lengths(
+                config.steps * STEP_QUARTERS, seed=sample_seed, meter=config.meter
+            )
         else:
             lengths = list(config.phrases)  # type: ignore[arg-type]
         plans.append(
-            plan_phrases(lengths, mode=home.mode, start=start, after=done, seed=sample_seed)
+            plan_phrases(
+                lengths,
+                mode=home.mode,
+                start=start,
+                after=done,
+                seed=sample_seed,
+                meter=config.meter,
+            )
         )
     pickup = prompt.pickup if prompt is not None else plans[0].pickup
     last = max(plan.fermatas[-1] for plan in plans)
@@ -434,8 +454,14 @@ def _phrased(
         for fermata in plan.fermatas[:-1]:  # an inner fermata chord is held for a beat
             chords[fermata + 1 : fermata + APPROACH_STEPS] = chords[fermata]
         before = prompt.fermatas if prompt is not None else ()
-        piece = Chorale(chords, name=name, fermatas=(*before, *plan.fermatas[:-1]), pickup=pickup)
-        piece = finish(piece, True, final_length(end - pickup))
+        piece = Chorale(
+            chords,
+            name=name,
+            fermatas=(*before, *plan.fermatas[:-1]),
+            pickup=pickup,
+            meter=config.meter,
+        )
+        piece = finish(piece, True, final_length(end - pickup, piece.bar_steps))
         if prompt is None:
             piece = move_into_key(piece, home, wanted, ranges)
         elif not config.include_prompt:

@@ -42,7 +42,7 @@ from bachnet.generation.samplers import get as get_sampler
 from bachnet.model.protocol import LanguageModel
 from bachnet.music.chorale import MAX_STEPS
 from bachnet.music.keys import Key
-from bachnet.music.phrases import parse_fermatas, plan_phrases
+from bachnet.music.phrases import PLAN_METERS, parse_fermatas, plan_phrases
 from bachnet.music.ranges import JSB, RangesSpec, VoiceRanges
 
 __all__ = [
@@ -83,6 +83,7 @@ COMPOSE_SETTINGS = frozenset(
         "include_prompt",
         "phrases",
         "fermatas",
+        "meter",
     }
 )
 """The fields `bachnet.generation.compose.generate` reads."""
@@ -131,6 +132,11 @@ class GenerationConfig:
             first full bar, counted in the whole piece, a prompt included), kept as (bar, beat)
             pairs (`bachnet.music.phrases.parse_fermatas`). The piece ends at the last one;
             not with ``phrases``.
+        meter: the time signature of a composition: ``"4/4"`` or ``"3/4"``
+            (`bachnet.music.phrases.PLAN_METERS`). A 3/4 piece is composed in phrases
+            (``phrases="auto"`` unless ``phrases`` or ``fermatas`` say otherwise), its
+            fermatas on downbeats, as Bach's mostly are. A prompt's own metre wins over the
+            default.
 
     Raises:
         InputError: a setting out of range, an unknown sampler, rule, key or method.
@@ -150,6 +156,7 @@ class GenerationConfig:
     gibbs_steps: int = 8
     phrases: tuple[float, ...] | str | None = None
     fermatas: str | Sequence[str | float | tuple[int, int]] | None = None
+    meter: str = "4/4"
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -187,6 +194,10 @@ class GenerationConfig:
         elif self.phrases is not None:
             plan = plan_phrases(self.phrases)  # a bad length fails here
             set_(self, "phrases", plan.lengths)
+        if self.meter not in PLAN_METERS:
+            raise InputError(
+                f"meter: bachnet composes in {' or '.join(PLAN_METERS)}, not {self.meter!r}"
+            )
         if self.fermatas is not None:
             if self.phrases is not None:
                 raise InputError("give phrases or fermatas, not both")

@@ -149,15 +149,16 @@ def cadence_point(chords: npt.ArrayLike, key: Key, earliest: int) -> int:
     return earliest
 
 
-def final_length(position: int) -> int:
-    """Steps the final chord lasts when it starts at step ``position`` (on a half bar): to
-    the end of its bar, a half note on beat 3, a whole note on beat 1.
+def final_length(position: int, bar: int = BAR_STEPS) -> int:
+    """Steps the final chord lasts when it starts at step ``position`` (counted from a bar
+    line): to the end of its bar, a half note on beat 3 of 4/4, a whole note on beat 1
+    (``bar``: sixteenths a bar, 12 in 3/4).
 
     Examples:
-        >>> final_length(24), final_length(32)
-        (8, 16)
+        >>> final_length(24), final_length(32), final_length(24, bar=12)
+        (8, 16, 12)
     """
-    return BAR_STEPS - position % BAR_STEPS
+    return bar - position % bar
 
 
 def cadence_masks(

@@ -52,13 +52,14 @@ import numpy.typing as npt
 
 from bachnet.errors import InputError
 from bachnet.music.chorale import Chorale
-from bachnet.music.grid import STEP_QUARTERS, check_pickup
+from bachnet.music.grid import STEP_QUARTERS, bar_steps, check_pickup
 from bachnet.music.keys import Key, find_key
 
 __all__ = [
     "CADENCES",
     "MAX_PHRASE",
     "MIN_PHRASE",
+    "PLAN_METERS",
     "PLAN_PICKUP",
     "RELATIONS",
     "Cadence",
@@ -76,6 +77,7 @@ __all__ = [
     "phrase_figures",
     "phrase_table",
     "phrases",
+    "plan_origin",
     "plan_phrases",
     "repeated_opening",
 ]
@@ -467,6 +469,31 @@ MIN_PHRASE, MAX_PHRASE = 3, 32
 # Bach's phrase lengths (quarters between fermatas, JSB pieces in music21's edition), the
 # commonest ones, as weights for a drawn plan
 _BACH_LENGTHS = {8: 900, 10: 291, 6: 193, 12: 178, 9: 108, 7: 66}
+# Bach's 3/4 phrases from fermata to fermata (the 33 JSB pieces in 3/4 that carry fermatas, 162
+# phrases): 12 quarters 83 times, 9 19, 15 4, 6 3 (the lengths of whole bars; his 10s, 11s, 13s
+# and 14s move the fermata off the downbeat, where 158 of his 195 3/4 fermatas stand)
+_BACH_LENGTHS_3_4 = {12: 83, 9: 19, 15: 4, 6: 3}
+
+PLAN_METERS: tuple[str, ...] = ("4/4", "3/4")
+"""The metres a phrase plan is written in."""
+
+
+def plan_origin(pickup: int, meter: str = "4/4") -> int:
+    """Where a plan without a prompt counts its first phrase from: half a bar before bar 1 in
+    4/4 (an 8-quarter phrase after a one-beat pickup ends on beat 3 of bar 2), a whole bar
+    before in 3/4 (a 12-quarter phrase ends on the downbeat of bar 5).
+
+    Raises:
+        InputError: a metre not in `PLAN_METERS`.
+
+    Examples:
+        >>> plan_origin(4), plan_origin(4, "3/4")
+        (-4, -8)
+    """
+    if meter not in PLAN_METERS:
+        raise InputError(f"phrases are planned in {' or '.join(PLAN_METERS)}, not {meter!r}")
+    return pickup - (8 if meter == "4/4" else bar_steps(meter))
+
 
 # cadences of a phrase inside the piece (kind, relation) with Bach's weights in round figures
 # (all 1,958 phrases: 63 % authentic, 25 % half, 4 % Phrygian, 1 % deceptive; keys: tonic
@@ -556,15 +583,16 @@ def plan_phrases(
     after: int = 0,
     pickup: int = PLAN_PICKUP,
     seed: int | None = None,
+    meter: str = "4/4",
 ) -> PhrasePlan:
     """A plan of phrases of the given lengths in quarters, its cadences drawn from Bach's mix.
 
     The first fermata falls ``lengths[0]`` quarters after half a bar before the first bar
     line (so an 8-quarter phrase after a one-beat pickup ends on beat 3 of bar 2, as Bach's
-    do), or, after a prompt, ``lengths[0]`` quarters after ``start``; each next one
-    ``lengths[i]`` quarters after the one before. Each phrase ends with a cadence drawn from
-    Bach's mix of kinds and keys for ``mode`` (Phrygian cadences only in minor); the last is
-    an authentic cadence in the home key.
+    do; in 3/4 a whole bar before, `plan_origin`), or, after a prompt, ``lengths[0]``
+    quarters after ``start``; each next one ``lengths[i]`` quarters after the one before.
+    Each phrase ends with a cadence drawn from Bach's mix of kinds and keys for ``mode``
+    (Phrygian cadences only in minor); the last is an authentic cadence in the home key.
 
     Args:
         lengths: phrase lengths in whole quarters, each 3..32.
@@ -576,6 +604,7 @@ def plan_phrases(
             approach beat may not start before it.
         pickup: the pickup (16ths) of a piece without a prompt.
         seed: makes the drawn cadences repeatable.
+        meter: ``"4/4"`` or ``"3/4"`` (`PLAN_METERS`).
 
     Raises:
         InputError: no phrases, a length that is not a whole number of quarters in 3..32, a
@@ -593,7 +622,8 @@ def plan_phrases(
         raise InputError("phrases must name at least one phrase length")
     if mode not in ("major", "minor"):
         raise InputError(f"mode must be 'major' or 'minor', got {mode!r}")
-    check_pickup(pickup)
+    check_pickup(pickup, meter)
+    origin = plan_origin(pickup, meter) if start is None else start
     quarters: list[int] = []
     for length in lengths:
         if isinstance(length, bool) or not isinstance(length, int | float | np.number):
@@ -604,7 +634,6 @@ def plan_phrases(
                 f"got {length!r}"
             )
         quarters.append(int(length))
-    origin = pickup - 8 if start is None else start
     fermatas = tuple(int(origin + 4 * q) for q in np.cumsum(quarters))
     if fermatas[0] - 4 < after:
         raise InputError(
@@ -626,17 +655,18 @@ def plan_phrases(
     )
 
 
-def draw_lengths(quarters: float, seed: int | None = None) -> list[int]:
+def draw_lengths(quarters: float, seed: int | None = None, meter: str = "4/4") -> list[int]:
     """Phrase lengths drawn from Bach's commonest (8, 10, 6, 12, 9, 7 quarters, by how often
-    he wrote them) until they add up to at least ``quarters``.
+    he wrote them; in 3/4: 12, 9, 15, 6) until they add up to at least ``quarters``.
 
     Examples:
         >>> sum(draw_lengths(32, seed=1)) >= 32
         True
     """
     rng = np.random.default_rng(seed)
-    sizes = np.array(list(_BACH_LENGTHS))
-    weights = np.array(list(_BACH_LENGTHS.values()), dtype=float)
+    table = _BACH_LENGTHS_3_4 if meter == "3/4" else _BACH_LENGTHS
+    sizes = np.array(list(table))
+    weights = np.array(list(table.values()), dtype=float)
     drawn: list[int] = []
     while sum(drawn) < quarters or not drawn:
         drawn.append(int(rng.choice(sizes, p=weights / weights.sum())))
@@ -669,10 +699,11 @@ def parse_phrases(text: str | None) -> tuple[float, ...] | str | None:
 def parse_fermatas(
     spec: str | Iterable[str | float | tuple[int, int]],
 ) -> tuple[tuple[int, int], ...]:
-    """Fermata positions as a musician writes them: ``"2.3, 4.3, 7.3"`` (bar.beat, 4/4).
+    """Fermata positions as a musician writes them: ``"2.3, 4.3, 7.3"`` (bar.beat).
 
-    Bar 1 is the first full bar (a pickup is bar 0), beats are 1..4; a bare bar number is
-    its first beat. Items may be strings, numbers (``2.3``) or (bar, beat) pairs.
+    Bar 1 is the first full bar (a pickup is bar 0), beats are 1..4 (`fermata_lengths` checks
+    them against the metre); a bare bar number is its first beat. Items may be strings,
+    numbers (``2.3``) or (bar, beat) pairs.
 
     Raises:
         InputError: not bar.beat, a bar before 1 or a beat outside 1..4.
@@ -691,8 +722,7 @@ def parse_fermatas(
         position = (int(bar), int(beat or 1))
         if position[0] < 1 or not 1 <= position[1] <= 4:
             raise InputError(
-                f"fermata {text!r}: bars count from 1 (the first full bar) and a 4/4 bar has "
-                "beats 1..4"
+                f"fermata {text!r}: bars count from 1 (the first full bar) and beats from 1 to 4"
             )
         positions.append(position)
     if not positions:
@@ -701,7 +731,11 @@ def parse_fermatas(
 
 
 def fermata_lengths(
-    positions: Iterable[tuple[int, int]], *, pickup: int, origin: int | None = None
+    positions: Iterable[tuple[int, int]],
+    *,
+    pickup: int,
+    origin: int | None = None,
+    meter: str = "4/4",
 ) -> list[int]:
     """The phrase lengths (quarters) that put fermatas at bar.beat ``positions``.
 
@@ -709,22 +743,26 @@ def fermata_lengths(
 
     Args:
         positions: (bar, beat) pairs, as `parse_fermatas` gives them, in order.
-        pickup: sixteenths before bar 1 (4/4).
-        origin: where the plan counts from (`plan_phrases`'s ``start``); default half a bar
-            before bar 1, as `plan_phrases` counts without one.
+        pickup: sixteenths before bar 1.
+        origin: where the plan counts from (`plan_phrases`'s ``start``); default
+            `plan_origin`, as `plan_phrases` counts without one.
+        meter: ``"4/4"`` or ``"3/4"``.
 
     Raises:
-        InputError: positions out of order, or a phrase shorter or longer than Bach's
-            (`MIN_PHRASE`..`MAX_PHRASE` quarters).
+        InputError: positions out of order, a beat the bar does not have, or a phrase
+            shorter or longer than Bach's (`MIN_PHRASE`..`MAX_PHRASE` quarters).
 
     Examples:
         >>> fermata_lengths([(2, 3), (4, 3), (7, 1)], pickup=4)
         [8, 8, 10]
     """
-    before = pickup - 8 if origin is None else origin
+    before = plan_origin(pickup, meter) if origin is None else origin
+    bar_length = bar_steps(meter)
     lengths = []
     for bar, beat in positions:
-        step = pickup + 16 * (bar - 1) + 4 * (beat - 1)
+        if beat > bar_length // 4:
+            raise InputError(f"fermata {bar}.{beat}: a {meter} bar has {bar_length // 4} beats")
+        step = pickup + bar_length * (bar - 1) + 4 * (beat - 1)
         quarters = (step - before) // 4
         if not MIN_PHRASE <= quarters <= MAX_PHRASE or (step - before) % 4:
             where = f"{bar}.{beat}"

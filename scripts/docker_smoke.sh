@@ -38,7 +38,11 @@ cleanup() {
     rm -rf "$WORK"
 }
 trap cleanup EXIT
-( sleep "$LIMIT" && log "time limit of $LIMIT s reached" && kill -TERM $$ ) 2>/dev/null &
+# the watchdog's own `sleep` goes with it (a stray `sleep` would hold open any pipe that
+# captured this script's output until the limit)
+( sleep "$LIMIT" & SLEEPER=$!
+  trap 'kill $SLEEPER 2>/dev/null; exit 0' TERM
+  wait $SLEEPER && log "time limit of $LIMIT s reached" && kill -TERM $$ ) 2>/dev/null &
 WATCHDOG=$!
 trap 'kill $WATCHDOG 2>/dev/null || true; cleanup' EXIT
 

@@ -942,3 +942,40 @@ def test_the_length_read_from_bytes_is_the_length_music21_reads(
     )
     assert check_length(path) == written
     assert Chorale.read(path) == piece
+
+
+# ------------------------------------------------------------------ tempo, audio and long lines
+
+
+@pytest.mark.parametrize("tempo", ["1e-300", "0.001", "5000"])
+def test_a_tempo_no_one_could_sing_is_refused(tiny_model: Path, tmp_path: Path, tempo: str) -> None:
+    out = tmp_path / "s.mid"
+    result = CliRunner().invoke(
+        main, ["generate", "-m", str(tiny_model), "-o", str(out), "--steps", "16", "--tempo", tempo]
+    )
+    assert "not in the range 10.0<=x<=1000.0" in one_error_line(result)
+    assert not out.exists()
+    with pytest.raises(InputError, match=r"tempo must be 10\.\.1000 quarter notes per minute"):
+        PIECE.write(tmp_path / "p.mid", tempo=float(tempo))
+
+
+def test_audio_longer_than_an_hour_is_refused_before_rendering(tmp_path: Path) -> None:
+    from bachnet.formats.audio import render
+
+    long_piece = Chorale([[72, 67, 64, 48]] * 65_536)
+    with pytest.raises(LimitError, match="last 1,638 minutes, more than the 60 minutes"):
+        render(long_piece, tempo=10)  # checked before FluidSynth is looked for
+
+
+def test_a_line_too_long_to_harmonise_is_refused_before_any_work(
+    tiny_model: Path, tmp_path: Path
+) -> None:
+    melody = tmp_path / "long.csv"
+    melody.write_text("\n".join(["72"] * 20_000) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["harmonize", str(melody), "-m", str(tiny_model),
+                                       "-o", str(tmp_path / "h.mid")])  # fmt: skip
+    assert "20,000 steps is more than the 4,096" in one_error_line(result)
+    net = BachNet.load(tiny_model)
+    with pytest.raises(LimitError, match="fill: 5,000 steps is more than the 4,096"):
+        piece = Chorale([[72, 67, 64, 48]] * 5000)
+        net.fill(piece, piece.mask(voices="A"))

@@ -27,6 +27,7 @@ from bachnet.formats.score import ROLL_SUFFIX, ScoreUnavailableError
 from bachnet.model.config import ModelConfig, TrainConfig
 from bachnet.music import metrics
 from bachnet.music.chorale import Chorale
+from bachnet.music.grid import MAX_TEMPO, MIN_TEMPO
 from bachnet.music.phrases import (
     parse_fermatas,
     parse_phrases,
@@ -645,7 +646,7 @@ def _rules(no_rules: bool, strict: bool) -> str | None:
 
 _TEMPO_OPTION = click.option(
     "--tempo",
-    type=click.FloatRange(min=0, max=1000, min_open=True),
+    type=click.FloatRange(min=MIN_TEMPO, max=MAX_TEMPO),
     callback=lambda ctx, param, value: _finite(value, "--tempo"),
     default=72.0,
     show_default=True,

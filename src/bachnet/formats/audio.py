@@ -22,7 +22,7 @@ import numpy.typing as npt
 
 from bachnet.core.aliases import PathLike
 from bachnet.core.files import atomic_path
-from bachnet.errors import BachNetError, InputError
+from bachnet.errors import BachNetError, InputError, LimitError
 from bachnet.music.grid import STEP_QUARTERS, check_tempo
 from bachnet.music.table import Format, WriteOptions
 
@@ -33,6 +33,7 @@ __all__ = [
     "AUDIO",
     "AUDIO_SUFFIXES",
     "INSTRUMENTS",
+    "MAX_AUDIO_SECONDS",
     "AudioUnavailableError",
     "find_soundfont",
     "render",
@@ -46,6 +47,9 @@ AUDIO_SUFFIXES: tuple[str, ...] = (".wav", ".flac", ".ogg")
 
 INSTRUMENTS: dict[str, int] = {"choir": 52, "organ": 19, "strings": 48, "piano": 0, "flute": 73}
 """Instrument names -> General MIDI programs (0-based): ``choir`` is "Choir Aahs"."""
+
+MAX_AUDIO_SECONDS = 3600
+"""The longest audio `render` writes (an hour: about 600 MB of 16-bit stereo at 44.1 kHz)."""
 
 SOUNDFONT_ENV = "BACHNET_SOUNDFONT"
 """Environment variable naming a ``.sf2`` file to use when none is passed."""
@@ -152,6 +156,7 @@ def render(
 
     Raises:
         InputError: a bad tempo, sample rate, tail or instrument.
+        LimitError: more than `MAX_AUDIO_SECONDS` of audio.
         AudioUnavailableError: the extra, the FluidSynth library or a SoundFont is missing.
 
     Examples:
@@ -163,8 +168,15 @@ def render(
     check_tempo(tempo)
     if not 8000 <= sample_rate <= 192000:
         raise InputError(f"sample_rate must be 8000..192000 Hz, got {sample_rate}")
-    if not (np.isfinite(tail) and tail >= 0):
-        raise InputError(f"tail must be >= 0 seconds, got {tail}")
+    if not (np.isfinite(tail) and 0 <= tail <= 60):
+        raise InputError(f"tail must be 0..60 seconds, got {tail}")
+    seconds = len(chorale) * STEP_QUARTERS * 60.0 / tempo + tail
+    if seconds > MAX_AUDIO_SECONDS:
+        raise LimitError(
+            f"{len(chorale):,} steps at {tempo:g} quarter notes per minute last "
+            f"{seconds / 60:,.0f} minutes, more than the {MAX_AUDIO_SECONDS // 60} minutes of "
+            "audio bachnet renders; write MIDI instead, or a faster tempo"
+        )
     program = _program(instrument)
     font = find_soundfont(soundfont)
     fluidsynth = _fluidsynth()

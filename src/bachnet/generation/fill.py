@@ -38,7 +38,7 @@ import numpy.typing as npt
 from bachnet.errors import InputError, InputTypeError
 from bachnet.generation.config import HARMONIZE_SETTINGS, GenerationConfig, choose_method
 from bachnet.generation.gibbs import draw_gibbs
-from bachnet.generation.harmonize import draw_constrained
+from bachnet.generation.harmonize import check_length, draw_constrained
 from bachnet.generation.masks import fill_mask
 from bachnet.model.protocol import LanguageModel
 from bachnet.music.chorale import Chorale
@@ -127,6 +127,8 @@ def fill(
     Raises:
         InputTypeError: ``piece`` is not a `Chorale`.
         InputError: a bad mask, a kept note outside the model's vocabulary, a bad setting.
+        LimitError: a piece longer than
+            `bachnet.generation.harmonize.MAX_LINE_STEPS` with something to write.
     """
     if not isinstance(piece, Chorale):
         raise InputTypeError(f"fill needs a Chorale, got {type(piece).__name__}")
@@ -136,6 +138,8 @@ def fill(
     if num_samples < 1:
         raise InputError(f"num_samples must be >= 1, got {num_samples}")
     write = check_mask(mask, len(piece))
+    if write.any():
+        check_length(len(piece), "fill")
     name = f"{piece.name} (filled)" if piece.name else "bachnet fill"
     if not write.any():
         copies = [piece.replace(name=name)] * num_samples

@@ -45,7 +45,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bachnet.core.aliases import PathLike
-from bachnet.errors import InputError
+from bachnet.errors import InputError, LimitError
 from bachnet.formats import read_melody
 from bachnet.generation.config import (
     DEFAULT_METHOD,
@@ -66,11 +66,13 @@ from bachnet.music.grid import melody_pitches as _pitches
 
 __all__ = [
     "DEFAULT_METHOD",
+    "MAX_LINE_STEPS",
     "METHODS",
     "GenerationConfig",
     "MelodySpec",
     "Method",
     "as_melody",
+    "check_length",
     "draw_constrained",
     "fit_range",
     "harmonize",
@@ -274,6 +276,7 @@ def harmonize(
         InputError: no line given, a bad line (empty, chords, off the 16th grid, pitches the
             vocabulary lacks even after the octave shift), a soprano and a bass of different
             lengths, or a bad setting.
+        LimitError: a line longer than `MAX_LINE_STEPS`.
         TypeError: an unknown setting.
 
     Examples:
@@ -301,7 +304,9 @@ def harmonize(
             f"the soprano has {len(lines[0])} steps and the bass {len(lines[3])}: give lines "
             "of one length"
         )
-    chords = np.zeros((steps.pop(), 4), dtype=np.int16)
+    length = steps.pop()
+    check_length(length, "harmonize")
+    chords = np.zeros((length, 4), dtype=np.int16)
     write = np.ones(chords.shape, dtype=bool)
     for voice, line in lines.items():
         chords[:, voice], write[:, voice] = line, False
@@ -322,6 +327,24 @@ def harmonize(
 
 
 _VOICE_WORDS = ("soprano", "alto", "tenor", "bass")
+
+MAX_LINE_STEPS = 4096
+"""The longest piece `harmonize` and `bachnet.generation.fill.fill` write around (256 bars of
+4/4, six times Bach's longest chorale): each candidate is scored over the whole piece at
+once, and a 20,000-step melody ran out of memory in TensorFlow after minutes."""
+
+
+def check_length(steps: int, what: str) -> None:
+    """Refuse a piece longer than `MAX_LINE_STEPS` before any work.
+
+    Raises:
+        LimitError: it is longer.
+    """
+    if steps > MAX_LINE_STEPS:
+        raise LimitError(
+            f"{what}: {steps:,} steps is more than the {MAX_LINE_STEPS:,} (256 bars of 4/4) "
+            "bachnet writes around at once; give it in parts"
+        )
 
 
 def _placed(

@@ -21,7 +21,9 @@ from bachnet.errors import InputError
 
 __all__ = [
     "MAX_STEPS",
+    "MAX_TEMPO",
     "METERS",
+    "MIN_TEMPO",
     "STEP_QUARTERS",
     "VOICES",
     "bar_steps",
@@ -124,21 +126,28 @@ def runs(voice: npt.NDArray[np.integer]) -> Iterator[tuple[int, int, int]]:
         yield int(voice[start]), int(start), int(stop - start)
 
 
+MIN_TEMPO, MAX_TEMPO = 10.0, 1000.0
+"""The tempi bachnet writes, in quarter notes per minute (a chorale is sung at about 60-100;
+below 10 a MIDI file's tempo and an audio file's length stop making sense)."""
+
+
 def check_tempo(tempo: float) -> None:
-    """Refuse a tempo that is not a finite number of quarter notes per minute above 0.
+    """Refuse a tempo outside `MIN_TEMPO`..`MAX_TEMPO` quarter notes per minute.
 
     Raises:
-        InputError: the tempo is 0, negative, infinite or NaN.
+        InputError: the tempo is too slow or fast, infinite or NaN.
 
     Examples:
         >>> check_tempo(60.0)
-        >>> check_tempo(0)
+        >>> check_tempo(1e-300)
         Traceback (most recent call last):
         ...
-        bachnet.errors.InputError: tempo must be a finite number > 0 quarter notes per minute, got 0
+        bachnet.errors.InputError: tempo must be 10..1000 quarter notes per minute, got 1e-300
     """
-    if not (np.isfinite(tempo) and tempo > 0):
-        raise InputError(f"tempo must be a finite number > 0 quarter notes per minute, got {tempo}")
+    if not (np.isfinite(tempo) and MIN_TEMPO <= tempo <= MAX_TEMPO):
+        raise InputError(
+            f"tempo must be {MIN_TEMPO:g}..{MAX_TEMPO:g} quarter notes per minute, got {tempo}"
+        )
 
 
 def melody_pitches(values: npt.ArrayLike, where: str) -> npt.NDArray[np.int16]:

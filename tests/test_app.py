@@ -509,3 +509,37 @@ def test_the_app_answers_while_a_hostile_upload_is_refused(
             False,
             api_name="/generate",
         )
+
+
+def test_an_uploaded_one_part_melody_or_bass_is_harmonised(studio: Studio, tmp_path: Path) -> None:
+    tune = [72, 72, 74, 76, 76, 74, 72, 71, 69, 69, 71, 72, 72, 71, 71]
+    part = music21.stream.Part()
+    for pitch in tune:
+        part.append(music21.note.Note(pitch, quarterLength=1.0))
+    part.append(music21.note.Note(72, quarterLength=1.0))
+    path = tmp_path / "tune.mid"
+    music21.stream.Score([part]).write("midi", fp=str(path))
+    melody = [*np.repeat([*tune, 72], 4)]
+    result = studio.compose(prompt="uploaded file", upload=path, harmonise=True, audio=False)
+    assert result.chorale.chords[:, 0].tolist() == melody
+    assert (result.chorale.chords[:, 1:] > 0).all()  # the other voices written
+    bass = [p - 24 for p in melody]
+    low = tmp_path / "bass.mid"
+    music21.stream.Score([part.transpose(-24)]).write("midi", fp=str(low))
+    written = studio.compose(
+        prompt="uploaded file", upload=low, harmonise=True, harmonise_voice="bass", audio=False
+    )
+    assert written.chorale.chords[:, 3].tolist() == bass
+    with pytest.raises(InputError, match="expected 4 parts, got 1"):
+        studio.compose(prompt="uploaded file", upload=path, audio=False)  # a prompt: 4 voices
+
+
+def test_a_click_without_a_seed_gets_a_new_one_named_in_the_summary(studio: Studio) -> None:
+    import re
+
+    first = studio.compose(steps=32, seed=None, audio=False)
+    second = studio.compose(steps=32, seed=None, audio=False)
+    seeds = [int(re.findall(r"Seed (\d+)\.", r.summary)[0]) for r in (first, second)]
+    assert seeds[0] != seeds[1] and first.chorale != second.chorale
+    again = studio.compose(steps=32, seed=seeds[0], audio=False)
+    assert again.chorale == first.chorale and f"Seed {seeds[0]}." in again.summary

@@ -24,9 +24,11 @@ import multiprocessing
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+import numpy as np
+
 from bachnet.core.aliases import PathLike
 from bachnet.errors import BachNetError, InputError, LimitError
-from bachnet.formats import check_readable, lookup
+from bachnet.formats import check_readable, lookup, read_melody
 from bachnet.formats.length import file_quarters
 from bachnet.music.chorale import Chorale
 from bachnet.music.grid import STEP_QUARTERS
@@ -54,6 +56,7 @@ def read_upload(
     max_steps: int | None = None,
     seconds: float | None = None,
     memory: int | None = None,
+    line: int | None = None,
 ) -> Chorale:
     """Read an uploaded MIDI, MusicXML or CSV piece in a child process, within every cap.
 
@@ -63,9 +66,12 @@ def read_upload(
         max_steps: the longest piece in sixteenths (default `UPLOAD_STEPS`).
         seconds: the longest wait for the child (default `UPLOAD_SECONDS`).
         memory: the child's address-space limit in bytes (default `UPLOAD_MEMORY`).
+        line: also take a one-part file (a melody or a bass line, as
+            `bachnet.formats.read_melody` reads it) and put it in this voice (0 = soprano,
+            3 = bass), the other voices silent: a line to harmonise.
 
     Returns:
-        The piece, as `Chorale.read` reads it.
+        The piece, as `Chorale.read` reads it (or the one line).
 
     Raises:
         LimitError: too large, too long, too slow to read, or too much memory needed.
@@ -85,7 +91,10 @@ def read_upload(
     context = multiprocessing.get_context("spawn")
     receive, send = context.Pipe(duplex=False)
     child = context.Process(
-        target=_child, args=(str(source), steps, memory, send), name="bachnet-upload", daemon=True
+        target=_child,
+        args=(str(source), steps, memory, line, send),
+        name="bachnet-upload",
+        daemon=True,
     )
     child.start()
     send.close()
@@ -115,12 +124,12 @@ def read_upload(
     return value
 
 
-def _child(path: str, max_steps: int, memory: int, send: Connection) -> None:
+def _child(path: str, max_steps: int, memory: int, line: int | None, send: Connection) -> None:
     """The child process: cap its memory, measure, read, and send back the piece or the
     error's message (never a traceback)."""
     try:
         _limit_memory(memory)
-        send.send(("ok", _read_capped(Path(path), max_steps)))
+        send.send(("ok", _read_capped(Path(path), max_steps, line)))
     except LimitError as error:
         send.send(("limit", str(error)))
     except MemoryError:
@@ -133,8 +142,9 @@ def _child(path: str, max_steps: int, memory: int, send: Connection) -> None:
         send.close()
 
 
-def _read_capped(source: Path, max_steps: int) -> Chorale:
-    """`Chorale.read`, after measuring a MIDI or MusicXML file's length from its bytes."""
+def _read_capped(source: Path, max_steps: int, line: int | None = None) -> Chorale:
+    """`Chorale.read` (or, with ``line``, a one-part file into that voice), after measuring
+    a MIDI or MusicXML file's length from its bytes."""
     name = source.name
     if lookup(source, "read").name != "csv":
         steps = math.ceil(file_quarters(source) / STEP_QUARTERS)
@@ -143,7 +153,18 @@ def _read_capped(source: Path, max_steps: int) -> Chorale:
                 f"{name}: the music lasts {steps:,} sixteenths, more than the {max_steps:,} "
                 f"({max_steps // 16} bars of 4/4) the app takes"
             )
-    piece = Chorale.read(source)
+    try:
+        piece = Chorale.read(source)
+    except InputError as error:
+        if line is None:
+            raise
+        try:
+            melody = read_melody(source)
+        except InputError:
+            raise error from None  # neither four voices nor one line: the first complaint
+        chords = np.zeros((len(melody), 4), dtype=np.int16)
+        chords[:, line] = melody
+        piece = Chorale(chords, name=source.stem)
     if len(piece) > max_steps:
         raise LimitError(
             f"{name}: {len(piece):,} sixteenths, more than the {max_steps:,} "

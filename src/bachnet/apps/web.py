@@ -233,7 +233,8 @@ class Studio:
             top_p: see ``sampler``.
             rules: apply the default voice-leading rules.
             steps: new 16th-note steps to compose.
-            seed: makes the result repeatable (``None``: a new one each time).
+            seed: makes the result repeatable (``None``: a new one each time, named in the
+                summary so it can be repeated).
             key: a name from `KEYS` (``"any"``: no key asked for).
             prompt: one of `PROMPTS`: no opening, the opening of a JSB test chorale, or of
                 an uploaded ``.mid``/``.musicxml``/``.csv`` file.
@@ -265,7 +266,9 @@ class Studio:
             key=None if key == "any" else key,
             phrases=None if harmonise else parse_phrases(phrases),
         )
-        piece = self._prompt(prompt, test_piece, upload)
+        line = (3 if harmonise_voice == "bass" else 0) if harmonise else None
+        piece = self._prompt(prompt, test_piece, upload, line)
+        seed = _new_seed() if seed is None else seed
         with self._turn():
             net = self.net(model)
             if harmonise:
@@ -283,6 +286,7 @@ class Studio:
                 chorale = net.generate(opening, config=settings, seed=seed)
             stem = "harmonisation" if harmonise else "chorale"
             notes = [_fermata_note(chorale)] if settings.phrases is not None else []
+            notes.append(f"Seed {seed}.")
             return self._render(chorale, stem, start=start, audio=audio, notes=notes)
 
     def fill(
@@ -377,17 +381,19 @@ class Studio:
             method=chosen,  # type: ignore[arg-type]  # one of FILL_METHODS, checked above
             filler=filler,
         )
+        seed = _new_seed() if seed is None else seed
         with self._turn():
             # a seed of its own: the compose seed again would redraw the same opening notes
-            fill_seed = None if seed is None else seed + FILL_SEED_OFFSET
-            chorale = self.net(model).fill(piece, mask, config=settings, seed=fill_seed)
+            chorale = self.net(model).fill(
+                piece, mask, config=settings, seed=seed + FILL_SEED_OFFSET
+            )
             return self._render(
                 chorale,
                 "regeneration",
                 start=start,
                 audio=audio,
                 action="regenerated",
-                notes=[_rewritten(piece, chorale, mask, spec, voices, label)],
+                notes=[_rewritten(piece, chorale, mask, spec, voices, label), f"Seed {seed}."],
             )
 
     def _render(
@@ -473,7 +479,10 @@ class Studio:
         if self._owns_folder:
             shutil.rmtree(self.folder, ignore_errors=True)
 
-    def _prompt(self, prompt: str, test_piece: int, upload: PathLike | None) -> Chorale | None:
+    def _prompt(
+        self, prompt: str, test_piece: int, upload: PathLike | None, line: int | None = None
+    ) -> Chorale | None:
+        """The piece a prompt names; ``line``: the voice a one-part upload is (to harmonise)."""
         if prompt not in PROMPTS:
             raise InputError(f"unknown prompt {prompt!r}; use one of {', '.join(PROMPTS)}")
         if prompt == "none":
@@ -485,7 +494,12 @@ class Studio:
             return pieces[int(test_piece)]
         if upload is None:
             raise InputError(f"choose a file to upload ({', '.join(suffixes('read'))})")
-        return read_upload(upload)
+        return read_upload(upload, line=line)
+
+
+def _new_seed() -> int:
+    """A fresh seed for a click without one, shown in the summary so it can be repeated."""
+    return int(np.random.default_rng().integers(0, 2**31 - FILL_SEED_OFFSET))
 
 
 def _fermata_note(piece: Chorale) -> str:
@@ -671,7 +685,9 @@ def build(studio: Studio) -> gradio.Blocks:
                 steps = gr.Slider(
                     low, high, value=128, step=increment, label="Steps (16 = one bar)"
                 )
-                seed = gr.Number(value=0, precision=0, label="Seed (-1 = random)")
+                seed = gr.Number(
+                    value=-1, precision=0, label="Seed (-1: a new one each click; see summary)"
+                )
                 key = gr.Dropdown(list(KEYS), value="any", label="Key")
                 phrases = gr.Textbox(
                     value="",

@@ -82,12 +82,14 @@ __all__ = [
     "JSB_VOICE_RANGES",
     "MEMORY_ENV",
     "MODE_TRIES",
+    "PLAIN_KEYS",
     "VOICES_PER_STEP",
     "GenerationConfig",
     "SamplerSpec",
     "bucket",
     "compiled",
     "constraint_mask",
+    "draw_homes",
     "generate",
     "generate_tokens",
     "memory_limit",
@@ -309,7 +311,15 @@ def generate(
     asked = None
     if constraint is not None:
         asked = constraint_mask(constraint, num_samples, VOICES_PER_STEP * steps, vocab)
-    opening = opening_mask(model.vocab, wanted, ranges) if prompt is None else None
+    homes: list[Key] = []
+    opening = None
+    if prompt is None and wanted is None:
+        # no key asked for: each piece opens on the tonic chord of a home key (`draw_homes`)
+        # and cadences in it
+        homes = draw_homes(np.random.default_rng(seed), rows)
+        opening = np.stack([opening_mask(model.vocab, home, ranges) for home in homes])
+    elif prompt is None:
+        opening = opening_mask(model.vocab, wanted, ranges)
     mask = body_mask(rows, new, vocab, opening=opening, constraint=asked, tries=tries)
     sampler = get_sampler(config.sampler)
     ruleset = config.rules_for(model)
@@ -319,6 +329,7 @@ def generate(
         skip = len(start) - VOICES_PER_STEP * done  # the silence before the piece
         kept = len(start) + VOICES_PER_STEP * earliest  # what every piece keeps of its body
         ids, keys = _pick_bodies(model, ids[:, skip:kept], ids, num_samples, tries, wanted)
+        keys = homes or keys  # tries is 1 without a key asked for: row i is sample i
     pieces: list[npt.NDArray[np.int32]] = list(ids)
     lengths = [0] * len(pieces)
     if config.cadence:
@@ -346,6 +357,19 @@ def generate(
     return chorales if num_samples > 1 else chorales[0]
 
 
+PLAIN_KEYS: tuple[Key, ...] = (
+    *(Key(tonic) for tonic in (0, 7, 2, 9, 5, 10, 3)),
+    *(Key(tonic, "minor") for tonic in (9, 4, 11, 6, 2, 7, 0)),
+)
+"""The home keys of a piece composed without a key asked for: major and minor keys of at
+most three sharps or flats (C G D A F Bb Eb; a e b f# d g c)."""
+
+
+def draw_homes(rng: np.random.Generator, count: int) -> list[Key]:
+    """``count`` home keys drawn evenly from `PLAIN_KEYS` (major and minor half and half)."""
+    return [PLAIN_KEYS[int(i)] for i in rng.integers(0, len(PLAIN_KEYS), count)]
+
+
 def _phrased(
     model: LanguageModel,
     prompt: Chorale | None,
@@ -358,8 +382,8 @@ def _phrased(
 ) -> Chorale | list[Chorale]:
     """Compose to a phrase plan in one pass: every cadence is a mask on the tokens drawn.
 
-    Each sample gets its home key (the key asked for, the prompt's, or C major / A minor
-    drawn half and half and moved at the end into a comfortable key, `move_into_key`), its
+    Each sample gets its home key (the key asked for, the prompt's, or one of `PLAIN_KEYS`,
+    `draw_homes`, moved at the end only if its voices would leave their ranges), its
     phrase lengths (with ``"auto"``) and its cadences (`bachnet.music.phrases.plan_phrases`).
     A fermata chord inside the piece is held for a beat, the last to the end of its bar; in
     the `LEAD_IN` steps before a cadence's approach every voice keeps to the scale of the
@@ -383,8 +407,7 @@ def _phrased(
         marks = [f for f in prompt.fermatas if f >= done - prompt.bar_steps]
         start: int | None = marks[-1] if marks else done - APPROACH_STEPS
     else:
-        modes = rng.random(num_samples) < 0.5
-        homes = [wanted or (Key(9, "minor") if minor else Key(0)) for minor in modes]
+        homes = [wanted] * num_samples if wanted is not None else draw_homes(rng, num_samples)
         start = None
     plans = []
     for i, home in enumerate(homes):

@@ -138,7 +138,8 @@ def body_mask(
         rows: bodies drawn at once (samples times ``tries``).
         new: new tokens in each body.
         vocab: vocabulary size.
-        opening: ``(4, vocab)`` for the first step, or ``None``.
+        opening: ``(4, vocab)`` for the first step (or ``(rows, 4, vocab)``, one a row), or
+            ``None``.
         constraint: a checked user constraint (`constraint_mask`) ``(1 or samples, k,
             vocab)`` with ``k <= new``; forced tokens win where they clash with the opening.
         tries: bodies drawn per sample (a constraint per sample repeats for each).

@@ -226,7 +226,12 @@ def _fetch(
             f"(the file may be tampered with or truncated); nothing was kept. Pooch said: {error}"
         ) from None
     except Exception as error:
-        raise DownloadError(f"could not download {name} from {source}: {error}") from error
+        raise DownloadError(
+            f"could not download {name} from {source}: {error}. Offline? Set ${ENV_MIRROR} to "
+            f"a folder (or URL) that holds {mirror_name}, or put the file (sha256 "
+            f"{digest.split(':')[-1][:12]}...) into the cache folder {downloader.abspath} "
+            f"(${ENV_DATA_DIR} chooses another)"
+        ) from error
     finally:
         _sweep(Path(downloader.abspath))  # forget this download's own temporary file
     return Path(path)

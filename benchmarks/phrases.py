@@ -37,7 +37,7 @@ def main() -> None:
     from bachnet.music.metrics import bar_figures
     from bachnet.music.phrases import phrase_figures, phrase_table
 
-    net = BachNet.load(args.model) if args.model else BachNet.from_pretrained()
+    net = BachNet.from_pretrained(args.model)  # a preset name or a folder; None: the default
     ways = {
         "plain, 148 steps, no cadence": {"steps": 148, "cadence": False},
         "one final cadence (two passes), steps=112": {"steps": 112},

@@ -112,6 +112,16 @@ def test_musicxml_text_for_two_staves() -> None:
     assert xml.count("<part id=") == 2 and "<fifths>-1</fifths>" in xml
 
 
+def test_two_staves_put_upper_fermatas_above_and_end_on_a_final_bar_line() -> None:
+    import re
+
+    piece = F_MAJOR.replace(fermatas=[len(F_MAJOR) - 1])
+    xml = to_musicxml(piece)
+    marks = re.findall(r'<fermata type="(\w+)"', xml)
+    assert sorted(marks) == ["inverted", "inverted", "upright", "upright"]  # S, T up; A, B down
+    assert xml.count("<bar-style>light-heavy</bar-style>") == 2  # one a staff
+
+
 def test_unknown_score_suffix(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unknown score suffix"):
         write_score(F_MAJOR, tmp_path / "f.gif")

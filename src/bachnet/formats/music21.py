@@ -378,8 +378,9 @@ def _padded(chorale: Chorale) -> Chorale:
 
 
 def _two_staves(score: music21.stream.Score) -> music21.stream.Score:
-    """Merge four one-voice parts into two staves of two voices each (a choir score)."""
-    from music21 import clef, stream
+    """Merge four one-voice parts into two staves of two voices each (a choir score): the
+    upper voice's stems and fermatas up, the lower's down, a final bar line at the end."""
+    from music21 import bar, clef, stream
 
     barred = [part.makeNotation() for part in score.parts]
     merged = stream.Score()
@@ -411,9 +412,15 @@ def _two_staves(score: music21.stream.Score) -> music21.stream.Score:
                 voice = stream.Voice(id=voice_id)
                 for element in source.notesAndRests:
                     element.stemDirection = stem
+                    for mark in element.expressions:
+                        if "Fermata" in mark.classes:  # the upper voice's above the staff
+                            mark.type = "upright" if stem == "up" else "inverted"
                     voice.insert(element.offset, element)
                 measure.insert(0, voice)
             part.append(measure)
+        last = part.getElementsByClass(stream.Measure).last()
+        if last is not None:
+            last.rightBarline = bar.Barline("final")
         merged.insert(0, part)
     return merged
 

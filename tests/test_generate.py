@@ -643,6 +643,8 @@ def test_a_bar_model_reads_every_piece_from_a_bar_line() -> None:
     piece = generate(bar, upbeat, steps=16, seed=0)
     assert (piece.chords[: len(rows)] == upbeat.chords).all() and piece.pickup == 4
     assert piece.bar_positions()[piece.fermatas[-1]] in (0, 8)
+    with pytest.warns(UserWarning, match="knows the place in a 4/4 bar, not in a 3/4 one"):
+        generate(bar, None, meter="3/4", steps=24, seed=0)
 
 
 def test_a_final_chord_never_holds_both_thirds(net: BachNet) -> None:

@@ -214,7 +214,7 @@ def main() -> None:
 @click.option(
     "--architecture",
     type=click.Choice(["lstm", "beat_lstm", "voice_lstm", "bar_lstm", "step_lstm"]),
-    default="voice_lstm",
+    default="bar_lstm",
     show_default=True,
     help="Model type: beat_lstm also knows each token's voice and place in the beat; "
     "voice_lstm also what the voice to write holds and for how long; "
@@ -259,11 +259,12 @@ def train(
 ) -> None:
     """Train a model on the JSB train split (valid split for early stopping), then test it.
 
-    The defaults are the model of the bundled default, jsb-voice (a 2 x 384 voice_lstm,
-    dropout 0.3); it was trained on JSB's train split plus the JS Fake Chorales
-    (`python scripts/jsb_plus_fakes.py DATA`, then `--data DATA --epochs 100 --decay-epochs
-    100`). jsb-beat's recipe is `--architecture beat_lstm` with the defaults here; the original
-    BachNet is `--architecture lstm --lstm-units 512,512,512 --dropout 0.2`.
+    The defaults are the model of the bundled default, jsb-bar (a 2 x 384 bar_lstm, dropout
+    0.3); it was trained on JSB's train split plus the JS Fake Chorales (`python
+    scripts/jsb_plus_fakes.py DATA`, then `--data DATA --epochs 100 --decay-epochs 100`), as
+    was jsb-voice (`--architecture voice_lstm`). jsb-beat's recipe is `--architecture
+    beat_lstm` on JSB alone; the original BachNet is `--architecture lstm --lstm-units
+    512,512,512 --dropout 0.2`.
 
     The run folder makes training resumable: after an interruption (even kill -9), run
     `bachnet train -o OUT --resume` to continue from the last finished epoch.

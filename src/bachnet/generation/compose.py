@@ -20,6 +20,7 @@ one forced id per token (``-1`` for free) or a boolean mask of allowed ids
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any, Literal, overload
 
@@ -50,6 +51,7 @@ from bachnet.generation.rules import Rule, RulesSpec, get_rules
 from bachnet.generation.samplers import Sampler
 from bachnet.generation.samplers import get as get_sampler
 from bachnet.model import scoring
+from bachnet.model.networks import BAR
 from bachnet.model.protocol import LanguageModel
 from bachnet.music.cadence import (
     APPROACH_STEPS,
@@ -293,6 +295,13 @@ def generate(
         config = config.replace(phrases="auto", meter=meter)  # 3/4 is written in phrases
     elif prompt is not None:
         config = config.replace(meter=meter) if meter in PLAN_METERS else config
+    if config.meter != "4/4" and model.network.period == BAR:
+        warnings.warn(
+            f"this model knows the place in a 4/4 bar, not in a {config.meter} one: its "
+            "strong beats fall where a 4/4 bar has them; a model that knows the beat only "
+            "(jsb-voice) writes 3/4 without that pull",
+            stacklevel=3,
+        )
     if config.phrases is not None or config.fermatas is not None:
         if not config.cadence:
             raise InputError("a phrase plan ends every phrase with a cadence: it needs cadence")

@@ -419,6 +419,36 @@ def test_in_headless_chromium(served: str, tmp_path: Path) -> None:
         assert filled.chords[16:].tolist() == piece.chords[16:].tolist()  # bar 1 only
         driver.execute_script("window.scrollTo(0, 0)")
         driver.save_screenshot(str(tmp_path / "app.png"))
+
+        # harmonise an uploaded one-part melody
+        tune = [67, 69, 71, 72, 74, 72, 71, 69, 67, 67, 71, 69, 67]
+        melody = music21.stream.Part()
+        for pitch in tune:
+            melody.append(music21.note.Note(pitch, quarterLength=1.0))
+        upload = tmp_path / "tune.mid"
+        music21.stream.Score([melody]).write("midi", fp=str(upload))
+        driver.find_element(By.CSS_SELECTOR, "input[type=file]").send_keys(str(upload))
+        for text in ("uploaded file", "harmonise its soprano"):
+            label = driver.find_element(By.XPATH, f"(//label[contains(., '{text}')])[1]")
+            driver.execute_script("arguments[0].click()", label)
+        driver.find_element(By.ID, "compose").click()
+        try:
+            wait.until(lambda d: "harmonisation" in d.find_element(By.ID, "summary").text)
+            wait.until(
+                lambda d: d.find_elements(
+                    By.CSS_SELECTOR, "#downloads a[href$='harmonisation.mid']"
+                )
+            )
+        except Exception as error:
+            driver.save_screenshot(str(tmp_path / "failure.png"))
+            page = driver.find_element(By.TAG_NAME, "body").text
+            raise AssertionError(f"no harmonisation in:\n{page}") from error
+        link = driver.find_element(By.CSS_SELECTOR, "#downloads a[href$='harmonisation.mid']")
+        with urllib.request.urlopen(link.get_attribute("href"), timeout=30) as response:
+            (tmp_path / "harmonisation.mid").write_bytes(response.read())
+        harmonised = Chorale.read(tmp_path / "harmonisation.mid")
+        assert harmonised.chords[:, 0].tolist() == [p for p in tune for _ in range(4)]
+        assert (harmonised.chords[:, 1:] > 0).all()
     finally:
         driver.quit()
 

@@ -251,7 +251,10 @@ def piano_roll(chorale: Chorale, *, title: str | None = None, width: float = 10.
     lines = list(range(pickup, steps + 1, bar))
     axes.set_xticks(lines, [str(number + 1) for number in range(len(lines))])
     axes.set_xlabel(f"bar ({chorale.meter}, sixteenth-note grid)")
-    axes.set_title(title if title is not None else chorale.name or "", fontsize=9, loc="right")
+    # above the legend, at the left: the web app's image buttons cover the top right corner
+    axes.set_title(
+        title if title is not None else chorale.name or "", fontsize=9, loc="left", pad=18
+    )
     axes.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncols=5, fontsize=8, frameon=False)
     return figure
 

@@ -131,6 +131,10 @@ def test_generate_with_fermatas_placed_by_bar_and_beat(tiny_model: Path, tmp_pat
     waltz = generate(tiny_model, "-o", tmp_path / "w.musicxml", "--meter", "3/4", "--steps", "48")
     assert waltz.exit_code == 0, waltz.output
     assert Chorale.read(tmp_path / "w.musicxml").meter == "3/4"
+    bar = generate(tiny_model, "-o", tmp_path / "bar.csv", "--form", "AAB", "--phrases", "8,8,8")
+    assert bar.exit_code == 0, bar.output
+    rows = Chorale.read(tmp_path / "bar.csv").chords
+    assert (rows[:64] == rows[64:128]).all()
 
 
 def test_seed_makes_output_repeatable(tiny_model: Path, tmp_path: Path) -> None:

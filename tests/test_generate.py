@@ -597,6 +597,22 @@ def test_three_four_is_written_in_phrases_with_fermatas_on_downbeats(
         generate(net, Chorale([[72, 67, 64, 48]] * 16), meter="3/4")
 
 
+def test_bar_form_writes_its_first_two_phrases_out_twice(net: BachNet) -> None:
+    from bachnet.music.phrases import repeated_opening
+
+    piece = generate(net, None, form="AAB", phrases=(8, 8, 8, 12), seed=2)
+    assert piece.fermatas == (28, 60, 92, 124, 156, 204) and piece.pickup == 4
+    assert (piece.chords[:64] == piece.chords[64:128]).all()  # the Stollen, twice
+    assert repeated_opening(piece) == 64  # as the phrase table finds Bach's bar form
+    assert len(generate(net, None, form="AAB", steps=64, seed=0).fermatas) >= 5
+    with pytest.raises(InputError, match="needs at least three phrases"):
+        generate(net, None, form="AAB", phrases=(8, 8))
+    with pytest.raises(InputError, match="takes no prompt"):
+        generate(net, piece, form="AAB", phrases=(8, 8, 8))
+    with pytest.raises(InputError, match="form must be None or 'AAB'"):
+        generate(net, None, form="ABA")
+
+
 @pytest.mark.parametrize(
     ("fermatas", "match"),
     [

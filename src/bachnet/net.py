@@ -189,6 +189,7 @@ class BachNet:
         phrases: Sequence[float] | str | None = None,
         fermatas: str | Sequence[str | float] | None = None,
         meter: str = "4/4",
+        form: str | None = None,
         config: GenerationConfig | None = None,
     ) -> Chorale: ...
 
@@ -210,6 +211,7 @@ class BachNet:
         phrases: Sequence[float] | str | None = None,
         fermatas: str | Sequence[str | float] | None = None,
         meter: str = "4/4",
+        form: str | None = None,
         config: GenerationConfig | None = None,
     ) -> Chorale | list[Chorale]: ...
 
@@ -230,6 +232,7 @@ class BachNet:
         phrases: Sequence[float] | str | None = None,
         fermatas: str | Sequence[str | float] | None = None,
         meter: str = "4/4",
+        form: str | None = None,
         config: GenerationConfig | None = None,
     ) -> Chorale | list[Chorale]:
         """Compose: continue ``prompt`` by ``steps`` 16th notes; see
@@ -240,7 +243,7 @@ class BachNet:
         call. Without ``num_samples`` the result is one `Chorale`. ``phrases`` plans the
         phrases and fermatas (lengths in quarters, or ``"auto"``: Bach's), ``fermatas``
         the same plan by where each fermata falls (``"2.3, 4.3, 7.1"``, bar.beat), ``meter``
-        the time signature (``"3/4"`` is written in phrases; see
+        the time signature (``"3/4"`` is written in phrases), ``form="AAB"`` bar form (see
         `bachnet.generation.config.GenerationConfig`).
 
         Examples:
@@ -264,6 +267,7 @@ class BachNet:
             phrases=phrases if phrases is None or isinstance(phrases, str) else tuple(phrases),
             fermatas=fermatas,
             meter=meter,
+            form=form,
         )
         return compose(
             self, prompt, settings, num_samples=num_samples, seed=seed, constraint=constraint

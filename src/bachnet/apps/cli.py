@@ -816,6 +816,13 @@ def _sampler_options(function: F) -> F:
     help="Time signature; a 3/4 piece is written in phrases (--phrases auto unless given), "
     "its fermatas on downbeats.",
 )
+@click.option(
+    "--form",
+    type=click.Choice(["AAB"]),
+    default=None,
+    help="Bar form: the first two phrases written out twice, then the rest (--phrases auto "
+    "unless given; at least three phrases).",
+)
 @_NO_RULES_OPTION
 @_STRICT_OPTION
 @_TEMPO_OPTION
@@ -838,6 +845,7 @@ def generate(
     phrases: str | None,
     fermatas: str | None,
     meter: str,
+    form: str | None,
     no_rules: bool,
     strict: bool,
     tempo: float,
@@ -853,7 +861,7 @@ def generate(
     Example: bachnet generate -o chorale.mid -o chorale.musicxml --steps 128 --seed 1;
     bachnet generate --phrases 8,8,12,8 -o phrased.musicxml;
     bachnet generate --fermatas 2.3,4.3,7.1,9.3 -o placed.musicxml;
-    bachnet generate --meter 3/4 -o waltz.musicxml
+    bachnet generate --meter 3/4 -o waltz.musicxml; bachnet generate --form AAB -o bar.musicxml
     """
     _check_outputs(outputs)
     plan = _phrases(phrases)
@@ -876,6 +884,7 @@ def generate(
         phrases=plan,
         fermatas=placed,
         meter=meter,
+        form=form,
     )
     result = net.generate(start, config=config, num_samples=num_samples, seed=seed)
     _write_all(result, outputs, tempo)

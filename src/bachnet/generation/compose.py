@@ -282,6 +282,8 @@ def generate(
         raise InputError(f"num_samples must be >= 1, got {num_samples}")
     if prompt is not None and not isinstance(prompt, Chorale):
         raise InputTypeError(f"prompt must be a Chorale or None, got {type(prompt).__name__}")
+    if config.form == "AAB":
+        return _bar_form(model, prompt, config, num_samples, seed, constraint)
     ranges = config.ranges_for(model)
     wanted = config.wanted_key()
     if prompt is not None and wanted is not None:
@@ -364,6 +366,63 @@ def generate(
             piece = move_into_key(piece, found_key, wanted, ranges)
         chorales.append(piece)
     return chorales if num_samples > 1 else chorales[0]
+
+
+def _bar_form(
+    model: LanguageModel,
+    prompt: Chorale | None,
+    config: GenerationConfig,
+    num_samples: int,
+    seed: int | None,
+    constraint: npt.ArrayLike | None,
+) -> Chorale | list[Chorale]:
+    """Bar form, AAB: the first two phrases written, then written out again, then the rest.
+
+    The Stollen is composed first (a phrase plan of its two phrases); its second fermata
+    chord is held for a beat, so the repeat's pickup falls on the beat after it; the
+    Abgesang continues the two Stollen as a prompt, its plan counted from their last fermata.
+    """
+    if prompt is not None or constraint is not None:
+        raise InputError("form='AAB' composes a whole piece: it takes no prompt or constraint")
+    if config.fermatas is not None:
+        raise InputError("form='AAB' takes phrase lengths (phrases=), not fermatas=")
+    pieces = []
+    for i in range(num_samples):
+        sample_seed = None if seed is None else seed + i
+        lengths = (
+            draw_lengths(config.steps * STEP_QUARTERS, seed=sample_seed, meter=config.meter)
+            if config.phrases in (None, "auto")
+            else [int(q) for q in config.phrases]
+        )
+        while config.phrases in (None, "auto") and len(lengths) < 3:
+            lengths.append(lengths[-1])
+        if len(lengths) < 3:
+            raise InputError(
+                f"form='AAB' needs at least three phrases (two for A, one or more for B), "
+                f"got {len(lengths)}"
+            )
+        first = generate(
+            model, None, config.replace(form=None, phrases=tuple(lengths[:2])), seed=sample_seed
+        )
+        assert isinstance(first, Chorale)
+        end = first.fermatas[-1] + APPROACH_STEPS  # the second fermata chord held a beat
+        stollen = first.chords[:end]
+        twice = Chorale(
+            np.concatenate([stollen, stollen]),
+            name=first.name,
+            fermatas=(*first.fermatas, *(f + end for f in first.fermatas)),
+            pickup=first.pickup,
+            meter=first.meter,
+        )
+        piece = generate(
+            model,
+            twice,
+            config.replace(form=None, phrases=tuple(lengths[2:]), key=None),
+            seed=sample_seed,
+        )
+        assert isinstance(piece, Chorale)
+        pieces.append(piece.replace(name=first.name))
+    return pieces if num_samples > 1 else pieces[0]
 
 
 PLAIN_KEYS: tuple[Key, ...] = (

@@ -84,6 +84,7 @@ COMPOSE_SETTINGS = frozenset(
         "phrases",
         "fermatas",
         "meter",
+        "form",
     }
 )
 """The fields `bachnet.generation.compose.generate` reads."""
@@ -137,6 +138,10 @@ class GenerationConfig:
             (``phrases="auto"`` unless ``phrases`` or ``fermatas`` say otherwise), its
             fermatas on downbeats, as Bach's mostly are. A prompt's own metre wins over the
             default.
+        form: ``None``, or ``"AAB"``: bar form, as in 28.6 % of Bach's chorales: the first two
+            phrases (the Stollen) are written out twice, the rest (the Abgesang) follows; it
+            needs a phrase plan of at least three phrases (``phrases="auto"`` when none is
+            given) and no prompt.
 
     Raises:
         InputError: a setting out of range, an unknown sampler, rule, key or method.
@@ -157,6 +162,7 @@ class GenerationConfig:
     phrases: tuple[float, ...] | str | None = None
     fermatas: str | Sequence[str | float | tuple[int, int]] | None = None
     meter: str = "4/4"
+    form: str | None = None
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -194,6 +200,8 @@ class GenerationConfig:
         elif self.phrases is not None:
             plan = plan_phrases(self.phrases)  # a bad length fails here
             set_(self, "phrases", plan.lengths)
+        if self.form not in (None, "AAB"):
+            raise InputError(f"form must be None or 'AAB', got {self.form!r}")
         if self.meter not in PLAN_METERS:
             raise InputError(
                 f"meter: bachnet composes in {' or '.join(PLAN_METERS)}, not {self.meter!r}"

@@ -25,6 +25,7 @@ from bachnet.generation.config import GenerationConfig
 from bachnet.generation.decoder import BeamStep, beam_step_for
 from bachnet.generation.harmonize import as_melody, fit_range, harmonize, read_melody, score
 from bachnet.generation.rules import VoiceRange
+from bachnet.music.keys import Key
 from bachnet.music.ranges import JSB
 
 # A melody in quarter notes and eighths (MIDI pitch, quarter notes; None = rest).
@@ -292,3 +293,23 @@ def test_cli_errors_are_one_line(saved: Path, tmp_path: Path) -> None:
     one_error_line(run("harmonize", tune, "-o", "x.mp3"), 2, "x.mp3: unknown suffix")
     one_error_line(run("harmonize", tune, "--candidates", "0", *out), 2, "'--candidates'")
     one_error_line(run("harmonize", tune, "--method", "search", *out), 2, "'--method'")
+
+
+def test_a_tune_not_by_bach_opens_and_closes_on_its_tonic(net: BachNet) -> None:
+    from bachnet.generation.harmonize import melody_key
+
+    ode = [66, 66, 67, 69, 69, 67, 66, 64, 62, 62, 64, 66, 66, 66, 64, 64, 62, 62]  # in D
+    tune = np.repeat(ode, 4)
+    assert melody_key(tune) == Key(2)
+    minor = np.repeat([69, 72, 71, 69, 68, 69], 4)  # A minor, ending on its tonic
+    assert melody_key(minor) == Key(9, "minor")
+    d_major = {2, 6, 9}
+    for method in ("rerank", "beam", "sample"):
+        for seed in range(2):
+            piece = harmonize(net, tune, seed=seed, method=method)  # an untrained model
+            for chord in (piece.chords[:4], piece.chords[-8:]):  # the first and last notes
+                assert {int(p) % 12 for p in chord.ravel()} <= d_major, (method, seed)
+                assert set((chord[:, 3] % 12).tolist()) == {2}  # the tonic in the bass
+            assert piece.chords[:, 0].tolist() == tune.tolist()
+    last = harmonize(net, minor, seed=0).chords[-1]
+    assert {int(p) % 12 for p in last} <= {9, 0, 1, 4} and last[3] % 12 == 9  # Picardy allowed

@@ -38,7 +38,7 @@ import numpy.typing as npt
 from bachnet.errors import InputError, InputTypeError
 from bachnet.generation.config import HARMONIZE_SETTINGS, GenerationConfig, choose_method
 from bachnet.generation.gibbs import draw_gibbs
-from bachnet.generation.harmonize import check_length, draw_constrained
+from bachnet.generation.harmonize import check_length, draw_constrained, frame_in_key
 from bachnet.generation.masks import fill_mask
 from bachnet.model.protocol import LanguageModel
 from bachnet.music.chorale import Chorale
@@ -149,6 +149,10 @@ def fill(
         pieces = draw_gibbs(model, piece.chords, write, config, num_samples=num_samples, seed=seed)
     else:
         allowed = fill_mask(model.vocab, piece.chords, write)
+        melody = piece.chords[:, 0]
+        if not write[:, 0].any() and write[:, 1:].all() and (melody > 0).all():
+            # every voice under a kept soprano: a harmonisation, framed in its key as one
+            frame_in_key(allowed, melody, model.vocab, config.ranges_for(model))
         result = draw_constrained(
             model,
             allowed,

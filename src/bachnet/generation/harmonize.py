@@ -61,8 +61,12 @@ from bachnet.generation.rules import Rule
 from bachnet.generation.samplers import get as get_sampler
 from bachnet.model.protocol import LanguageModel
 from bachnet.model.scoring import nll_per_piece
+from bachnet.music.cadence import tonic_mask
 from bachnet.music.chorale import Chorale
 from bachnet.music.grid import melody_pitches as _pitches
+from bachnet.music.keys import Key
+from bachnet.music.ranges import VoiceRanges
+from bachnet.music.vocab import Vocabulary
 
 __all__ = [
     "DEFAULT_METHOD",
@@ -75,7 +79,9 @@ __all__ = [
     "check_length",
     "draw_constrained",
     "fit_range",
+    "frame_in_key",
     "harmonize",
+    "melody_key",
     "read_melody",
     "score",
 ]
@@ -321,12 +327,67 @@ def harmonize(
         return pieces if num_samples > 1 else pieces[0]
     if bass is None:
         allowed = soprano_mask(model.vocab, lines[0])
+        frame_in_key(allowed, lines[0], model.vocab, ranges)
     else:
         allowed = fill_mask(model.vocab, chords, write)
     return draw_constrained(model, allowed, config, num_samples=num_samples, seed=seed, name=label)
 
 
 _VOICE_WORDS = ("soprano", "alto", "tenor", "bass")
+
+
+def melody_key(melody: npt.ArrayLike) -> Key:
+    """The key a melody is in, as a harmoniser hears it: its last note is the tonic (as in
+    nearly every chorale tune), minor where the tune's notes sound minor on that tonic.
+
+    Examples:
+        >>> melody_key([64, 62, 60, 62, 64, 64, 64]), melody_key([69, 72, 71, 69, 68, 69])
+        (Key(tonic=4, mode='minor'), Key(tonic=9, mode='minor'))
+        >>> melody_key([60, 62, 64, 65, 67, 65, 64, 62, 60])
+        Key(tonic=0, mode='major')
+    """
+    pitches = np.asarray(melody)
+    sounding = pitches[pitches > 0]
+    tonic = int(sounding[-1]) % 12
+    major, minor = Key(tonic), Key(tonic, "minor")
+    classes = np.bincount(sounding % 12, minlength=12)
+    major_only = classes[(tonic + 4) % 12] + classes[(tonic + 9) % 12]  # the major third, sixth
+    minor_only = classes[(tonic + 3) % 12] + classes[(tonic + 8) % 12]
+    return minor if minor_only > major_only else major
+
+
+def frame_in_key(
+    allowed: npt.NDArray[np.bool_],
+    melody: npt.NDArray[np.int16],
+    vocab: Vocabulary,
+    ranges: VoiceRanges,
+) -> None:
+    """Open and close a harmonised melody on its key's tonic chord, the tonic in the bass
+    (`melody_key`), over its first and last notes where they belong to that chord: a tune
+    not by Bach otherwise could open on any chord and end out of its key."""
+    key = melody_key(melody)
+    rows = tonic_mask(key, vocab, ranges)
+    # a minor tune may end on a major chord, as 132 of Bach's 183 minor chorales do
+    final = rows | tonic_mask(Key(key.tonic), vocab, ranges) if key.mode == "minor" else rows
+    sounding = np.flatnonzero(melody > 0)
+    first, last = int(sounding[0]), int(sounding[-1])
+    end = first
+    while end < len(melody) and melody[end] == melody[first]:
+        end += 1
+    notes = [(first, end)]
+    start = last
+    while start > 0 and melody[start - 1] == melody[last]:
+        start -= 1
+    notes.append((start, last + 1))
+    for (begin, end), chord in zip(notes, (rows, final), strict=True):
+        if int(melody[begin]) % 12 not in key.triad:
+            continue
+        for step in range(begin, end):
+            block = allowed[VOICES_PER_STEP * step : VOICES_PER_STEP * (step + 1)]
+            framed = block & chord
+            if framed.any(axis=1).all():
+                block[:] = framed
+
 
 MAX_LINE_STEPS = 4096
 """The longest piece `harmonize` and `bachnet.generation.fill.fill` write around (256 bars of

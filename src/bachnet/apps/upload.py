@@ -19,7 +19,6 @@ Examples:
 
 from __future__ import annotations
 
-import math
 import multiprocessing
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -29,9 +28,8 @@ import numpy as np
 from bachnet.core.aliases import PathLike
 from bachnet.errors import BachNetError, InputError, LimitError
 from bachnet.formats import check_readable, lookup, read_melody
-from bachnet.formats.length import file_quarters
+from bachnet.formats.length import check_length
 from bachnet.music.chorale import Chorale
-from bachnet.music.grid import STEP_QUARTERS
 
 __all__ = ["UPLOAD_BYTES", "UPLOAD_MEMORY", "UPLOAD_SECONDS", "UPLOAD_STEPS", "read_upload"]
 
@@ -147,12 +145,7 @@ def _read_capped(source: Path, max_steps: int, line: int | None = None) -> Chora
     a MIDI or MusicXML file's length from its bytes."""
     name = source.name
     if lookup(source, "read").name != "csv":
-        steps = math.ceil(file_quarters(source) / STEP_QUARTERS)
-        if steps > max_steps:
-            raise LimitError(
-                f"{name}: the music lasts {steps:,} sixteenths, more than the {max_steps:,} "
-                f"({max_steps // 16} bars of 4/4) the app takes"
-            )
+        check_length(source, max_steps, "the app takes", label=name)  # no server folder shown
     try:
         piece = Chorale.read(source)
     except InputError as error:

@@ -32,23 +32,27 @@ from bachnet.music.table import MAX_FILE_BYTES
 __all__ = ["check_length", "file_quarters", "midi_quarters", "musicxml_quarters"]
 
 
-def check_length(path: Path) -> int:
-    """Refuse a MIDI or MusicXML file that lasts more than `MAX_STEPS` sixteenths.
+def check_length(
+    path: Path, limit: int = MAX_STEPS, reader: str = "bachnet reads", label: str | None = None
+) -> int:
+    """Refuse a MIDI or MusicXML file that lasts more than ``limit`` sixteenths (default
+    `MAX_STEPS`); the message names the file as ``label`` (default: its path) and ends with
+    ``reader`` (who refuses it).
 
     Returns:
         The file's length in sixteenths (rounded up).
 
     Raises:
-        LimitError: the file lasts longer than `MAX_STEPS` sixteenths (4,096 bars of 4/4), or
+        LimitError: the file lasts longer than ``limit`` sixteenths, or
             a compressed MusicXML file unpacks to more than `MAX_FILE_BYTES`.
         InputError: the file's timing cannot be read (a damaged file).
     """
     quarters = file_quarters(path)
     steps = math.ceil(quarters / STEP_QUARTERS)
-    if steps > MAX_STEPS:
+    if steps > limit:
         raise LimitError(
-            f"{path}: the music lasts {steps:,} sixteenths, more than the {MAX_STEPS:,} "
-            "(4,096 bars of 4/4) bachnet reads"
+            f"{label or path}: the music lasts {steps:,} sixteenths, more than the {limit:,} "
+            f"({limit // 16:,} bars of 4/4) {reader}"
         )
     return steps
 

@@ -38,7 +38,7 @@ import numpy.typing as npt
 from bachnet.errors import InputError, InputTypeError
 from bachnet.generation.config import HARMONIZE_SETTINGS, GenerationConfig, choose_method
 from bachnet.generation.gibbs import draw_gibbs
-from bachnet.generation.harmonize import check_length, draw_constrained, frame_in_key
+from bachnet.generation.harmonize import check_line_length, draw_constrained, frame_in_key
 from bachnet.generation.masks import fill_mask
 from bachnet.model.protocol import LanguageModel
 from bachnet.music.chorale import Chorale
@@ -139,7 +139,7 @@ def fill(
         raise InputError(f"num_samples must be >= 1, got {num_samples}")
     write = check_mask(mask, len(piece))
     if write.any():
-        check_length(len(piece), "fill")
+        check_line_length(len(piece), "fill")
     name = f"{piece.name} (filled)" if piece.name else "bachnet fill"
     if not write.any():
         copies = [piece.replace(name=name)] * num_samples

@@ -76,7 +76,7 @@ __all__ = [
     "MelodySpec",
     "Method",
     "as_melody",
-    "check_length",
+    "check_line_length",
     "draw_constrained",
     "fit_range",
     "frame_in_key",
@@ -311,7 +311,7 @@ def harmonize(
             "of one length"
         )
     length = steps.pop()
-    check_length(length, "harmonize")
+    check_line_length(length, "harmonize")
     chords = np.zeros((length, 4), dtype=np.int16)
     write = np.ones(chords.shape, dtype=bool)
     for voice, line in lines.items():
@@ -395,7 +395,7 @@ MAX_LINE_STEPS = 4096
 once, and a 20,000-step melody ran out of memory in TensorFlow after minutes."""
 
 
-def check_length(steps: int, what: str) -> None:
+def check_line_length(steps: int, what: str) -> None:
     """Refuse a piece longer than `MAX_LINE_STEPS` before any work.
 
     Raises:

@@ -130,7 +130,9 @@ def _child(path: str, max_steps: int, memory: int, line: int | None, send: Conne
         send.send(("ok", _read_capped(Path(path), max_steps, line)))
     except LimitError as error:
         send.send(("limit", str(error)))
-    except MemoryError:
+    except (MemoryError, SystemError):
+        # under the address-space limit an allocation that fails inside C code (an import, a
+        # parser) surfaces as MemoryError or as "SystemError: error return without exception"
         send.send(("limit", f"{Path(path).name}: reading it needed more than the memory allowed"))
     except BachNetError as error:
         send.send(("error", str(error)))

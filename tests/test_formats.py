@@ -55,7 +55,7 @@ def test_suffix_lists_come_from_the_table() -> None:
         ".png",
         ".pdf",
     )
-    assert suffixes("read") == (".mid", ".midi", ".musicxml", ".xml", ".mxl", ".csv")
+    assert suffixes("read") == (".mid", ".midi", ".musicxml", ".xml", ".mxl", ".krn", ".csv")
     assert suffixes("melody") == suffixes("read")
     assert {lookup(f"x{s}", "write").extra for s in (".wav", ".svg", ".csv")} == {
         "audio",

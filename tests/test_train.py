@@ -456,3 +456,85 @@ def test_ema_validates_and_keeps_the_averaged_weights(
 def test_ema_must_be_a_momentum() -> None:
     with pytest.raises(ValueError, match="ema must be a momentum"):
         TrainConfig(ema=1.0)
+
+
+# -------------------------------------------------------------- distillation and fine-tuning
+
+
+def divergence_from(teacher: BachNet, student: BachNet, pieces: list[Chorale]) -> float:
+    """Mean KL(teacher || student) over the tokens of ``pieces``, in nats."""
+    windows = Windows(pieces, student.vocab, length=student.config.window, stride=32)
+    inputs, _ = next(windows.batches(batch_size=windows.per_epoch))
+
+    def log_probs(net: BachNet) -> np.ndarray:
+        logits = net.logits(inputs).astype(np.float64)
+        top = logits.max(-1, keepdims=True)
+        return logits - top - np.log(np.exp(logits - top).sum(-1, keepdims=True))
+
+    p, q = log_probs(teacher), log_probs(student)
+    return float((np.exp(p) * (p - q)).sum(-1).mean())
+
+
+def test_distillation_pulls_the_student_toward_its_teacher(
+    few: tuple[list[Chorale], list[Chorale]],
+) -> None:
+    # The teacher is an untrained network: a distribution far from the data's. With most of
+    # the target on it, the student ends far closer to it than the same run on the data alone.
+    train, valid = few
+    teacher = small_net(seed=7)
+    plain_config = TrainConfig(epochs=3, batch_size=32, learning_rate=0.01, transpose=0)
+    distil_config = dataclasses.replace(plain_config, teachers=("random",), distill=0.9)
+    plain, distilled = small_net(seed=1), small_net(seed=1)
+    before = divergence_from(teacher, plain, valid)
+    history = distilled.fit(train, valid, config=distil_config, verbose=0, teachers=[teacher])
+    plain.fit(train, valid, config=plain_config, verbose=0)
+    after_plain = divergence_from(teacher, plain, valid)
+    after_distilled = divergence_from(teacher, distilled, valid)
+    assert after_distilled < 0.5 * after_plain, (before, after_plain, after_distilled)
+    # Validation is scored on the true tokens, as in any run (the best epoch's weights kept).
+    lead = [distilled.network.padding_for(piece.pickup) for piece in valid]
+    windows = Windows(valid, distilled.vocab, length=32, stride=32, lead=lead)
+    inputs, targets = next(windows.batches(batch_size=windows.per_epoch))
+    logits = distilled.logits(inputs).astype(np.float64)
+    top = logits.max(-1, keepdims=True)
+    log_probs = logits - top - np.log(np.exp(logits - top).sum(-1, keepdims=True))
+    hard = float(-np.take_along_axis(log_probs, targets[..., None], axis=-1).mean())
+    assert min(history["val_loss"]) == pytest.approx(hard, rel=1e-4)
+
+
+def test_teachers_must_match_the_configuration(few: tuple[list[Chorale], list[Chorale]]) -> None:
+    train, _ = few
+    config = TrainConfig(epochs=1, teachers=("a", "b"))
+    with pytest.raises(ValueError, match=r"names 2 teacher\(s\) \(a, b\) but 1 were given"):
+        small_net().fit(train, config=config, verbose=0, teachers=[small_net(seed=3)])
+    other = BachNet(dataclasses.replace(SMALL, vocab_size=47), vocab=Vocabulary(low=30, high=75))
+    with pytest.raises(ValueError, match=r"teacher a reads pitches 30\.\.75"):
+        small_net().fit(train, config=TrainConfig(teachers=("a",)), verbose=0, teachers=[other])
+
+
+def test_cli_fine_tunes_from_a_trained_model(tmp_path: Path, filled_cache: Path) -> None:
+    base = tmp_path / "base"
+    args = ["train", "-o", str(base), *SMALL_FLAGS, "--epochs", "1", "--batch-size", "256"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    tuned = tmp_path / "tuned"
+    args = ["train", "-o", str(tuned), "--init", str(base / "model"), "--epochs", "1"]
+    args += ["--batch-size", "256", "--lr", "1e-9", "--teacher", str(base / "model")]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "starting from" in result.output
+    run = json.loads((tuned / "run.json").read_text(encoding="utf-8"))
+    assert run["init"] == str(base / "model") and run["train"]["teachers"] == [str(base / "model")]
+    # A learning rate of 1e-9 leaves the weights where the base model had them.
+    first, second = BachNet.load(base / "model"), BachNet.load(tuned / "model")
+    assert second.config == first.config
+    for a, b in zip(first.keras_model.get_weights(), second.keras_model.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+    # Unset options follow the fine-tuning defaults.
+    again = tmp_path / "again"
+    args = ["train", "-o", str(again), "--init", str(base / "model"), "--epochs", "1"]
+    result = CliRunner().invoke(main, [*args, "--batch-size", "256"])
+    assert result.exit_code == 0, result.output
+    settings = json.loads((again / "run.json").read_text(encoding="utf-8"))["train"]
+    assert settings["learning_rate"] == 1e-4 and settings["patience"] == 5
+    assert settings["decay_epochs"] is None and settings["epochs"] == 1

@@ -21,6 +21,7 @@ from bachnet.model import saving, scoring
 from bachnet.model.config import ModelConfig, TrainConfig
 from bachnet.model.networks import network_for
 from bachnet.model.pretrained import resolve
+from bachnet.model.protocol import LanguageModel
 from bachnet.model.saving import ModelFileError
 from bachnet.music.chorale import Chorale
 from bachnet.music.keys import Key
@@ -93,14 +94,23 @@ class BachNet:
         config: TrainConfig | None = None,
         run_dir: PathLike | None = None,
         verbose: int | str = "auto",
+        teachers: Sequence[LanguageModel] = (),
     ) -> History:
         """Train on chorales; see `bachnet.training.fit.train` for every detail.
+
+        ``teachers`` are the models ``config.teachers`` names, loaded (knowledge distillation).
 
         Examples:
             >>> train = Dataset.jsb().split("train")  # doctest: +SKIP
             >>> net.fit(train, config=TrainConfig(epochs=1))  # doctest: +SKIP
+            >>> names = ("jsb-bar", "jsb-voice")
+            >>> teachers = [BachNet.from_pretrained(n) for n in names]  # doctest: +SKIP
+            >>> config = TrainConfig(epochs=40, teachers=names)  # doctest: +SKIP
+            >>> net.fit(train, config=config, teachers=teachers)  # doctest: +SKIP
         """
-        return fitting.train(self, train, valid, config=config, run_dir=run_dir, verbose=verbose)
+        return fitting.train(
+            self, train, valid, config=config, run_dir=run_dir, verbose=verbose, teachers=teachers
+        )
 
     # ---------------------------------------------------------------------------- evaluation
     def logits(self, tokens: npt.ArrayLike) -> npt.NDArray[np.float32]:

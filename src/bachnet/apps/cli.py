@@ -20,6 +20,7 @@ import click
 from bachnet import formats
 from bachnet._version import __version__
 from bachnet.data import Dataset, DownloadError
+from bachnet.data.corpus import SPLIT_SIZES
 from bachnet.data.reference import reference_figures, reference_phrases
 from bachnet.errors import BachNetError, InputError, NotFoundError
 from bachnet.formats.audio import AudioUnavailableError
@@ -74,22 +75,81 @@ def _load_model(model: str | None) -> BachNet:
     return BachNet.from_pretrained(model)
 
 
-_DATA_OPTION = click.option(
-    "--data",
-    default="jsb",
-    show_default=True,
-    help="'jsb', 'music21' or a folder/archive of CSV chorales.",
+_DATA_HELP = (
+    "'jsb' (downloaded once), 'music21' (bundled, holds the JSB test pieces), a folder or "
+    ".tgz/.zip archive of MIDI, MusicXML, .mxl, **kern or CSV chorales, or several joined by + "
+    "(jsb+FOLDER)."
 )
+
+_DATA_OPTION = click.option("--data", default="jsb", show_default=True, help=_DATA_HELP)
 """``--data`` of the commands that read a model's scores from a corpus (evaluate, calibrate)."""
 
 
-def _load_data(source: str) -> Dataset:
-    """``jsb`` (download), ``music21`` (bundled corpus) or a folder/archive of CSV files."""
-    if source == "jsb":
-        return Dataset.jsb()
-    if source == "music21":
-        return Dataset.from_music21(progress=True)
-    return Dataset.from_folder(source)
+class _Reading:
+    """A progress bar on standard error while a folder's files are read."""
+
+    def __init__(self) -> None:
+        self.bar: Any = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            self.bar = click.progressbar(
+                length=total, label=f"reading {total} files", file=sys.stderr
+            )
+            self.bar.__enter__()
+        self.bar.update(1)
+        if done == total:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
+def _load_data(
+    source: str,
+    *,
+    sizes: tuple[float, ...] = SPLIT_SIZES,
+    seed: int = 0,
+    splits: dict[str, list[str]] | None = None,
+) -> Dataset:
+    """A corpus by name (`Dataset.load`), split as a run recorded it when ``splits`` is given;
+    a musician's folder prints what was kept and refused."""
+    dataset = Dataset.load(source, sizes=sizes, seed=seed, progress=_Reading())
+    if splits:
+        dataset = dataset.with_splits(splits)
+    if dataset.check is not None:
+        click.echo(dataset.check.summary(), err=True)
+    return dataset
+
+
+def _recorded_splits(dataset: Dataset, source: str) -> dict[str, list[str]] | None:
+    """The split to record with a run: the piece names of a musician's corpus (a split made
+    here), none for the JSB archive and other corpora that carry their own split."""
+    if dataset.check is None and "+" not in source:
+        return None
+    return dataset.split_names()
+
+
+FINE_TUNE = {"learning_rate": 1e-4, "decay_epochs": 0, "patience": 5, "epochs": 50}
+"""`bachnet train --init`'s defaults: the learning rate the default preset's run ended on,
+held constant, and early stopping after 5 epochs without a better loss on the valid split."""
+
+
+def _union_ranges(first: Any, second: list[list[int]]) -> list[list[int]]:
+    """Each voice's range spanning both ``first`` (may be missing) and ``second``."""
+    if not first:
+        return second
+    return [[min(a[0], b[0]), max(a[1], b[1])] for a, b in zip(first, second, strict=True)]
+
+
+def _split_sizes(value: str) -> tuple[float, ...]:
+    try:
+        sizes = tuple(float(v) for v in value.split(","))
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not three comma-separated numbers") from None
+    if len(sizes) != 3 or any(not math.isfinite(v) or v < 0 for v in sizes) or sizes[0] <= 0:
+        raise click.BadParameter(
+            f"{value!r}: give three shares train,valid,test >= 0 with train > 0 (e.g. 0.8,0.1,0.1)"
+        )
+    return sizes
 
 
 def _figures(metrics: dict[str, float]) -> str:
@@ -148,12 +208,13 @@ def main() -> None:
 
 
 @main.command()
+@click.option("--data", default="jsb", show_default=True, help=_DATA_HELP)
 @click.option(
-    "--data",
-    default="jsb",
+    "--split-sizes",
+    default="0.8,0.1,0.1",
     show_default=True,
-    help="'jsb' (downloaded once), 'music21' (bundled, holds the JSB test pieces) "
-    "or a folder/archive of CSV chorales.",
+    help="Train, valid and test shares of a folder without train/valid/test sub-folders, "
+    "split by piece (seeded by --seed); recorded in the run folder.",
 )
 @click.option(
     "-o",
@@ -229,6 +290,28 @@ def main() -> None:
 @click.option("--window", type=click.IntRange(min=1), default=256, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option(
+    "--init",
+    default=None,
+    metavar="MODEL",
+    help="Start from a trained model (a preset name or folder): its network, vocabulary and "
+    "weights; the architecture options are then ignored. Use a lower --lr to fine-tune.",
+)
+@click.option(
+    "--teacher",
+    "teachers",
+    multiple=True,
+    metavar="MODEL",
+    help="Distil this model (repeat the option for an ensemble): the training targets mix "
+    "the teachers' averaged prediction with the true token (see --distill).",
+)
+@click.option(
+    "--distill",
+    type=click.FloatRange(0, 1, max_open=True),
+    default=0.5,
+    show_default=True,
+    help="The teachers' share of the training target (with --teacher).",
+)
+@click.option(
     "--time-limit",
     type=click.FloatRange(min=0, min_open=True),
     default=None,
@@ -255,6 +338,8 @@ def train(
     verbose: int,
     data_parallel: bool,
     time_limit: float | None,
+    init: str | None,
+    split_sizes: str,
     **options: Any,
 ) -> None:
     """Train a model on the JSB train split (valid split for early stopping), then test it.
@@ -265,6 +350,12 @@ def train(
     was jsb-voice (`--architecture voice_lstm`). jsb-beat's recipe is `--architecture
     beat_lstm` on JSB alone; the original BachNet is `--architecture lstm --lstm-units
     512,512,512 --dropout 0.2`.
+
+    Your own music: `--data FOLDER` reads MIDI, MusicXML, .mxl, **kern and CSV files (see
+    `bachnet data check FOLDER`), split by piece (--split-sizes); `--data jsb+FOLDER` adds
+    JSB's. `--init MODEL` fine-tunes a trained model (e.g. `--init jsb-bar`): unless set, the
+    learning rate is 1e-4, held, for at most 50 epochs with early stopping after 5 without a
+    better valid loss. `--teacher MODEL` (repeated) distils an ensemble into the model.
 
     The run folder makes training resumable: after an interruption (even kill -9), run
     `bachnet train -o OUT --resume` to continue from the last finished epoch.
@@ -285,7 +376,7 @@ def train(
         ignored = [
             max(param.opts, key=len)
             for param in context.command.params
-            if param.name in (*options, "data")
+            if param.name in (*options, "data", "init", "split_sizes")
             and param.name != "epochs"
             and context.get_parameter_source(param.name) != click.core.ParameterSource.DEFAULT
         ]
@@ -301,7 +392,10 @@ def train(
         ):
             train_config = dataclasses.replace(train_config, epochs=options["epochs"])
         data = settings.data or data
+        init = settings.init
+        recorded = settings.splits
     else:
+        recorded = None
         if (out / RUN_FILE).exists():
             raise click.ClickException(
                 f"{out} already holds a run: add --resume to continue it, or choose another folder"
@@ -315,9 +409,17 @@ def train(
             dropout=options.pop("dropout"),
             window=options.pop("window"),
         )
+        if init is not None:  # fine-tuning: what the user did not set follows FINE_TUNE
+            source = click.get_current_context().get_parameter_source
+            for name, value in FINE_TUNE.items():
+                if source(name) == click.core.ParameterSource.DEFAULT:
+                    options[name] = value
         decay = options.pop("decay_epochs")
+        options["teachers"] = tuple(options["teachers"])
         train_config = TrainConfig(decay_epochs=decay if decay else math.inf, **options)
-    dataset = _load_data(data)
+    dataset = _load_data(
+        data, sizes=_split_sizes(split_sizes), seed=train_config.seed, splits=recorded
+    )
     splits = dataset.splits
     train_split = dataset.split("train" if "train" in splits else "all")
     valid_split = dataset.split("valid") if "valid" in splits else None
@@ -331,9 +433,20 @@ def train(
                 f"--batch-size {train_config.batch_size} is not a multiple of the {devices} devices"
             )
         click.echo(f"data-parallel over {devices} devices", err=True)
-    net = BachNet(model_config)
+    if init is not None:
+        net = _load_model(init)
+        net.metadata.pop("calibration", None)  # the temperature was fitted to other weights
+        click.echo(f"starting from {init}: its network, vocabulary and weights", err=True)
+    else:
+        net = BachNet(model_config)
+    teachers = [_load_model(name) for name in train_config.teachers]
     click.echo(f"{net!r}; {len(train_split)} training chorales from {dataset.source}", err=True)
-    describe = {"data": data, "command": command}
+    describe: dict[str, Any] = {"data": data, "command": command}
+    if init is not None:
+        describe["init"] = init
+    named = _recorded_splits(dataset, data)
+    if named is not None:
+        describe["splits"] = named
     run_training(
         net,
         train_split,
@@ -343,10 +456,55 @@ def train(
         verbose=verbose,
         describe=describe,
         time_limit=None if time_limit is None else time_limit * 60,
+        teachers=teachers,
     )
+    if init is not None:  # generation keeps to the pretrained ranges and the new data's
+        net.metadata["voice_ranges"] = _union_ranges(
+            _load_model(init).metadata.get("voice_ranges"), net.metadata["voice_ranges"]
+        )
     _score_test(net, dataset)
     saved_to = net.save_pretrained(out / "model")
     click.echo(f"model saved to {saved_to}")
+
+
+@main.group(name="data")
+def data_group() -> None:
+    """Look at a corpus before training on it."""
+
+
+@data_group.command(name="check")
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.option("--summary", is_flag=True, help="Print only the totals, not a line per file.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the JSON report to this file.",
+)
+def data_check(source: Path, summary: bool, as_json: bool, out: Path | None) -> None:
+    """Read every music file in SOURCE (a folder or archive) and say which would be trained on.
+
+    Per file: kept (its length, metre, key and what was changed to fit the 16th-note grid or the
+    voices) or refused and why (not four voices, off the 16th grid, far outside SATB, outside
+    the pitches the model reads, unreadable); then the totals, voice ranges, metres and keys.
+    Nothing in SOURCE is written. `bachnet train --data SOURCE` trains on the kept files.
+    """
+    from bachnet.core.files import write_json
+    from bachnet.data.check import check_files
+    from bachnet.data.corpus import unpacked
+
+    _, report = check_files(unpacked(source), progress=_Reading())
+    report.source = str(source)
+    if out is not None:
+        write_json(out, report.to_dict())
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        click.echo(report.summary() if summary else str(report))
+    if out is not None:
+        click.echo(f"report written to {out}", err=True)
 
 
 @main.command()
@@ -358,9 +516,12 @@ def evaluate(model: str | None, data: str, split: str, as_json: bool) -> None:
     """Score MODEL (a folder, preset name or URL; default: the bundled model) on a split.
 
     Every token after the first of each chorale is scored once, given all of the chorale before it.
+    A model trained on a musician's folder is scored on the split it recorded for that folder.
     """
     net = _load_model(model)
-    dataset = _load_data(data)
+    corpus = net.metadata.get("corpus", {})
+    recorded = corpus.get("splits") if corpus.get("source") == data else None
+    dataset = _load_data(data, splits=recorded)
     chorales = dataset.split(split)
     metrics = net.evaluate(chorales)
     if as_json:

@@ -9,10 +9,10 @@ from __future__ import annotations
 import collections
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import overload
+from typing import TYPE_CHECKING, overload
 
 import numpy as np
 
@@ -22,15 +22,23 @@ from bachnet.data.form import with_form
 from bachnet.errors import InputError, NotFoundError
 from bachnet.music.chorale import Chorale
 from bachnet.music.table import suffixes
+from bachnet.music.vocab import Vocabulary
+
+if TYPE_CHECKING:
+    from bachnet.data.check import DataReport
 
 __all__ = [
     "JSB_SPLITS",
+    "SPLIT_SIZES",
     "ConversionReport",
     "Dataset",
 ]
 
 JSB_SPLITS = {"train": 229, "valid": 76, "test": 77}
 """Chorales per split in the JSB archive."""
+
+SPLIT_SIZES = (0.8, 0.1, 0.1)
+"""Train, valid and test shares of a musician's corpus split by piece (`Dataset.from_music`)."""
 
 
 def _natural_key(path: Path) -> list[object]:
@@ -93,6 +101,8 @@ class Dataset(Sequence[Chorale]):
                 )
         self.source = source
         self.report = report
+        self.check: DataReport | None = None
+        """For a musician's corpus (`from_music`), the verdict on every file."""
 
     # --------------------------------------------------------------------- sequence protocol
     def __len__(self) -> int:
@@ -220,15 +230,7 @@ class Dataset(Sequence[Chorale]):
             >>> Dataset.from_folder(root).splits
             {'test': 1, 'train': 2, 'all': 3}
         """
-        root = Path(path)
-        if root.is_file():
-            import hashlib
-
-            digest = hashlib.sha256(root.read_bytes()).hexdigest()[:16]
-            stem = root.name.split(".")[0]
-            target = data_dir() / "unpacked" / f"{stem}-{digest}"
-            with cache_lock(target):
-                root = safe_extract(root, target)
+        root = unpacked(Path(path))
         if not root.is_dir():
             raise InputError(f"{path}: no such folder or archive")
         files = sorted(
@@ -249,6 +251,189 @@ class Dataset(Sequence[Chorale]):
             if parent.parts:
                 splits[parent.parts[0]].append(index)
         return cls(chorales, splits, source=source or str(path))
+
+    @classmethod
+    def from_music(
+        cls,
+        path: PathLike,
+        *,
+        sizes: Sequence[float] = SPLIT_SIZES,
+        seed: int = 0,
+        vocab: Vocabulary | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> Dataset:
+        """A musician's own corpus: a folder or archive of MIDI, MusicXML, kern and CSV files.
+
+        Every file is read and checked (`bachnet.data.check.check_files`: four voices, the
+        16th-note grid, the model's pitches, SATB ranges); the refused ones are left out and
+        `check` says why. Pieces are named by their path in the folder. Sub-folders named
+        ``train``, ``valid`` and ``test`` make those splits; otherwise the pieces are split by
+        piece, seeded, in the shares ``sizes``. Nothing in the folder is written.
+
+        Args:
+            path: the folder, or a ``.tgz``/``.zip`` archive (unpacked into the cache).
+            sizes: train, valid, test shares for a folder without split sub-folders.
+            seed: seeds that split.
+            vocab: the pitches the model reads (default 36..81).
+            progress: called as ``progress(done, total)`` after each file.
+
+        Raises:
+            InputError: no such folder, no music files, or no file that can be trained on
+                (the message counts the refusals by reason).
+
+        Examples:
+            >>> import tempfile
+            >>> root = Path(tempfile.mkdtemp())
+            >>> for n in range(10):
+            ...     path = Chorale([[72, 67, 64, 48 + n % 3]] * 32).write(root / f"{n}.mid")
+            >>> ds = Dataset.from_music(root)
+            >>> ds.splits
+            {'train': 8, 'valid': 1, 'test': 1, 'all': 10}
+            >>> ds.check.kept, ds[0].name
+            (10, '0.mid')
+        """
+        from bachnet.data.check import check_files, split_names
+
+        root = unpacked(Path(path))
+        if not root.exists():
+            raise InputError(f"{path}: no such folder or archive")
+        pieces, report = check_files(root, vocab=vocab, progress=progress)
+        report.source = str(path)
+        if not pieces:
+            why = ", ".join(f"{n} {reason}" for reason, n in report.reasons().items())
+            raise InputError(
+                f"{path}: none of its {len(report.files)} music files can be trained on ({why}); "
+                "`bachnet data check` lists each file and why"
+            )
+        names = [piece.name or "" for piece in pieces]
+        folders = {name.split("/")[0] for name in names}
+        if "/" in "".join(names) and folders <= {"train", "valid", "test"} and "train" in folders:
+            named = {
+                split: [n for n in names if n.startswith(split + "/")]
+                for split in ("train", "valid", "test")
+            }
+        else:
+            named = split_names(names, sizes, seed)
+        dataset = cls(pieces, source=str(path))
+        dataset = dataset.with_splits(named)
+        dataset.check = report
+        return dataset
+
+    def split_names(self) -> dict[str, list[str]]:
+        """The names of the pieces in each split but ``all``: what a run records so that
+        resuming and evaluating it use the same split (`with_splits`).
+
+        Examples:
+            >>> pieces = [Chorale([[72, 67, 64, 48]], name=n) for n in "abc"]
+            >>> Dataset(pieces, {"train": [0, 2], "test": [1]}).split_names()
+            {'train': ['a', 'c'], 'test': ['b']}
+        """
+        return {
+            name: [self._chorales[i].name or "" for i in indices]
+            for name, indices in self._splits.items()
+            if name != "all"
+        }
+
+    def with_splits(self, names: Mapping[str, Sequence[str]]) -> Dataset:
+        """The same pieces split by name, as `split_names` recorded it.
+
+        Raises:
+            InputError: a recorded piece that is not in the dataset (its files changed), or
+                two pieces of one name.
+
+        Examples:
+            >>> pieces = [Chorale([[72, 67, 64, 48]], name=n) for n in "abc"]
+            >>> Dataset(pieces).with_splits({"train": ["a", "b"], "test": ["c"]}).splits
+            {'train': 2, 'test': 1, 'all': 3}
+            >>> Dataset(pieces).with_splits({"test": ["d"]})  # doctest: +ELLIPSIS
+            Traceback (most recent call last):
+            ...
+            bachnet.errors.InputError: the recorded test split names 1 piece(s) this data does ...
+        """
+        where: dict[str, int] = {}
+        for index, piece in enumerate(self._chorales):
+            name = piece.name or ""
+            if name in where:
+                raise InputError(f"two pieces are named {name!r}: cannot split by name")
+            where[name] = index
+        splits: dict[str, list[int]] = {}
+        for split, members in names.items():
+            missing = [name for name in members if name not in where]
+            if missing:
+                shown = ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else "")
+                raise InputError(
+                    f"the recorded {split} split names {len(missing)} piece(s) this data does "
+                    f"not have ({shown}); were files renamed or removed?"
+                )
+            splits[split] = [where[name] for name in members]
+        dataset = Dataset(self._chorales, splits, source=self.source, report=self.report)
+        dataset.check = self.check
+        return dataset
+
+    @classmethod
+    def load(
+        cls,
+        spec: str,
+        *,
+        sizes: Sequence[float] = SPLIT_SIZES,
+        seed: int = 0,
+        vocab: Vocabulary | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> Dataset:
+        """A corpus by name: ``jsb``, ``music21``, a folder or archive, or several joined by
+        ``+`` (``jsb+hymns/``).
+
+        A folder of CSV files in ``train/``, ``valid/``, ``test/`` sub-folders is read as it
+        always was (`from_folder`); any other folder or archive through `from_music`. Joined
+        corpora keep each one's splits (train with train, ...) and name their pieces
+        ``CORPUS/NAME`` (``jsb/chorale_12``, ``hymns/12.mid``).
+
+        Raises:
+            InputError: an empty name, or what the corpora's readers raise.
+
+        Examples:
+            >>> Dataset.load("jsb+my_hymns/").source  # doctest: +SKIP
+            'JSB Chorales + my_hymns/'
+        """
+        parts = [part for part in spec.split("+")]
+        if not all(parts):
+            raise InputError(f"--data {spec!r}: an empty corpus name (use e.g. jsb+FOLDER)")
+        if len(parts) > 1:
+            loaded = [
+                cls.load(part, sizes=sizes, seed=seed, vocab=vocab, progress=progress)
+                for part in parts
+            ]
+            return cls.joined(loaded, [Path(part).name or part for part in parts])
+        if spec == "jsb":
+            return cls.jsb()
+        if spec == "music21":
+            return cls.from_music21(progress=True)
+        root = unpacked(Path(spec))
+        if root.is_dir() and _csv_splits(root):
+            return cls.from_folder(root, source=spec)
+        return cls.from_music(spec, sizes=sizes, seed=seed, vocab=vocab, progress=progress)
+
+    @classmethod
+    def joined(cls, datasets: Sequence[Dataset], labels: Sequence[str]) -> Dataset:
+        """Several corpora as one: pieces renamed ``LABEL/NAME``, splits merged by name.
+
+        Examples:
+            >>> a = Dataset([Chorale([[72, 67, 64, 48]], name="x")], {"train": [0]})
+            >>> b = Dataset([Chorale([[72, 67, 64, 48]], name="x")], {"test": [0]})
+            >>> both = Dataset.joined([a, b], ["jsb", "mine"])
+            >>> both.split_names()
+            {'train': ['jsb/x'], 'test': ['mine/x']}
+        """
+        pieces: list[Chorale] = []
+        splits: dict[str, list[int]] = collections.defaultdict(list)
+        for dataset, label in zip(datasets, labels, strict=True):
+            offset = len(pieces)
+            pieces += [piece.replace(name=f"{label}/{piece.name}") for piece in dataset]
+            for name, indices in dataset._splits.items():
+                if name != "all":
+                    splits[name] += [offset + i for i in indices]
+        source = " + ".join(dataset.source for dataset in datasets)
+        return cls(pieces, dict(splits), source=source)
 
     @classmethod
     def from_paths(
@@ -372,3 +557,27 @@ def _convert(file: str) -> tuple[str, Chorale | None]:
     if (chorale.chords == 0).all(axis=0).any():
         return "with a silent voice after conversion", None
     return "kept", chorale
+
+
+def _csv_splits(root: Path) -> bool:
+    """Whether ``root`` is laid out as the JSB archive: CSV files only, in split folders."""
+    files = [f for f in root.rglob("*") if f.is_file() and not f.name.startswith(".")]
+    return bool(files) and all(
+        f.suffix.lower() == ".csv" and f.relative_to(root).parts[0] in ("train", "valid", "test")
+        for f in files
+        if f.suffix.lower() in suffixes("read")
+    )
+
+
+def unpacked(root: Path) -> Path:
+    """A folder as it is; an archive (``.tgz``, ``.zip``) unpacked safely into the cache,
+    keyed by its sha256 (the user's file is only read)."""
+    if root.is_file():
+        import hashlib
+
+        digest = hashlib.sha256(root.read_bytes()).hexdigest()[:16]
+        stem = root.name.split(".")[0]
+        target = data_dir() / "unpacked" / f"{stem}-{digest}"
+        with cache_lock(target):
+            root = safe_extract(root, target)
+    return root

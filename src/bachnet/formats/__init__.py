@@ -1,9 +1,10 @@
 """File formats: importing this package fills the format table of `bachnet.music.table`.
 
 The modules define the formats and the converters; this package registers them, in the order
-of `FORMATS` (the order in which suffixes are listed to users): MIDI, MusicXML and compressed
-MusicXML (`bachnet.formats.music21`), the JSB CSV format (`bachnet.formats.csv`), audio
-(`bachnet.formats.audio`) and the engraved score and piano roll (`bachnet.formats.score`).
+of `FORMATS` (the order in which suffixes are listed to users): MIDI, MusicXML, compressed
+MusicXML and Humdrum kern (`bachnet.formats.music21`), the JSB CSV format
+(`bachnet.formats.csv`), audio (`bachnet.formats.audio`) and the engraved score and piano roll
+(`bachnet.formats.score`).
 ``import bachnet`` imports this package, so `Chorale.read`, `Chorale.write`, `Chorale.to_music21`
 and the rest always find what they delegate to.
 
@@ -12,6 +13,8 @@ Examples:
     [('midi', ('.mid', '.midi')), ('musicxml', ('.musicxml', '.xml'))]
     >>> suffixes("write")
     ('.mid', '.midi', '.musicxml', '.xml', '.csv', '.wav', '.flac', '.ogg', '.svg', '.png', '.pdf')
+    >>> suffixes("read")
+    ('.mid', '.midi', '.musicxml', '.xml', '.mxl', '.krn', '.csv')
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ FORMATS: tuple[Format, ...] = (
     music21.MIDI,
     music21.MUSICXML,
     music21.MXL,
+    music21.KERN,
     csv.CSV,
     audio.AUDIO,
     score.SCORE,

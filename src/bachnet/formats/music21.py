@@ -1,20 +1,30 @@
-"""MIDI and MusicXML through music21: a `Chorale` to a score and back, and the files.
+"""MIDI, MusicXML and Humdrum kern through music21: a `Chorale` to a score and back, and the
+files.
 
-Three formats for the table (`bachnet.music.table`): `MIDI` (``.mid``, ``.midi``),
-`MUSICXML` (``.musicxml``, ``.xml``) and `MXL` (compressed MusicXML, read only); and the
-converters behind `Chorale.to_music21`, `Chorale.from_music21` and
-`bachnet.music.chorale.parse_music_file`. `bachnet.formats` registers them. music21 itself
-is imported on first use.
+Four formats for the table (`bachnet.music.table`): `MIDI` (``.mid``, ``.midi``),
+`MUSICXML` (``.musicxml``, ``.xml``), `MXL` (compressed MusicXML, read only) and `KERN`
+(Humdrum ``**kern``, ``.krn``, read only); and the converters behind `Chorale.to_music21`,
+`Chorale.from_music21` and `bachnet.music.chorale.parse_music_file`. `bachnet.formats`
+registers them. music21 itself is imported on first use.
+
+A file is read (`read_reading`) as four parts, one a voice, or as two staves of two voices
+each (a choir or piano score: soprano and alto on the upper staff, tenor and bass on the
+lower), and sampled onto the 16th-note grid. What had to change to fit is listed in the
+`Reading`'s notes; a file with more than 5 % of its notes off the grid is refused.
 
 Examples:
     >>> from bachnet import Chorale
     >>> c = Chorale([[72, 67, 64, 48]] * 4 + [[74, 67, 62, 43]] * 4)
     >>> from_music21(to_music21(c)) == c
     True
+    >>> from_music21(to_music21(c, staves=2)) == c  # two staves, two voices on each
+    True
 """
 
 from __future__ import annotations
 
+import itertools
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -48,13 +58,17 @@ if TYPE_CHECKING:
     import music21
 
 __all__ = [
+    "KERN",
+    "MAX_OFF_GRID",
     "MIDI",
     "MUSICXML",
     "MXL",
+    "Reading",
     "from_music21",
     "parse_music_file",
     "read_melody",
     "read_music21",
+    "read_reading",
     "to_music21",
     "write_midi",
     "write_musicxml",
@@ -62,9 +76,82 @@ __all__ = [
 
 _GRID = Fraction(STEP_QUARTERS)
 
+MAX_OFF_GRID = 0.05
+"""The largest share of a file's notes that may be off the 16th-note grid (`read_reading`)."""
+
+_STAVES = ("the upper staff (S, A)", "the lower staff (T, B)")
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A chorale read from a file, and what was changed to make it fit.
+
+    Args:
+        chorale: the four voices on the 16th-note grid, named after the file's stem.
+        notes: one short plain-English line per kind of change, such as
+            ``"3 grace notes dropped"`` or ``"2 notes off the 16th grid moved to the nearest
+            16th"``; empty when nothing was changed.
+    """
+
+    chorale: Chorale
+    notes: tuple[str, ...] = ()
+
+
+@dataclass
+class _Tally:
+    """What sampling a score onto the grid counted and changed."""
+
+    notes: int = 0  # note heads kept (a chord's notes each count)
+    off_grid: int = 0  # note heads whose start or end is not on a 16th
+    grace: int = 0  # grace note heads dropped
+    chords: int = 0  # chords in a one-voice part reduced to one note
+    pitch_order: bool = False  # a staff's voices told apart by pitch
+    shared: int = 0  # notes of one voice given to its silent staff-mate
+    reordered: str = ""  # how the parts were put top down, if they were not
+
+    def notes_text(self) -> tuple[str, ...]:
+        """The `Reading.notes` lines."""
+        lines = []
+        if self.reordered:
+            lines.append(self.reordered)
+        if self.grace:
+            lines.append(f"{_count(self.grace, 'grace note')} dropped")
+        if self.off_grid:
+            lines.append(
+                f"{_count(self.off_grid, 'note')} off the 16th grid moved to the nearest 16th"
+            )
+        if self.chords:
+            lines.append(
+                f"{_count(self.chords, 'chord')} in a one-voice part reduced to one note "
+                "(the top one for S and A, the bottom one for T and B)"
+            )
+        if self.pitch_order:
+            lines.append(
+                "two staves split into S, A, T, B by pitch order (crossings cannot be seen; "
+                "a note alone on a staff is sung by both of its voices)"
+            )
+        if self.shared:
+            lines.append(
+                f"{_count(self.shared, 'note')} of one voice also sung by the other voice of "
+                "its staff, which had neither a note nor a visible rest there"
+            )
+        return tuple(lines)
+
+
+@dataclass(frozen=True)
+class _Event:
+    """A note or chord of a part on the grid: steps ``start`` to ``stop`` (at least one)."""
+
+    start: int
+    stop: int
+    pitches: tuple[int, ...]
+    voice: int | None = None  # its music21 voice in a measure of two or more voices
+    measure: int | None = None
+    rest: bool = False  # a visible rest (of a voice), not a note
+
 
 def parse_music_file(path: PathLike) -> music21.stream.Score:
-    """Parse a MIDI or MusicXML file with music21, from its source.
+    """Parse a MIDI, MusicXML or Humdrum kern file with music21, from its source.
 
     music21 keeps pickled copies of parsed files in a cache folder shared by every user
     (``/tmp/music21``) and reads them back by name and date: a planted pickle would run code,
@@ -82,46 +169,108 @@ def parse_music_file(path: PathLike) -> music21.stream.Score:
     source = Path(path)
     check_readable(source)
     check_length(source)
+    kind = "Humdrum kern" if source.suffix.lower() == ".krn" else "MIDI or MusicXML"
     try:
         return music21.converter.parse(str(source), forceSource=True, storePickle=False)
     except Exception as error:  # music21 raises many kinds of error on a damaged file
         raise InputError(
-            f"{source}: cannot read it as MIDI or MusicXML ({type(error).__name__}: {error})"
+            f"{source}: cannot read it as {kind} ({type(error).__name__}: {error})"
         ) from None
 
 
-def from_music21(score: music21.stream.Score, name: str | None = None) -> Chorale:
-    """Sample a four-part music21 score onto the 16th-note grid (see `Chorale.from_music21`).
+def from_music21(
+    score: music21.stream.Score, name: str | None = None, *, voices: bool = True
+) -> Chorale:
+    """Sample a four-voice music21 score onto the 16th-note grid (see `Chorale.from_music21`).
+
+    Four parts are soprano, alto, tenor and bass, top down (parts listed from the bass up
+    are turned over); a chord in a part gives its top note (S, A) or its bottom note (T, B).
+    Two parts are two staves of two voices each, the upper staff S and A, the lower T and B;
+    see `read_reading` for how a staff is split. ``voices=False`` ignores music21's voices
+    and splits every staff by pitch order (music21 makes the voices of a MIDI file out of
+    overlapping notes, not out of the singers' parts). Notes off the grid are moved to the
+    nearest 16th and grace notes dropped, as many as there are (`read_reading` refuses a
+    file with too many).
 
     Raises:
-        InputError: the score does not have four parts, or has no notes.
+        InputError: the score does not have four parts or two staves of two voices each, a
+            staff has three notes at once, or the score has no notes.
     """
-    from music21.expressions import Fermata
+    return _sample(score, name or _score_name(score), voices=voices)[0]
 
-    parts = list(score.parts)
-    label = name or _score_name(score)
-    if len(parts) != 4:
-        raise InputError(f"{label}: expected 4 parts, got {len(parts)}")
-    end = float(score.highestTime)
-    steps = round(end / STEP_QUARTERS)
-    if steps <= 0:
-        raise InputError(f"{label}: the score has no duration")
-    chords = np.zeros((steps, 4), dtype=np.int16)
+
+def read_reading(path: PathLike) -> Reading:
+    """Read a four-voice MIDI, MusicXML (``.mxl`` too) or Humdrum kern file into a `Reading`:
+    a `Chorale` named after the file's stem, and what was changed to fit the 16th-note grid.
+
+    The file holds four parts (one a voice) or two staves of two voices each. On a staff,
+    two music21 voices in a measure are the upper and the lower voice (voice 1 above); where
+    one of them has neither a note nor a visible rest (a gap or a hidden rest) it sings the
+    other's note. A measure without voices, every measure of a MIDI file, and a chord within
+    a voice are split by pitch order: of two notes at once the higher is the upper voice,
+    and a note alone is sung by both voices (a unison: a rest of one voice under the other's
+    note cannot be told from it), so voices never cross there. A staff whose two voices never
+    differ holds one voice, and is refused. Grace notes are dropped; a note that starts or
+    ends off the 16th-note grid (a triplet, a 32nd) is moved to the nearest 16th, and one that
+    would vanish keeps one 16th; more than `MAX_OFF_GRID` of the notes off the grid refuses
+    the file. (music21 has already rounded a MIDI file's times to 16ths or triplets.)
+
+    Raises:
+        InputError: a missing, special, oversized or damaged file; not four voices; a staff
+            with three notes at once; too many notes off the grid. The message names the file.
+        LimitError: music longer than `bachnet.music.grid.MAX_STEPS` sixteenths.
+
+    Examples:
+        >>> import pathlib, tempfile
+        >>> from bachnet import Chorale
+        >>> c = Chorale([[72, 67, 64, 48]] * 4 + [[74, 67, 62, 43]] * 4)
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "hymn.musicxml"
+        >>> _ = to_music21(c, staves=2).write("musicxml", fp=str(path))
+        >>> reading = read_reading(path)
+        >>> reading.chorale == c, reading.chorale.name, reading.notes
+        (True, 'hymn', ())
+    """
+    source = Path(path)
+    try:
+        score = parse_music_file(source)
+        midi = source.suffix.lower() in MIDI.suffixes
+        chorale, tally = _sample(score, str(source), name=source.stem, voices=not midi)
+    except InputError:
+        raise  # bachnet's own (a LimitError stays one)
+    except ValueError as error:
+        raise InputError(f"{source}: {error}") from None
+    if tally.off_grid and tally.off_grid > MAX_OFF_GRID * tally.notes:
+        share = 100 * tally.off_grid / tally.notes
+        percent = f"{share:.0f}" if round(share) > 100 * MAX_OFF_GRID else f"{share:.1f}"
+        raise InputError(
+            f"{source}: {tally.off_grid} of {tally.notes} notes ({percent} %) are off the "
+            f"16th-note grid (triplets or shorter notes); at most "
+            f"{100 * MAX_OFF_GRID:.0f} % may be moved to the nearest 16th"
+        )
+    return Reading(chorale, tally.notes_text())
+
+
+def _sample(
+    score: Any, label: str, *, name: str | None = None, voices: bool = True
+) -> tuple[Chorale, _Tally]:
+    """`from_music21`, with what it counted; messages start with ``label``."""
+    parts = list(getattr(score, "parts", None) or [])
+    if len(parts) not in (2, 4):
+        raise InputError(_not_four(label, len(parts)))
+    tally = _Tally()
     fermatas: set[int] = set()
-    for voice, part in enumerate(parts):
-        for element in part.flatten().notesAndRests:
-            length = float(element.quarterLength)
-            if length <= 0:
-                continue  # grace note
-            if any(isinstance(e, Fermata) for e in element.expressions):
-                fermatas.add(round(float(element.offset) / STEP_QUARTERS))
-            if element.isRest:
-                continue
-            pitches = [p.midi for p in element.pitches]
-            pitch = max(pitches) if voice < 2 else min(pitches)
-            start = round(float(element.offset) / STEP_QUARTERS)
-            stop = round((float(element.offset) + length) / STEP_QUARTERS)
-            chords[start : max(stop, start + 1), voice] = pitch
+    events = [_events(part, tally, fermatas, voices=voices and len(parts) == 2) for part in parts]
+    events = [events[i] for i in _top_down(events, tally)]
+    size = max((e.stop for part in events for e in part), default=0)
+    if len(events) == 4:
+        columns = [_one_voice(part, voice, size, tally) for voice, part in enumerate(events)]
+    else:
+        columns = [
+            c for staff, part in enumerate(events) for c in _staff(part, staff, size, label, tally)
+        ]
+    chords = np.stack(columns, axis=1) if size else np.zeros((0, 4), dtype=np.int16)
+    if round(float(score.highestTime) / STEP_QUARTERS) <= 0:
+        raise InputError(f"{label}: the score has no duration")
     sounding = np.flatnonzero(chords.any(axis=1))
     if sounding.size == 0:
         raise InputError(f"{label}: the score has no notes")
@@ -129,7 +278,145 @@ def from_music21(score: music21.stream.Score, name: str | None = None) -> Choral
     meter, first_bar = _bars(parts[0])
     kept = [step - lead for step in merge_fermatas(fermatas) if lead <= step < length]
     pickup = (first_bar - lead) % bar_steps(meter)
-    return Chorale(chords[lead:length], name=label, fermatas=kept, pickup=pickup, meter=meter)
+    chorale = Chorale(
+        chords[lead:length], name=name or label, fermatas=kept, pickup=pickup, meter=meter
+    )
+    return chorale, tally
+
+
+def _not_four(label: str, parts: int, why: str = "") -> str:
+    return (
+        f"{label}: expected 4 parts, got {_count(parts, 'part')}{why}; four voices are 4 parts "
+        "(one a voice) or 2 staves of two voices each"
+    )
+
+
+def _in_measure(number: int | None) -> str:
+    return "" if number is None else f", measure {number}"
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def _events(part: Any, tally: _Tally, fermatas: set[int], *, voices: bool) -> list[_Event]:
+    """A part's notes (and, with ``voices``, its voices' visible rests) on the grid, counted
+    in ``tally``; the steps of its fermatas are added to ``fermatas``.
+
+    With ``voices``, an element in a measure of two or more music21 voices carries its
+    voice's index there (0 the first); otherwise none.
+    """
+    from music21.expressions import Fermata
+
+    voice_of: dict[int, tuple[int, int | None]] = {}
+    if voices:
+        for measure in part.getElementsByClass("Measure"):
+            found = list(measure.voices)
+            if len(found) >= 2:
+                for index, voice in enumerate(found):
+                    for element in voice.notesAndRests:
+                        voice_of[id(element)] = (index, measure.number)
+    events = []
+    flat = part.flatten()  # offsets from the start (a fresh parse's hierarchy can mislead)
+    for element in flat.notesAndRests:
+        length = Fraction(element.quarterLength)
+        if length <= 0:  # a grace note
+            tally.grace += 0 if element.isRest else len(element.pitches)
+            continue
+        offset = Fraction(element.getOffsetBySite(flat))
+        if any(isinstance(e, Fermata) for e in element.expressions):
+            fermatas.add(round(float(offset) / STEP_QUARTERS))
+        voice, measure = voice_of.get(id(element), (None, element.measureNumber))
+        start = round(float(offset) / STEP_QUARTERS)
+        stop = max(round(float(offset + length) / STEP_QUARTERS), start + 1)
+        if element.isRest:
+            if voice is not None and not element.style.hideObjectOnPrint:
+                events.append(_Event(start, stop, (), voice, measure, rest=True))
+            continue
+        pitches = tuple(int(p.midi) for p in element.pitches)
+        tally.notes += len(pitches)
+        if (offset / _GRID).denominator != 1 or ((offset + length) / _GRID).denominator != 1:
+            tally.off_grid += len(pitches)
+        events.append(_Event(start, stop, pitches, voice, measure))
+    return events
+
+
+def _one_voice(events: list[_Event], voice: int, size: int, tally: _Tally) -> npt.NDArray[np.int16]:
+    """One part of four on the grid: a chord gives its top note (S, A) or bottom (T, B)."""
+    column = np.zeros(size, dtype=np.int16)
+    for event in events:
+        if event.rest:
+            continue
+        if len(set(event.pitches)) > 1:
+            tally.chords += 1
+        column[event.start : event.stop] = max(event.pitches) if voice < 2 else min(event.pitches)
+    return column
+
+
+def _staff(
+    events: list[_Event], staff: int, size: int, label: str, tally: _Tally
+) -> tuple[npt.NDArray[np.int16], npt.NDArray[np.int16]]:
+    """A staff's upper and lower voice on the grid (see `read_reading` for the rules)."""
+    upper, lower = np.zeros(size, dtype=np.int16), np.zeros(size, dtype=np.int16)
+    loose: dict[int, set[int]] = {}  # step -> pitches to split by pitch order
+    where: dict[int, int | None] = {}  # step -> measure number, for messages
+    voiced: list[_Event] = []
+    rested = [np.zeros(size, dtype=bool), np.zeros(size, dtype=bool)]
+    for event in events:
+        if event.voice is not None and event.voice >= 2 and not event.rest:
+            raise InputError(
+                f"{label}: {_STAVES[staff]}{_in_measure(event.measure)}: a note in a third "
+                "voice; a staff holds two voices"
+            )
+        if event.rest:
+            if event.voice is not None and event.voice < 2:
+                rested[event.voice][event.start : event.stop] = True
+        elif event.voice is not None and len(set(event.pitches)) == 1:
+            voiced.append(event)
+        else:
+            for step in range(event.start, event.stop):
+                loose.setdefault(step, set()).update(event.pitches)
+                where.setdefault(step, event.measure)
+    for step, heard in sorted(loose.items()):
+        if len(heard) > 2:
+            raise InputError(
+                f"{label}: {_STAVES[staff]}{_in_measure(where[step])}: {len(heard)} notes at "
+                "once; a staff holds two voices"
+            )
+        upper[step], lower[step] = max(heard), min(heard)
+    tally.pitch_order = tally.pitch_order or bool(loose)
+    for event in voiced:
+        (upper, lower)[event.voice or 0][event.start : event.stop] = event.pitches[0]
+    for event in voiced:
+        own, other = (upper, lower) if event.voice == 0 else (lower, upper)
+        span = slice(event.start, event.stop)
+        silent = (other[span] == 0) & ~rested[1 - (event.voice or 0)][span] & (own[span] > 0)
+        if silent.any():
+            other[span] = np.where(silent, own[span], other[span])
+            tally.shared += 1
+    if not (upper != lower).any():
+        raise InputError(_not_four(label, 2, f", and {_STAVES[staff]} does not hold two voices"))
+    return upper, lower
+
+
+def _top_down(parts: list[list[_Event]], tally: _Tally) -> list[int]:
+    """The parts' order top down: as given, or turned over when they are listed from the
+    bottom up (four parts whose mean pitches rise from the first to the last; two staves, the
+    first one lower than the second). A part without notes keeps the order as given."""
+    means = []
+    for events in parts:
+        notes = [(p, e.stop - e.start) for e in events for p in e.pitches]
+        if not notes:
+            return list(range(len(parts)))
+        means.append(sum(p * steps for p, steps in notes) / sum(steps for _, steps in notes))
+    if all(low < high for low, high in itertools.pairwise(means)):
+        tally.reordered = (
+            "parts listed from the bass up: read top down as S, A, T, B"
+            if len(parts) == 4
+            else "staves listed from the bottom up: read top down as S, A, T, B"
+        )
+        return list(reversed(range(len(parts))))
+    return list(range(len(parts)))
 
 
 def _bars(part: Any) -> tuple[str, int]:
@@ -290,17 +577,14 @@ def _measured(
 
 
 def read_music21(path: Path) -> Chorale:
-    """Read a four-part MIDI or MusicXML file into a `Chorale` named after the file's stem.
+    """Read a four-voice MIDI, MusicXML or kern file into a `Chorale` named after the file's
+    stem (`read_reading`, without its notes; the table's reader).
 
     Raises:
-        InputError: a missing, special, oversized or damaged file, or not four voices.
+        InputError: a missing, special, oversized or damaged file, not four voices, or too
+            many notes off the 16th-note grid.
     """
-    try:
-        return from_music21(parse_music_file(path), name=path.stem)
-    except InputError:
-        raise  # bachnet's own (a LimitError stays one)
-    except ValueError as error:
-        raise InputError(str(error)) from None
+    return read_reading(path).chorale
 
 
 def write_midi(chorale: Chorale, path: Path, options: WriteOptions) -> Path:
@@ -462,3 +746,13 @@ MXL = Format(
     read_melody=read_melody,
 )
 """``.mxl``: read, and read as a melody; never written."""
+
+
+KERN = Format(
+    "kern",
+    (".krn",),
+    "a Humdrum **kern score, one spine per voice (read only)",
+    read=read_music21,
+    read_melody=read_melody,
+)
+"""``.krn``: read, and read as a melody; never written."""

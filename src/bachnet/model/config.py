@@ -26,8 +26,9 @@ def _from_dict(cls: type[_C], data: Mapping[str, Any]) -> _C:
     if unknown:
         raise InputError(f"unknown {cls.__name__} field(s): {', '.join(unknown)}")
     values = dict(data)
-    if "lstm_units" in values:
-        values["lstm_units"] = tuple(values["lstm_units"])
+    for name in ("lstm_units", "teachers"):
+        if name in values:
+            values[name] = tuple(values[name])
     return cls(**values)
 
 
@@ -197,6 +198,11 @@ class TrainConfig:
         stride: fixed windows every ``stride`` tokens; ``None`` for random windows.
         transpose: largest random transposition in semitones (random windows only).
         seed: seeds windows, shuffling and initial weights.
+        teachers: models (preset names or folders) to distil: the loss is cross-entropy
+            against ``distill`` x their averaged prediction (the mean of their log-probabilities,
+            renormalised) + ``1 - distill`` x the true token (knowledge distillation, Hinton et
+            al. 2015); empty: plain training. Validation is always scored on the true tokens.
+        distill: the teachers' share of the training target, in [0, 1).
 
     Examples:
         >>> TrainConfig(epochs=5).learning_rate_at(0)
@@ -214,6 +220,8 @@ class TrainConfig:
     stride: int | None = None
     transpose: int = 6
     seed: int = 0
+    teachers: tuple[str, ...] = ()
+    distill: float = 0.5
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -240,6 +248,10 @@ class TrainConfig:
         _check(self.stride is None or self.stride >= 1, f"stride must be >= 1, got {self.stride}")
         _check(
             0 <= self.transpose <= 24, f"transpose must be in 0..24 semitones, got {self.transpose}"
+        )
+        _check(
+            math.isfinite(self.distill) and 0 <= self.distill < 1,
+            f"distill must be a share in [0, 1), got {self.distill}",
         )
 
     def learning_rate_at(self, epoch: int) -> float:

@@ -303,7 +303,7 @@ class Chorale:
 
     @classmethod
     def from_music21(cls, score: music21.stream.Score, name: str | None = None) -> Chorale:
-        """Sample a four-part music21 score onto the 16th-note grid.
+        """Sample a four-voice music21 score onto the 16th-note grid.
 
         Each step takes the pitch sounding at its start (the highest note of a chord in the
         soprano and alto, the lowest in the tenor and bass). Notes shorter than a 16th that
@@ -315,11 +315,13 @@ class Chorale:
         `bachnet.music.grid.METERS`); a first measure shorter than a bar is a pickup.
 
         Args:
-            score: a score with exactly four parts, top voice first.
+            score: a score of four parts, top voice first, or of two staves with two voices
+                each (soprano and alto above, tenor and bass below; see
+                `bachnet.formats.music21.read_reading`).
             name: label; defaults to the score's title or corpus file path.
 
         Raises:
-            InputError: the score does not have four parts, or has no notes.
+            InputError: the score does not hold four voices, or has no notes.
 
         Examples:
             >>> c = Chorale([[72, 67, 64, 48]] * 4 + [[74, 67, 62, 43]] * 4)

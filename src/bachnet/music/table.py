@@ -1,7 +1,7 @@
 """The format table: every file format bachnet reads or writes, found by its suffix.
 
-One `Format` per kind of file (MIDI, MusicXML, CSV, audio, score) names its suffixes and the
-functions that read a `Chorale` from such a file, write one to it, or read a one-part melody
+One `Format` per kind of file (MIDI, MusicXML, kern, CSV, audio, score) names its suffixes and
+the functions that read a `Chorale` from such a file, write one to it, or read a one-part melody
 from it. The table starts empty: ``import bachnet.formats`` (which ``import bachnet`` does)
 registers bachnet's own formats, and `Chorale.read`, `Chorale.write`, the command line, the
 web app and the melody reader all look suffixes up here, so each suffix is listed once.
@@ -12,9 +12,9 @@ this module, like all of `bachnet.music`, imports no renderer.
 
 Examples:
     >>> [f.name for f in registered()]
-    ['midi', 'musicxml', 'mxl', 'csv', 'audio', 'score']
+    ['midi', 'musicxml', 'mxl', 'kern', 'csv', 'audio', 'score']
     >>> suffixes("read")
-    ('.mid', '.midi', '.musicxml', '.xml', '.mxl', '.csv')
+    ('.mid', '.midi', '.musicxml', '.xml', '.mxl', '.krn', '.csv')
     >>> lookup("chorale.wav", "write").extra
     'audio'
     >>> lookup("chorale.mp3", "read")  # doctest: +ELLIPSIS
@@ -169,7 +169,7 @@ def suffixes(purpose: Purpose | None = None) -> tuple[str, ...]:
 
     Examples:
         >>> suffixes("melody")
-        ('.mid', '.midi', '.musicxml', '.xml', '.mxl', '.csv')
+        ('.mid', '.midi', '.musicxml', '.xml', '.mxl', '.krn', '.csv')
     """
     return tuple(s for s, f in _BY_SUFFIX.items() if purpose is None or f.can(purpose))
 
@@ -225,10 +225,10 @@ def read_melody(path: PathLike) -> npt.NDArray[np.int16]:
     """Read a one-part melody onto the 16th-note grid: MIDI pitches per step, 0 = rest.
 
     ``.csv``: one column of MIDI pitches (a header line is optional), or the ``note0``
-    column of a JSB-style file. ``.mid``/``.midi``/``.musicxml``/``.xml``/``.mxl``: parsed
-    with music21; the file must hold one part, one note at a time, every note and rest starting
-    and ending on a 16th. Rests after the last note are dropped (MIDI files pad the last bar).
-    The file passes the checks `Chorale.read` makes (suffix, regular file, size).
+    column of a JSB-style file. ``.mid``/``.midi``/``.musicxml``/``.xml``/``.mxl``/``.krn``:
+    parsed with music21; the file must hold one part, one note at a time, every note and rest
+    starting and ending on a 16th. Rests after the last note are dropped (MIDI files pad the
+    last bar). The file passes the checks `Chorale.read` makes (suffix, regular file, size).
 
     Raises:
         InputError: an unknown suffix; a missing, special, oversized or unparsable file; a

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -94,7 +94,10 @@ class Perplexity(keras.metrics.Mean):  # type: ignore[misc]
             >>> round(float(m.result()), 3)
             4.0
         """
-        loss = keras.losses.sparse_categorical_crossentropy(y_true, y_pred, from_logits=True)
+        if len(y_true.shape) == len(y_pred.shape):  # distributions (distillation targets)
+            loss = keras.losses.categorical_crossentropy(y_true, y_pred, from_logits=True)
+        else:
+            loss = keras.losses.sparse_categorical_crossentropy(y_true, y_pred, from_logits=True)
         super().update_state(loss, sample_weight=sample_weight)
 
     def result(self) -> Any:
@@ -120,6 +123,7 @@ def train(
     describe: dict[str, Any] | None = None,
     time_limit: float | None = None,
     clock: Callable[[], float] = time.monotonic,
+    teachers: Sequence[LanguageModel] = (),
 ) -> History:
     """Train ``net`` in place and return the history (one value per epoch and metric).
 
@@ -143,6 +147,8 @@ def train(
         clock: the clock ``time_limit`` is measured on: wall-clock seconds by default,
             ``time.process_time`` for this process's CPU seconds (fair budgets on a busy
             machine).
+        teachers: the loaded models that ``config.teachers`` names, one each, in order
+            (knowledge distillation: they are run on every training batch; see `TrainConfig`).
 
     Returns:
         Metric name -> one value per epoch (``loss``, ``accuracy``, ``perplexity``,
@@ -169,6 +175,18 @@ def train(
         ['.lock', 'best.weights.h5', 'checkpoints', 'history.csv', 'run.json', 'state.json']
     """
     config = config or TrainConfig()
+    teachers = list(teachers)
+    if len(teachers) != len(config.teachers):
+        raise InputError(
+            f"the training configuration names {len(config.teachers)} teacher(s) "
+            f"({', '.join(config.teachers) or 'none'}) but {len(teachers)} were given"
+        )
+    for name, teacher in zip(config.teachers, teachers, strict=True):
+        if teacher.vocab != net.vocab:
+            raise InputError(
+                f"teacher {name} reads pitches {teacher.vocab.low}..{teacher.vocab.high}, "
+                f"the model {net.vocab.low}..{net.vocab.high}: a teacher must share the vocabulary"
+            )
     train = list(train)
     windows = Windows(
         train,
@@ -200,10 +218,16 @@ def train(
         ema_momentum=config.ema or 0.99,
     )
     model = net.keras_model
+    soft = bool(teachers)
     model.compile(
         optimizer=optimizer,
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy", Perplexity()],
+        loss=keras.losses.CategoricalCrossentropy(from_logits=True)
+        if soft
+        else keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=[
+            keras.metrics.CategoricalAccuracy(name="accuracy") if soft else "accuracy",
+            Perplexity(),
+        ],
     )
     run = RunFolder(Path(run_dir), net, config, describe or {}) if run_dir is not None else None
     with contextlib.ExitStack() as held:
@@ -212,7 +236,17 @@ def train(
                 check_new_run_folder(run.folder)  # before the lock file is written there
             held.enter_context(owned(run.folder))
         return _train(
-            net, train, config, run, windows, valid_windows, describe, time_limit, clock, verbose
+            net,
+            train,
+            config,
+            run,
+            windows,
+            valid_windows,
+            describe,
+            time_limit,
+            clock,
+            verbose,
+            teachers,
         )
 
 
@@ -227,6 +261,7 @@ def _train(
     time_limit: float | None,
     clock: Callable[[], float],
     verbose: int | str,
+    teachers: list[LanguageModel],
 ) -> History:
     model = net.keras_model
     first_epoch = run.restore() if run is not None else 0
@@ -249,12 +284,13 @@ def _train(
         callbacks.insert(0, keras.callbacks.SwapEMAWeights())
     if time_limit is not None:
         callbacks.append(_Deadline(time_limit, clock))
+    target = _Targets(teachers, config.distill, net.vocab.size)
     model.fit(
-        _source(windows, config.batch_size, epochs, drop),
+        target(_source(windows, config.batch_size, epochs, drop)),
         epochs=config.epochs,
         initial_epoch=first_epoch,
         steps_per_epoch=windows.batches_per_epoch(config.batch_size, drop_remainder=drop),
-        validation_data=_source(valid_windows, config.batch_size, None, False)
+        validation_data=target(_source(valid_windows, config.batch_size, None, False), hard=True)
         if valid_windows
         else None,
         validation_steps=valid_windows.batches_per_epoch(config.batch_size)
@@ -301,6 +337,8 @@ def provenance(
     corpus: dict[str, Any] = {"source": describe.get("data", "chorales")}
     if corpus["source"] == "jsb":
         corpus["sha256"] = registry()[JSB_ARCHIVE][0].split(":")[-1]
+    if "splits" in describe:  # a split bachnet made: evaluate the model on the same pieces
+        corpus["splits"] = describe["splits"]
     record: dict[str, Any] = {
         "voice_ranges": ranges,
         "corpus": corpus,
@@ -321,6 +359,43 @@ def _source(
     if epochs is None:  # validation: the few fixed windows as arrays (Keras takes no iterables)
         return next(windows.batches(windows.per_epoch))
     return windows.batches(batch_size, epochs=epochs, drop_remainder=drop)
+
+
+class _Targets:
+    """The training targets: token ids, or with teachers the distillation distributions.
+
+    With teachers, each batch's targets become ``(batch, time, vocab)`` probabilities:
+    ``distill`` x the teachers' averaged prediction (the mean of their log-probabilities,
+    renormalised: the better of the two ways of averaging measured on JSB valid) + ``1 -
+    distill`` x the one-hot true token; with ``hard=True`` (validation) the one-hot token alone,
+    so that ``val_loss`` stays the plain cross-entropy.
+    """
+
+    def __init__(self, teachers: list[LanguageModel], distill: float, vocab_size: int) -> None:
+        self.teachers, self.distill, self.vocab_size = teachers, distill, vocab_size
+
+    def soft(self, inputs: Any, targets: Any, hard: bool = False) -> Any:
+        """The target distributions of one batch (any backend's tensors or arrays)."""
+        ops = keras.ops
+        one_hot = ops.one_hot(targets, self.vocab_size)
+        if hard:
+            return one_hot
+        log_probs = [
+            ops.log_softmax(teacher.keras_model(inputs, training=False), axis=-1)
+            for teacher in self.teachers
+        ]
+        mean = ops.softmax(ops.mean(ops.stack(log_probs), axis=0), axis=-1)
+        return self.distill * mean + (1.0 - self.distill) * one_hot
+
+    def __call__(self, source: Any, hard: bool = False) -> Any:
+        if not self.teachers:
+            return source
+        if isinstance(source, tuple):  # validation arrays (NumPy path)
+            inputs, targets = source
+            return inputs, np.asarray(self.soft(inputs, targets, hard))
+        if keras.backend.backend() == "tensorflow" and not isinstance(source, Iterator):
+            return source.map(lambda x, y: (x, self.soft(x, y, hard)))
+        return ((x, np.asarray(self.soft(x, y, hard))) for x, y in source)
 
 
 class _Keeper(keras.callbacks.Callback):  # type: ignore[misc]

@@ -63,12 +63,17 @@ class RunSettings:
         train: the training configuration.
         data: the data source given to ``bachnet train --data`` (``None`` if not recorded).
         command: the command line that started the run (``None`` if not recorded).
+        init: the trained model the run started from (``bachnet train --init``), if any.
+        splits: the names of the pieces in each split, for a corpus split by bachnet (a
+            musician's folder), so that a resumed run trains on the same pieces.
     """
 
     model: ModelConfig
     train: TrainConfig
     data: str | None = None
     command: str | None = None
+    init: str | None = None
+    splits: dict[str, list[str]] | None = None
 
 
 def run_settings(folder: PathLike) -> RunSettings:
@@ -94,6 +99,8 @@ def run_settings(folder: PathLike) -> RunSettings:
             train=TrainConfig.from_dict(saved["train"]),
             data=saved.get("data"),
             command=saved.get("command"),
+            init=saved.get("init"),
+            splits=saved.get("splits"),
         )
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise InputError(f"{run_file}: cannot read the run's settings ({error})") from None

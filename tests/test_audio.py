@@ -1,7 +1,10 @@
-"""Audio: FluidSynth rendering, WAV/FLAC writing, clear errors when pieces are missing."""
+"""Audio: FluidSynth and midirenderer rendering, WAV/FLAC writing, the voices' balance, clear
+errors when pieces are missing."""
 
 from __future__ import annotations
 
+import sys
+import types
 import wave
 from collections.abc import Callable
 from pathlib import Path
@@ -12,8 +15,10 @@ import pytest
 from bachnet import Chorale, audio
 from bachnet.formats.audio import (
     AudioUnavailableError,
+    audio_backend,
     find_soundfont,
     render,
+    require,
     wav_bytes,
     write_audio,
 )
@@ -21,7 +26,7 @@ from bachnet.formats.audio import (
 
 def _synth_available() -> bool:
     try:
-        audio._fluidsynth()
+        audio_backend()
         find_soundfont()
     except (AudioUnavailableError, FileNotFoundError):
         return False
@@ -29,8 +34,7 @@ def _synth_available() -> bool:
 
 
 needs_synth = pytest.mark.skipif(
-    not _synth_available(),
-    reason="needs bachnet[audio] and the FluidSynth library (apt install libfluidsynth3)",
+    not _synth_available(), reason="needs bachnet[audio] (a synthesiser and a SoundFont)"
 )
 
 CADENCE = Chorale([[72, 67, 64, 48]] * 8 + [[71, 67, 62, 43]] * 8 + [[72, 67, 64, 48]] * 16)
@@ -116,9 +120,105 @@ def test_missing_synthesiser_names_the_extra(
     monkeypatch: pytest.MonkeyPatch, without_module: Callable[[str, str], None]
 ) -> None:
     without_module("fluidsynth", "Couldn't find the FluidSynth library.")
+    without_module("midirenderer", "No module named 'midirenderer'")
     monkeypatch.setattr(audio, "find_soundfont", lambda soundfont=None: Path("x.sf2"))
-    with pytest.raises(AudioUnavailableError, match=r"bachnet\[audio\].*libfluidsynth3"):
+    with pytest.raises(
+        AudioUnavailableError, match=r"bachnet\[audio\].*midirenderer.*libfluidsynth3"
+    ):
         render(CADENCE)
+    with pytest.raises(AudioUnavailableError, match=r"FluidSynth library.*No module named"):
+        require()
+
+
+def test_fluidsynth_is_preferred_and_the_wheel_renders_without_it(
+    monkeypatch: pytest.MonkeyPatch, without_module: Callable[[str, str], None]
+) -> None:
+    fluidsynth, midirenderer = types.ModuleType("fluidsynth"), types.ModuleType("midirenderer")
+    monkeypatch.setattr(fluidsynth, "Synth", object, raising=False)
+    monkeypatch.setattr(midirenderer, "render_wave_from", lambda font, midi: b"", raising=False)
+    monkeypatch.setitem(sys.modules, "fluidsynth", fluidsynth)
+    monkeypatch.setitem(sys.modules, "midirenderer", midirenderer)
+    assert audio_backend() == "fluidsynth"
+    without_module("fluidsynth", "Couldn't find the FluidSynth library.")
+    assert audio_backend() == "midirenderer"
+
+
+# ------------------------------------------------------------------ the wheel-only fallback
+
+
+@pytest.fixture(params=["fluidsynth", "midirenderer"])
+def backend(request: pytest.FixtureRequest, without_module: Callable[[str, str], None]) -> str:
+    """Each synthesiser in turn: FluidSynth where it loads; midirenderer with FluidSynth's
+    import made to fail, as on a machine without the library."""
+    name: str = request.param
+    if name == "fluidsynth":
+        try:
+            if audio_backend() != "fluidsynth":
+                pytest.skip("needs pyfluidsynth and the FluidSynth library")
+        except AudioUnavailableError:
+            pytest.skip("needs bachnet[audio]")
+    else:
+        pytest.importorskip("midirenderer")
+        without_module("fluidsynth", "Couldn't find the FluidSynth library.")
+    try:
+        find_soundfont()
+    except (AudioUnavailableError, FileNotFoundError):
+        pytest.skip("needs a General MIDI SoundFont (pretty-midi ships one)")
+    assert audio_backend() == name
+    return name
+
+
+def level_db(samples: np.ndarray) -> float:
+    return float(10 * np.log10(np.mean(np.square(samples, dtype=np.float64)) + 1e-20))
+
+
+def read_wav(path: Path) -> tuple[int, np.ndarray]:
+    with wave.open(str(path)) as read:
+        assert (read.getnchannels(), read.getsampwidth()) == (2, 2)
+        frames = np.frombuffer(read.readframes(read.getnframes()), dtype="<i2")
+        return read.getframerate(), frames.reshape(-1, 2) / 32768.0
+
+
+def test_each_backend_writes_a_chorale_of_the_right_length_and_level(
+    backend: str, tmp_path: Path
+) -> None:
+    out = CADENCE.write(tmp_path / "c.wav", tempo=120, sample_rate=22050)
+    rate, samples = read_wav(out)
+    assert rate == 22050
+    assert len(samples) == round(CADENCE.duration * 0.5 * 22050) + 22050  # 1 s tail
+    assert -26 < level_db(samples[: 4 * 22050]) < -14  # the same level from either
+    assert 0.1 < np.abs(samples).max() < 1.0
+
+
+def test_each_backend_keeps_pitch_and_silence_at_8_khz(backend: str) -> None:
+    piece = Chorale([[69, 0, 0, 0]] * 8 + [[0, 0, 0, 0]] * 24)  # 2 quarters, 6 of rest
+    samples = render(piece, sample_rate=8000, instrument="flute", tail=0)
+    assert samples.shape == (8 * 8000, 2) and np.abs(samples).max() <= 1.0
+    assert peak_frequency(samples[: 2 * 8000], 8000) == pytest.approx(440.0, rel=0.01)
+    assert level_db(samples[: 2 * 8000]) > -40
+    assert level_db(samples[-2 * 8000 :]) < -80  # the release has died away
+
+
+# Each voice alone over two bars of its register (the bass down to C2).
+VOICE_LINES = {
+    "soprano": [72, 72, 71, 69, 67, 69, 71, 72],
+    "alto": [67, 65, 64, 65, 64, 62, 62, 64],
+    "tenor": [60, 60, 55, 53, 55, 57, 55, 55],
+    "bass": [48, 45, 43, 41, 40, 41, 43, 36],
+}
+
+
+def test_every_voice_sounds_within_6_db_of_the_others(backend: str, tmp_path: Path) -> None:
+    levels = {}
+    for voice, (name, line) in enumerate(VOICE_LINES.items()):
+        rows = []
+        for pitch in line:
+            row = [0, 0, 0, 0]
+            row[voice] = pitch
+            rows += [row] * 4  # a quarter each
+        out = Chorale(rows).write(tmp_path / f"{name}.wav", tempo=120, sample_rate=22050)
+        levels[name] = level_db(read_wav(out)[1])
+    assert max(levels.values()) - min(levels.values()) < 6.0, levels
 
 
 @pytest.mark.parametrize(

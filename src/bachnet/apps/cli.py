@@ -511,8 +511,18 @@ def data_check(source: Path, summary: bool, as_json: bool, out: Path | None) -> 
 @click.argument("model", required=False)
 @_DATA_OPTION
 @click.option("--split", default="test", show_default=True, help="Which split to score.")
+@click.option(
+    "--split-sizes",
+    default="0.8,0.1,0.1",
+    show_default=True,
+    help="How a folder without split sub-folders is split (as `bachnet train` did), when "
+    "the model has not recorded its split.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seeds that split.")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
-def evaluate(model: str | None, data: str, split: str, as_json: bool) -> None:
+def evaluate(
+    model: str | None, data: str, split: str, split_sizes: str, seed: int, as_json: bool
+) -> None:
     """Score MODEL (a folder, preset name or URL; default: the bundled model) on a split.
 
     Every token after the first of each chorale is scored once, given all of the chorale before it.
@@ -521,7 +531,7 @@ def evaluate(model: str | None, data: str, split: str, as_json: bool) -> None:
     net = _load_model(model)
     corpus = net.metadata.get("corpus", {})
     recorded = corpus.get("splits") if corpus.get("source") == data else None
-    dataset = _load_data(data, splits=recorded)
+    dataset = _load_data(data, sizes=_split_sizes(split_sizes), seed=seed, splits=recorded)
     chorales = dataset.split(split)
     metrics = net.evaluate(chorales)
     if as_json:

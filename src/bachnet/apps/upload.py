@@ -27,7 +27,7 @@ import numpy as np
 
 from bachnet.core.aliases import PathLike
 from bachnet.errors import BachNetError, InputError, LimitError
-from bachnet.formats import check_readable, lookup, read_melody
+from bachnet.formats import check_readable, lookup, read_line
 from bachnet.formats.length import check_length
 from bachnet.music.chorale import Chorale
 
@@ -154,12 +154,16 @@ def _read_capped(source: Path, max_steps: int, line: int | None = None) -> Chora
         if line is None:
             raise
         try:
-            melody = read_melody(source)
+            melody = read_line(source)
         except InputError:
             raise error from None  # neither four voices nor one line: the first complaint
-        chords = np.zeros((len(melody), 4), dtype=np.int16)
-        chords[:, line] = melody
-        piece = Chorale(chords, name=source.stem)
+        chords = np.zeros((len(melody.pitches), 4), dtype=np.int16)
+        chords[:, line] = melody.pitches
+        struck = None
+        if melody.onsets is not None:  # the melody's repeated notes stay apart
+            struck = np.zeros(chords.shape, dtype=bool)
+            struck[:, line] = melody.onsets
+        piece = Chorale(chords, name=source.stem, onsets=struck)
     if len(piece) > max_steps:
         raise LimitError(
             f"{name}: {len(piece):,} sixteenths, more than the {max_steps:,} "

@@ -249,7 +249,7 @@ class Studio:
             phrases: a phrase plan (`bachnet.music.phrases.parse_phrases`): lengths in
                 quarters (``"8,8,12,8"``), ``"auto"`` (Bach's lengths), or empty (one cadence,
                 at the end); a composition only.
-            audio: render the WAV file (FluidSynth); without it, no audio is written.
+            audio: render the WAV file (`bachnet.formats.audio`); without it, no audio is written.
 
         Raises:
             InputError: a bad setting, a missing or unreadable prompt; the message says which.
@@ -341,7 +341,7 @@ class Studio:
                 whole piece).
             filler: the filler for ``method="gibbs"``: a preset name or folder (``None``: the
                 bundled ``jsb-coconet``).
-            audio: render the WAV file (FluidSynth); without it, no audio is written.
+            audio: render the WAV file (`bachnet.formats.audio`); without it, no audio is written.
 
         Returns:
             The new piece and its files; its summary says which bars and voices were
@@ -418,7 +418,7 @@ class Studio:
         for old in sorted(self.folder.glob("[0-9][0-9][0-9][0-9]"))[: -self.keep]:
             shutil.rmtree(old, ignore_errors=True)
         named = chorale.replace(name=f"bachnet {stem} {self._count}")
-        with ThreadPoolExecutor(max_workers=1) as pool:  # FluidSynth runs beside the score
+        with ThreadPoolExecutor(max_workers=1) as pool:  # the synthesiser runs beside the score
             rendering = (
                 pool.submit(
                     named.write, folder / f"{stem}.wav", tempo=self.tempo, sample_rate=22050

@@ -1,12 +1,14 @@
-"""Audio: a chorale rendered offline through FluidSynth with a General MIDI SoundFont.
+"""Audio: a chorale rendered offline with a General MIDI SoundFont.
 
 The `AUDIO` format of the table (`bachnet.music.table`: ``.wav``, ``.flac``, ``.ogg``, written
 only) and `render`, the converter behind `Chorale.to_audio`.
 
-Rendering needs the optional extra ``bachnet[audio]`` (the ``pyfluidsynth`` binding and
-``pretty-midi``, which ships the small TimGM6mb SoundFont) and the FluidSynth library itself
-(Debian/Ubuntu: ``apt install libfluidsynth3``; macOS: ``brew install fluid-synth``). Any
-General MIDI ``.sf2`` file can be used instead of the default one.
+Rendering needs the optional extra ``bachnet[audio]`` and nothing else: ``pretty-midi`` ships
+the small TimGM6mb SoundFont, and the ``midirenderer`` wheel (a synthesiser compiled in, for
+Linux x86-64, macOS and Windows) renders with it. Where the FluidSynth library is installed
+(Debian/Ubuntu: ``apt install libfluidsynth3``; macOS: ``brew install fluid-synth``) the
+``pyfluidsynth`` binding of the extra uses it instead; `audio_backend` says which one renders.
+Any General MIDI ``.sf2`` file can be used instead of the default one.
 """
 
 from __future__ import annotations
@@ -32,9 +34,11 @@ if TYPE_CHECKING:
 __all__ = [
     "AUDIO",
     "AUDIO_SUFFIXES",
+    "BACKENDS",
     "INSTRUMENTS",
     "MAX_AUDIO_SECONDS",
     "AudioUnavailableError",
+    "audio_backend",
     "find_soundfont",
     "render",
     "require",
@@ -62,23 +66,33 @@ _SYSTEM_SOUNDFONTS = (
     "/opt/homebrew/share/soundfonts/default.sf2",
     "/usr/local/share/soundfonts/default.sf2",
 )
+BACKENDS: tuple[str, ...] = ("fluidsynth", "midirenderer")
+"""The synthesisers `render` can use, in the order it tries them (see `audio_backend`)."""
+
 _VELOCITY = 80
 _BLOCK = 4096
+_TICKS_PER_SECOND = 24000
+"""MIDI clock of the file handed to midirenderer: one quarter a second, 24000 ticks each."""
+_MIDIRENDERER_GAIN = 2.5
+"""midirenderer plays about 8 dB below FluidSynth at ``gain=1.0``: this brings it level."""
+_SINC_TAPS = 16
+_SINC_PHASES = 1024
+_RESAMPLE_BLOCK = 16384
 
 
 class AudioUnavailableError(BachNetError, RuntimeError):
-    """The audio extra, the FluidSynth library or a SoundFont is missing."""
+    """The audio extra, a synthesiser or a SoundFont is missing."""
 
 
 def require(suffix: str = ".wav", soundfont: PathLike | None = None) -> None:
     """Check, before any work, that audio in ``suffix`` can be written.
 
     Raises:
-        AudioUnavailableError: the extra, the FluidSynth library, a SoundFont or (for
+        AudioUnavailableError: the extra (no synthesiser), a SoundFont or (for
             ``.flac``/``.ogg``) ``soundfile`` is missing; the message says what to install.
         FileNotFoundError: ``soundfont`` names no file.
     """
-    _fluidsynth()
+    audio_backend()
     find_soundfont(soundfont)
     if suffix.lower() in (".flac", ".ogg"):
         try:
@@ -87,6 +101,36 @@ def require(suffix: str = ".wav", soundfont: PathLike | None = None) -> None:
             raise AudioUnavailableError(
                 f"writing {suffix} needs the soundfile package: pip install 'bachnet[audio]'"
             ) from error
+
+
+def audio_backend() -> str:
+    """The synthesiser `render` uses now, one of `BACKENDS`.
+
+    ``"fluidsynth"`` when the ``pyfluidsynth`` binding and the FluidSynth library load, else
+    ``"midirenderer"`` when that wheel is installed (it needs no system library).
+
+    Raises:
+        AudioUnavailableError: neither is there; the message names both ways to get audio.
+
+    Examples:
+        >>> audio_backend() in BACKENDS  # doctest: +SKIP
+        True
+    """
+    try:
+        _fluidsynth()
+    except AudioUnavailableError as fluid_error:
+        try:
+            _midirenderer()
+        except AudioUnavailableError as wheel_error:
+            raise AudioUnavailableError(
+                "audio needs the audio extra: pip install 'bachnet[audio]' (its midirenderer "
+                "wheel renders on Linux x86-64, macOS and Windows), or pyfluidsynth with the "
+                "FluidSynth library (Debian/Ubuntu: apt install libfluidsynth3; macOS: brew "
+                f"install fluid-synth). FluidSynth: {fluid_error.__cause__ or fluid_error} "
+                f"midirenderer: {wheel_error.__cause__ or wheel_error}"
+            ) from fluid_error
+        return "midirenderer"
+    return "fluidsynth"
 
 
 def find_soundfont(soundfont: PathLike | None = None) -> Path:
@@ -136,12 +180,14 @@ def render(
     soundfont: PathLike | None = None,
     tail: float = 1.0,
 ) -> npt.NDArray[np.float32]:
-    """Render ``chorale`` to stereo samples through FluidSynth.
+    """Render ``chorale`` to stereo samples with the synthesiser `audio_backend` names.
 
     Each voice plays on its own MIDI channel with the same instrument; a note held over
     several steps (equal pitches in a row) sounds once; silence is silence. The result lasts
     exactly the chorale's length at ``tempo`` plus ``tail`` seconds for the last notes'
-    release.
+    release. FluidSynth renders at ``sample_rate``; midirenderer renders at 48 kHz, which is
+    then resampled (windowed sinc) and brought to FluidSynth's level, turned down as a whole
+    where that would pass full scale.
 
     Args:
         chorale: the piece.
@@ -157,7 +203,8 @@ def render(
     Raises:
         InputError: a bad tempo, sample rate, tail or instrument.
         LimitError: more than `MAX_AUDIO_SECONDS` of audio.
-        AudioUnavailableError: the extra, the FluidSynth library or a SoundFont is missing.
+        AudioUnavailableError: the extra (no synthesiser) or a SoundFont is missing, or the
+            synthesiser cannot read the SoundFont.
 
     Examples:
         >>> from bachnet import Chorale
@@ -179,6 +226,45 @@ def render(
         )
     program = _program(instrument)
     font = find_soundfont(soundfont)
+    backend = audio_backend()
+    seconds_per_step = STEP_QUARTERS * 60.0 / tempo
+    events = _events(chorale)
+    frames = round(len(chorale) * seconds_per_step * sample_rate) + round(tail * sample_rate)
+    if backend == "fluidsynth":
+        stereo = _render_fluidsynth(events, font, program, seconds_per_step, sample_rate, frames)
+    else:
+        stereo = _render_midirenderer(events, font, program, seconds_per_step, sample_rate, seconds)
+        stereo = _fit(stereo, frames)
+    assert stereo.shape == (frames, 2)
+    return stereo
+
+
+_Event = tuple[int, int, int, int]
+"""(step, channel, pitch ending or 0, pitch starting or 0), in time order."""
+
+
+def _events(chorale: Chorale) -> list[_Event]:
+    chords = chorale.chords
+    events: list[_Event] = []
+    sounding = [0, 0, 0, 0]
+    for step in range(len(chords) + 1):
+        row = chords[step] if step < len(chords) else (0, 0, 0, 0)
+        for channel in range(4):
+            pitch = int(row[channel])
+            if pitch != sounding[channel]:
+                events.append((step, channel, sounding[channel], pitch))
+                sounding[channel] = pitch
+    return events
+
+
+def _render_fluidsynth(
+    events: list[_Event],
+    font: Path,
+    program: int,
+    seconds_per_step: float,
+    sample_rate: int,
+    frames: int,
+) -> npt.NDArray[np.float32]:
     fluidsynth = _fluidsynth()
     synth = fluidsynth.Synth(gain=1.0, samplerate=float(sample_rate))
     try:
@@ -187,32 +273,121 @@ def render(
             raise AudioUnavailableError(f"FluidSynth could not load the SoundFont {font}")
         for channel in range(4):
             synth.program_select(channel, font_id, 0, program)
-        seconds_per_step = STEP_QUARTERS * 60.0 / tempo
-        chords = chorale.chords
-        total = round(len(chords) * seconds_per_step * sample_rate)
         pieces: list[npt.NDArray[np.int16]] = []
         done = 0
-        sounding = [0, 0, 0, 0]
-        for step in range(len(chords) + 1):
+        for step, channel, ending, starting in events:
             until = round(step * seconds_per_step * sample_rate)
             if until > done:
                 pieces.append(_samples(synth, until - done))
                 done = until
-            row = chords[step] if step < len(chords) else (0, 0, 0, 0)
-            for channel in range(4):
-                pitch = int(row[channel])
-                if pitch != sounding[channel]:
-                    if sounding[channel]:
-                        synth.noteoff(channel, sounding[channel])
-                    if pitch:
-                        synth.noteon(channel, pitch, _VELOCITY)
-                    sounding[channel] = pitch
-        pieces.append(_samples(synth, round(tail * sample_rate)))
+            if ending:
+                synth.noteoff(channel, ending)
+            if starting:
+                synth.noteon(channel, starting, _VELOCITY)
+        pieces.append(_samples(synth, frames - done))  # to the end, and the tail
     finally:
         synth.delete()
-    stereo = np.concatenate(pieces).reshape(-1, 2).astype(np.float32) / 32768.0
-    assert len(stereo) == total + round(tail * sample_rate)
+    return np.concatenate(pieces).reshape(-1, 2).astype(np.float32) / 32768.0
+
+
+def _render_midirenderer(
+    events: list[_Event],
+    font: Path,
+    program: int,
+    seconds_per_step: float,
+    sample_rate: int,
+    seconds: float,
+) -> npt.NDArray[np.float32]:
+    midirenderer = _midirenderer()
+    midi = _midi_file(events, program, seconds_per_step, seconds)
+    try:
+        wav = midirenderer.render_wave_from(font.read_bytes(), midi)
+    except (RuntimeError, ValueError) as error:
+        raise AudioUnavailableError(
+            f"midirenderer could not render with the SoundFont {font}: {error}"
+        ) from error
+    with wave.open(io.BytesIO(wav)) as read:
+        if (read.getnchannels(), read.getsampwidth()) != (2, 2):
+            raise AudioUnavailableError(
+                f"midirenderer wrote {read.getnchannels()} channels of "
+                f"{8 * read.getsampwidth()}-bit samples, not 16-bit stereo"
+            )
+        rate = read.getframerate()
+        pcm = np.frombuffer(read.readframes(read.getnframes()), dtype="<i2")
+    stereo: npt.NDArray[np.float32] = pcm.reshape(-1, 2).astype(np.float32)
+    stereo *= np.float32(_MIDIRENDERER_GAIN / 32768.0)
+    if rate != sample_rate:
+        stereo = _resample(stereo, rate, sample_rate)
+    peak = float(np.abs(stereo).max(initial=0.0))
+    if peak > 1.0:  # turned down as a whole rather than clipped
+        stereo /= np.float32(peak)
     return stereo
+
+
+def _midi_file(
+    events: list[_Event], program: int, seconds_per_step: float, seconds: float
+) -> bytes:
+    """A type-0 Standard MIDI File of ``events`` whose track ends at ``seconds``."""
+
+    def ticks(seconds: float) -> int:
+        return round(seconds * _TICKS_PER_SECOND)
+
+    timed: list[tuple[int, bytes]] = [(0, b"\xff\x51\x03" + (1_000_000).to_bytes(3, "big"))]
+    timed += [(0, bytes((0xC0 | channel, program))) for channel in range(4)]
+    for step, channel, ending, starting in events:
+        when = ticks(step * seconds_per_step)
+        if ending:
+            timed.append((when, bytes((0x80 | channel, ending, 0))))
+        if starting:
+            timed.append((when, bytes((0x90 | channel, starting, _VELOCITY))))
+    timed.append((max(timed[-1][0], ticks(seconds)), b"\xff\x2f\x00"))
+    track = bytearray()
+    last = 0
+    for when, message in timed:
+        track += _variable_length(when - last) + message
+        last = when
+    header = b"MThd" + (6).to_bytes(4, "big") + bytes((0, 0, 0, 1))
+    header += _TICKS_PER_SECOND.to_bytes(2, "big")
+    return header + b"MTrk" + len(track).to_bytes(4, "big") + bytes(track)
+
+
+def _variable_length(number: int) -> bytes:
+    out = [number & 0x7F]
+    number >>= 7
+    while number:
+        out.append(0x80 | (number & 0x7F))
+        number >>= 7
+    return bytes(reversed(out))
+
+
+def _resample(
+    samples: npt.NDArray[np.float32], source: int, target: int
+) -> npt.NDArray[np.float32]:
+    """``samples`` at ``source`` Hz resampled to ``target`` Hz by a Kaiser-windowed sinc."""
+    frames = round(len(samples) * target / source)
+    step = source / target
+    cutoff = 0.92 * min(1.0, target / source)
+    offsets = np.arange(1 - _SINC_TAPS, _SINC_TAPS + 1)
+    distance = offsets[None, :] - np.arange(_SINC_PHASES + 1)[:, None] / _SINC_PHASES
+    window = np.i0(8.0 * np.sqrt(np.clip(1.0 - (distance / _SINC_TAPS) ** 2, 0.0, None)))
+    kernel = np.sinc(cutoff * distance) * window
+    kernel = (kernel / kernel.sum(axis=1, keepdims=True)).astype(np.float32)
+    padded = np.pad(samples, ((_SINC_TAPS, _SINC_TAPS + 1), (0, 0)))
+    out = np.empty((frames, samples.shape[1]), dtype=np.float32)
+    for start in range(0, frames, _RESAMPLE_BLOCK):
+        when = np.arange(start, min(start + _RESAMPLE_BLOCK, frames)) * step
+        whole = np.floor(when).astype(np.int64)
+        phase = np.round((when - whole) * _SINC_PHASES).astype(np.int64)
+        taps = padded[whole[:, None] + offsets[None, :] + _SINC_TAPS]
+        out[start : start + len(when)] = np.einsum("bt,btc->bc", kernel[phase], taps)
+    return out
+
+
+def _fit(samples: npt.NDArray[np.float32], frames: int) -> npt.NDArray[np.float32]:
+    """``samples`` cut or padded with silence to exactly ``frames`` frames."""
+    if len(samples) >= frames:
+        return samples[:frames]
+    return np.pad(samples, ((0, frames - len(samples)), (0, 0)))
 
 
 def write_audio(path: PathLike, samples: npt.ArrayLike, sample_rate: int = 44100) -> Path:
@@ -310,7 +485,7 @@ def _samples(synth: Any, frames: int) -> npt.NDArray[np.int16]:
 def _fluidsynth() -> Any:
     try:
         import fluidsynth
-    except ImportError as error:
+    except (ImportError, OSError) as error:
         raise AudioUnavailableError(
             "audio needs the audio extra (pip install 'bachnet[audio]') and the FluidSynth "
             "library (Debian/Ubuntu: apt install libfluidsynth3; macOS: brew install "
@@ -321,6 +496,19 @@ def _fluidsynth() -> Any:
             "the installed 'fluidsynth' module is not pyfluidsynth: pip install pyfluidsynth"
         )
     return fluidsynth
+
+
+def _midirenderer() -> Any:
+    try:
+        import midirenderer
+    except ImportError as error:
+        raise AudioUnavailableError(f"the midirenderer wheel did not load: {error}") from error
+    if not hasattr(midirenderer, "render_wave_from"):
+        raise AudioUnavailableError(
+            "the installed 'midirenderer' module has no render_wave_from: "
+            "pip install 'midirenderer>=0.1.3'"
+        )
+    return midirenderer
 
 
 def _write(chorale: Chorale, path: Path, options: WriteOptions) -> Path:
@@ -340,7 +528,7 @@ def _require(path: Path) -> None:
 AUDIO = Format(
     "audio",
     AUDIO_SUFFIXES,
-    "audio rendered by FluidSynth with a General MIDI SoundFont",
+    "audio rendered with a General MIDI SoundFont (FluidSynth or midirenderer)",
     write=_write,
     extra="audio",
     require=_require,

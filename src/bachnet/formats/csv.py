@@ -21,14 +21,13 @@ import io
 from pathlib import Path
 
 import numpy as np
-import numpy.typing as npt
 
 from bachnet.core.aliases import PathLike
 from bachnet.core.files import atomic_path
 from bachnet.errors import InputError, LimitError
 from bachnet.music.chorale import Chorale
 from bachnet.music.grid import MAX_STEPS, melody_pitches
-from bachnet.music.table import Format, WriteOptions, check_readable
+from bachnet.music.table import Format, Line, WriteOptions, check_readable
 
 __all__ = ["CSV", "HEADER", "csv_text", "read_csv", "read_melody", "write_csv"]
 
@@ -95,9 +94,10 @@ def write_csv(chorale: Chorale, path: Path, options: WriteOptions) -> Path:
     return path
 
 
-def read_melody(path: Path) -> npt.NDArray[np.int16]:
+def read_melody(path: Path) -> Line:
     """Read a melody from CSV: one column of MIDI pitches (a header line is optional), or the
-    ``note0`` column (the soprano) of a JSB-style file.
+    ``note0`` column (the soprano) of a JSB-style file. A CSV column cannot say where a
+    repeated note is struck again: a note is struck where the pitch changes (``onsets`` None).
 
     Raises:
         InputError: no pitches, several columns without a ``note0`` header, a cell that is not
@@ -124,7 +124,7 @@ def read_melody(path: Path) -> npt.NDArray[np.int16]:
         if not cell.lstrip("-").isdigit():
             raise InputError(f"{path}, line {line}: {cell!r} is not a MIDI pitch")
         values.append(int(cell))
-    return melody_pitches(np.array(values, dtype=np.int64), str(path))
+    return Line(melody_pitches(np.array(values, dtype=np.int64), str(path)))
 
 
 CSV = Format(

@@ -50,6 +50,7 @@ from bachnet.music.grid import (
 from bachnet.music.keys import Key, find_key
 from bachnet.music.table import (
     Format,
+    Line,
     WriteOptions,
     check_readable,
 )
@@ -148,6 +149,7 @@ class _Event:
     voice: int | None = None  # its music21 voice in a measure of two or more voices
     measure: int | None = None
     rest: bool = False  # a visible rest (of a voice), not a note
+    tied: bool = False  # the continuation of a tied note: held on, not struck again
 
 
 def parse_music_file(path: PathLike) -> music21.stream.Score:
@@ -278,10 +280,34 @@ def _sample(
     meter, first_bar = _bars(parts[0])
     kept = [step - lead for step in merge_fermatas(fermatas) if lead <= step < length]
     pickup = (first_bar - lead) % bar_steps(meter)
+    struck = _struck(events, chords)
     chorale = Chorale(
-        chords[lead:length], name=name or label, fermatas=kept, pickup=pickup, meter=meter
+        chords[lead:length],
+        name=name or label,
+        fermatas=kept,
+        pickup=pickup,
+        meter=meter,
+        onsets=struck[lead:length],
     )
     return chorale, tally
+
+
+def _struck(parts: list[list[_Event]], chords: npt.NDArray[np.int16]) -> npt.NDArray[np.bool_]:
+    """Where each voice strikes a note: at the start of every note of its part (of its staff,
+    for the voice of the staff that sings that note), so repeated notes stay apart."""
+    struck = np.zeros(chords.shape, dtype=bool)
+    per_part = len(VOICES) // len(parts)
+    for index, events in enumerate(parts):
+        voices = range(index * per_part, (index + 1) * per_part)
+        for event in events:
+            if event.rest or event.tied or event.start >= len(chords):
+                continue
+            for voice in voices:
+                if per_part == 2 and event.voice in (0, 1) and voice % 2 != event.voice:
+                    continue
+                if chords[event.start, voice] in event.pitches:
+                    struck[event.start, voice] = True
+    return struck
 
 
 def _not_four(label: str, parts: int, why: str = "") -> str:
@@ -337,7 +363,8 @@ def _events(part: Any, tally: _Tally, fermatas: set[int], *, voices: bool) -> li
         tally.notes += len(pitches)
         if (offset / _GRID).denominator != 1 or ((offset + length) / _GRID).denominator != 1:
             tally.off_grid += len(pitches)
-        events.append(_Event(start, stop, pitches, voice, measure))
+        tied = element.tie is not None and element.tie.type in ("stop", "continue")
+        events.append(_Event(start, stop, pitches, voice, measure, tied=tied))
     return events
 
 
@@ -512,7 +539,7 @@ def _score(
             part.insert(0, meter.TimeSignature(time_signature))
         if voice == 0:
             part.insert(0, m21tempo.MetronomeMark(number=tempo, referent=1.0))
-        for midi, start, steps in runs(chords[:, voice]):
+        for midi, start, steps in runs(chords[:, voice], chorale.onsets[:, voice]):
             length = steps * STEP_QUARTERS
             element: note.GeneralNote
             if midi == 0:
@@ -597,8 +624,9 @@ def write_musicxml(chorale: Chorale, path: Path, options: WriteOptions) -> Path:
     return _write(chorale, path, options, "musicxml")
 
 
-def read_melody(path: Path) -> npt.NDArray[np.int16]:
-    """Read a one-part MIDI or MusicXML melody (see `bachnet.music.table.read_melody`).
+def read_melody(path: Path) -> Line:
+    """Read a one-part MIDI, MusicXML or kern melody, with where each note is struck (see
+    `bachnet.music.table.read_line`).
 
     Raises:
         InputError: not one part, a chord, two notes at once, an off-grid note or rest (the
@@ -632,12 +660,15 @@ def read_melody(path: Path) -> npt.NDArray[np.int16]:
     if not notes:
         raise InputError(f"{path}: the melody is empty (no notes)")
     melody = np.zeros(max(note[1] for note in notes), dtype=np.int64)
+    struck = np.zeros(len(melody), dtype=bool)
     for start, stop, pitch, where in sorted(notes):
         if melody[start:stop].any():
             raise InputError(f"{where}: two notes sound at once; a melody has one note at a time")
         melody[start:stop] = pitch
+        struck[start] = True
     pitches = melody_pitches(melody, str(path))
-    return pitches[: int(np.flatnonzero(pitches)[-1]) + 1]  # MIDI pads the last bar
+    end = int(np.flatnonzero(pitches)[-1]) + 1  # MIDI pads the last bar
+    return Line(pitches[:end], struck[:end])
 
 
 def _write(chorale: Chorale, path: Path, options: WriteOptions, fmt: str) -> Path:
@@ -658,7 +689,8 @@ def _padded(chorale: Chorale) -> Chorale:
     rest = chorale.bar_steps - chorale.pickup
     rows = np.concatenate([np.zeros((rest, 4), np.int16), chorale.chords])
     marks = [step + rest for step in chorale.fermatas]
-    return chorale.replace(rows, fermatas=marks, pickup=0)
+    struck = np.concatenate([np.zeros((rest, 4), bool), chorale.onsets])
+    return chorale.replace(rows, fermatas=marks, pickup=0, onsets=struck)
 
 
 def _two_staves(score: music21.stream.Score) -> music21.stream.Score:

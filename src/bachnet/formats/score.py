@@ -226,7 +226,7 @@ def piano_roll(chorale: Chorale, *, title: str | None = None, width: float = 10.
     figure = Figure(figsize=(width, 4.0), dpi=150, layout="constrained")
     axes = figure.add_subplot()
     for voice, (name, colour) in enumerate(zip(VOICES, VOICE_COLOURS, strict=True)):
-        for pitch, start, length in runs(chords[:, voice]):
+        for pitch, start, length in runs(chords[:, voice], chorale.onsets[:, voice]):
             if pitch:
                 axes.broken_barh([(start, length)], (pitch - 0.4, 0.8), color=colour)
         axes.plot([], [], color=colour, linewidth=6, label=name)

@@ -46,7 +46,7 @@ import numpy.typing as npt
 
 from bachnet.core.aliases import PathLike
 from bachnet.errors import InputError, LimitError
-from bachnet.formats import read_melody
+from bachnet.formats import read_line, read_melody
 from bachnet.generation.config import (
     DEFAULT_METHOD,
     HARMONIZE_SETTINGS,
@@ -75,6 +75,7 @@ __all__ = [
     "GenerationConfig",
     "MelodySpec",
     "Method",
+    "as_line",
     "as_melody",
     "check_line_length",
     "draw_constrained",
@@ -91,6 +92,27 @@ MelodySpec = npt.ArrayLike | Chorale | PathLike
 
 
 # ------------------------------------------------------------------------------- melodies
+def as_line(
+    soprano: MelodySpec, voice: int = 0
+) -> tuple[npt.NDArray[np.int16], npt.NDArray[np.bool_] | None, str | None]:
+    """`as_melody`, with where the line's notes are struck (``None`` where nothing says: an
+    array of pitches, a CSV file, a `Chorale` read without articulation).
+
+    Examples:
+        >>> piece = Chorale([[72, 67, 64, 48]] * 2, onsets=[[1, 1, 1, 1]] * 2)
+        >>> as_line(piece)[1].tolist()
+        [True, True]
+    """
+    if isinstance(soprano, Chorale):
+        pitches, name = as_melody(soprano, voice)
+        return pitches, soprano.onsets[:, voice] if soprano.articulated else None, name
+    if isinstance(soprano, str | os.PathLike):
+        line = read_line(soprano)
+        return line.pitches, line.onsets, Path(soprano).stem
+    pitches, name = as_melody(soprano, voice)
+    return pitches, None, name
+
+
 def as_melody(soprano: MelodySpec, voice: int = 0) -> tuple[npt.NDArray[np.int16], str | None]:
     """The MIDI pitches (one per 16th step, 0 = rest) and name of any `MelodySpec` (of a
     `Chorale`: its ``voice``, 0 soprano .. 3 bass).
@@ -296,11 +318,14 @@ def harmonize(
         raise InputError("harmonize needs a line to keep: a soprano, a bass, or both")
     ranges = config.ranges_for(model)
     lines: dict[int, npt.NDArray[np.int16]] = {}
+    struck: dict[int, npt.NDArray[np.bool_]] = {}  # the given lines' articulation
     names: list[str] = []
     for voice, spec in ((0, soprano), (3, bass)):
         if spec is not None:
-            line, name = as_melody(spec, voice)
+            line, onsets, name = as_line(spec, voice)
             lines[voice] = _placed(model, line, ranges[voice], voice, bass is None)
+            if onsets is not None:
+                struck[voice] = onsets
             names += [name] if name else []
     name = names[0] if names else None
     label = f"{name} (harmonised)" if name else "bachnet harmonisation"
@@ -324,13 +349,38 @@ def harmonize(
         pieces = draw_gibbs(
             model, chords, write, config, num_samples=num_samples, seed=seed, name=label
         )
-        return pieces if num_samples > 1 else pieces[0]
+        return _articulated(pieces if num_samples > 1 else pieces[0], struck)
     if bass is None:
         allowed = soprano_mask(model.vocab, lines[0])
         frame_in_key(allowed, lines[0], model.vocab, ranges)
     else:
         allowed = fill_mask(model.vocab, chords, write)
-    return draw_constrained(model, allowed, config, num_samples=num_samples, seed=seed, name=label)
+    drawn = draw_constrained(model, allowed, config, num_samples=num_samples, seed=seed, name=label)
+    return _articulated(drawn, struck)
+
+
+@overload
+def _articulated(drawn: Chorale, struck: dict[int, npt.NDArray[np.bool_]]) -> Chorale: ...
+@overload
+def _articulated(
+    drawn: list[Chorale], struck: dict[int, npt.NDArray[np.bool_]]
+) -> list[Chorale]: ...
+def _articulated(
+    drawn: Chorale | list[Chorale], struck: dict[int, npt.NDArray[np.bool_]]
+) -> Chorale | list[Chorale]:
+    """The harmonisations with the given lines struck where the user's file strikes them (a
+    repeated note stays two notes in every file written); the written voices are struck
+    where their pitch changes, as the model hears them."""
+    if not struck:
+        return drawn
+    pieces = drawn if isinstance(drawn, list) else [drawn]
+    marked = []
+    for piece in pieces:
+        onsets = piece.onsets.copy()
+        for voice, column in struck.items():
+            onsets[:, voice] = column
+        marked.append(piece.replace(onsets=onsets))
+    return marked if isinstance(drawn, list) else marked[0]
 
 
 _VOICE_WORDS = ("soprano", "alto", "tenor", "bass")

@@ -301,7 +301,7 @@ def move_into_key(piece: Chorale, found: Key, wanted: Key | None, ranges: Ranges
         shifts = sorted(range(-6, 6), key=lambda s: (abs(s), abs(offset + s), s))
         plain = [s for s in shifts if abs(found.transpose(s).accidentals) <= 4]
         chords = next((c for c in map(moved, plain) if bounds.contains(c)), piece.chords)
-    return piece.replace(chords)
+    return piece.replace(chords, onsets=piece.onsets if piece.articulated else None)
 
 
 def _register(piece: Chorale) -> float:

@@ -72,8 +72,11 @@ class Chorale:
     ``chords`` is an integer array of shape ``(steps, 4)``: soprano, alto, tenor and bass,
     MIDI numbers 1..127 with 0 for silence. A note held for several steps repeats its pitch in
     each row, so two repeated notes of the same pitch and one held note look the same: that is
-    a property of the JSB data set, and `to_music21` merges them into one held note.
-    Fermatas, pickup and metre are notation: equality and hashing look at ``chords`` alone.
+    a property of the JSB data set (and of what the models see). Where the articulation is
+    known (a file read, a melody given), ``onsets`` says where each note is struck, and every
+    file written keeps repeated notes apart; without it a run of one pitch is one held note.
+    Fermatas, pickup, metre and onsets are notation: equality and hashing look at ``chords``
+    alone.
 
     Args:
         chords: anything ``numpy.asarray`` turns into a ``(steps, 4)`` integer array.
@@ -84,6 +87,9 @@ class Chorale:
             bar line). Bach's chorales mostly start with a one-beat pickup (4).
         meter: the time signature, one of `bachnet.music.grid.METERS` (``"4/4"``,
             ``"3/4"``...).
+        onsets: a ``(steps, 4)`` boolean array, True where a voice strikes a note (``None``:
+            a note is struck only where the pitch changes). A change of pitch is always an
+            onset and silence never is, whatever is given.
 
     Raises:
         InputError: wrong shape, no steps, non-integer values or values outside 0..127; a
@@ -96,7 +102,7 @@ class Chorale:
         (3, np.int16(74))
     """
 
-    __slots__ = ("_chords", "_fermatas", "_meter", "_pickup", "name")
+    __slots__ = ("_chords", "_fermatas", "_meter", "_onsets", "_pickup", "name")
 
     def __init__(
         self,
@@ -106,9 +112,11 @@ class Chorale:
         fermatas: Iterable[int] = (),
         pickup: int = 0,
         meter: str = "4/4",
+        onsets: npt.ArrayLike | None = None,
     ) -> None:
         self._chords = _validated(chords, where=name or "chords")
         self._chords.setflags(write=False)
+        self._onsets = None if onsets is None else _validated_onsets(onsets, self._chords, name)
         self._fermatas = _validated_fermatas(fermatas, len(self._chords), where=name or "chords")
         self._meter = meter.replace(" ", "") if isinstance(meter, str) else meter
         self._pickup = check_pickup(pickup, self._meter)
@@ -122,10 +130,14 @@ class Chorale:
         fermatas: Iterable[int] | None = None,
         pickup: int | None = None,
         meter: str | None = None,
+        onsets: npt.ArrayLike | None = None,
     ) -> Chorale:
-        """A copy with some fields changed; the others (name, fermatas, pickup, metre) kept.
+        """A copy with some fields changed; the others (name, fermatas, pickup, metre,
+        onsets) kept.
 
-        Fermatas past the end of new, shorter ``chords`` are dropped.
+        Fermatas past the end of new, shorter ``chords`` are dropped. With new ``chords`` and
+        no new ``onsets``, each step keeps its articulation where its pitch is unchanged (a
+        kept voice keeps its repeated notes) and is struck where the pitch changed.
 
         Examples:
             >>> piece = Chorale([[72, 67, 64, 48]] * 8, "hymn", fermatas=[7], pickup=4)
@@ -137,13 +149,42 @@ class Chorale:
         kept = self._fermatas if fermatas is None else fermatas
         if fermatas is None and rows.ndim:
             kept = tuple(step for step in kept if step < len(rows))
+        struck = onsets
+        if struck is None and self._onsets is not None:
+            struck = self._onsets
+            if chords is not None and rows.ndim == 2 and rows.shape[1:] == (4,):
+                steps = min(len(rows), len(self._chords))
+                struck = np.zeros(rows.shape, dtype=bool)
+                same = rows[:steps] == self._chords[:steps]
+                struck[:steps] = self._onsets[:steps] & same
         return type(self)(
             rows,
             name=self.name if name is None else name,
             fermatas=kept,
             pickup=self._pickup if pickup is None else pickup,
             meter=self._meter if meter is None else meter,
+            onsets=struck,
         )
+
+    @property
+    def onsets(self) -> npt.NDArray[np.bool_]:
+        """``(steps, 4)`` booleans: where each voice strikes a note.
+
+        Without articulation (`articulated` False) a note is struck where the pitch changes.
+
+        Examples:
+            >>> c = Chorale([[72, 67, 64, 48]] * 2 + [[0, 67, 64, 48]])
+            >>> c.onsets[:, 0].tolist(), c.articulated
+            ([True, False, False], False)
+            >>> Chorale(c.chords, onsets=[[1, 1, 1, 1]] * 3).onsets[:, 0].tolist()
+            [True, True, False]
+        """
+        return self._onsets if self._onsets is not None else _pitch_onsets(self._chords)
+
+    @property
+    def articulated(self) -> bool:
+        """Whether the piece knows where its notes are struck (``onsets`` was given)."""
+        return self._onsets is not None
 
     @property
     def chords(self) -> npt.NDArray[np.int16]:
@@ -279,7 +320,7 @@ class Chorale:
             [[62, 0, 57, 50]]
         """
         shifted = np.where(self._chords > 0, self._chords.astype(np.int32) + semitones, 0)
-        return self.replace(shifted)
+        return self.replace(shifted, onsets=self._onsets)
 
     # ----------------------------------------------------------------------------- reading
     @classmethod
@@ -401,7 +442,7 @@ class Chorale:
         - ``.musicxml``/``.xml``: a score for MuseScore and friends, one part per voice, with
           the key signature found by key analysis;
         - ``.csv``: the JSB format;
-        - ``.wav``/``.flac``/``.ogg``: audio rendered by FluidSynth (extra ``bachnet[audio]``,
+        - ``.wav``/``.flac``/``.ogg``: audio rendered by FluidSynth or midirenderer (extra ``bachnet[audio]``,
           see `bachnet.formats.audio.render`);
         - ``.svg``/``.png``/``.pdf``: the engraved two-staff score, and a name ending in
           ``.roll.png`` a piano roll (extra ``bachnet[score]``, see `bachnet.formats.score`).
@@ -447,7 +488,7 @@ class Chorale:
     ) -> npt.NDArray[np.float32]:
         """Render the chorale to stereo samples, shape ``(frames, 2)``, floats in -1..1.
 
-        See `bachnet.formats.audio.render` (extra ``bachnet[audio]`` and the FluidSynth library).
+        See `bachnet.formats.audio.render` (extra ``bachnet[audio]``: FluidSynth where its library loads, else midirenderer).
 
         Examples:
             >>> Chorale([[69, 0, 0, 0]] * 16).to_audio(tail=0).shape  # doctest: +SKIP
@@ -546,6 +587,29 @@ def _validated(chords: npt.ArrayLike, where: str) -> npt.NDArray[np.int16]:
             f"({VOICES[voice]}, step {step}) is outside 0..127 (0 = silence)"
         )
     return array.astype(np.int16)
+
+
+def _pitch_onsets(chords: npt.NDArray[np.int16]) -> npt.NDArray[np.bool_]:
+    """True where a voice sounds a pitch other than the step before's (a new note)."""
+    change = np.ones(chords.shape, dtype=bool)
+    change[1:] = chords[1:] != chords[:-1]
+    onsets = change & (chords > 0)
+    onsets.setflags(write=False)
+    return onsets
+
+
+def _validated_onsets(
+    onsets: npt.ArrayLike, chords: npt.NDArray[np.int16], where: str | None
+) -> npt.NDArray[np.bool_]:
+    array = np.asarray(onsets)
+    if array.shape != chords.shape:
+        raise InputError(
+            f"{where or 'chords'}: onsets must have the chords' shape {chords.shape}, "
+            f"got {array.shape}"
+        )
+    merged = (array.astype(bool) & (chords > 0)) | _pitch_onsets(chords)
+    merged.setflags(write=False)
+    return merged
 
 
 def _validated_fermatas(fermatas: Iterable[int], steps: int, where: str) -> tuple[int, ...]:

@@ -109,17 +109,25 @@ def merge_fermatas(marks: Iterable[int], within: int = 8) -> list[int]:
     return [group[-1] for group in groups]
 
 
-def runs(voice: npt.NDArray[np.integer]) -> Iterator[tuple[int, int, int]]:
+def runs(
+    voice: npt.NDArray[np.integer], onsets: npt.NDArray[np.bool_] | None = None
+) -> Iterator[tuple[int, int, int]]:
     """Yield ``(pitch, start, steps)`` for each run of equal values of one voice.
 
     A run is a held note (or, for pitch 0, a rest): the way `Chorale.to_music21`, the piano
-    roll and every other writer see a voice.
+    roll and every other writer see a voice. With ``onsets`` (the voice's column of
+    `Chorale.onsets`) a note struck again starts a new run.
 
     Examples:
         >>> list(runs(np.array([60, 60, 60, 62], dtype=np.int16)))
         [(60, 0, 3), (62, 3, 1)]
+        >>> list(runs(np.array([60, 60, 60, 62]), np.array([True, False, True, True])))
+        [(60, 0, 2), (60, 2, 1), (62, 3, 1)]
     """
-    edges = np.flatnonzero(np.diff(voice)) + 1
+    change = np.diff(voice) != 0
+    if onsets is not None:
+        change |= np.asarray(onsets, dtype=bool)[1:]
+    edges = np.flatnonzero(change) + 1
     starts = np.concatenate([[0], edges])
     stops = np.concatenate([edges, [len(voice)]])
     for start, stop in zip(starts, stops, strict=True):

@@ -29,7 +29,7 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -45,6 +45,7 @@ __all__ = [
     "MAX_FILE_BYTES",
     "Converters",
     "Format",
+    "Line",
     "Purpose",
     "WriteOptions",
     "check_readable",
@@ -52,6 +53,7 @@ __all__ = [
     "lookup",
     "need",
     "read_chorale",
+    "read_line",
     "read_melody",
     "register",
     "registered",
@@ -95,7 +97,8 @@ class Format:
         description: one line for humans.
         read: reads a `Chorale` from a file that `check_readable` has passed.
         write: writes a `Chorale` to a path (atomically), returns the path written.
-        read_melody: reads a one-part melody, MIDI pitches per 16th step (0 = rest).
+        read_melody: reads a one-part melody: a `Line` of MIDI pitches per 16th step (0 =
+            rest) and, where the file knows them, the steps where notes are struck.
         extra: the ``pip install 'bachnet[EXTRA]'`` extra the format needs, if any.
         require: checks, before any work, that a file of this format can be written
             (raises naming what to install).
@@ -113,7 +116,7 @@ class Format:
     description: str
     read: Callable[[Path], Chorale] | None = field(default=None, repr=False)
     write: Callable[[Chorale, Path, WriteOptions], Path] | None = field(default=None, repr=False)
-    read_melody: Callable[[Path], npt.NDArray[np.int16]] | None = field(default=None, repr=False)
+    read_melody: Callable[[Path], Line] | None = field(default=None, repr=False)
     extra: str | None = None
     require: Callable[[Path], None] | None = field(default=None, repr=False)
 
@@ -221,6 +224,19 @@ def read_chorale(path: PathLike) -> Chorale:
     return reader(source)
 
 
+class Line(NamedTuple):
+    """A one-voice line on the 16th-note grid (`read_line`).
+
+    Attributes:
+        pitches: MIDI pitch per step, 0 = rest.
+        onsets: True where a note is struck (a repeated note is struck again); ``None`` where
+            the file cannot say (a CSV column): then a note is struck where the pitch changes.
+    """
+
+    pitches: npt.NDArray[np.int16]
+    onsets: npt.NDArray[np.bool_] | None = None
+
+
 def read_melody(path: PathLike) -> npt.NDArray[np.int16]:
     """Read a one-part melody onto the 16th-note grid: MIDI pitches per step, 0 = rest.
 
@@ -241,6 +257,19 @@ def read_melody(path: PathLike) -> npt.NDArray[np.int16]:
         >>> _ = path.write_text("pitch\\n72\\n72\\n0\\n74\\n")
         >>> read_melody(path).tolist()
         [72, 72, 0, 74]
+    """
+    return read_line(path).pitches
+
+
+def read_line(path: PathLike) -> Line:
+    """Read a one-part melody as `read_melody` does, with where its notes are struck.
+
+    Examples:
+        >>> import pathlib, tempfile
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "tune.csv"
+        >>> _ = path.write_text("pitch\n72\n72\n0\n74\n")
+        >>> read_line(path).onsets is None  # a CSV column cannot say
+        True
     """
     source = Path(path)
     reader = need(lookup(source, "melody").read_melody, "a melody reader")

@@ -42,9 +42,8 @@ def test_onsets_default_follow_pitch_changes_and_are_validated() -> None:
     chords = [[72, 67, 64, 48]] * 3 + [[0, 67, 62, 48]]
     plain = Chorale(chords)
     assert not plain.articulated
-    assert plain.onsets.astype(int).tolist() == [[1, 1, 1, 1], [0, 0, 0, 0], [0, 0, 0, 0]] + [
-        [0, 0, 1, 0]
-    ]
+    expected = [[1, 1, 1, 1], [0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 1, 0]]
+    assert plain.onsets.astype(int).tolist() == expected
     struck = Chorale(chords, onsets=[[0, 0, 0, 0], [1, 0, 0, 0], [1, 0, 0, 0], [1, 0, 0, 0]])
     # A change of pitch is always struck; silence never is.
     assert struck.onsets[:, 0].tolist() == [True, True, True, False]

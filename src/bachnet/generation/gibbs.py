@@ -263,6 +263,7 @@ def _redraw_notes(
     n: int,
     leaps: npt.NDArray[np.float64],
     parallels: tuple[float, float] | None,
+    cell_ok: npt.NDArray[np.bool_] | None = None,
 ) -> None:
     """Redraw whole written notes in place: every other note of each voice (by ``n``'s
     parity), half of them at random, each as one choice of pitch for all its cells, scored by
@@ -291,7 +292,13 @@ def _redraw_notes(
     sample[inverse], voice[inverse] = where[:, 0], where[:, 2]
     np.minimum.at(first, inverse, where[:, 1])
     np.maximum.at(last, inverse, where[:, 1])
-    scores = np.where(allowed[voice], scores, -np.inf)
+    permitted = allowed[voice]
+    if cell_ok is not None:  # a note takes only what each of its cells may take
+        note_ok = np.ones((len(notes), CLASSES), bool)
+        np.logical_and.at(note_ok, inverse, cell_ok[where[:, 1], where[:, 2]])
+        narrowed = permitted & note_ok
+        permitted = np.where(narrowed.any(axis=1, keepdims=True), narrowed, permitted)
+    scores = np.where(permitted, scores, -np.inf)
     pitches = ids_to_pitches(window)
     candidates = ids_to_pitches(np.arange(CLASSES))[None, :]
     rows = window.shape[1]
@@ -324,6 +331,7 @@ def gibbs_fill(
     offbeat: float = 0.0,
     leaps: npt.ArrayLike | None = None,
     note_steps: int = 0,
+    pitch_classes: npt.ArrayLike | None = None,
 ) -> npt.NDArray[np.int32]:
     """Draw the written cells of a piece; keep all others exactly.
 
@@ -349,6 +357,9 @@ def gibbs_fill(
         note_steps: after each of the first ``note_steps`` steps but the first, a pass that
             redraws whole notes (`_redraw_notes`): cell by cell, a held note's pitch can
             only change one cell at a time, so its leaps stay where the first step put them.
+        pitch_classes: ``(steps, 4, 12)`` booleans: the pitch classes (C = 0) each written
+            cell may take, e.g. a harmonisation's opening and closing tonic chord; a cell
+            whose voice has no such pitch in range is left free. ``None``: any.
 
     Returns:
         ``(num_samples, steps, 4)`` MIDI pitches.
@@ -383,6 +394,17 @@ def gibbs_fill(
     bounds = None if ranges is None else np.asarray(ranges, dtype=np.int64).reshape(4, 2)
     allowed = _allowed_classes(bounds)
     allowed[~allowed.any(axis=1), 1:] = True  # a voice with nothing in range: anything sounding
+    cell_ok = None
+    if pitch_classes is not None:
+        classes = np.asarray(pitch_classes, dtype=bool)
+        if classes.shape != (*chords.shape, 12):
+            raise InputError(
+                f"pitch_classes must have shape {(*chords.shape, 12)}, got {classes.shape}"
+            )
+        pc = ids_to_pitches(np.arange(CLASSES)) % 12
+        cell_ok = classes[low:high][:, :, pc]  # (rows, 4, CLASSES)
+        cell_ok &= allowed[None]
+        cell_ok[~cell_ok.any(axis=2)] = True  # nothing in range there: the cell is free
     leap_costs = np.zeros(4) if leaps is None else np.asarray(leaps, np.float64).reshape(4)
     rng = np.random.default_rng(seed)
     cells = np.argwhere(mask)  # (cells, 2): row, voice
@@ -405,7 +427,10 @@ def gibbs_fill(
         logits = filler.logits(window, erased, positions).astype(np.float64)
         where = np.argwhere(erased)  # (k, 3): sample, row, voice
         chosen = logits[where[:, 0], where[:, 1], where[:, 2]] / temperature
-        chosen = np.where(allowed[where[:, 2]], chosen, -np.inf)
+        permitted = allowed[where[:, 2]]
+        if cell_ok is not None:
+            permitted = permitted & cell_ok[where[:, 1], where[:, 2]]
+        chosen = np.where(permitted, chosen, -np.inf)
         if parallels is not None:
             chosen = _charge(chosen, _parallel_penalty(pitches, where, parallels))
         if offbeat:
@@ -413,7 +438,17 @@ def gibbs_fill(
         window[where[:, 0], where[:, 1], where[:, 2]] = _draw(chosen, rng)
         if 0 < n <= note_steps:
             _redraw_notes(
-                filler, window, mask, positions, allowed, rng, temperature, n, leap_costs, parallels
+                filler,
+                window,
+                mask,
+                positions,
+                allowed,
+                rng,
+                temperature,
+                n,
+                leap_costs,
+                parallels,
+                cell_ok,
             )
     out[:, low:high] = np.where(mask[None], ids_to_pitches(window), out[:, low:high])
     return out
@@ -428,6 +463,7 @@ def draw_gibbs(
     num_samples: int = 1,
     seed: int | None = None,
     name: str | None = None,
+    pitch_classes: npt.NDArray[np.bool_] | None = None,
 ) -> list[Chorale]:
     """``method="gibbs"``: draw the written cells with ``config.filler``
     (`bachnet.generation.gibbs.gibbs_fill`, ``config.gibbs_steps`` steps), inside the voice
@@ -436,7 +472,8 @@ def draw_gibbs(
     motion, whatever its weight: a filler's draws, each against neighbours that may move in
     the same step, keep 2-5 parallels per 100 chord changes under the default rules' soft
     weights and reach Bach's rate (0.2-0.3) only so; the rule gives way where every note is
-    barred. Notes starting on a beat's second or fourth 16th cost `OFFBEAT`."""
+    barred. Notes starting on a beat's second or fourth 16th cost `OFFBEAT`. ``pitch_classes``
+    narrows cells to pitch classes (see `gibbs_fill`)."""
     filler = load_filler(config.filler)
     ranges = None if config.voice_ranges is False else config.ranges_for(model).to_list()
     ruleset = get_rules(config.rules)
@@ -455,5 +492,6 @@ def draw_gibbs(
         offbeat=OFFBEAT,
         leaps=LEAPS,
         note_steps=NOTE_STEPS,
+        pitch_classes=pitch_classes,
     )
     return [Chorale(piece, name=name) for piece in drawn]

@@ -63,6 +63,7 @@ from bachnet.model.protocol import LanguageModel
 from bachnet.model.scoring import nll_per_piece
 from bachnet.music.cadence import tonic_mask
 from bachnet.music.chorale import Chorale
+from bachnet.music.grid import VOICES
 from bachnet.music.grid import melody_pitches as _pitches
 from bachnet.music.keys import Key
 from bachnet.music.ranges import VoiceRanges
@@ -80,6 +81,7 @@ __all__ = [
     "check_line_length",
     "draw_constrained",
     "fit_range",
+    "frame_classes",
     "frame_in_key",
     "harmonize",
     "melody_key",
@@ -344,10 +346,19 @@ def harmonize(
     if config.method == "auto":  # see choose_method: a soprano alone -> rerank; a bass -> gibbs
         config = config.replace(method="rerank" if bass is None else "gibbs")
     if config.method == "gibbs":
+        classes = None
         if bass is None:  # where the melody rests, all rest (as with the other methods)
             write &= (lines[0] > 0)[:, None]
+            classes = frame_classes(lines[0])
         pieces = draw_gibbs(
-            model, chords, write, config, num_samples=num_samples, seed=seed, name=label
+            model,
+            chords,
+            write,
+            config,
+            num_samples=num_samples,
+            seed=seed,
+            name=label,
+            pitch_classes=classes,
         )
         return _articulated(pieces if num_samples > 1 else pieces[0], struck)
     if bass is None:
@@ -419,24 +430,57 @@ def frame_in_key(
     rows = tonic_mask(key, vocab, ranges)
     # a minor tune may end on a major chord, as 132 of Bach's 183 minor chorales do
     final = rows | tonic_mask(Key(key.tonic), vocab, ranges) if key.mode == "minor" else rows
-    sounding = np.flatnonzero(melody > 0)
-    first, last = int(sounding[0]), int(sounding[-1])
-    end = first
-    while end < len(melody) and melody[end] == melody[first]:
-        end += 1
-    notes = [(first, end)]
-    start = last
-    while start > 0 and melody[start - 1] == melody[last]:
-        start -= 1
-    notes.append((start, last + 1))
-    for (begin, end), chord in zip(notes, (rows, final), strict=True):
-        if int(melody[begin]) % 12 not in key.triad:
+    for (begin, end), chord in zip(_frame_spans(melody, key), (rows, final), strict=True):
+        if begin < 0:
             continue
         for step in range(begin, end):
             block = allowed[VOICES_PER_STEP * step : VOICES_PER_STEP * (step + 1)]
             framed = block & chord
             if framed.any(axis=1).all():
                 block[:] = framed
+
+
+def frame_classes(melody: npt.NDArray[np.int16]) -> npt.NDArray[np.bool_]:
+    """`frame_in_key` for the whole-texture filler: ``(steps, 4, 12)`` pitch classes each
+    cell may take: the tonic triad in the upper voices and the tonic in the bass over the
+    melody's first and last notes (where they belong to that chord; a minor tune may end on
+    the major chord), any elsewhere.
+
+    Examples:
+        >>> classes = frame_classes(np.array([72, 74, 71, 72], dtype=np.int16))  # C major
+        >>> np.flatnonzero(classes[0, 3]).tolist(), np.flatnonzero(classes[0, 1]).tolist()
+        ([0], [0, 4, 7])
+        >>> bool(classes[1].all())
+        True
+    """
+    key = melody_key(melody)
+    classes = np.ones((len(melody), len(VOICES), 12), dtype=bool)
+    major = Key(key.tonic).triad
+    for index, (begin, end) in enumerate(_frame_spans(melody, key)):
+        if begin < 0:
+            continue
+        triad = set(key.triad) | (set(major) if index == 1 and key.mode == "minor" else set())
+        upper = np.isin(np.arange(12), sorted(triad))
+        classes[begin:end, 1:3] = upper
+        classes[begin:end, 3] = np.arange(12) == key.tonic
+    return classes
+
+
+def _frame_spans(melody: npt.NDArray[np.int16], key: Key) -> list[tuple[int, int]]:
+    """The steps of the melody's first and last notes, each ``(-1, -1)`` where the note is
+    not in the key's tonic triad (it cannot sound over the tonic chord)."""
+    sounding = np.flatnonzero(melody > 0)
+    first, last = int(sounding[0]), int(sounding[-1])
+    end = first
+    while end < len(melody) and melody[end] == melody[first]:
+        end += 1
+    start = last
+    while start > 0 and melody[start - 1] == melody[last]:
+        start -= 1
+    spans = []
+    for begin, stop in ((first, end), (start, last + 1)):
+        spans.append((begin, stop) if int(melody[begin]) % 12 in key.triad else (-1, -1))
+    return spans
 
 
 MAX_LINE_STEPS = 4096

@@ -442,8 +442,8 @@ class Chorale:
         - ``.musicxml``/``.xml``: a score for MuseScore and friends, one part per voice, with
           the key signature found by key analysis;
         - ``.csv``: the JSB format;
-        - ``.wav``/``.flac``/``.ogg``: audio rendered by FluidSynth or midirenderer (extra ``bachnet[audio]``,
-          see `bachnet.formats.audio.render`);
+        - ``.wav``/``.flac``/``.ogg``: audio rendered by FluidSynth or midirenderer (extra
+          ``bachnet[audio]``, see `bachnet.formats.audio.render`);
         - ``.svg``/``.png``/``.pdf``: the engraved two-staff score, and a name ending in
           ``.roll.png`` a piano roll (extra ``bachnet[score]``, see `bachnet.formats.score`).
 
@@ -488,7 +488,8 @@ class Chorale:
     ) -> npt.NDArray[np.float32]:
         """Render the chorale to stereo samples, shape ``(frames, 2)``, floats in -1..1.
 
-        See `bachnet.formats.audio.render` (extra ``bachnet[audio]``: FluidSynth where its library loads, else midirenderer).
+        See `bachnet.formats.audio.render` (extra ``bachnet[audio]``: FluidSynth where its
+        library loads, else midirenderer).
 
         Examples:
             >>> Chorale([[69, 0, 0, 0]] * 16).to_audio(tail=0).shape  # doctest: +SKIP

@@ -512,15 +512,17 @@ def test_teachers_must_match_the_configuration(few: tuple[list[Chorale], list[Ch
         small_net().fit(train, config=TrainConfig(teachers=("a",)), verbose=0, teachers=[other])
 
 
-def test_cli_fine_tunes_from_a_trained_model(tmp_path: Path, filled_cache: Path) -> None:
+def test_cli_fine_tunes_from_a_trained_model(tmp_path: Path, tiny_chorales: list[Chorale]) -> None:
+    data = tmp_path / "hymns"
+    for index, piece in enumerate(tiny_chorales * 4):
+        Chorale(np.tile(piece.chords, (8, 1))).write(data / f"{index}.csv")
     base = tmp_path / "base"
-    args = ["train", "-o", str(base), *SMALL_FLAGS, "--epochs", "1", "--batch-size", "256"]
-    result = CliRunner().invoke(main, args)
+    common = ["--data", str(data), "--epochs", "1", "--batch-size", "8"]
+    result = CliRunner().invoke(main, ["train", "-o", str(base), *SMALL_FLAGS, *common])
     assert result.exit_code == 0, result.output
     tuned = tmp_path / "tuned"
-    args = ["train", "-o", str(tuned), "--init", str(base / "model"), "--epochs", "1"]
-    args += ["--batch-size", "256", "--lr", "1e-9", "--teacher", str(base / "model")]
-    result = CliRunner().invoke(main, args)
+    args = ["train", "-o", str(tuned), "--init", str(base / "model"), *common]
+    result = CliRunner().invoke(main, [*args, "--lr", "1e-9", "--teacher", str(base / "model")])
     assert result.exit_code == 0, result.output
     assert "starting from" in result.output
     run = json.loads((tuned / "run.json").read_text(encoding="utf-8"))
@@ -532,8 +534,8 @@ def test_cli_fine_tunes_from_a_trained_model(tmp_path: Path, filled_cache: Path)
         np.testing.assert_allclose(a, b, atol=1e-6)
     # Unset options follow the fine-tuning defaults.
     again = tmp_path / "again"
-    args = ["train", "-o", str(again), "--init", str(base / "model"), "--epochs", "1"]
-    result = CliRunner().invoke(main, [*args, "--batch-size", "256"])
+    args = ["train", "-o", str(again), "--init", str(base / "model"), *common]
+    result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     settings = json.loads((again / "run.json").read_text(encoding="utf-8"))["train"]
     assert settings["learning_rate"] == 1e-4 and settings["patience"] == 5

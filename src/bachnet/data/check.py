@@ -11,12 +11,12 @@ Examples:
     >>> import tempfile
     >>> root = Path(tempfile.mkdtemp())
     >>> good = Chorale([[72, 67, 64, 48]] * 16 + [[74, 67, 62, 43]] * 16).write(root / "a.csv")
-    >>> high = Chorale([[96, 91, 88, 72]] * 32).write(root / "b.csv")
+    >>> wide = Chorale([[100, 91, 88, 30]] * 32).write(root / "b.csv")
     >>> pieces, report = check_files(root)
     >>> [piece.name for piece in pieces], report.kept, report.refused
     (['a.csv'], 1, 1)
     >>> report.files[1].reason
-    'pitches 72..96 lie outside the 36..81 the model reads'
+    'pitches 30..100 lie outside the 36..81 the model reads'
 """
 
 from __future__ import annotations

@@ -267,7 +267,7 @@ def read_line(path: PathLike) -> Line:
     Examples:
         >>> import pathlib, tempfile
         >>> path = pathlib.Path(tempfile.mkdtemp()) / "tune.csv"
-        >>> _ = path.write_text("pitch\n72\n72\n0\n74\n")
+        >>> _ = path.write_text("pitch\\n72\\n72\\n0\\n74\\n")
         >>> read_line(path).onsets is None  # a CSV column cannot say
         True
     """

@@ -240,3 +240,13 @@ def test_a_subclass_reads_as_itself(tmp_path: Path) -> None:
     assert type(Piece.from_csv(out)) is Piece
     assert type(Piece.from_music21(PIECE.to_music21())) is Piece
     assert np.array_equal(Piece.read(out).chords, PIECE.chords)
+
+
+def test_chromatic_notes_are_spelled_the_way_they_move() -> None:
+    # In C major: a D#/Eb rising to E is a D#, falling to D an Eb; G#/Ab rising to A a G#,
+    # falling to G an Ab (a leading note up, a lowered degree down).
+    alto = [63, 64, 63, 62, 68, 69, 68, 67]
+    chords = [[72, a, 55, 48] for a in alto for _ in range(4)]
+    score = Chorale(chords).to_music21(key="C major")
+    names = [n.pitch.name for n in score.parts[1].flatten().notes]
+    assert names == ["D#", "E", "E-", "D", "G#", "A", "A-", "G"]

@@ -516,7 +516,6 @@ def _score(
         found = find_key(chords) if np.any(chords) else Key(0)
     else:
         found = Key.parse(key)
-    names = [found.spell(pc) for pc in range(12)] if found is not None else None
     clefs = (clef.TrebleClef, clef.TrebleClef, clef.Treble8vbClef, clef.BassClef)
     score = stream.Score()
     if chorale.name:
@@ -539,15 +538,18 @@ def _score(
             part.insert(0, meter.TimeSignature(time_signature))
         if voice == 0:
             part.insert(0, m21tempo.MetronomeMark(number=tempo, referent=1.0))
-        for midi, start, steps in runs(chords[:, voice], chorale.onsets[:, voice]):
+        notes = list(runs(chords[:, voice], chorale.onsets[:, voice]))
+        for index, (midi, start, steps) in enumerate(notes):
             length = steps * STEP_QUARTERS
             element: note.GeneralNote
             if midi == 0:
                 element = note.Rest(quarterLength=length)
-            elif names is None:
+            elif found is None:
                 element = note.Note(midi, quarterLength=length)
             else:
-                spelled = pitch.Pitch(names[midi % 12] + "4")
+                following = notes[index + 1][0] if index + 1 < len(notes) else 0
+                step = following - midi if following and abs(following - midi) == 1 else 0
+                spelled = pitch.Pitch(found.spell(midi % 12, resolves=step) + "4")
                 spelled.octave = 4 + (midi - spelled.midi) // 12
                 element = note.Note(spelled, quarterLength=length)
             if any(start <= step < start + steps for step in chorale.fermatas):

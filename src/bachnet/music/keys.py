@@ -215,15 +215,18 @@ class Key:
         """
         return (self.tonic + 5) % 12
 
-    def spell(self, pitch_class: int) -> str:
+    def spell(self, pitch_class: int, resolves: int = 0) -> str:
         """The name of a pitch class in this key, as music21 writes it (``"B-"``, ``"F#"``).
 
         The scale's own notes take the key's letters; in minor the raised sixth and seventh
         are sharpened degrees (G# in A minor). The other chromatic notes follow common
         practice: in major the raised first, fourth and fifth degrees (leading notes of secondary
         dominants), the lowered third and seventh; in minor the lowered second (Neapolitan),
-        the raised third (Picardy third) and the raised fourth. A name that would need a double
-        sharp or flat takes its single-accidental neighbour instead.
+        the raised third (Picardy third) and the raised fourth. A chromatic note that moves on
+        by a semitone is spelled the way it goes (``resolves``: +1 when the next note is a
+        semitone higher, -1 lower): a raised degree leading up (D# to E in C major), a lowered
+        one leading down (A- to G). A name that would need a double sharp or flat takes its
+        single-accidental neighbour instead.
 
         Examples:
             >>> [Key.parse("F").spell(pc) for pc in (10, 6, 3)]
@@ -232,6 +235,10 @@ class Key:
             ['G#', 'F#', 'C#', 'B-']
             >>> Key.parse("F#").spell(5), Key.parse("Db").spell(11), Key.parse("E").spell(7)
             ('E#', 'C-', 'G')
+            >>> [Key.parse("C").spell(3, resolves=r) for r in (0, 1, -1)]  # E- or D#
+            ['E-', 'D#', 'E-']
+            >>> [Key.parse("C").spell(8, resolves=r) for r in (0, 1, -1)]  # G# or A-
+            ['G#', 'G#', 'A-']
         """
         name = str(self).split()[0]
         letter = "CDEFGAB".index(name[0])
@@ -250,6 +257,10 @@ class Key:
         )
         interval = (int(pitch_class) - self.tonic) % 12
         degree = degrees.index(interval) if interval in degrees else chromatic[interval]
+        if interval not in degrees and resolves > 0 and (interval - 1) % 12 in degrees:
+            degree = degrees.index((interval - 1) % 12)  # raised, leading up
+        elif interval not in degrees and resolves < 0 and (interval + 1) % 12 in degrees:
+            degree = degrees.index((interval + 1) % 12)  # lowered, leading down
         step = "CDEFGAB"[(letter + degree) % 7]
         alter = (int(pitch_class) - _LETTERS[step] + 6) % 12 - 6
         if abs(alter) > 1:  # F## -> G, E-- -> D

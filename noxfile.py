@@ -1,4 +1,4 @@
-"""Sessions: tests, tests_jax, lint, docs, slow, docker (what CI runs), and bench.
+"""Sessions: tests, tests_jax, lint, docs, docs_blocks, slow, docker (what CI runs), and bench.
 
 ``nox`` runs ``nox.options.sessions``, the one list of what CI checks. ``.ci/run`` runs the
 README's test command first, in a fresh ``.ci-venv`` (that is the ``tests`` session), then
@@ -17,7 +17,7 @@ from pathlib import Path
 import nox
 
 # What CI checks, in order.
-nox.options.sessions = ["tests", "tests_jax", "lint", "docs", "slow", "docker"]
+nox.options.sessions = ["tests", "tests_jax", "lint", "docs", "docs_blocks", "slow", "docker"]
 nox.options.reuse_existing_virtualenvs = True
 
 TF_QUIET = {"TF_CPP_MIN_LOG_LEVEL": "3"}
@@ -96,6 +96,14 @@ def docs(session: nox.Session) -> None:
     """Build the documentation site; warnings are errors."""
     install(session, "-e", ".[docs]")
     session.run("mkdocs", "build", "--strict")
+
+
+@nox.session
+def docs_blocks(session: nox.Session) -> None:
+    """Every Python code block of the documentation pages and the README (tests marked
+    ``docs``: tests/test_docs.py), which the default run deselects."""
+    install(session, "-e", ".[test]")
+    session.run("python", "-m", "pytest", "-q", "-m", "docs", *session.posargs, env=TF_QUIET)
 
 
 @nox.session

@@ -99,12 +99,13 @@ def main() -> None:
 
         harmonize.frame_classes = free  # type: ignore[assignment]
     net = BachNet.from_pretrained(args.model)
-    print("| method | opens on the tonic | closes on the tonic | repeated notes kept | s/tune |")
-    print("| --- | ---: | ---: | ---: | ---: |")
+    rows: list[str] = []
+    per_tune: dict[str, list[str]] = {name: [] for name in TUNES}
     for method in args.methods.split(","):
         opens = closes = kept = total = 0
         began = time.perf_counter()
-        for text in TUNES.values():
+        for name, text in TUNES.items():
+            tune_opens = tune_closes = 0
             pitches, onsets = tune(text)
             melody = Chorale(np.stack([pitches] + [np.zeros_like(pitches)] * 3, axis=1))
             struck = np.zeros((len(pitches), 4), bool)
@@ -118,15 +119,28 @@ def main() -> None:
                 key_here = Key((key.tonic + shift) % 12, key.mode)
                 sounding = np.flatnonzero(piece.chords[:, 0] > 0)
                 first, last = piece.chords[sounding[0]], piece.chords[sounding[-1]]
-                opens += tonic_chord(first, key_here, final=False)
-                closes += tonic_chord(last, key_here, final=True)
+                tune_opens += tonic_chord(first, key_here, final=False)
+                tune_closes += tonic_chord(last, key_here, final=True)
                 kept += bool(np.array_equal(piece.onsets[:, 0], onsets))
                 total += 1
+            opens, closes = opens + tune_opens, closes + tune_closes
+            seeds = args.seeds
+            per_tune[name].append(f"open {tune_opens}/{seeds}, close {tune_closes}/{seeds}")
         seconds = (time.perf_counter() - began) / total
-        print(
+        rows.append(
             f"| {method} | {opens} of {total} | {closes} of {total} | {kept} of {total} | "
             f"{seconds:.1f} |"
         )
+    methods = args.methods.split(",")
+    print("| tune (key) | " + " | ".join(methods) + " |")
+    print("| --- |" + " --- |" * len(methods))
+    for name, cells in per_tune.items():
+        pitches, _ = tune(TUNES[name])
+        print(f"| {name} ({melody_key(pitches)}) | " + " | ".join(cells) + " |")
+    print()
+    print("| method | opens on the tonic | closes on the tonic | repeated notes kept | s/tune |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    print("\n".join(rows))
 
 
 if __name__ == "__main__":

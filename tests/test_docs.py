@@ -44,6 +44,9 @@ import pytest
 from bachnet import samplers
 from bachnet.data import ENV_DATA_DIR, ENV_MIRROR, JSB_ARCHIVE
 
+# About two minutes: deselected by the README's test command, run by CI's `nox -s docs_blocks`.
+pytestmark = pytest.mark.docs
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 PAGES = sorted(

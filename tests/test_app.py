@@ -573,3 +573,16 @@ def test_a_click_without_a_seed_gets_a_new_one_named_in_the_summary(studio: Stud
     assert seeds[0] != seeds[1] and first.chorale != second.chorale
     again = studio.compose(steps=32, seed=seeds[0], audio=False)
     assert again.chorale == first.chorale and f"Seed {seeds[0]}." in again.summary
+
+
+def test_generate_api_by_keyword_needs_no_upload(
+    served: str, tiny_model: Path, tmp_path: Path
+) -> None:
+    # Only what differs from the defaults is named; the upload box may be left out (#26).
+    client_module = pytest.importorskip("gradio_client")
+    client = client_module.Client(served, verbose=False, download_files=str(tmp_path))
+    _score, _roll, _wav, files, summary = client.predict(
+        model=str(tiny_model), steps=32, seed=7, rules=False, api_name="/generate"
+    )
+    assert "Seed 7" in summary
+    assert Chorale.read(next(Path(f) for f in files if str(f).endswith(".mid"))).chords.any()

@@ -594,8 +594,8 @@ def build(studio: Studio) -> gradio.Blocks:
         key: str,
         prompt: str,
         test_piece: float,
-        upload: str | None,
-        harmonise: bool,
+        upload: str | None = None,  # a default: an API call by keyword may leave it out
+        harmonise: bool = False,
         harmonise_mode: str = HARMONISE[0],
         phrases: str = "",
     ) -> Shown:
@@ -638,11 +638,11 @@ def build(studio: Studio) -> gradio.Blocks:
         seed: float,
         source: str,
         test_piece: float,
-        upload: str | None,
-        bars: str | None,
-        voices: list[str] | None,
-        pickup: float | None,
-        method: str,
+        upload: str | None = None,  # defaults: an API call by keyword may leave them out
+        bars: str | None = None,
+        voices: list[str] | None = None,
+        pickup: float | None = None,
+        method: str = FILL_METHODS[0],
     ) -> Shown:
         temperature_, top_k_, top_p_ = sampling(temperature, top_k, top_p)
         try:

@@ -341,6 +341,11 @@ def generate(
         kept = len(start) + VOICES_PER_STEP * earliest  # what every piece keeps of its body
         ids, keys = _pick_bodies(model, ids[:, skip:kept], ids, num_samples, tries, wanted)
         keys = homes or keys  # tries is 1 without a key asked for: row i is sample i
+        if wanted is not None and prompt is None:
+            # the piece opened on the asked key's tonic: it cadences there too and is not
+            # moved afterwards (a move from the key its body drifted to pushed voices out
+            # of their ranges and the opening off the asked tonic)
+            keys = [wanted] * len(keys)
     pieces: list[npt.NDArray[np.int32]] = list(ids)
     lengths = [0] * len(pieces)
     if config.cadence:

@@ -48,6 +48,7 @@ __all__ = [
     "FileCheck",
     "check_files",
     "music_files",
+    "natural_key",
     "split_names",
 ]
 
@@ -61,7 +62,8 @@ fourth) before the piece is refused as "far outside SATB"."""
 _VOICE_NAMES = ("soprano", "alto", "tenor", "bass")
 
 
-def _natural_key(path: Path) -> list[object]:
+def natural_key(path: Path) -> list[object]:
+    """Sort key for natural order: ``2.mid`` before ``10.mid``."""
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", str(path))]
 
 
@@ -232,7 +234,7 @@ def music_files(root: Path) -> list[Path]:
             and f.suffix.lower() in readable
             and not any(p.startswith(".") for p in f.relative_to(root).parts)
         ),
-        key=_natural_key,
+        key=natural_key,
     )
 
 
@@ -424,7 +426,7 @@ def split_names(
     valid, test = min(valid, max(count - 1, 0)), min(test, max(count - 1 - valid, 0))
     chosen = [names[i] for i in order]
     return {
-        "train": sorted(chosen[valid + test :], key=lambda n: _natural_key(Path(n))),
-        "valid": sorted(chosen[:valid], key=lambda n: _natural_key(Path(n))),
-        "test": sorted(chosen[valid : valid + test], key=lambda n: _natural_key(Path(n))),
+        "train": sorted(chosen[valid + test :], key=lambda n: natural_key(Path(n))),
+        "valid": sorted(chosen[:valid], key=lambda n: natural_key(Path(n))),
+        "test": sorted(chosen[valid : valid + test], key=lambda n: natural_key(Path(n))),
     }

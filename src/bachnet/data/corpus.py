@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import collections
 import os
-import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING, overload
 import numpy as np
 
 from bachnet.core.aliases import PathLike
+from bachnet.data.check import music_files, natural_key
 from bachnet.data.download import JSB_ARCHIVE, cache_lock, data_dir, fetch, safe_extract
 from bachnet.data.form import with_form
 from bachnet.errors import InputError, NotFoundError
@@ -39,10 +39,6 @@ JSB_SPLITS = {"train": 229, "valid": 76, "test": 77}
 
 SPLIT_SIZES = (0.8, 0.1, 0.1)
 """Train, valid and test shares of a musician's corpus split by piece (`Dataset.from_music`)."""
-
-
-def _natural_key(path: Path) -> list[object]:
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", str(path))]
 
 
 @dataclass(frozen=True)
@@ -239,7 +235,7 @@ class Dataset(Sequence[Chorale]):
                 for f in root.rglob("*.csv")
                 if not any(p.startswith(".") for p in f.relative_to(root).parts)
             ),
-            key=_natural_key,
+            key=natural_key,
         )
         if not files:
             raise InputError(f"{path}: no .csv chorales found")
@@ -464,16 +460,7 @@ class Dataset(Sequence[Chorale]):
         for item in items:
             path = Path(item)
             if path.is_dir():
-                found = sorted(
-                    (
-                        f
-                        for f in path.rglob("*")
-                        if f.is_file()
-                        and f.suffix.lower() in readable
-                        and not any(p.startswith(".") for p in f.relative_to(path).parts)
-                    ),
-                    key=_natural_key,
-                )
+                found = music_files(path)
                 if not found:
                     raise InputError(
                         f"{path}: no music files found (looked for {', '.join(readable)})"

@@ -3,6 +3,7 @@ delegates down to the package that owns the work (training, scoring, generation,
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, overload
@@ -19,7 +20,7 @@ from bachnet.generation.harmonize import MelodySpec, harmonize
 from bachnet.generation.rules import RulesSpec
 from bachnet.model import saving, scoring
 from bachnet.model.config import ModelConfig, TrainConfig
-from bachnet.model.networks import network_for
+from bachnet.model.networks import meter_weights, network_for
 from bachnet.model.pretrained import resolve
 from bachnet.model.protocol import LanguageModel
 from bachnet.model.saving import ModelFileError
@@ -71,6 +72,36 @@ class BachNet:
         units = "x".join(str(u) for u in self.config.lstm_units)
         kind = self.config.architecture
         return f"<BachNet {kind} {units}, {self.count_params():,} parameters>"
+
+    def with_meters(self) -> BachNet:
+        """This ``bar_lstm`` model as a ``meter_lstm`` one with its weights, to be fine-tuned on
+        pieces in their own metres (`bachnet.model.networks.meter_weights`); its vocabulary
+        and metadata are kept. ``bachnet train --init jsb-bar --architecture meter_lstm``.
+
+        Raises:
+            InputError: the model is not a ``bar_lstm``.
+
+        Examples:
+            >>> import keras, numpy as np
+            >>> keras.utils.set_random_seed(0)
+            >>> config = ModelConfig(architecture="bar_lstm", lstm_units=(8,), embedding_dim=4)
+            >>> bar = BachNet(config)
+            >>> meter = bar.with_meters()
+            >>> meter.config.architecture
+            'meter_lstm'
+            >>> ids = np.array([[0] * 64 + [37, 32, 29, 13] * 8])
+            >>> bool(np.allclose(bar.logits(ids), meter.logits(ids), atol=1e-6))  # 4/4: the same
+            True
+        """
+        if self.config.architecture != "bar_lstm":
+            raise InputError(
+                f"only a bar_lstm model becomes a meter_lstm one; this is a "
+                f"{self.config.architecture}"
+            )
+        config = dataclasses.replace(self.config, architecture="meter_lstm")
+        converted = BachNet(config, self.vocab, metadata=self.metadata)
+        meter_weights(self.keras_model, converted.keras_model)
+        return converted
 
     def count_params(self) -> int:
         """Number of weights.

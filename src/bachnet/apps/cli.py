@@ -274,12 +274,13 @@ def main() -> None:
 )
 @click.option(
     "--architecture",
-    type=click.Choice(["lstm", "beat_lstm", "voice_lstm", "bar_lstm", "step_lstm"]),
+    type=click.Choice(["lstm", "beat_lstm", "voice_lstm", "bar_lstm", "meter_lstm", "step_lstm"]),
     default="bar_lstm",
     show_default=True,
     help="Model type: beat_lstm also knows each token's voice and place in the beat; "
     "voice_lstm also what the voice to write holds and for how long; "
-    "bar_lstm is voice_lstm knowing the place in the bar (each piece's pickup); "
+    "bar_lstm is voice_lstm knowing the place in the 4/4 bar (each piece's pickup); "
+    "meter_lstm knows the bar of each piece's own metre (4/4, 3/4, 3/2); "
     "step_lstm runs one LSTM step per 16th step and writes its four voices from a small head.",
 )
 @click.option("--embedding-dim", type=click.IntRange(min=1), default=128, show_default=True)
@@ -437,6 +438,9 @@ def train(
         net = _load_model(init)
         net.metadata.pop("calibration", None)  # the temperature was fitted to other weights
         click.echo(f"starting from {init}: its network, vocabulary and weights", err=True)
+        if _wants_meters(net, model_config, resume):
+            net = net.with_meters()
+            click.echo("as a meter_lstm: its 4/4 places start every metre's", err=True)
     else:
         net = BachNet(model_config)
     teachers = [_load_model(name) for name in train_config.teachers]
@@ -465,6 +469,24 @@ def train(
     _score_test(net, dataset)
     saved_to = net.save_pretrained(out / "model")
     click.echo(f"model saved to {saved_to}")
+
+
+def _wants_meters(net: Any, model_config: ModelConfig, resume: bool) -> bool:
+    """Whether `train --init` turns the loaded model into a ``meter_lstm``: asked with
+    ``--architecture meter_lstm`` (or recorded so in the run resumed) for a ``bar_lstm``."""
+    asked = model_config.architecture
+    if not resume:
+        source = click.get_current_context().get_parameter_source("architecture")
+        if source == click.core.ParameterSource.DEFAULT:
+            return False
+    if asked == net.config.architecture:
+        return False
+    if asked == "meter_lstm" and net.config.architecture == "bar_lstm":
+        return True
+    raise click.ClickException(
+        f"--init gives a {net.config.architecture} model; it can become a meter_lstm (from a "
+        f"bar_lstm) but not a {asked}: leave --architecture out to fine-tune it as it is"
+    )
 
 
 @main.group(name="data")

@@ -163,7 +163,9 @@ def _read_capped(source: Path, max_steps: int, line: int | None = None) -> Chora
         if melody.onsets is not None:  # the melody's repeated notes stay apart
             struck = np.zeros(chords.shape, dtype=bool)
             struck[:, line] = melody.onsets
-        piece = Chorale(chords, name=source.stem, onsets=struck)
+        piece = Chorale(
+            chords, name=source.stem, onsets=struck, meter=melody.meter, pickup=melody.pickup
+        )
     if len(piece) > max_steps:
         raise LimitError(
             f"{name}: {len(piece):,} sixteenths, more than the {max_steps:,} "

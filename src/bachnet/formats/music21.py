@@ -670,7 +670,8 @@ def read_melody(path: Path) -> Line:
         struck[start] = True
     pitches = melody_pitches(melody, str(path))
     end = int(np.flatnonzero(pitches)[-1]) + 1  # MIDI pads the last bar
-    return Line(pitches[:end], struck[:end])
+    meter, first_bar = _bars(part)
+    return Line(pitches[:end], struck[:end], meter, first_bar)
 
 
 def _write(chorale: Chorale, path: Path, options: WriteOptions, fmt: str) -> Path:

@@ -297,7 +297,7 @@ def generate(
         config = config.replace(phrases="auto", meter=meter)  # 3/4 is written in phrases
     elif prompt is not None:
         config = config.replace(meter=meter) if meter in PLAN_METERS else config
-    if config.meter != "4/4" and model.network.period == BAR:
+    if config.meter != "4/4" and model.network.period == BAR and not model.network.meters:
         warnings.warn(
             f"this model knows the place in a 4/4 bar, not in a {config.meter} one: its "
             "strong beats fall where a 4/4 bar has them; a model that knows the beat only "
@@ -512,7 +512,7 @@ def _phrased(
     last = max(plan.fermatas[-1] for plan in plans)
     new = VOICES_PER_STEP * (last + 1 - done)
     vocab = model.vocab.size
-    first = _opening_tokens(model, prompt, pickup)
+    first = _opening_tokens(model, prompt, pickup, config.meter)
     check_memory(num_samples, len(first) + new, new, vocab)
     asked = None
     if constraint is not None:
@@ -539,7 +539,14 @@ def _phrased(
     sampler = get_sampler(config.sampler)
     ruleset = config.rules_for(model)
     tokens = decode(
-        model, np.tile(first, (num_samples, 1)), new, sampler, ruleset, seed=seed, allowed=mask
+        model,
+        np.tile(first, (num_samples, 1)),
+        new,
+        sampler,
+        ruleset,
+        seed=seed,
+        allowed=mask,
+        meter=config.meter,
     )
     name = f"{prompt.name} (continued)" if prompt is not None and prompt.name else "bachnet chorale"
     skip = len(first) - VOICES_PER_STEP * done
@@ -570,15 +577,15 @@ def _phrased(
 
 
 def _opening_tokens(
-    model: LanguageModel, prompt: Chorale | None, pickup: int
+    model: LanguageModel, prompt: Chorale | None, pickup: int, meter: str = "4/4"
 ) -> npt.NDArray[np.int32]:
     """What the model reads before the new tokens: the prompt (after the silence that puts its
-    bar lines where a model that knows the bar expects them), or silence before a piece with
-    ``pickup``."""
+    bar lines where a model that knows the bar expects them), or silence before a piece in
+    ``meter`` with ``pickup``."""
     network = model.network
     if prompt is None:
-        return np.zeros(network.lead_for(pickup), np.int32)
-    silence = np.zeros(network.prefix_for(prompt.pickup), np.int32)
+        return np.zeros(network.lead_for(pickup, meter), np.int32)
+    silence = np.zeros(network.prefix_for(prompt.pickup, prompt.meter), np.int32)
     return np.concatenate([silence, model.vocab.encode(prompt)]).astype(np.int32)
 
 

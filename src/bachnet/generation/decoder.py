@@ -213,11 +213,13 @@ class _Compiled:
 class Decoder(_Compiled):
     """The whole sampling loop of a model for one sampler and rule set, compiled once.
 
-    Call it with ``(buffer, first, stop, noise, allowed)``: ``buffer`` ``(batch, length)``
+    Call it with ``(buffer, first, stop, noise, allowed[, states])``: ``buffer`` ``(batch, length)``
     token ids, the first ``first`` of them given (the prompt); the tokens from ``first`` up to
     ``stop`` are drawn, one network step each, from ``noise`` ``(batch, length, vocab)``
     uniform numbers and the ``allowed`` ``(batch, length, vocab)`` mask. ``length`` may exceed
-    ``stop`` (a padded `bucket`), so that a new number of steps reuses the program. `decode`
+    ``stop`` (a padded `bucket`), so that a new number of steps reuses the program;
+    ``states`` are the network's before the first token (`Network.initial_state`, which
+    carries the metre of a model that knows metres; by default a 4/4 piece's). `decode`
     prepares those buffers.
 
     Attributes:
@@ -246,12 +248,21 @@ class Decoder(_Compiled):
         super().__init__()
         self.sampler = sampler
         self.rules: tuple[Rule, ...] = tuple(rules)
+        self.network = model.network
         self._run = self._compile(_sampling_loop(model, sampler, self.rules))
 
     def __call__(
-        self, buffer: Any, first: Any, stop: Any, noise: Any, allowed: Any
+        self,
+        buffer: Any,
+        first: Any,
+        stop: Any,
+        noise: Any,
+        allowed: Any,
+        states: list[Any] | None = None,
     ) -> npt.NDArray[np.int32]:
-        return np.asarray(self._run(buffer, first, stop, noise, allowed), dtype=np.int32)
+        if states is None:
+            states = self.network.initial_state(len(buffer))
+        return np.asarray(self._run(buffer, first, stop, noise, allowed, states), dtype=np.int32)
 
     def __repr__(self) -> str:
         return f"<Decoder {self.sampler!r}, {len(self.rules)} rules, {self.traces} traces>"
@@ -263,13 +274,10 @@ def _sampling_loop(
     from keras import ops
 
     step = step_fn(model)
-    network = model.network
     table = _pitch_table(model)
     ramp = np.arange(VOICES_PER_STEP, dtype=np.int32)
 
-    def run(buffer: Any, first: Any, stop: Any, noise: Any, allowed: Any) -> Any:
-        states = network.initial_state(ops.shape(buffer)[0])
-
+    def run(buffer: Any, first: Any, stop: Any, noise: Any, allowed: Any, states: Any) -> Any:
         def body(t: Any, carry: tuple[Any, list[Any]]) -> tuple[Any, list[Any]]:
             tokens, states = carry
             logits, states = step(ops.take(tokens, t, axis=1), t, states)
@@ -442,9 +450,11 @@ def decode(
     *,
     seed: int | None,
     allowed: npt.NDArray[np.bool_] | None = None,
+    meter: str = "4/4",
 ) -> npt.NDArray[np.int32]:
     """Draw ``new_tokens`` after each row of ``ids`` ``(batch, first)`` with the model's
-    `Decoder`: ``(batch, first + new_tokens)`` ids.
+    `Decoder`: ``(batch, first + new_tokens)`` ids, the rows read as a piece in ``meter``
+    (a stream on its bar line).
 
     The buffers are checked (`check_memory`) before they are allocated. ``allowed`` is
     a mask already checked (`bachnet.generation.masks.constraint_mask`): ``(1 or batch,
@@ -470,5 +480,8 @@ def decode(
         buffer[:, first:total] = np.where(forced, region.argmax(axis=-1), 0)
     noise = np.zeros((batch, padded, vocab), dtype=np.float32)
     noise[:, :total] = np.random.default_rng(seed).random((batch, total, vocab), dtype=np.float32)
-    out = decoder_for(model, sampler, rules)(buffer, np.int32(first), np.int32(total), noise, mask)
+    states = model.network.initial_state(batch, meter)
+    out = decoder_for(model, sampler, rules)(
+        buffer, np.int32(first), np.int32(total), noise, mask, states
+    )
     return out[:, :total]

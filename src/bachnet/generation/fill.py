@@ -161,6 +161,7 @@ def fill(
             seed=seed,
             name=name,
             pickup=piece.pickup,
+            meter=piece.meter,
         )
         pieces = result if isinstance(result, list) else [result]
     kept = [piece.replace(p.chords, name=name) for p in pieces]

@@ -67,6 +67,7 @@ from bachnet.music.grid import VOICES
 from bachnet.music.grid import melody_pitches as _pitches
 from bachnet.music.keys import Key
 from bachnet.music.ranges import VoiceRanges
+from bachnet.music.table import Line
 from bachnet.music.vocab import Vocabulary
 
 __all__ = [
@@ -94,25 +95,27 @@ MelodySpec = npt.ArrayLike | Chorale | PathLike
 
 
 # ------------------------------------------------------------------------------- melodies
-def as_line(
-    soprano: MelodySpec, voice: int = 0
-) -> tuple[npt.NDArray[np.int16], npt.NDArray[np.bool_] | None, str | None]:
-    """`as_melody`, with where the line's notes are struck (``None`` where nothing says: an
-    array of pitches, a CSV file, a `Chorale` read without articulation).
+def as_line(soprano: MelodySpec, voice: int = 0) -> tuple[Line, str | None]:
+    """`as_melody` as a `bachnet.music.table.Line`: with where the line's notes are struck
+    (``None`` where nothing says: an array of pitches, a CSV file, a `Chorale` read without
+    articulation), its metre and pickup (a file's or a `Chorale`'s; 4/4 from the bar line
+    for an array), and its name.
 
     Examples:
-        >>> piece = Chorale([[72, 67, 64, 48]] * 2, onsets=[[1, 1, 1, 1]] * 2)
-        >>> as_line(piece)[1].tolist()
-        [True, True]
+        >>> piece = Chorale([[72, 67, 64, 48]] * 14, onsets=[[1, 1, 1, 1]] * 14, meter="3/4",
+        ...                 pickup=2)
+        >>> line, name = as_line(piece)
+        >>> line.onsets[:2].tolist(), line.meter, line.pickup
+        ([True, True], '3/4', 2)
     """
     if isinstance(soprano, Chorale):
         pitches, name = as_melody(soprano, voice)
-        return pitches, soprano.onsets[:, voice] if soprano.articulated else None, name
+        onsets = soprano.onsets[:, voice] if soprano.articulated else None
+        return Line(pitches, onsets, soprano.meter, soprano.pickup), name
     if isinstance(soprano, str | os.PathLike):
-        line = read_line(soprano)
-        return line.pitches, line.onsets, Path(soprano).stem
+        return read_line(soprano), Path(soprano).stem
     pitches, name = as_melody(soprano, voice)
-    return pitches, None, name
+    return Line(pitches), name
 
 
 def as_melody(soprano: MelodySpec, voice: int = 0) -> tuple[npt.NDArray[np.int16], str | None]:
@@ -186,20 +189,21 @@ def _beam(
     width: int,
     rules: Sequence[Rule],
     pickup: int = 0,
+    meter: str = "4/4",
 ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float64]]:
     """Beam search over the tokens after the lead: ``(beams, tokens)`` ids, best first, and
     their total log-probabilities."""
     from keras import ops
 
     advance = beam_step_for(model, rules)
-    lead, vocab = model.network.lead_for(pickup), model.vocab.size
+    lead, vocab = model.network.lead_for(pickup, meter), model.vocab.size
     length = lead + len(allowed)
     tokens = np.zeros((width, length), dtype=np.int32)
     forced = allowed.sum(axis=-1) == 1  # known ahead, so the rules see a given lower voice
     tokens[:, lead:] = np.where(forced, allowed.argmax(axis=-1), 0)
     total = np.full(width, -np.inf)
     total[0] = 0.0  # identical beams at the start: keep one
-    states = model.network.initial_state(width)
+    states = model.network.initial_state(width, meter)
     free = np.ones((width, vocab), dtype=bool)
     for position in range(1, length):
         here = position // VOICES_PER_STEP
@@ -322,13 +326,16 @@ def harmonize(
     lines: dict[int, npt.NDArray[np.int16]] = {}
     struck: dict[int, npt.NDArray[np.bool_]] = {}  # the given lines' articulation
     names: list[str] = []
+    bars: list[tuple[str, int]] = []  # each given line's metre and pickup
     for voice, spec in ((0, soprano), (3, bass)):
         if spec is not None:
-            line, onsets, name = as_line(spec, voice)
-            lines[voice] = _placed(model, line, ranges[voice], voice, bass is None)
-            if onsets is not None:
-                struck[voice] = onsets
+            given, name = as_line(spec, voice)
+            lines[voice] = _placed(model, given.pitches, ranges[voice], voice, bass is None)
+            if given.onsets is not None:
+                struck[voice] = given.onsets
             names += [name] if name else []
+            bars.append((given.meter, given.pickup))
+    meter, pickup = bars[0]  # the soprano's, where there is one
     name = names[0] if names else None
     label = f"{name} (harmonised)" if name else "bachnet harmonisation"
     steps = {len(line) for line in lines.values()}
@@ -360,13 +367,23 @@ def harmonize(
             name=label,
             pitch_classes=classes,
         )
-        return _articulated(pieces if num_samples > 1 else pieces[0], struck)
+        barred = [piece.replace(meter=meter, pickup=pickup) for piece in pieces]
+        return _articulated(barred if num_samples > 1 else barred[0], struck)
     if bass is None:
         allowed = soprano_mask(model.vocab, lines[0])
         frame_in_key(allowed, lines[0], model.vocab, ranges)
     else:
         allowed = fill_mask(model.vocab, chords, write)
-    drawn = draw_constrained(model, allowed, config, num_samples=num_samples, seed=seed, name=label)
+    drawn = draw_constrained(
+        model,
+        allowed,
+        config,
+        num_samples=num_samples,
+        seed=seed,
+        name=label,
+        pickup=pickup,
+        meter=meter,
+    )
     return _articulated(drawn, struck)
 
 
@@ -541,6 +558,7 @@ def draw_constrained(
     seed: int | None = None,
     name: str | None = None,
     pickup: int = 0,
+    meter: str = "4/4",
 ) -> Chorale | list[Chorale]:
     """Draw whole pieces whose tokens stay inside ``allowed``, by ``config.method``: the common
     core of `harmonize` and `bachnet.generation.fill.fill`.
@@ -554,6 +572,7 @@ def draw_constrained(
         seed: the same seed gives the same pieces.
         name: the pieces' name.
         pickup: the pieces' pickup (a model that knows the bar reads them from its bar line).
+        meter: the pieces' metre (a model that knows metres reads their bars).
 
     Returns:
         A `Chorale`, or a list of ``num_samples`` of them when ``num_samples > 1``.
@@ -561,14 +580,14 @@ def draw_constrained(
     ruleset = config.rules_for(model)
     candidates = config.candidates
     if config.method == "beam":
-        ids, _ = _beam(model, allowed, max(candidates, num_samples), ruleset, pickup)
+        ids, _ = _beam(model, allowed, max(candidates, num_samples), ruleset, pickup, meter)
         pieces = [
-            model.vocab.decode(row, strict=True, name=name).replace(pickup=pickup)
+            model.vocab.decode(row, strict=True, name=name).replace(pickup=pickup, meter=meter)
             for row in ids[:num_samples]
         ]
         return pieces if num_samples > 1 else pieces[0]
     draws = num_samples * (candidates if config.method == "rerank" else 1)
-    lead = model.network.lead_for(pickup)
+    lead = model.network.lead_for(pickup, meter)
     ids = decode(
         model,
         np.zeros((draws, lead), dtype=np.int32),
@@ -577,9 +596,11 @@ def draw_constrained(
         ruleset,
         seed=seed,
         allowed=allowed[None],
+        meter=meter,
     )
     pieces = [
-        model.vocab.decode(row[lead:], strict=True, name=name).replace(pickup=pickup) for row in ids
+        model.vocab.decode(row[lead:], strict=True, name=name).replace(pickup=pickup, meter=meter)
+        for row in ids
     ]
     if config.method == "rerank":
         nll = nll_per_piece(model, pieces).reshape(num_samples, candidates)

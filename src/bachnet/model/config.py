@@ -53,7 +53,8 @@ class ModelConfig:
         architecture: the model type (see `bachnet.model.networks`): ``"lstm"`` (the original
             BachNet), ``"beat_lstm"`` (the same, knowing each token's voice and its
             place in the beat), ``"voice_lstm"`` (also what the voice to write holds and for
-            how long), ``"bar_lstm"`` (``voice_lstm`` knowing the place in the bar) or
+            how long), ``"bar_lstm"`` (``voice_lstm`` knowing the place in the 4/4 bar),
+            ``"meter_lstm"`` (``bar_lstm`` knowing the bar of each piece's metre) or
             ``"step_lstm"`` (one LSTM step per chord).
         vocab_size: token ids (silence + 46 pitches = 47).
         embedding_dim: size of the token embedding.
@@ -123,7 +124,10 @@ class ModelConfig:
             total += 16 * self.embedding_dim  # the position-in-beat embedding
         if self.architecture == "bar_lstm":
             total += 64 * self.embedding_dim  # the position-in-bar embedding
-        if self.architecture in ("voice_lstm", "bar_lstm"):  # the voice's last token; held 0-15
+        if self.architecture == "meter_lstm":
+            total += 208 * self.embedding_dim  # the places in 4/4, 3/4 and 3/2 bars
+        if self.architecture in ("voice_lstm", "bar_lstm", "meter_lstm"):
+            # the voice's last token; held 0-15
             total += (self.vocab_size + 1 + 16) * self.embedding_dim
         width = self.embedding_dim
         for units in self.lstm_units:

@@ -20,6 +20,11 @@ Built in:
   one step earlier and how many steps it has held it (0-15, TonicNet's repetition counter),
   each embedded and added to the input. The LSTMs need not carry either across the three
   tokens in between.
+* ``"bar_lstm"``: ``voice_lstm`` knowing each token's place in the 4/4 bar (64 values), each
+  piece read from the bar line before its pickup.
+* ``"meter_lstm"``: ``bar_lstm`` knowing the bar of the piece's own metre: 4/4 (64 places),
+  3/4 (48) and 3/2 (96) each have their own places. The metre travels with the ids the full
+  model reads (`Network.encode`) and in the state of its step (`Network.initial_state`).
 * ``"step_lstm"``: one recurrent step per 16th-note step instead of per token. The LSTMs
   read each whole chord (its four voice embeddings side by side, plus the step's 16th
   position in the beat); a small head then writes the next chord voice by voice, from the
@@ -33,10 +38,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import keras
+import numpy as np
 from keras import ops
 
 from bachnet.core.aliases import Tensor
 from bachnet.errors import InputError
+from bachnet.music.grid import METERS
 
 if TYPE_CHECKING:
     from bachnet.model.config import ModelConfig
@@ -44,15 +51,19 @@ if TYPE_CHECKING:
 __all__ = [
     "BAR",
     "BEAT",
+    "METER_PLACES",
     "NETWORKS",
     "BeatLSTMNetwork",
     "BeatPosition",
     "LSTMNetwork",
+    "MeterLSTMNetwork",
+    "MeterPosition",
     "Network",
     "StepLSTM",
     "StepLSTMNetwork",
     "VoiceContext",
     "VoiceLSTMNetwork",
+    "meter_weights",
     "network_for",
 ]
 
@@ -67,6 +78,24 @@ BAR = 64
 
 HELD = 16
 """Values of the held-steps input of ``voice_lstm``: 0..15 steps (longer holds count as 15)."""
+
+METER_PLACES: dict[str, tuple[int, int]] = {
+    "4/4": (0, 64),
+    "2/2": (0, 64),
+    "2/4": (0, 32),
+    "3/4": (64, 48),
+    "6/8": (64, 48),
+    "3/2": (112, 96),
+    "6/4": (112, 96),
+    "12/8": (112, 96),
+}
+"""Where ``meter_lstm`` looks up a metre's places, ``(first row, tokens per bar)``: Bach's
+4/4, 3/4 and 3/2 each have their own rows of the place embedding (208 in all); a metre of
+the same length shares them (2/2 the 4/4 rows, 6/8 the 3/4 ones, 6/4 and 12/8 the 3/2 ones,
+2/4 the first half bar of 4/4)."""
+
+METER_ROWS = 208
+"""Rows of ``meter_lstm``'s place embedding: 64 (4/4) + 48 (3/4) + 96 (3/2)."""
 
 StepFn = Callable[[Tensor, Tensor, list[Tensor]], tuple[Tensor, list[Tensor]]]
 """``(token ids (batch,), stream index (scalar), states) -> (logits (batch, vocab), states)``."""
@@ -149,6 +178,59 @@ class VoiceContext(keras.layers.Layer):  # type: ignore[misc]
         return {**super().get_config(), "pad": self.pad, "horizon": self.horizon}
 
 
+@keras.saving.register_keras_serializable(package="bachnet")
+class MeterPosition(keras.layers.Layer):  # type: ignore[misc]
+    """Ids that carry their piece's metre -> ``(tokens, places)``.
+
+    An id is ``token + vocab_size * code``, ``code`` the metre's index in
+    `bachnet.music.grid.METERS` (`Network.encode`); a stream starts on a bar line, so the
+    place of token ``t`` is the metre's first row in `METER_PLACES` plus ``t`` modulo its bar.
+
+    Examples:
+        >>> import numpy as np
+        >>> ids = np.array([[1, 2, 3, 4], [48, 49, 50, 51]], "int32")  # 4/4; 3/4 (code 1)
+        >>> tokens, places = MeterPosition(47)(ids)
+        >>> tokens.numpy().tolist(), places.numpy().tolist()
+        ([[1, 2, 3, 4], [1, 2, 3, 4]], [[0, 1, 2, 3], [64, 65, 66, 67]])
+    """
+
+    def __init__(self, vocab_size: int = 47, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.vocab_size = int(vocab_size)
+
+    def call(self, ids: Tensor) -> tuple[Tensor, Tensor]:
+        """Plain token ids and each one's row in the place embedding."""
+        ids = ops.cast(ids, "int32")
+        code = ops.floor_divide(ids, self.vocab_size)
+        tokens = ids - code * self.vocab_size
+        first, bar = meter_rows(code)
+        time = ops.expand_dims(ops.arange(ops.shape(ids)[1], dtype="int32"), 0)
+        return tokens, first + ops.mod(time, bar)
+
+    def compute_output_shape(
+        self, input_shape: tuple[int | None, ...]
+    ) -> tuple[tuple[int | None, ...], tuple[int | None, ...]]:
+        return input_shape, input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "vocab_size": self.vocab_size}
+
+
+def _known(meter: str) -> str:
+    name = meter.replace(" ", "") if isinstance(meter, str) else meter
+    if name not in METER_PLACES:
+        raise InputError(f"unknown time signature {meter!r}: use one of {', '.join(METERS)}")
+    return str(name)
+
+
+def meter_rows(code: Tensor) -> tuple[Tensor, Tensor]:
+    """The first place row and tokens per bar of metre ``code`` (any shape of int32 codes)."""
+    places = [METER_PLACES[meter] for meter in METERS]
+    first = ops.take(ops.convert_to_tensor([p[0] for p in places], "int32"), code)
+    bar = ops.take(ops.convert_to_tensor([p[1] for p in places], "int32"), code)
+    return first, bar
+
+
 class Network:
     """A model type: how to build it, how to start and advance it one token at a time.
 
@@ -160,7 +242,9 @@ class Network:
         align: training windows start at multiples of this many tokens into a piece.
         pad_lead: training pieces start with ``lead`` silence tokens.
         period: tokens in the cycle of places the model knows (`BEAT`: the place in the
-            beat; `BAR`: in the bar); 0 for none.
+            beat; `BAR`: in the 4/4 bar); 0 for none.
+        meters: the model knows the bar of each piece's own metre (``meter_lstm``); the
+            others read every piece as 4/4.
     """
 
     name: ClassVar[str] = ""
@@ -168,11 +252,49 @@ class Network:
     align: ClassVar[int] = 1
     pad_lead: ClassVar[bool] = False
     period: ClassVar[int] = 0
+    meters: ClassVar[bool] = False
 
     def __init__(self, config: ModelConfig) -> None:
         self.config = config
 
-    def lead_for(self, pickup: int) -> int:
+    def bar_tokens(self, meter: str = "4/4") -> int:
+        """Tokens in one bar of ``meter`` as the model counts them: its own for a model that
+        knows metres, else a 4/4 bar's `BAR`.
+
+        Examples:
+            >>> from bachnet import ModelConfig
+            >>> network_for(ModelConfig(architecture="meter_lstm")).bar_tokens("3/4")
+            48
+            >>> network_for(ModelConfig(architecture="bar_lstm")).bar_tokens("3/4")
+            64
+        """
+        return METER_PLACES[_known(meter)][1] if self.meters else BAR
+
+    def meter_code(self, meter: str = "4/4") -> int:
+        """The code a model that knows metres reads ``meter`` as (its index in
+        `bachnet.music.grid.METERS`); 0 (4/4) for the others."""
+        return METERS.index(_known(meter)) if self.meters else 0
+
+    def encode(self, ids: Any, meter: str = "4/4") -> Any:
+        """``ids`` as the full model reads a piece in ``meter``: each id plus ``vocab_size``
+        times the metre's code for a model that knows metres; unchanged for the others.
+
+        Examples:
+            >>> import numpy as np
+            >>> from bachnet import ModelConfig
+            >>> net = network_for(ModelConfig(architecture="meter_lstm"))
+            >>> net.encode(np.array([0, 37]), "3/4").tolist()
+            [47, 84]
+        """
+        code = self.meter_code(meter)
+        return ids + code * self.config.vocab_size if code else ids
+
+    def align_for(self, meter: str = "4/4") -> int:
+        """Training windows of a piece in ``meter`` start at multiples of this many tokens:
+        `align`, or a whole bar of the metre for a model that knows metres."""
+        return self.bar_tokens(meter) if self.meters else self.align
+
+    def lead_for(self, pickup: int, meter: str = "4/4") -> int:
         """Silence tokens before a piece that opens with ``pickup`` 16ths before its first
         bar line: `lead`, or for a model that knows the bar, enough to put step 0 of the
         stream on a bar line (a piece on a bar line gets a whole bar of silence).
@@ -181,12 +303,15 @@ class Network:
             >>> from bachnet import ModelConfig
             >>> network_for(ModelConfig(architecture="bar_lstm")).lead_for(4)  # 12 steps
             48
+            >>> network_for(ModelConfig(architecture="meter_lstm")).lead_for(4, "3/4")
+            32
         """
         if self.period != BAR:
             return self.lead
-        return VOICES * (BAR // VOICES - pickup % (BAR // VOICES))
+        steps = self.bar_tokens(meter) // VOICES
+        return VOICES * (steps - pickup % steps)
 
-    def padding_for(self, pickup: int) -> int:
+    def padding_for(self, pickup: int, meter: str = "4/4") -> int:
         """Silence tokens before a piece in training and scoring: `lead_for` its pickup when
         the model was trained with a lead (``pad_lead``), else none.
 
@@ -196,9 +321,9 @@ class Network:
             ...     architecture="bar_lstm")).padding_for(4)
             (0, 48)
         """
-        return self.lead_for(pickup) if self.pad_lead else 0
+        return self.lead_for(pickup, meter) if self.pad_lead else 0
 
-    def prefix_for(self, pickup: int) -> int:
+    def prefix_for(self, pickup: int, meter: str = "4/4") -> int:
         """Silence tokens put before a prompt, so that its bar lines fall where the model
         expects them: 0, except for a model that knows the bar (then ``lead_for(pickup)``
         less a bar when the prompt starts on a bar line).
@@ -209,14 +334,16 @@ class Network:
             >>> bar.prefix_for(4), bar.prefix_for(0)
             (48, 0)
         """
-        return self.lead_for(pickup) % BAR if self.period == BAR else 0
+        if self.period != BAR:
+            return 0
+        return self.lead_for(pickup, meter) % self.bar_tokens(meter)
 
     def build(self) -> keras.Model:
         """The Keras model: ids ``(batch, time)`` -> logits ``(batch, time, vocab)``."""
         raise NotImplementedError
 
-    def initial_state(self, batch: Tensor) -> list[Tensor]:
-        """The state before the first token, for ``batch`` streams."""
+    def initial_state(self, batch: Tensor, meter: str = "4/4") -> list[Tensor]:
+        """The state before the first token, for ``batch`` streams of a piece in ``meter``."""
         raise NotImplementedError
 
     def step(self, model: keras.Model) -> StepFn:
@@ -249,15 +376,19 @@ class LSTMNetwork(Network):
 
     def build(self) -> keras.Model:
         config = self.config
-        tokens = keras.Input(shape=(None,), dtype="int32", name="tokens")
+        ids = keras.Input(shape=(None,), dtype="int32", name="tokens")
+        if self.meters:
+            tokens, where = MeterPosition(config.vocab_size, name="meter_position")(ids)
+        else:
+            tokens = ids
         x = keras.layers.Embedding(config.vocab_size, config.embedding_dim, name="embedding")(
             tokens
         )
         if self.positions:
-            where = BeatPosition(self.period, name="beat_position")(tokens)
-            place = keras.layers.Embedding(self.period, config.embedding_dim, name="position")(
-                where
-            )
+            if not self.meters:
+                where = BeatPosition(self.period, name="beat_position")(tokens)
+            rows = METER_ROWS if self.meters else self.period
+            place = keras.layers.Embedding(rows, config.embedding_dim, name="position")(where)
             x = keras.layers.Add(name="token_and_position")([x, place])
         if self.voice_context:
             before, held = VoiceContext(config.vocab_size, name="voice_context")(tokens)
@@ -274,16 +405,19 @@ class LSTMNetwork(Network):
         if config.dense_units:
             x = keras.layers.Dense(config.dense_units, activation="relu", name="dense")(x)
         logits = keras.layers.Dense(config.vocab_size, name="logits")(x)
-        return keras.Model(tokens, logits, name="bachnet")
+        return keras.Model(ids, logits, name="bachnet")
 
-    def initial_state(self, batch: Tensor) -> list[Tensor]:
-        """``[h1, c1, h2, c2, ...]``, all zeros (``voice_lstm`` adds two, see its class)."""
+    def initial_state(self, batch: Tensor, meter: str = "4/4") -> list[Tensor]:
+        """``[h1, c1, h2, c2, ...]``, all zeros (``voice_lstm`` adds two, see its class;
+        ``meter_lstm`` one more: the metre's code, a float ``(batch, 1)``)."""
         states = [ops.zeros((batch, units)) for units in self.config.lstm_units for _ in range(2)]
         if self.voice_context:
             states += [
                 ops.full((batch, VOICES), float(self.config.vocab_size)),
                 ops.zeros((batch, VOICES)),
             ]
+        if self.meters:
+            states.append(ops.full((batch, 1), float(self.meter_code(meter))))
         return states
 
     def step(self, model: keras.Model) -> StepFn:
@@ -320,12 +454,18 @@ class LSTMNetwork(Network):
         held_embedding = model.get_layer("voice_held") if context else None
         layers = len(recurrent)
 
+        meters = self.meters
+
         def step(token: Tensor, index: Tensor, states: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
             x = embedding(token)
-            if position is not None:
+            extra: list[Tensor] = []
+            if position is not None and meters:
+                code = ops.cast(states[-1][:, 0], "int32")
+                first, bar = meter_rows(code)
+                x = x + position(first + ops.mod(ops.cast(index, "int32"), bar))
+            elif position is not None:
                 place = ops.mod(ops.cast(index, "int32"), period)
                 x = x + position(ops.full(ops.shape(token), place, dtype="int32"))
-            extra: list[Tensor] = []
             if before_embedding is not None and held_embedding is not None:
                 # voices' last tokens and held counts (floats, so every state is one dtype)
                 last, held = states[2 * layers], states[2 * layers + 1]
@@ -349,7 +489,7 @@ class LSTMNetwork(Network):
                     x = norm(x)
             for layer in head:
                 x = layer(x)
-            return x, new_states + extra
+            return x, new_states + extra + (states[-1:] if meters else [])
 
         return step
 
@@ -422,6 +562,37 @@ class BarLSTMNetwork(VoiceLSTMNetwork):
     lead = BAR
     align = BAR
     period = BAR
+
+
+class MeterLSTMNetwork(BarLSTMNetwork):
+    """`BarLSTMNetwork` that knows the bar of each piece's own metre, not only 4/4's.
+
+    Each metre has its own rows of the place embedding (`METER_PLACES`): a 3/4 bar's 48
+    places, a 3/2 bar's 96. A piece is read from the bar line of its own metre before its
+    pickup (`lead_for`); the full model reads its ids with the metre's code added
+    (`Network.encode`), the step keeps the code in its state (`initial_state`).
+
+    Examples:
+        >>> import numpy as np
+        >>> from bachnet import BachNet, ModelConfig
+        >>> keras.utils.set_random_seed(0)
+        >>> net = BachNet(ModelConfig(architecture="meter_lstm", lstm_units=(8,),
+        ...                           embedding_dim=4))
+        >>> net.count_params() == net.config.parameters
+        True
+        >>> network = net.network
+        >>> step, states = network.step(net.keras_model), network.initial_state(1, "3/4")
+        >>> tokens = [0] * 48 + [37, 32, 29, 13] * 14
+        >>> for index, token in enumerate(tokens):
+        ...     logits, states = step(np.array([token], "int32"), index, states)
+        >>> three = net.keras_model(network.encode(np.array([tokens]), "3/4"))[:, -1]
+        >>> four = net.keras_model(np.array([tokens]))[:, -1]
+        >>> bool(np.allclose(logits, three, atol=1e-5)), bool(np.allclose(logits, four, atol=1e-5))
+        (True, False)
+    """
+
+    name = "meter_lstm"
+    meters = True
 
 
 @keras.saving.register_keras_serializable(package="bachnet")
@@ -602,7 +773,7 @@ class StepLSTMNetwork(Network):
         layer: keras.layers.Dense = model.get_layer("step_lstm").logits
         return layer
 
-    def initial_state(self, batch: Tensor) -> list[Tensor]:
+    def initial_state(self, batch: Tensor, meter: str = "4/4") -> list[Tensor]:
         """``[h1, c1, ..., top output, chosen voices' embeddings (batch, 4 * dim)]``, zeros."""
         config = self.config
         states = [ops.zeros((batch, units)) for units in config.lstm_units for _ in range(2)]
@@ -672,7 +843,14 @@ class StepLSTMNetwork(Network):
 
 NETWORKS: dict[str, type[Network]] = {
     cls.name: cls
-    for cls in (LSTMNetwork, BeatLSTMNetwork, VoiceLSTMNetwork, BarLSTMNetwork, StepLSTMNetwork)
+    for cls in (
+        LSTMNetwork,
+        BeatLSTMNetwork,
+        VoiceLSTMNetwork,
+        BarLSTMNetwork,
+        MeterLSTMNetwork,
+        StepLSTMNetwork,
+    )
 }
 """Model types by their ``architecture`` name."""
 
@@ -693,3 +871,31 @@ def network_for(config: ModelConfig) -> Network:
     except KeyError:
         known = ", ".join(sorted(NETWORKS))
         raise InputError(f"unknown architecture {config.architecture!r} (known: {known})") from None
+
+
+def meter_weights(bar: keras.Model, meter: keras.Model) -> None:
+    """Give ``meter``, a ``meter_lstm`` Keras model, the weights of ``bar``, a ``bar_lstm`` one
+    of the same sizes: every layer's own, and its 4/4 places as the start for every metre's,
+    to be fine-tuned on pieces in their own metres. A 3/4 bar starts from 4/4's beats 1, 2
+    and 4 (one strong beat, then two weak ones that lead to the next bar line), a 3/2 bar from
+    4/4's first half and then its second half twice.
+
+    Raises:
+        InputError: the two models do not have the same layers and sizes.
+    """
+    beat, half = BAR // 4, BAR // 2
+    three = [np.arange(2 * beat), np.arange(3 * beat, BAR)]  # 3/4: beats 1, 2 and 4 of 4/4
+    rows = np.concatenate([np.arange(BAR), *three, np.arange(BAR), np.arange(half, BAR)])
+    for layer in bar.layers:
+        weights = layer.get_weights()
+        if not weights:
+            continue
+        if layer.name == "position":
+            weights = [weights[0][rows]]
+        try:
+            target = meter.get_layer(layer.name)
+            target.set_weights(weights)
+        except ValueError as error:
+            raise InputError(
+                f"cannot give layer {layer.name!r} of a bar_lstm to a meter_lstm: {error}"
+            ) from None

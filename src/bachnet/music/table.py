@@ -231,10 +231,14 @@ class Line(NamedTuple):
         pitches: MIDI pitch per step, 0 = rest.
         onsets: True where a note is struck (a repeated note is struck again); ``None`` where
             the file cannot say (a CSV column): then a note is struck where the pitch changes.
+        meter: the file's time signature (4/4 where it gives none bachnet knows).
+        pickup: 16ths before the first bar line (0: the line starts on one).
     """
 
     pitches: npt.NDArray[np.int16]
     onsets: npt.NDArray[np.bool_] | None = None
+    meter: str = "4/4"
+    pickup: int = 0
 
 
 def read_melody(path: PathLike) -> npt.NDArray[np.int16]:

@@ -195,8 +195,9 @@ def train(
         stride=config.stride,
         transpose=config.transpose,
         seed=config.seed,
-        align=net.network.align,
-        lead=[net.network.padding_for(piece.pickup) for piece in train],
+        align=[net.network.align_for(piece.meter) for piece in train],
+        lead=[net.network.padding_for(piece.pickup, piece.meter) for piece in train],
+        codes=[net.network.meter_code(piece.meter) for piece in train],
     )
     valid_windows = None
     if valid is not None:
@@ -208,7 +209,9 @@ def train(
                 length=net.config.window,
                 stride=net.config.window,
                 transpose=0,
-                lead=[net.network.padding_for(piece.pickup) for piece in valid_list],
+                align=[net.network.align_for(piece.meter) for piece in valid_list],
+                lead=[net.network.padding_for(piece.pickup, piece.meter) for piece in valid_list],
+                codes=[net.network.meter_code(piece.meter) for piece in valid_list],
             )
     optimizer = keras.optimizers.Nadam(
         learning_rate=config.learning_rate,

@@ -52,15 +52,19 @@ class Windows:
         chorales: the pieces (each encoded with ``vocab``).
         vocab: token vocabulary.
         length: tokens the model reads per window (the original BachNet's 256).
-        stride: cut every ``stride`` tokens (the original BachNet used 1); ``None`` for random
-            windows.
+        stride: cut every ``stride`` tokens (the original BachNet used 1), rounded down to a
+            multiple of a piece's ``align``; ``None`` for random windows.
         transpose: largest transposition in semitones for random windows (0 = none).
         seed: seeds every epoch's plan.
         align: random windows start at multiples of ``align`` tokens into a piece (16: on a
-            beat, for models that know the beat).
+            beat, for models that know the beat), or one number per piece (a whole bar of
+            its own metre, for a model that knows metres).
         lead: silence tokens put before every piece (16: a beat, so that a model learns
             how a piece begins after silence), or one number per piece (a model that knows
             the bar reads each piece from the bar line before its pickup).
+        codes: added, times the vocabulary's size, to every input id of a piece (one
+            number for all or one per piece): the metre code a model that knows metres
+            reads (`bachnet.model.networks.Network.encode`); the targets stay plain ids.
 
     Raises:
         InputError: bad settings, or no chorale long enough for one window.
@@ -82,15 +86,24 @@ class Windows:
         stride: int | None = None,
         transpose: int = 6,
         seed: int = 0,
-        align: int = 1,
+        align: int | Sequence[int] = 1,
         lead: int | Sequence[int] = 0,
+        codes: int | Sequence[int] = 0,
     ) -> None:
         pieces = list(chorales)
-        leads = [lead] * len(pieces) if isinstance(lead, int | np.integer) else list(lead)
-        if len(leads) != len(pieces):
-            raise InputError(f"{len(leads)} leads for {len(pieces)} chorales: give one per piece")
-        if align < 1 or any(n < 0 for n in leads):
-            raise InputError(f"align must be >= 1 and lead >= 0, got {align} and {lead}")
+        leads, aligns, metres = (
+            [value] * len(pieces) if isinstance(value, int | np.integer) else list(value)
+            for value in (lead, align, codes)
+        )
+        for name, values in (("leads", leads), ("aligns", aligns), ("codes", metres)):
+            if len(values) != len(pieces):
+                raise InputError(
+                    f"{len(values)} {name} for {len(pieces)} chorales: give one per piece"
+                )
+        if any(n < 1 for n in aligns) or any(n < 0 for n in leads) or any(n < 0 for n in metres):
+            raise InputError(
+                f"align must be >= 1, lead and codes >= 0, got {align}, {lead}, {codes}"
+            )
         if length < 1:
             raise InputError(f"window length must be >= 1, got {length}")
         if stride is not None and stride < 1:
@@ -101,7 +114,9 @@ class Windows:
             np.concatenate([np.zeros(n, np.int32), vocab.encode(c)])
             for n, c in zip(leads, pieces, strict=True)
         ]
-        self.vocab, self.length, self.stride, self.align = vocab, length, stride, align
+        self.vocab, self.length, self.stride = vocab, length, stride
+        self.align = np.array(aligns, dtype=np.int64)
+        self.codes = np.array(metres, dtype=np.int32) * np.int32(vocab.size)
         self.transpose, self.seed = transpose if stride is None else 0, seed
         self.sizes = np.array([len(t) for t in encoded], dtype=np.int64)
         self.offsets = np.concatenate([[0], np.cumsum(self.sizes)[:-1]]).astype(np.int64)
@@ -120,10 +135,19 @@ class Windows:
                 f"(the longest has {longest} tokens)"
             )
 
+    @property
+    def strides(self) -> npt.NDArray[np.int64]:
+        """Each piece's stride: `stride` rounded down to a multiple of the piece's align
+        (at least one align), so that every window starts where the model expects."""
+        stride = self.stride or 1
+        return np.maximum(stride // self.align, 1) * self.align
+
     def _counts(self) -> npt.NDArray[np.int64]:
         span = self.sizes - (self.length + 1)
-        stride = self.stride
-        counts = (self.sizes - 1) // self.length if stride is None else span // stride + 1
+        if self.stride is None:
+            counts = (self.sizes - 1) // self.length
+        else:
+            counts = span // self.strides + 1
         return np.where(span >= 0, counts, 0).astype(np.int64)
 
     @property
@@ -171,13 +195,14 @@ class Windows:
         rng = np.random.default_rng([self.seed, epoch])
         chorale = np.repeat(np.arange(len(self.counts)), self.counts)
         if self.stride is None:
-            room = (self.sizes[chorale] - (self.length + 1)) // self.align
-            start = (rng.random(len(chorale)) * (room + 1)).astype(np.int64) * self.align
+            align = self.align[chorale]
+            room = (self.sizes[chorale] - (self.length + 1)) // align
+            start = (rng.random(len(chorale)) * (room + 1)).astype(np.int64) * align
             low, high = self.shift_low[chorale], self.shift_high[chorale]
             shift = low + (rng.random(len(chorale)) * (high - low + 1)).astype(np.int64)
         else:
             first = np.concatenate([[0], np.cumsum(self.counts)[:-1]])
-            start = (np.arange(len(chorale)) - first[chorale]) * self.stride
+            start = (np.arange(len(chorale)) - first[chorale]) * self.strides[chorale]
             shift = np.zeros(len(chorale), dtype=np.int64)
         rows = np.stack([self.offsets[chorale] + start, shift, chorale], axis=1)
         return rows[rng.permutation(len(rows))]
@@ -186,7 +211,7 @@ class Windows:
         index = rows[:, :1] + np.arange(self.length + 1)
         window = self.tokens[index]
         window = np.where(window > 0, window + rows[:, 1:2], 0).astype(np.int32)
-        return window[:, :-1], window[:, 1:]
+        return window[:, :-1] + self.codes[rows[:, 2:3]], window[:, 1:]
 
     def batches(
         self, batch_size: int = 256, *, epochs: range | None = None, drop_remainder: bool = False
@@ -240,6 +265,7 @@ class Windows:
 
         epochs = epochs if epochs is not None else range(1)
         tokens = tf.constant(self.tokens, dtype=tf.int32)
+        codes = tf.constant(self.codes, dtype=tf.int32)
         ramp = tf.range(self.length + 1, dtype=tf.int64)
 
         def epoch_plan(epoch: tf.Tensor) -> tf.data.Dataset:
@@ -253,7 +279,7 @@ class Windows:
             window = tf.gather(tokens, rows[:, :1] + ramp[tf.newaxis, :])
             shift = tf.cast(rows[:, 1:2], tf.int32)
             window = tf.where(window > 0, window + shift, 0)
-            return window[:, :-1], window[:, 1:]
+            return window[:, :-1] + tf.gather(codes, rows[:, 2:3]), window[:, 1:]
 
         dataset = tf.data.Dataset.range(epochs.start, epochs.stop, epochs.step)
         dataset = dataset.flat_map(epoch_plan)

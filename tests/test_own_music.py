@@ -238,3 +238,42 @@ def test_fine_tuning_moves_the_loss_on_the_new_music(folder: Path, tmp_path: Pat
     assert result.exit_code == 0, result.output
     after = BachNet.load(run / "model").evaluate(test)["loss"]
     assert after < before - 0.5, (before, after)
+
+
+def test_one_key_moves_every_piece_into_c_major_or_a_minor(jsb_archive: Path) -> None:
+    from bachnet.music.keys import Key, find_key
+
+    jsb = Dataset.from_folder(jsb_archive)[:40]
+    moved = jsb.in_one_key()
+    assert [p.name for p in moved] == [p.name for p in jsb] and moved.splits == jsb.splits
+    keys = [find_key(p) for p in moved]
+    assert all(k in (Key(0), Key(9, "minor")) for k in keys), keys
+    assert sum(find_key(p) != k for p, k in zip(jsb, keys, strict=True)) > 20  # most moved
+    for before, after in zip(jsb, moved, strict=True):
+        shift = after.chords.astype(int) - before.chords.astype(int)
+        sounding = before.chords > 0
+        assert len(set(shift[sounding].tolist())) == 1  # one transposition of the whole piece
+        assert abs(shift[sounding][0]) <= 12
+
+
+def test_training_with_one_key_is_recorded_for_resume_and_evaluate(
+    folder: Path, tmp_path: Path
+) -> None:
+    run = tmp_path / "run"
+    args = ["train", "-o", str(run), "--data", str(folder), *TINY_FLAGS, "--epochs", "1"]
+    result = CliRunner().invoke(main, [*args, "--one-key", "--batch-size", "8"])
+    assert result.exit_code == 0, result.output
+    assert "every piece moved into C major or A minor" in result.output
+    assert json.loads((run / "run.json").read_text(encoding="utf-8"))["one_key"] is True
+    model = BachNet.load(run / "model")
+    assert model.metadata["corpus"]["one_key"] is True
+    result = CliRunner().invoke(main, ["evaluate", str(run / "model"), "--data", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert "every piece moved into C major or A minor" in result.output
+    (test_name,) = model.metadata["corpus"]["splits"]["test"]
+    mine = Dataset.from_music(folder).in_one_key()
+    expected = model.evaluate([p for p in mine if p.name == test_name])
+    assert f"loss {expected['loss']:.4f}" in result.output
+    result = CliRunner().invoke(main, ["train", "-o", str(run), "--resume", "--epochs", "2"])
+    assert result.exit_code == 0, result.output
+    assert "every piece moved into C major or A minor" in result.output

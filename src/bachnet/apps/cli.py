@@ -109,14 +109,19 @@ def _load_data(
     sizes: tuple[float, ...] = SPLIT_SIZES,
     seed: int = 0,
     splits: dict[str, list[str]] | None = None,
+    one_key: bool = False,
 ) -> Dataset:
-    """A corpus by name (`Dataset.load`), split as a run recorded it when ``splits`` is given;
-    a musician's folder prints what was kept and refused."""
+    """A corpus by name (`Dataset.load`), split as a run recorded it when ``splits`` is given
+    and moved into C major / A minor with ``one_key``; a musician's folder prints what was
+    kept and refused."""
     dataset = Dataset.load(source, sizes=sizes, seed=seed, progress=_Reading())
     if splits:
         dataset = dataset.with_splits(splits)
     if dataset.check is not None:
         click.echo(dataset.check.summary(), err=True)
+    if one_key:
+        dataset = dataset.in_one_key()
+        click.echo("every piece moved into C major or A minor (--one-key)", err=True)
     return dataset
 
 
@@ -215,6 +220,13 @@ def main() -> None:
     show_default=True,
     help="Train, valid and test shares of a folder without train/valid/test sub-folders, "
     "split by piece (seeded by --seed); recorded in the run folder.",
+)
+@click.option(
+    "--one-key",
+    is_flag=True,
+    help="Move every piece into C major or A minor before training (its key found by "
+    "key-profile analysis; recorded, so evaluate scores the same way). Windows are still "
+    "transposed at random unless --transpose 0.",
 )
 @click.option(
     "-o",
@@ -341,6 +353,7 @@ def train(
     time_limit: float | None,
     init: str | None,
     split_sizes: str,
+    one_key: bool,
     **options: Any,
 ) -> None:
     """Train a model on the JSB train split (valid split for early stopping), then test it.
@@ -377,7 +390,7 @@ def train(
         ignored = [
             max(param.opts, key=len)
             for param in context.command.params
-            if param.name in (*options, "data", "init", "split_sizes")
+            if param.name in (*options, "data", "init", "split_sizes", "one_key")
             and param.name != "epochs"
             and context.get_parameter_source(param.name) != click.core.ParameterSource.DEFAULT
         ]
@@ -395,6 +408,7 @@ def train(
         data = settings.data or data
         init = settings.init
         recorded = settings.splits
+        one_key = settings.one_key
     else:
         recorded = None
         if (out / RUN_FILE).exists():
@@ -419,7 +433,11 @@ def train(
         options["teachers"] = tuple(options["teachers"])
         train_config = TrainConfig(decay_epochs=decay if decay else math.inf, **options)
     dataset = _load_data(
-        data, sizes=_split_sizes(split_sizes), seed=train_config.seed, splits=recorded
+        data,
+        sizes=_split_sizes(split_sizes),
+        seed=train_config.seed,
+        splits=recorded,
+        one_key=one_key,
     )
     splits = dataset.splits
     train_split = dataset.split("train" if "train" in splits else "all")
@@ -448,6 +466,8 @@ def train(
     describe: dict[str, Any] = {"data": data, "command": command}
     if init is not None:
         describe["init"] = init
+    if one_key:
+        describe["one_key"] = True
     named = _recorded_splits(dataset, data)
     if named is not None:
         describe["splits"] = named
@@ -548,12 +568,16 @@ def evaluate(
     """Score MODEL (a folder, preset name or URL; default: the bundled model) on a split.
 
     Every token after the first of each chorale is scored once, given all of the chorale before it.
-    A model trained on a musician's folder is scored on the split it recorded for that folder.
+    A model trained on a musician's folder is scored on the split it recorded for that folder,
+    and one trained with `--one-key` on the pieces moved into C major / A minor.
     """
     net = _load_model(model)
     corpus = net.metadata.get("corpus", {})
     recorded = corpus.get("splits") if corpus.get("source") == data else None
-    dataset = _load_data(data, sizes=_split_sizes(split_sizes), seed=seed, splits=recorded)
+    one_key = bool(corpus.get("one_key", False))  # scored in the key it was trained in
+    dataset = _load_data(
+        data, sizes=_split_sizes(split_sizes), seed=seed, splits=recorded, one_key=one_key
+    )
     chorales = dataset.split(split)
     metrics = net.evaluate(chorales)
     if as_json:

@@ -21,6 +21,8 @@ from bachnet.data.download import JSB_ARCHIVE, cache_lock, data_dir, fetch, safe
 from bachnet.data.form import with_form
 from bachnet.errors import InputError, NotFoundError
 from bachnet.music.chorale import Chorale
+from bachnet.music.keys import Key, find_key, key_shift, transpose_into
+from bachnet.music.ranges import JSB
 from bachnet.music.table import suffixes
 from bachnet.music.vocab import Vocabulary
 
@@ -313,6 +315,31 @@ class Dataset(Sequence[Chorale]):
         dataset = cls(pieces, source=str(path))
         dataset = dataset.with_splits(named)
         dataset.check = report
+        return dataset
+
+    def in_one_key(self) -> Dataset:
+        """Every piece moved into C major or A minor (its key found by
+        `bachnet.music.keys.find_key`), by whichever of the shift and its octaves keeps its
+        voices in Bach's ranges best (`bachnet.music.keys.transpose_into`); splits, names and
+        notation kept. ``bachnet train --one-key``.
+
+        Examples:
+            >>> piece = Chorale([[74, 69, 66, 50]] * 4 + [[73, 69, 64, 45]] * 4
+            ...                 + [[74, 69, 66, 50]] * 8, name="in D")
+            >>> Dataset([piece]).in_one_key()[0].chords[0].tolist()  # D major -> C major
+            [72, 67, 64, 48]
+        """
+        moved = []
+        for piece in self._chorales:
+            key = find_key(piece)
+            home = Key(0) if key.mode == "major" else Key(9, "minor")
+            chords = transpose_into(piece, key_shift(key, home), JSB)
+            sounding = np.flatnonzero(piece.chords > 0)
+            first = int(sounding[0]) if len(sounding) else 0
+            shift = int(chords.flat[first]) - int(piece.chords.flat[first]) if len(sounding) else 0
+            moved.append(piece.transpose(shift))
+        dataset = Dataset(moved, self._splits, source=self.source, report=self.report)
+        dataset.check = self.check
         return dataset
 
     def split_names(self) -> dict[str, list[str]]:

@@ -342,6 +342,8 @@ def provenance(
         corpus["sha256"] = registry()[JSB_ARCHIVE][0].split(":")[-1]
     if "splits" in describe:  # a split bachnet made: evaluate the model on the same pieces
         corpus["splits"] = describe["splits"]
+    if describe.get("one_key"):  # every piece was moved into C major / A minor
+        corpus["one_key"] = True
     record: dict[str, Any] = {
         "voice_ranges": ranges,
         "corpus": corpus,

@@ -66,6 +66,7 @@ class RunSettings:
         init: the trained model the run started from (``bachnet train --init``), if any.
         splits: the names of the pieces in each split, for a corpus split by bachnet (a
             musician's folder), so that a resumed run trains on the same pieces.
+        one_key: every piece was moved into C major or A minor (``bachnet train --one-key``).
     """
 
     model: ModelConfig
@@ -74,6 +75,7 @@ class RunSettings:
     command: str | None = None
     init: str | None = None
     splits: dict[str, list[str]] | None = None
+    one_key: bool = False
 
 
 def run_settings(folder: PathLike) -> RunSettings:
@@ -101,6 +103,7 @@ def run_settings(folder: PathLike) -> RunSettings:
             command=saved.get("command"),
             init=saved.get("init"),
             splits=saved.get("splits"),
+            one_key=bool(saved.get("one_key", False)),
         )
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise InputError(f"{run_file}: cannot read the run's settings ({error})") from None

@@ -300,8 +300,8 @@ def generate(
     if config.meter != "4/4" and model.network.period == BAR and not model.network.meters:
         warnings.warn(
             f"this model knows the place in a 4/4 bar, not in a {config.meter} one: its "
-            "strong beats fall where a 4/4 bar has them; a model that knows the beat only "
-            "(jsb-voice) writes 3/4 without that pull",
+            "strong beats fall where a 4/4 bar has them; a model that knows each piece's own "
+            "bar (jsb-meter) writes 3/4 with its own",
             stacklevel=3,
         )
     if config.phrases is not None or config.fermatas is not None:

@@ -327,14 +327,14 @@ def test_train_defaults_are_the_default_presets_recipe() -> None:
 
     options = {p.name: p.default for p in main.commands["train"].params}
     config = BachNet.from_pretrained().config
-    assert options["architecture"] == config.architecture == "bar_lstm"
+    assert options["architecture"] == config.architecture == "meter_lstm"
     units = tuple(int(u) for u in str(options["lstm_units"]).split(","))
     assert units == config.lstm_units
     assert options["dropout"] == config.dropout
     assert options["embedding_dim"] == config.embedding_dim
     assert options["dense_units"] == config.dense_units
     assert options["window"] == config.window
-    assert get_preset(None).name == "jsb-bar"
+    assert get_preset(None).name == "jsb-meter"
 
 
 def test_strict_rules_on_the_command_line(tiny_model: Path, tmp_path: Path) -> None:

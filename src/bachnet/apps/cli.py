@@ -287,7 +287,7 @@ def main() -> None:
 @click.option(
     "--architecture",
     type=click.Choice(["lstm", "beat_lstm", "voice_lstm", "bar_lstm", "meter_lstm", "step_lstm"]),
-    default="bar_lstm",
+    default="meter_lstm",
     show_default=True,
     help="Model type: beat_lstm also knows each token's voice and place in the beat; "
     "voice_lstm also what the voice to write holds and for how long; "
@@ -358,10 +358,14 @@ def train(
 ) -> None:
     """Train a model on the JSB train split (valid split for early stopping), then test it.
 
-    The defaults are the model of the bundled default, jsb-bar (a 2 x 384 bar_lstm, dropout
-    0.3); it was trained on JSB's train split plus the JS Fake Chorales (`python
-    scripts/jsb_plus_fakes.py DATA`, then `--data DATA --epochs 100 --decay-epochs 100`), as
-    was jsb-voice (`--architecture voice_lstm`). jsb-beat's recipe is `--architecture
+    The defaults are the model of the bundled default, jsb-meter (a 2 x 384 meter_lstm,
+    dropout 0.3): jsb-bar (`--architecture bar_lstm`, trained on JSB's train split plus the JS
+    Fake Chorales: `python scripts/jsb_plus_fakes.py DATA`, then `--data DATA --epochs 100
+    --decay-epochs 100`), fine-tuned with `--init jsb-bar --architecture meter_lstm --data
+    jsb+FAKES` (FAKES/train: DATA's 500 fake_*.csv), then `--data jsb+FAKES+THREE4
+    --split-sizes 1,0,0` (`python scripts/jsb_three_four.py THREE4`;
+    experiments/meter_lstm_run). jsb-voice is
+    `--architecture voice_lstm` on DATA. jsb-beat's recipe is `--architecture
     beat_lstm` on JSB alone; the original BachNet is `--architecture lstm --lstm-units
     512,512,512 --dropout 0.2`.
 

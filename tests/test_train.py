@@ -335,15 +335,16 @@ def test_cli_train_survives_kill_9_and_resumes(tmp_path: Path, filled_cache: Pat
     # The optimizer's step counter went on from the killed run's (not from zero).
     train_split = Dataset.jsb(progress=False).split("train")
     network = BachNet.load(run / "model").network  # a bar model's windows start on bar lines
-    lead = [network.padding_for(piece.pickup) for piece in train_split]
-    windows = Windows(train_split, Vocabulary(), length=32, align=network.align, lead=lead)
+    lead = [network.padding_for(piece.pickup, piece.meter) for piece in train_split]
+    align = [network.align_for(piece.meter) for piece in train_split]
+    windows = Windows(train_split, Vocabulary(), length=32, align=align, lead=lead)
     steps = windows.batches_per_epoch(256, drop_remainder=True)
     assert iterations(run / after["checkpoint"]) == total * steps
 
     net = BachNet.load(run / "model")
     # The flags it was given; `bachnet train`'s defaults (the default preset's recipe) elsewhere.
     assert net.config == ModelConfig(
-        architecture="bar_lstm",
+        architecture="meter_lstm",
         dropout=0.3,
         lstm_units=(16,),
         embedding_dim=8,

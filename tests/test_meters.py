@@ -20,8 +20,8 @@ from bachnet import BachNet, Chorale, ModelConfig, TrainConfig, Vocabulary
 from bachnet.apps.cli import main
 from bachnet.errors import InputError
 from bachnet.generation.decoder import step_fn
-from bachnet.model.networks import METER_PLACES
 from bachnet.model.scoring import nll_per_piece
+from bachnet.music.grid import bar_steps
 from bachnet.training.windows import Windows
 
 TINY = dict(lstm_units=(16,), embedding_dim=8, dense_units=8, window=192, dropout=0.0)
@@ -43,7 +43,7 @@ def net_of(architecture: str, seed: int = 0) -> BachNet:
 def barred(meter: str, bars: int, seed: int, pickup: int = 0) -> Chorale:
     """A piece whose chord changes on every bar line of ``meter`` and only there."""
     rng = np.random.default_rng(seed)
-    length = METER_PLACES[meter][1] // 4
+    length = bar_steps(meter)
     chords = [CHORDS[int(rng.integers(len(CHORDS)))] for _ in range(bars + 1)]
     steps = [chords[0]] * pickup + [chord for chord in chords[1:] for _ in range(length)]
     return Chorale(steps, meter=meter, pickup=pickup)

@@ -334,10 +334,7 @@ class Dataset(Sequence[Chorale]):
             key = find_key(piece)
             home = Key(0) if key.mode == "major" else Key(9, "minor")
             chords = transpose_into(piece, key_shift(key, home), JSB)
-            sounding = np.flatnonzero(piece.chords > 0)
-            first = int(sounding[0]) if len(sounding) else 0
-            shift = int(chords.flat[first]) - int(piece.chords.flat[first]) if len(sounding) else 0
-            moved.append(piece.transpose(shift))
+            moved.append(piece.replace(chords, onsets=piece.onsets))
         dataset = Dataset(moved, self._splits, source=self.source, report=self.report)
         dataset.check = self.check
         return dataset

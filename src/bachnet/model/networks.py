@@ -43,7 +43,7 @@ from keras import ops
 
 from bachnet.core.aliases import Tensor
 from bachnet.errors import InputError
-from bachnet.music.grid import METERS
+from bachnet.music.grid import METERS, bar_steps
 
 if TYPE_CHECKING:
     from bachnet.model.config import ModelConfig
@@ -51,7 +51,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BAR",
     "BEAT",
-    "METER_PLACES",
+    "METER_FIRST_ROW",
     "NETWORKS",
     "BeatLSTMNetwork",
     "BeatPosition",
@@ -79,20 +79,20 @@ BAR = 64
 HELD = 16
 """Values of the held-steps input of ``voice_lstm``: 0..15 steps (longer holds count as 15)."""
 
-METER_PLACES: dict[str, tuple[int, int]] = {
-    "4/4": (0, 64),
-    "2/2": (0, 64),
-    "2/4": (0, 32),
-    "3/4": (64, 48),
-    "6/8": (64, 48),
-    "3/2": (112, 96),
-    "6/4": (112, 96),
-    "12/8": (112, 96),
+METER_FIRST_ROW: dict[str, int] = {
+    "4/4": 0,
+    "2/2": 0,
+    "2/4": 0,
+    "3/4": 64,
+    "6/8": 64,
+    "3/2": 112,
+    "6/4": 112,
+    "12/8": 112,
 }
-"""Where ``meter_lstm`` looks up a metre's places, ``(first row, tokens per bar)``: Bach's
-4/4, 3/4 and 3/2 each have their own rows of the place embedding (208 in all); a metre of
-the same length shares them (2/2 the 4/4 rows, 6/8 the 3/4 ones, 6/4 and 12/8 the 3/2 ones,
-2/4 the first half bar of 4/4)."""
+"""Where ``meter_lstm``'s places of a metre begin in its place embedding; a bar of the metre
+takes ``4 * bar_steps(meter)`` rows from there. Bach's 4/4, 3/4 and 3/2 each have their own
+rows (208 in all); a metre of the same length shares them (2/2 the 4/4 rows, 6/8 the 3/4
+ones, 6/4 and 12/8 the 3/2 ones, 2/4 the first half bar of 4/4)."""
 
 METER_ROWS = 208
 """Rows of ``meter_lstm``'s place embedding: 64 (4/4) + 48 (3/4) + 96 (3/2)."""
@@ -184,7 +184,7 @@ class MeterPosition(keras.layers.Layer):  # type: ignore[misc]
 
     An id is ``token + vocab_size * code``, ``code`` the metre's index in
     `bachnet.music.grid.METERS` (`Network.encode`); a stream starts on a bar line, so the
-    place of token ``t`` is the metre's first row in `METER_PLACES` plus ``t`` modulo its bar.
+    place of token ``t`` is the metre's first row (`METER_FIRST_ROW`) plus ``t`` modulo its bar.
 
     Examples:
         >>> import numpy as np
@@ -217,18 +217,16 @@ class MeterPosition(keras.layers.Layer):  # type: ignore[misc]
 
 
 def _known(meter: str) -> str:
-    name = meter.replace(" ", "") if isinstance(meter, str) else meter
-    if name not in METER_PLACES:
-        raise InputError(f"unknown time signature {meter!r}: use one of {', '.join(METERS)}")
-    return str(name)
+    """``meter`` without spaces, once `bachnet.music.grid.bar_steps` has checked it."""
+    bar_steps(meter)
+    return meter.replace(" ", "")
 
 
 def meter_rows(code: Tensor) -> tuple[Tensor, Tensor]:
     """The first place row and tokens per bar of metre ``code`` (any shape of int32 codes)."""
-    places = [METER_PLACES[meter] for meter in METERS]
-    first = ops.take(ops.convert_to_tensor([p[0] for p in places], "int32"), code)
-    bar = ops.take(ops.convert_to_tensor([p[1] for p in places], "int32"), code)
-    return first, bar
+    first = ops.take(ops.convert_to_tensor([METER_FIRST_ROW[m] for m in METERS], "int32"), code)
+    bars = [VOICES * bar_steps(meter) for meter in METERS]
+    return first, ops.take(ops.convert_to_tensor(bars, "int32"), code)
 
 
 class Network:
@@ -268,7 +266,7 @@ class Network:
             >>> network_for(ModelConfig(architecture="bar_lstm")).bar_tokens("3/4")
             64
         """
-        return METER_PLACES[_known(meter)][1] if self.meters else BAR
+        return VOICES * bar_steps(meter) if self.meters else BAR
 
     def meter_code(self, meter: str = "4/4") -> int:
         """The code a model that knows metres reads ``meter`` as (its index in
@@ -567,7 +565,7 @@ class BarLSTMNetwork(VoiceLSTMNetwork):
 class MeterLSTMNetwork(BarLSTMNetwork):
     """`BarLSTMNetwork` that knows the bar of each piece's own metre, not only 4/4's.
 
-    Each metre has its own rows of the place embedding (`METER_PLACES`): a 3/4 bar's 48
+    Each metre has its own rows of the place embedding (`METER_FIRST_ROW`): a 3/4 bar's 48
     places, a 3/2 bar's 96. A piece is read from the bar line of its own metre before its
     pickup (`lead_for`); the full model reads its ids with the metre's code added
     (`Network.encode`), the step keeps the code in its state (`initial_state`).

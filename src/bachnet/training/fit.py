@@ -23,7 +23,7 @@ import contextlib
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import keras
 import numpy as np
@@ -52,6 +52,8 @@ from bachnet.training.windows import Batch, Windows
 
 if TYPE_CHECKING:
     import tensorflow as tf
+
+    from bachnet.model.networks import Network
 
 __all__ = [
     "RUN_FILE",
@@ -195,9 +197,7 @@ def train(
         stride=config.stride,
         transpose=config.transpose,
         seed=config.seed,
-        align=[net.network.align_for(piece.meter) for piece in train],
-        lead=[net.network.padding_for(piece.pickup, piece.meter) for piece in train],
-        codes=[net.network.meter_code(piece.meter) for piece in train],
+        **_placed(net.network, train),
     )
     valid_windows = None
     if valid is not None:
@@ -209,9 +209,7 @@ def train(
                 length=net.config.window,
                 stride=net.config.window,
                 transpose=0,
-                align=[net.network.align_for(piece.meter) for piece in valid_list],
-                lead=[net.network.padding_for(piece.pickup, piece.meter) for piece in valid_list],
-                codes=[net.network.meter_code(piece.meter) for piece in valid_list],
+                **_placed(net.network, valid_list),
             )
     optimizer = keras.optimizers.Nadam(
         learning_rate=config.learning_rate,
@@ -354,6 +352,23 @@ def provenance(
     if "command" in describe:
         record["command"] = describe["command"]
     return record
+
+
+class _Placing(TypedDict):
+    align: list[int]
+    lead: list[int]
+    codes: list[int]
+
+
+def _placed(network: Network, pieces: list[Chorale]) -> _Placing:
+    """Where each piece's windows may start, the silence before it and its metre's code, as
+    `Windows` takes them (``align``, ``lead``, ``codes``): the model reads every piece from
+    the bar line, or beat, it expects."""
+    return {
+        "align": [network.align_for(piece.meter) for piece in pieces],
+        "lead": [network.padding_for(piece.pickup, piece.meter) for piece in pieces],
+        "codes": [network.meter_code(piece.meter) for piece in pieces],
+    }
 
 
 def _source(

@@ -168,6 +168,12 @@ def test_train_init_turns_a_bar_model_into_a_meter_model(tmp_path: Path) -> None
     refused = runner.invoke(main, [*args, "-o", str(tmp_path / "no"), "--architecture", "lstm"])
     assert refused.exit_code != 0
     assert "can become a meter_lstm (from a bar_lstm) but not a lstm" in refused.output
+    saved = net_of("voice_lstm").save_pretrained(tmp_path / "voice")
+    args = ["train", "--init", str(saved), "--data", str(data), "--epochs", "1"]
+    meter = ["--architecture", "meter_lstm"]
+    refused = runner.invoke(main, [*args, "-o", str(tmp_path / "no2"), *meter])
+    assert refused.exit_code != 0
+    assert "a voice_lstm model: only a bar_lstm can become a meter_lstm" in refused.output
 
 
 # --------------------------------------------------------------------------- generation

@@ -507,6 +507,11 @@ def _wants_meters(net: Any, model_config: ModelConfig, resume: bool) -> bool:
         return False
     if asked == "meter_lstm" and net.config.architecture == "bar_lstm":
         return True
+    if asked == "meter_lstm":
+        raise click.ClickException(
+            f"--init gives a {net.config.architecture} model: only a bar_lstm can become a "
+            "meter_lstm; leave --architecture out to fine-tune it as it is"
+        )
     raise click.ClickException(
         f"--init gives a {net.config.architecture} model; it can become a meter_lstm (from a "
         f"bar_lstm) but not a {asked}: leave --architecture out to fine-tune it as it is"

@@ -103,6 +103,32 @@ class BachNet:
         meter_weights(self.keras_model, converted.keras_model)
         return converted
 
+    def with_shifts(self, shifts: Sequence[int]) -> BachNet:
+        """This model reading every piece at each of ``shifts`` semitones at once and
+        averaging what the copies predict (`bachnet.model.transposed`): an ensemble of one
+        network with its own weights, nothing trained. ``()`` reads each piece once again.
+        Its vocabulary and metadata are kept. Calibrate (`calibrate`) before, not after.
+
+        Raises:
+            InputError: ``shifts`` without 0, repeated, beyond an octave, or a ``step_lstm``.
+
+        Examples:
+            >>> import keras, numpy as np
+            >>> keras.utils.set_random_seed(0)
+            >>> net = BachNet(ModelConfig(architecture="beat_lstm", lstm_units=(8,),
+            ...                           embedding_dim=4))
+            >>> three = net.with_shifts((-1, 0, 1))
+            >>> three.config.shifts, three.count_params() == net.count_params()
+            ((-1, 0, 1), True)
+            >>> probs = np.exp(three.logits([[0] * 16 + [37, 32, 29, 13]]))
+            >>> bool(np.allclose(probs.sum(-1), 1.0, atol=1e-5))
+            True
+        """
+        config = dataclasses.replace(self.config, shifts=tuple(int(s) for s in shifts))
+        converted = BachNet(config, self.vocab, metadata=self.metadata)
+        converted.keras_model.set_weights(self.keras_model.get_weights())
+        return converted
+
     def count_params(self) -> int:
         """Number of weights.
 

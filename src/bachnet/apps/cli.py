@@ -613,12 +613,20 @@ def evaluate(
     type=click.Choice(["valid", "train"]),
     help="The split the temperature is fitted on (never the test split).",
 )
-def calibrate(model: str | None, out: Path, data: str, split: str) -> None:
+@click.option(
+    "--shifts",
+    default=None,
+    metavar="S,S,...",
+    help="After calibrating, read every piece at these semitone shifts at once and average "
+    "the copies' predictions (an ensemble with no new weights), e.g. -1,0,1; must include 0.",
+)
+def calibrate(model: str | None, out: Path, data: str, split: str, shifts: str | None) -> None:
     """Fit MODEL's temperature on a split, fold it into its weights, save it to OUT.
 
     Temperature scaling: the logits are divided by the one temperature that minimises the
     loss on the split. The test split, where the data has one, is scored after and its
-    figures stored with the model.
+    figures stored with the model. With --shifts, the saved model averages its predictions
+    over those transpositions of every piece (figures printed for the split before and after).
     """
     net = _load_model(model)
     dataset = _load_data(data)
@@ -628,9 +636,17 @@ def calibrate(model: str | None, out: Path, data: str, split: str) -> None:
         f"-> {result['loss_after']:.4f} nats/token ({int(result['tokens'])} tokens)"
     )
     named = [model] if model else []
-    net.metadata["calibration"]["command"] = shlex.join(
-        ["bachnet", "calibrate", *named, "-o", str(out), "--data", data, "--split", split]
-    )
+    command = ["bachnet", "calibrate", *named, "-o", str(out), "--data", data, "--split", split]
+    if shifts is not None:
+        try:
+            values = tuple(int(part) for part in shifts.split(","))
+            net = net.with_shifts(values)
+        except (ValueError, InputError) as error:
+            raise click.BadParameter(str(error), param_hint="'--shifts'") from None
+        loss = net.evaluate(dataset.split(split))["loss"]
+        click.echo(f"{split}: shifts {list(values)}; loss {loss:.4f} nats/token")
+        command += ["--shifts", shifts]
+    net.metadata["calibration"]["command"] = shlex.join(command)
     _score_test(net, dataset)
     click.echo(f"model saved to {net.save_pretrained(out)}")
 

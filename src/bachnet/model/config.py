@@ -26,7 +26,7 @@ def _from_dict(cls: type[_C], data: Mapping[str, Any]) -> _C:
     if unknown:
         raise InputError(f"unknown {cls.__name__} field(s): {', '.join(unknown)}")
     values = dict(data)
-    for name in ("lstm_units", "teachers"):
+    for name in ("lstm_units", "teachers", "shifts"):
         if name in values:
             values[name] = tuple(values[name])
     return cls(**values)
@@ -63,6 +63,10 @@ class ModelConfig:
         layer_norm: layer normalisation after each LSTM.
         dense_units: units of the ReLU layer before the logits (0 = none).
         window: tokens per training window (also the original BachNet's generation context).
+        shifts: semitone shifts the network reads every piece at, side by side, averaging
+            what the copies predict (`bachnet.model.transposed`; an ensemble with no new
+            weights, e.g. ``(-1, 0, 1)``); ``()`` (the default) reads each piece once.
+            ``0`` must be one of them; not for ``step_lstm``.
 
     Examples:
         >>> ModelConfig(lstm_units=(256, 256)).lstm_units
@@ -81,6 +85,7 @@ class ModelConfig:
     layer_norm: bool = True
     dense_units: int = 256
     window: int = 256
+    shifts: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         _check(
@@ -100,6 +105,18 @@ class ModelConfig:
         _check(0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1), got {self.dropout}")
         _check(self.dense_units >= 0, f"dense_units must be >= 0, got {self.dense_units}")
         _check(self.window >= 1, f"window must be >= 1, got {self.window}")
+        _check(
+            isinstance(self.shifts, tuple)
+            and all(isinstance(s, int) and -12 <= s <= 12 for s in self.shifts)
+            and len(set(self.shifts)) == len(self.shifts)
+            and (not self.shifts or 0 in self.shifts),
+            f"shifts must be distinct semitone shifts in -12..12 that include 0, got "
+            f"{self.shifts!r}",
+        )
+        _check(
+            not self.shifts or self.architecture != "step_lstm",
+            "a step_lstm cannot average transpositions (shifts); use a token-level model",
+        )
         if self.parameters > MAX_PARAMETERS:
             raise LimitError(
                 f"this configuration has {self.parameters:,} parameters, more than the "
@@ -163,6 +180,10 @@ class ModelConfig:
         """
         data = dataclasses.asdict(self)
         data["lstm_units"] = list(self.lstm_units)
+        if self.shifts:
+            data["shifts"] = list(self.shifts)
+        else:  # a model that reads each piece once writes the config.json it always wrote
+            del data["shifts"]
         return data
 
     @classmethod

@@ -43,6 +43,12 @@ from keras import ops
 
 from bachnet.core.aliases import Tensor
 from bachnet.errors import InputError
+from bachnet.model.transposed import (
+    TranspositionCopies,
+    TranspositionMixture,
+    shifted_states,
+    shifted_step,
+)
 from bachnet.music.grid import METERS, bar_steps
 
 if TYPE_CHECKING:
@@ -375,10 +381,15 @@ class LSTMNetwork(Network):
     def build(self) -> keras.Model:
         config = self.config
         ids = keras.Input(shape=(None,), dtype="int32", name="tokens")
+        stream = ids
+        if config.shifts:
+            stream, valid = TranspositionCopies(config.shifts, config.vocab_size, name="copies")(
+                ids
+            )
         if self.meters:
-            tokens, where = MeterPosition(config.vocab_size, name="meter_position")(ids)
+            tokens, where = MeterPosition(config.vocab_size, name="meter_position")(stream)
         else:
-            tokens = ids
+            tokens = stream
         x = keras.layers.Embedding(config.vocab_size, config.embedding_dim, name="embedding")(
             tokens
         )
@@ -403,9 +414,13 @@ class LSTMNetwork(Network):
         if config.dense_units:
             x = keras.layers.Dense(config.dense_units, activation="relu", name="dense")(x)
         logits = keras.layers.Dense(config.vocab_size, name="logits")(x)
+        if config.shifts:
+            logits = TranspositionMixture(config.shifts, config.vocab_size, name="mixture")(
+                [logits, valid]
+            )
         return keras.Model(ids, logits, name="bachnet")
 
-    def initial_state(self, batch: Tensor, meter: str = "4/4") -> list[Tensor]:
+    def _initial_state(self, batch: Tensor, meter: str = "4/4") -> list[Tensor]:
         """``[h1, c1, h2, c2, ...]``, all zeros (``voice_lstm`` adds two, see its class;
         ``meter_lstm`` one more: the metre's code, a float ``(batch, 1)``)."""
         states = [ops.zeros((batch, units)) for units in self.config.lstm_units for _ in range(2)]
@@ -417,6 +432,14 @@ class LSTMNetwork(Network):
         if self.meters:
             states.append(ops.full((batch, 1), float(self.meter_code(meter))))
         return states
+
+    def initial_state(self, batch: Tensor, meter: str = "4/4") -> list[Tensor]:
+        """The state of `_initial_state`; for a model that averages transpositions
+        (``shifts``), each stream's copies side by side (`transposed.shifted_states`)."""
+        count = len(self.config.shifts)
+        if not count:
+            return self._initial_state(batch, meter)
+        return shifted_states(self._initial_state(batch * count, meter), count)
 
     def step(self, model: keras.Model) -> StepFn:
         """One token: ``(ids (batch,), index, [h1, c1, ...]) -> (logits, [h1, c1, ...])``.
@@ -489,6 +512,8 @@ class LSTMNetwork(Network):
                 x = layer(x)
             return x, new_states + extra + (states[-1:] if meters else [])
 
+        if config.shifts:
+            return shifted_step(step, config.shifts, config.vocab_size)
         return step
 
 

@@ -54,7 +54,17 @@ def calibrate(
     model: LanguageModel, chorales: Iterable[Chorale], *, batch_size: int = 16
 ) -> dict[str, float]:
     """Fit one temperature on ``chorales`` and fold it into the output layer; see
-    `bachnet.BachNet.calibrate`."""
+    `bachnet.BachNet.calibrate`.
+
+    Raises:
+        InputError: no chorales, or a model that averages transpositions (its output is a
+            mixture, not the output layer's logits: calibrate the model it was made from).
+    """
+    if model.config.shifts:
+        raise InputError(
+            "calibrate() needs a model that reads each piece once: calibrate the model "
+            f"before BachNet.with_shifts({list(model.config.shifts)})"
+        )
     logits, target, _ = scored(model, chorales, batch_size, "calibrate")
     rows = np.arange(len(target))
 

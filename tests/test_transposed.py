@@ -164,3 +164,21 @@ def test_cli_calibrate_shifts_saves_a_model_that_averages(
     assert saved.metadata["calibration"]["command"].endswith("--shifts -1,0,1")
     bad = runner.invoke(main, [*args[:3], str(tmp_path / "x"), *args[4:], "--shifts", "1,2"])
     assert bad.exit_code == 2 and "include 0" in bad.output
+
+
+def test_train_init_trains_one_network_and_says_how_to_average_again(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    piece = piece_with_a_rest_and_the_top_note()
+    train = [piece.transpose(-shift) for shift in range(1, 4)]
+    for split, pieces in {"train": train, "valid": train[:1], "test": train[:1]}.items():
+        (data / split).mkdir(parents=True)
+        for number, piece in enumerate(pieces):
+            (data / split / f"{number}.csv").write_text(piece.to_csv(), encoding="utf-8")
+    saved = net_of("meter_lstm", (-1, 0, 1)).save_pretrained(tmp_path / "keys")
+    args = ["train", "--init", str(saved), "--data", str(data), "--epochs", "1"]
+    result = CliRunner().invoke(main, [*args, "-o", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    assert "without its shifts [-1, 0, 1]" in result.output
+    assert "--shifts -1,0,1" in result.output
+    trained = BachNet.load(tmp_path / "run" / "model")
+    assert trained.config.shifts == () and trained.config.architecture == "meter_lstm"

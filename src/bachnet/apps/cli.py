@@ -358,13 +358,15 @@ def train(
 ) -> None:
     """Train a model on the JSB train split (valid split for early stopping), then test it.
 
-    The defaults are the model of the bundled default, jsb-meter (a 2 x 384 meter_lstm,
+    The defaults are the model of the bundled default, jsb-keys (a 2 x 384 meter_lstm,
     dropout 0.3): jsb-bar (`--architecture bar_lstm`, trained on JSB's train split plus the JS
     Fake Chorales: `python scripts/jsb_plus_fakes.py DATA`, then `--data DATA --epochs 100
     --decay-epochs 100`), fine-tuned with `--init jsb-bar --architecture meter_lstm --data
-    jsb+FAKES` (FAKES/train: DATA's 500 fake_*.csv), then `--data jsb+FAKES+THREE4
-    --split-sizes 1,0,0` (`python scripts/jsb_three_four.py THREE4`;
-    experiments/meter_lstm_run). jsb-voice is
+    jsb+FAKES` (FAKES/train: DATA's 500 fake_*.csv), then twice with `--data
+    jsb+FAKES+THREE4 --split-sizes 1,0,0` (`python scripts/jsb_three_four.py THREE4`; that is
+    jsb-meter, and 10 epochs more at `--lr 5e-5`), then `bachnet calibrate RUN/model -o OUT
+    --shifts -1,0,1` (experiments/meter_lstm_run). A model that averages transpositions
+    (`--init jsb-keys`) is trained as one network and saved without them. jsb-voice is
     `--architecture voice_lstm` on DATA. jsb-beat's recipe is `--architecture
     beat_lstm` on JSB alone; the original BachNet is `--architecture lstm --lstm-units
     512,512,512 --dropout 0.2`.
@@ -460,6 +462,14 @@ def train(
         net = _load_model(init)
         net.metadata.pop("calibration", None)  # the temperature was fitted to other weights
         click.echo(f"starting from {init}: its network, vocabulary and weights", err=True)
+        if net.config.shifts:  # trained as one network; `calibrate --shifts` averages again
+            click.echo(
+                f"trained as one network, without its shifts {list(net.config.shifts)} (put "
+                "them back after training: bachnet calibrate RUN/model -o OUT --shifts "
+                f"{','.join(str(s) for s in net.config.shifts)})",
+                err=True,
+            )
+            net = net.with_shifts(())
         if _wants_meters(net, model_config, resume):
             net = net.with_meters()
             click.echo("as a meter_lstm: its 4/4 places start every metre's", err=True)

@@ -78,22 +78,25 @@ def copies_of(ids: Tensor, shifts: Sequence[int], vocab_size: int) -> tuple[Tens
     return moved, ops.cast(seen == 0, "float32")
 
 
-def _tables(shifts: Sequence[int], vocab_size: int) -> tuple[Any, Any]:
-    """Where each copy names each note of the original vocabulary, as an index into the
-    copies' predictions laid side by side (``copies * vocab``), and 0 or `NEVER` for a note
-    the copy cannot name (``(copies, vocab)`` each)."""
-    index = np.zeros((len(shifts), vocab_size), dtype="int32")
-    penalty = np.zeros((len(shifts), vocab_size), dtype="float32")
-    for k, shift in enumerate(shifts):
-        moved = np.arange(vocab_size) + shift
-        outside = (moved < 1) | (moved > vocab_size - 1)  # a note moved onto silence or past
-        moved[0], outside[0] = 0, False  # silence stays silence
-        index[k] = k * vocab_size + np.clip(moved, 0, vocab_size - 1)
-        penalty[k] = np.where(outside, NEVER, 0.0)
-    return index.reshape(-1), penalty
+def _moved_back(log_probs: Tensor, shift: int) -> Tensor:
+    """One copy's log-probabilities ``(..., vocab)`` over its own ids, as they name the notes of
+    the original vocabulary: note ``x`` takes the copy's id ``x + shift``, silence stays
+    silence, and a note the copy cannot name (moved onto silence or past the top) `NEVER`."""
+    silence, notes = log_probs[..., :1], log_probs[..., 1:]
+    if shift == 0:
+        return log_probs
+    size = notes.shape[-1]
+    never = ops.full((*ops.shape(notes)[:-1], min(abs(shift), size)), NEVER, dtype=notes.dtype)
+    if shift > 0:
+        moved = ops.concatenate([notes[..., shift:], never], axis=-1)
+    else:
+        moved = ops.concatenate([never, notes[..., : size + shift]], axis=-1)
+    return ops.concatenate([silence, moved], axis=-1)
 
 
-def mixture_of(logits: Tensor, valid: Tensor, shifts: Sequence[int], vocab_size: int) -> Tensor:
+def mixture_of(
+    logits: Tensor, valid: Tensor, shifts: Sequence[int], vocab_size: int
+) -> Tensor:
     """The copies' predictions, moved back and mixed: ``(batch * copies, ..., vocab)`` logits
     and ``(batch * copies, ...)`` validity -> ``(batch, ..., vocab)`` log-probabilities.
 
@@ -106,19 +109,16 @@ def mixture_of(logits: Tensor, valid: Tensor, shifts: Sequence[int], vocab_size:
         [[0.0, 1.0, 0.0]]
     """
     count = len(shifts)
-    index, penalty = _tables(shifts, vocab_size)
     shape = ops.shape(logits)
-    # (batch, ..., copies, vocab): the copies next to the vocabulary, then side by side
-    grouped = ops.moveaxis(ops.reshape(logits, (-1, count, *shape[1:])), 1, -2)
-    alive = ops.moveaxis(ops.reshape(valid, (-1, count, *shape[1:-1])), 1, -1)
-    log_probs = ops.log_softmax(ops.cast(grouped, "float32"), axis=-1)
-    side_by_side = ops.reshape(log_probs, (*ops.shape(log_probs)[:-2], count * vocab_size))
-    moved = ops.reshape(
-        ops.take(side_by_side, ops.convert_to_tensor(index), axis=-1),
-        ops.shape(log_probs),
-    )
-    weight = ops.expand_dims(ops.where(alive > 0, 0.0, NEVER), -1)
-    mixed = ops.logsumexp(moved + ops.convert_to_tensor(penalty) + weight, axis=-2)
+    grouped = ops.reshape(ops.cast(logits, "float32"), (-1, count, *shape[1:]))
+    alive = ops.reshape(valid, (-1, count, *shape[1:-1]))
+    log_probs = ops.log_softmax(grouped, axis=-1)
+    parts = [
+        _moved_back(log_probs[:, k], shift)
+        + ops.expand_dims(ops.where(alive[:, k] > 0, 0.0, NEVER), -1)
+        for k, shift in enumerate(shifts)
+    ]
+    mixed = ops.logsumexp(ops.stack(parts, axis=0), axis=0)
     return ops.log_softmax(mixed, axis=-1)
 
 
@@ -176,17 +176,15 @@ def shifted_step(step: StepFn, shifts: Sequence[int], vocab_size: int) -> StepFn
     """A one-token step over ``len(shifts)`` transposed copies of each stream, from the step
     of the network that reads one (its states from `shifted_states`)."""
     count = len(shifts)
-    shift_row = ops.convert_to_tensor(list(shifts), "int32")
+    shift_row = ops.convert_to_tensor([list(shifts)], "int32")
 
     def advance(token: Tensor, index: Tensor, states: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
-        token = ops.cast(token, "int32")
-        repeated = ops.repeat(token, count, axis=0)
-        batch = ops.shape(token)[0]
-        moved, outside = _shift_ids(repeated, ops.tile(shift_row, [batch]), vocab_size)
+        token = ops.expand_dims(ops.cast(token, "int32"), 1)
+        moved, outside = _shift_ids(token, shift_row, vocab_size)  # (batch, copies)
         *inner, valid = states
-        valid = valid * ops.reshape(1.0 - ops.cast(outside, valid.dtype), (-1, count))
+        valid = valid * (1.0 - ops.cast(outside, valid.dtype))
         unrolled = [ops.reshape(state, (-1, state.shape[-1] // count)) for state in inner]
-        logits, unrolled = step(moved, index, unrolled)
+        logits, unrolled = step(ops.reshape(moved, (-1,)), index, unrolled)
         mixed = mixture_of(logits, ops.reshape(valid, (-1,)), shifts, vocab_size)
         rows = [ops.reshape(state, (-1, count * state.shape[-1])) for state in unrolled]
         return mixed, [*rows, valid]

@@ -24,7 +24,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import keras
-import numpy as np
 from keras import ops
 
 from bachnet.core.aliases import Tensor
@@ -94,9 +93,7 @@ def _moved_back(log_probs: Tensor, shift: int) -> Tensor:
     return ops.concatenate([silence, moved], axis=-1)
 
 
-def mixture_of(
-    logits: Tensor, valid: Tensor, shifts: Sequence[int], vocab_size: int
-) -> Tensor:
+def mixture_of(logits: Tensor, valid: Tensor, shifts: Sequence[int], vocab_size: int) -> Tensor:
     """The copies' predictions, moved back and mixed: ``(batch * copies, ..., vocab)`` logits
     and ``(batch * copies, ...)`` validity -> ``(batch, ..., vocab)`` log-probabilities.
 

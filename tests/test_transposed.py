@@ -182,3 +182,9 @@ def test_train_init_trains_one_network_and_says_how_to_average_again(tmp_path: P
     assert "--shifts -1,0,1" in result.output
     trained = BachNet.load(tmp_path / "run" / "model")
     assert trained.config.shifts == () and trained.config.architecture == "meter_lstm"
+    kept = CliRunner().invoke(main, [*args, "-o", str(tmp_path / "kept"), "--shifts", "-1,0,1"])
+    assert kept.exit_code == 0, kept.output
+    assert "without its shifts" not in kept.output
+    assert BachNet.load(tmp_path / "kept" / "model").config.shifts == (-1, 0, 1)
+    bad = CliRunner().invoke(main, [*args, "-o", str(tmp_path / "bad"), "--shifts", "1,x"])
+    assert bad.exit_code == 2 and "whole semitones" in bad.output

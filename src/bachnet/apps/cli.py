@@ -301,6 +301,14 @@ def main() -> None:
     "--dropout", type=click.FloatRange(0, 1, max_open=True), default=0.3, show_default=True
 )
 @click.option("--window", type=click.IntRange(min=1), default=256, show_default=True)
+@click.option(
+    "--shifts",
+    default=None,
+    metavar="S,S,...",
+    help="Train a model that reads every piece at these semitone shifts at once and averages "
+    "the copies' predictions, e.g. -1,0,1 (must include 0; each step costs about as much "
+    "more). Default: none; `bachnet calibrate --shifts` adds them to a trained model.",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option(
     "--init",
@@ -429,6 +437,7 @@ def train(
             dense_units=options.pop("dense_units"),
             dropout=options.pop("dropout"),
             window=options.pop("window"),
+            shifts=_shifts(options.pop("shifts")),
         )
         if init is not None:  # fine-tuning: what the user did not set follows FINE_TUNE
             source = click.get_current_context().get_parameter_source
@@ -462,14 +471,16 @@ def train(
         net = _load_model(init)
         net.metadata.pop("calibration", None)  # the temperature was fitted to other weights
         click.echo(f"starting from {init}: its network, vocabulary and weights", err=True)
-        if net.config.shifts:  # trained as one network; `calibrate --shifts` averages again
-            click.echo(
-                f"trained as one network, without its shifts {list(net.config.shifts)} (put "
-                "them back after training: bachnet calibrate RUN/model -o OUT --shifts "
-                f"{','.join(str(s) for s in net.config.shifts)})",
-                err=True,
-            )
-            net = net.with_shifts(())
+        if net.config.shifts != model_config.shifts:  # as asked (--shifts) or recorded
+            if net.config.shifts and not model_config.shifts:
+                click.echo(
+                    f"trained as one network, without its shifts {list(net.config.shifts)} "
+                    "(put them back after training: bachnet calibrate RUN/model -o OUT "
+                    f"--shifts {','.join(str(s) for s in net.config.shifts)}; or train with "
+                    "them: --shifts)",
+                    err=True,
+                )
+            net = net.with_shifts(model_config.shifts)
         if _wants_meters(net, model_config, resume):
             net = net.with_meters()
             click.echo("as a meter_lstm: its 4/4 places start every metre's", err=True)
@@ -503,6 +514,23 @@ def train(
     _score_test(net, dataset)
     saved_to = net.save_pretrained(out / "model")
     click.echo(f"model saved to {saved_to}")
+
+
+def _shifts(value: str | None) -> tuple[int, ...]:
+    """``--shifts``: comma-separated semitone shifts (checked by `ModelConfig`)."""
+    if value is None:
+        return ()
+    try:
+        shifts = tuple(int(part) for part in value.split(","))
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not a list of whole semitones such as -1,0,1", param_hint="'--shifts'"
+        ) from None
+    try:
+        ModelConfig(architecture="lstm", shifts=shifts)  # checks them, builds nothing
+    except InputError as error:
+        raise click.BadParameter(str(error), param_hint="'--shifts'") from None
+    return shifts
 
 
 def _wants_meters(net: Any, model_config: ModelConfig, resume: bool) -> bool:
@@ -648,10 +676,10 @@ def calibrate(model: str | None, out: Path, data: str, split: str, shifts: str |
     named = [model] if model else []
     command = ["bachnet", "calibrate", *named, "-o", str(out), "--data", data, "--split", split]
     if shifts is not None:
+        values = _shifts(shifts)
         try:
-            values = tuple(int(part) for part in shifts.split(","))
             net = net.with_shifts(values)
-        except (ValueError, InputError) as error:
+        except InputError as error:  # a step_lstm
             raise click.BadParameter(str(error), param_hint="'--shifts'") from None
         loss = net.evaluate(dataset.split(split))["loss"]
         click.echo(f"{split}: shifts {list(values)}; loss {loss:.4f} nats/token")

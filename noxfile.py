@@ -140,3 +140,5 @@ def bench(session: nox.Session) -> None:
     install(session, ".")
     for script in ("pipeline.py", "train.py", "generate.py", "judge.py"):
         session.run("python", f"benchmarks/{script}", *session.posargs, env=TF_QUIET)
+    # the bundled models side by side at batch 1 (the [model] issue's speed bound)
+    session.run("python", "benchmarks/batch1.py", env=TF_QUIET)

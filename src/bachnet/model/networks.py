@@ -34,14 +34,13 @@ Built in:
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import keras
 import numpy as np
 from keras import ops
 
-from bachnet.core.aliases import Tensor
+from bachnet.core.aliases import StepFn, Tensor
 from bachnet.errors import InputError
 from bachnet.model.transposed import (
     TranspositionCopies,
@@ -103,7 +102,6 @@ ones, 6/4 and 12/8 the 3/2 ones, 2/4 the first half bar of 4/4)."""
 METER_ROWS = 208
 """Rows of ``meter_lstm``'s place embedding: 64 (4/4) + 48 (3/4) + 96 (3/2)."""
 
-StepFn = Callable[[Tensor, Tensor, list[Tensor]], tuple[Tensor, list[Tensor]]]
 """``(token ids (batch,), stream index (scalar), states) -> (logits (batch, vocab), states)``."""
 
 

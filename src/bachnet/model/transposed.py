@@ -20,13 +20,13 @@ so a decoder that reorders or selects streams (beam search) moves the copies wit
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import keras
 from keras import ops
 
-from bachnet.core.aliases import Tensor
+from bachnet.core.aliases import StepFn, Tensor
 
 __all__ = [
     "NEVER",
@@ -41,8 +41,6 @@ __all__ = [
 NEVER = -1e9
 """Log-probability given to a note a copy cannot name (finite, so that no NaN appears)."""
 
-StepFn = Callable[[Tensor, Tensor, list[Tensor]], tuple[Tensor, list[Tensor]]]
-
 
 def _shift_ids(ids: Tensor, shift: Tensor, vocab_size: int) -> tuple[Tensor, Tensor]:
     """``ids`` (any shape; ``token + vocab_size * metre code``) moved by ``shift`` semitones
@@ -56,6 +54,16 @@ def _shift_ids(ids: Tensor, shift: Tensor, vocab_size: int) -> tuple[Tensor, Ten
     return moved + code * vocab_size, outside
 
 
+def _copies(ids: Tensor, shifts: Sequence[int], vocab_size: int) -> tuple[Tensor, Tensor]:
+    """``(batch, ...)`` ids -> ``(batch, copies, ...)``: each stream moved by each of ``shifts``,
+    and where a note fell outside the vocabulary (`_shift_ids`)."""
+    ids = ops.expand_dims(ops.cast(ids, "int32"), 1)
+    shape = (1, len(shifts)) + (1,) * (len(ids.shape) - 2)
+    return _shift_ids(
+        ids, ops.reshape(ops.convert_to_tensor(list(shifts), "int32"), shape), vocab_size
+    )
+
+
 def copies_of(ids: Tensor, shifts: Sequence[int], vocab_size: int) -> tuple[Tensor, Tensor]:
     """``(batch, time)`` ids -> ``(batch * copies, time)`` ids, row ``b * copies + k`` being
     stream ``b`` moved by ``shifts[k]``, and ``(batch * copies, time)`` floats: 1 while copy
@@ -67,23 +75,19 @@ def copies_of(ids: Tensor, shifts: Sequence[int], vocab_size: int) -> tuple[Tens
         >>> np.asarray(ids).tolist(), np.asarray(valid).tolist()
         ([[0, 1, 45], [0, 1, 46], [0, 2, 46]], [[1.0, 0.0, 0.0], [1.0, 1.0, 1.0], [1.0, 1.0, 0.0]])
     """
-    ids = ops.cast(ids, "int32")
-    count = len(shifts)
-    repeated = ops.repeat(ids, count, axis=0)
-    batch = ops.shape(ids)[0]
-    shift = ops.expand_dims(ops.tile(ops.convert_to_tensor(list(shifts), "int32"), [batch]), 1)
-    moved, outside = _shift_ids(repeated, shift, vocab_size)
-    seen = ops.cumsum(ops.cast(outside, "int32"), axis=1)
-    return moved, ops.cast(seen == 0, "float32")
+    moved, outside = _copies(ids, shifts, vocab_size)  # (batch, copies, time)
+    seen = ops.cumsum(ops.cast(outside, "int32"), axis=-1)
+    time = ops.shape(moved)[-1]
+    return ops.reshape(moved, (-1, time)), ops.reshape(ops.cast(seen == 0, "float32"), (-1, time))
 
 
 def _moved_back(log_probs: Tensor, shift: int) -> Tensor:
     """One copy's log-probabilities ``(..., vocab)`` over its own ids, as they name the notes of
     the original vocabulary: note ``x`` takes the copy's id ``x + shift``, silence stays
     silence, and a note the copy cannot name (moved onto silence or past the top) `NEVER`."""
-    silence, notes = log_probs[..., :1], log_probs[..., 1:]
     if shift == 0:
         return log_probs
+    silence, notes = log_probs[..., :1], log_probs[..., 1:]
     size = notes.shape[-1]
     never = ops.full((*ops.shape(notes)[:-1], min(abs(shift), size)), NEVER, dtype=notes.dtype)
     if shift > 0:
@@ -119,14 +123,21 @@ def mixture_of(logits: Tensor, valid: Tensor, shifts: Sequence[int], vocab_size:
     return ops.log_softmax(mixed, axis=-1)
 
 
-@keras.saving.register_keras_serializable(package="bachnet")
-class TranspositionCopies(keras.layers.Layer):  # type: ignore[misc]
-    """``(batch, time)`` ids -> their transposed copies and validity (`copies_of`)."""
+class _ShiftLayer(keras.layers.Layer):  # type: ignore[misc]
+    """A layer that knows the shifts and the vocabulary size (its whole configuration)."""
 
     def __init__(self, shifts: Sequence[int], vocab_size: int = 47, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.shifts = tuple(int(s) for s in shifts)
         self.vocab_size = int(vocab_size)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "shifts": list(self.shifts), "vocab_size": self.vocab_size}
+
+
+@keras.saving.register_keras_serializable(package="bachnet")
+class TranspositionCopies(_ShiftLayer):
+    """``(batch, time)`` ids -> their transposed copies and validity (`copies_of`)."""
 
     def call(self, ids: Tensor) -> tuple[Tensor, Tensor]:
         return copies_of(ids, self.shifts, self.vocab_size)
@@ -136,18 +147,10 @@ class TranspositionCopies(keras.layers.Layer):  # type: ignore[misc]
     ) -> tuple[tuple[int | None, ...], tuple[int | None, ...]]:
         return (None, input_shape[1]), (None, input_shape[1])
 
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "shifts": list(self.shifts), "vocab_size": self.vocab_size}
-
 
 @keras.saving.register_keras_serializable(package="bachnet")
-class TranspositionMixture(keras.layers.Layer):  # type: ignore[misc]
+class TranspositionMixture(_ShiftLayer):
     """``[copies' logits, validity]`` -> the mixture's log-probabilities (`mixture_of`)."""
-
-    def __init__(self, shifts: Sequence[int], vocab_size: int = 47, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.shifts = tuple(int(s) for s in shifts)
-        self.vocab_size = int(vocab_size)
 
     def call(self, inputs: list[Tensor]) -> Tensor:
         logits, valid = inputs
@@ -158,14 +161,16 @@ class TranspositionMixture(keras.layers.Layer):  # type: ignore[misc]
     ) -> tuple[int | None, ...]:
         return (None, *input_shape[0][1:])
 
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "shifts": list(self.shifts), "vocab_size": self.vocab_size}
+
+def _side_by_side(states: list[Tensor], count: int) -> list[Tensor]:
+    """States of ``batch * count`` rows (copy-major within each stream) as ``batch`` rows."""
+    return [ops.reshape(state, (-1, count * state.shape[-1])) for state in states]
 
 
 def shifted_states(states: list[Tensor], count: int) -> list[Tensor]:
     """A network's step states for ``batch * count`` streams (copy-major within each stream)
     as one row per stream, plus each copy's validity (all 1): the state of `shifted_step`."""
-    rows = [ops.reshape(state, (-1, count * state.shape[-1])) for state in states]
+    rows = _side_by_side(states, count)
     return [*rows, ops.ones((rows[0].shape[0], count))]
 
 
@@ -173,17 +178,14 @@ def shifted_step(step: StepFn, shifts: Sequence[int], vocab_size: int) -> StepFn
     """A one-token step over ``len(shifts)`` transposed copies of each stream, from the step
     of the network that reads one (its states from `shifted_states`)."""
     count = len(shifts)
-    shift_row = ops.convert_to_tensor([list(shifts)], "int32")
 
     def advance(token: Tensor, index: Tensor, states: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
-        token = ops.expand_dims(ops.cast(token, "int32"), 1)
-        moved, outside = _shift_ids(token, shift_row, vocab_size)  # (batch, copies)
+        moved, outside = _copies(token, shifts, vocab_size)  # (batch, copies)
         *inner, valid = states
         valid = valid * (1.0 - ops.cast(outside, valid.dtype))
         unrolled = [ops.reshape(state, (-1, state.shape[-1] // count)) for state in inner]
         logits, unrolled = step(ops.reshape(moved, (-1,)), index, unrolled)
         mixed = mixture_of(logits, ops.reshape(valid, (-1,)), shifts, vocab_size)
-        rows = [ops.reshape(state, (-1, count * state.shape[-1])) for state in unrolled]
-        return mixed, [*rows, valid]
+        return mixed, [*_side_by_side(unrolled, count), valid]
 
     return advance

@@ -374,7 +374,8 @@ def train(
     jsb+FAKES+THREE4 --split-sizes 1,0,0` (`python scripts/jsb_three_four.py THREE4`; that is
     jsb-meter, and 10 epochs more at `--lr 5e-5`), then `bachnet calibrate RUN/model -o OUT
     --shifts -1,0,1` (experiments/meter_lstm_run). A model that averages transpositions
-    (`--init jsb-keys`) is trained as one network and saved without them. jsb-voice is
+    (`--init jsb-keys`) is trained as one network and saved without them unless --shifts
+    keeps them. jsb-voice is
     `--architecture voice_lstm` on DATA. jsb-beat's recipe is `--architecture
     beat_lstm` on JSB alone; the original BachNet is `--architecture lstm --lstm-units
     512,512,512 --dropout 0.2`.
@@ -666,6 +667,7 @@ def calibrate(model: str | None, out: Path, data: str, split: str, shifts: str |
     figures stored with the model. With --shifts, the saved model averages its predictions
     over those transpositions of every piece (figures printed for the split before and after).
     """
+    values = None if shifts is None else _shifts(shifts)  # a bad value before any work
     net = _load_model(model)
     dataset = _load_data(data)
     result = net.calibrate(dataset.split(split))
@@ -675,15 +677,14 @@ def calibrate(model: str | None, out: Path, data: str, split: str, shifts: str |
     )
     named = [model] if model else []
     command = ["bachnet", "calibrate", *named, "-o", str(out), "--data", data, "--split", split]
-    if shifts is not None:
-        values = _shifts(shifts)
+    if values is not None:
         try:
             net = net.with_shifts(values)
         except InputError as error:  # a step_lstm
             raise click.BadParameter(str(error), param_hint="'--shifts'") from None
         loss = net.evaluate(dataset.split(split))["loss"]
         click.echo(f"{split}: shifts {list(values)}; loss {loss:.4f} nats/token")
-        command += ["--shifts", shifts]
+        command += ["--shifts", ",".join(str(value) for value in values)]
     net.metadata["calibration"]["command"] = shlex.join(command)
     _score_test(net, dataset)
     click.echo(f"model saved to {net.save_pretrained(out)}")

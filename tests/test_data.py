@@ -396,3 +396,20 @@ def test_jsb_pieces_carry_their_bars_and_fermatas(jsb_dataset: Dataset) -> None:
     aligned, _ = bar_figures(test)
     unaligned, _ = bar_figures([p.replace(pickup=0) for p in test])
     assert aligned > 75 > 50 > unaligned
+
+
+def test_likely_pickup_finds_bachs_strong_beats(jsb_dataset: Dataset) -> None:
+    from bachnet.data.form import jsb_form, likely_pickup
+    from bachnet.errors import InputError
+
+    table = jsb_form()
+    pieces = [p for p in jsb_dataset.split("test") if p.name in table and p.meter == "4/4"]
+    # shifted by one beat and read as if starting on a bar line, the pieces lose their bars;
+    # likely_pickup puts the strong beats back where music21's edition has them
+    shifted = [p.replace(pickup=0) for p in pieces]
+    found = [likely_pickup(p) for p in shifted]
+    agree = sum((pickup - p.pickup) % 8 == 0 for pickup, p in zip(found, pieces, strict=True))
+    assert agree >= 0.9 * len(pieces)
+    assert set(found) <= {0, 4}
+    with pytest.raises(InputError, match="3/4"):
+        likely_pickup(Chorale([[72, 67, 64, 48]] * 12, meter="3/4"))

@@ -12,6 +12,11 @@ beside this module: 290 of the 382 pieces match (256 in 4/4, 33 in 3/4, 1 in 3/2
 found (4/4, the pickup that makes the piece end on a bar line: right for 284 of the 290
 matched pieces). `Dataset.jsb` applies it to every piece.
 
+A piece from elsewhere in 4/4 whose end says nothing of its bars (the JS Fake Chorales end
+anywhere in the bar: read as ending on a bar line, only 52 % of their soprano half notes fall
+on beats 1 or 3, against Bach's 82 %) can take `likely_pickup`: the pickup that puts the most
+of its soprano's long notes on beats 1 and 3.
+
 Examples:
     >>> form = jsb_form()["chorale_001"]
     >>> form.music21, form.meter, form.pickup, form.fermatas[:2]
@@ -25,9 +30,12 @@ import json
 from dataclasses import dataclass
 from importlib import resources
 
+import numpy as np
+
+from bachnet.errors import InputError
 from bachnet.music.chorale import Chorale
 
-__all__ = ["FORM_FILE", "PieceForm", "jsb_form", "with_form"]
+__all__ = ["FORM_FILE", "PieceForm", "jsb_form", "likely_pickup", "with_form"]
 
 FORM_FILE = "jsb_form.json"
 """The table's file name in the ``bachnet.data`` package."""
@@ -87,3 +95,36 @@ def with_form(piece: Chorale) -> Chorale:
         return piece
     marks = [step for step in form.fermatas if step < len(piece)]
     return piece.replace(fermatas=marks, pickup=form.pickup, meter=form.meter)
+
+
+def likely_pickup(piece: Chorale) -> int:
+    """The pickup (0 or 4 16ths) of a 4/4 piece that puts the most soprano notes of a half
+    note or longer on beats 1 and 3.
+
+    Beats 1 and 3 cannot be told apart this way, so the answer is one of Bach's two common
+    pickups (of JSB's 348 chorales in 4/4, 245 start a beat before the bar line and 89 on it);
+    a tie keeps the piece's own pickup when it is 0 or 4, else takes 4. On the 256 JSB chorales
+    in 4/4 that music21 edits, it finds the edition's strong beats for 250 (reading each piece
+    as ending on a bar line finds them for 251).
+
+    Raises:
+        InputError: the piece is not in 4/4.
+
+    Examples:
+        >>> half, quarter = [[72, 67, 64, 48]] * 8, [[71, 67, 62, 43]] * 4
+        >>> likely_pickup(Chorale(quarter + half + half))  # halves on beats 2 and 4...
+        4
+        >>> likely_pickup(Chorale(half + half + quarter))  # ...or on beats 1 and 3
+        0
+    """
+    if piece.meter != "4/4":
+        name = piece.name or "this piece"
+        raise InputError(f"likely_pickup reads 4/4 pieces; {name} is in {piece.meter}")
+    soprano = piece.chords[:, 0].astype(np.int64)
+    starts = np.concatenate([[0], np.flatnonzero(np.diff(soprano)) + 1])
+    lengths = np.diff(np.concatenate([starts, [len(soprano)]]))
+    long = starts[(soprano[starts] > 0) & (lengths >= 8)]
+    on_strong = {pickup: int(((long - pickup) % 8 == 0).sum()) for pickup in (0, 4)}
+    if on_strong[0] != on_strong[4]:
+        return max(on_strong, key=lambda pickup: on_strong[pickup])
+    return piece.pickup if piece.pickup in on_strong else 4

@@ -52,8 +52,10 @@ def prompt() -> Chorale:
     "kind",
     ["tiny", "one-layer-no-norm-no-dense", "beat_lstm", "bar_lstm", "step_lstm", "step_lstm-bare"],
 )
-def test_step_fn_matches_full_context_logits(net: BachNet, kind: str) -> None:
-    """One token at a time with carried state equals the full model, for every model type."""
+@pytest.mark.parametrize("tables", [False, True])
+def test_step_fn_matches_full_context_logits(net: BachNet, kind: str, tables: bool) -> None:
+    """One token at a time with carried state equals the full model, for every model type,
+    with the first layer's input read from tables (as the compiled loop reads it) or not."""
     if kind != "tiny":
         keras.utils.set_random_seed(1)
         config = ModelConfig(lstm_units=(10,), embedding_dim=6, dense_units=0, layer_norm=False)
@@ -68,7 +70,7 @@ def test_step_fn_matches_full_context_logits(net: BachNet, kind: str) -> None:
         net = BachNet(config)
     units = net.config.lstm_units
     ids = np.random.default_rng(1).integers(0, VOCAB, size=(2, 140)).astype(np.int32)
-    step = step_fn(net)
+    step = step_fn(net, tables=tables)
     states = net.network.initial_state(2)
     incremental = []
     for t in range(ids.shape[1]):

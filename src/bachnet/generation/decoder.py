@@ -123,12 +123,15 @@ def beam_step_for(model: LanguageModel, rules: Sequence[Rule]) -> BeamStep:
     return found
 
 
-def step_fn(model: LanguageModel) -> Callable[[Any, Any, list[Any]], tuple[Any, list[Any]]]:
+def step_fn(
+    model: LanguageModel, *, tables: bool = False
+) -> Callable[[Any, Any, list[Any]], tuple[Any, list[Any]]]:
     """One token through the network: ``(ids (batch,), index, states) -> (logits, states)``.
 
     ``index`` is the token's place in the stream (the stream starts on a beat); the model
     type owns the step and its state (`bachnet.model.networks.Network.step`), so the logits equal
-    those of the full model.
+    those of the full model. ``tables``: the step for a compiled loop (see
+    `bachnet.model.networks.LSTMNetwork.step`).
 
     Examples:
         >>> import keras
@@ -144,7 +147,7 @@ def step_fn(model: LanguageModel) -> Callable[[Any, Any, list[Any]], tuple[Any, 
         >>> bool(np.allclose(logits, net.logits([[37, 32, 29]])[:, -1], atol=1e-5))
         True
     """
-    return model.network.step(model.keras_model)
+    return model.network.step(model.keras_model, tables=tables)
 
 
 def compiled(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -271,9 +274,11 @@ class Decoder(_Compiled):
 def _sampling_loop(
     model: LanguageModel, sampler: Sampler, rules: Sequence[Rule]
 ) -> Callable[..., Any]:
+    import keras
     from keras import ops
 
-    step = step_fn(model)
+    # the loop is compiled on TensorFlow and JAX: the step's tables are computed once per call
+    step = step_fn(model, tables=keras.backend.backend() in ("tensorflow", "jax"))
     table = _pitch_table(model)
     ramp = np.arange(VOICES_PER_STEP, dtype=np.int32)
 

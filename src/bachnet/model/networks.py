@@ -348,8 +348,13 @@ class Network:
         """The state before the first token, for ``batch`` streams of a piece in ``meter``."""
         raise NotImplementedError
 
-    def step(self, model: keras.Model) -> StepFn:
-        """One token through ``model``'s own layers (its logits equal the full model's)."""
+    def step(self, model: keras.Model, *, tables: bool = False) -> StepFn:
+        """One token through ``model``'s own layers (its logits equal the full model's).
+
+        ``tables``: a model type may read part of its arithmetic from tables computed from
+        the weights (see `LSTMNetwork.step`); only worth it inside a compiled loop, which
+        computes them once before the loop.
+        """
         raise NotImplementedError
 
     def output_layer(self, model: keras.Model) -> keras.layers.Dense:
@@ -439,8 +444,16 @@ class LSTMNetwork(Network):
             return self._initial_state(batch, meter)
         return shifted_states(self._initial_state(batch * count, meter), count)
 
-    def step(self, model: keras.Model) -> StepFn:
+    def step(self, model: keras.Model, *, tables: bool = False) -> StepFn:
         """One token: ``(ids (batch,), index, [h1, c1, ...]) -> (logits, [h1, c1, ...])``.
+
+        With ``tables``, the first LSTM's input is read from tables instead of projecting the
+        sum of the token's embeddings: each embedding times the layer's input kernel (the
+        token's table with the bias added), one row of each summed. The same arithmetic in
+        another order, so the logits agree to rounding. Inside a compiled loop (XLA moves
+        the tables out of it: they are computed once per call) a token costs about 8 % less
+        at batch 1 (`benchmarks/batch1.py`); anywhere else each call would compute the tables
+        anew, so the default is off.
 
         Examples:
             >>> import numpy as np
@@ -453,6 +466,12 @@ class LSTMNetwork(Network):
             >>> for index, token in enumerate((37, 32, 29)):
             ...     logits, states = step(np.array([token], "int32"), index, states)
             >>> bool(np.allclose(logits, net.logits([[37, 32, 29]])[:, -1], atol=1e-5))
+            True
+            >>> step = net.network.step(net.keras_model, tables=True)
+            >>> states = net.network.initial_state(1)
+            >>> for index, token in enumerate((37, 32, 29)):
+            ...     same, states = step(np.array([token], "int32"), index, states)
+            >>> bool(np.allclose(same, logits, atol=1e-5))
             True
         """
         config = self.config
@@ -474,17 +493,27 @@ class LSTMNetwork(Network):
         layers = len(recurrent)
 
         meters = self.meters
+        first_cell = recurrent[0][0].cell
+
+        def embed(layer: keras.layers.Embedding, ids: Tensor) -> Tensor:
+            """``layer``'s rows for ``ids``; with ``tables``, projected by the first LSTM."""
+            if not tables:
+                return layer(ids)
+            table = ops.matmul(layer.embeddings, first_cell.kernel)
+            if layer is embedding and first_cell.use_bias:
+                table = table + first_cell.bias
+            return ops.take(table, ids, axis=0)
 
         def step(token: Tensor, index: Tensor, states: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
-            x = embedding(token)
+            x = embed(embedding, token)
             extra: list[Tensor] = []
             if position is not None and meters:
                 code = ops.cast(states[-1][:, 0], "int32")
                 first, bar = meter_rows(code)
-                x = x + position(first + ops.mod(ops.cast(index, "int32"), bar))
+                x = x + embed(position, first + ops.mod(ops.cast(index, "int32"), bar))
             elif position is not None:
                 place = ops.mod(ops.cast(index, "int32"), period)
-                x = x + position(ops.full(ops.shape(token), place, dtype="int32"))
+                x = x + embed(position, ops.full(ops.shape(token), place, dtype="int32"))
             if before_embedding is not None and held_embedding is not None:
                 # voices' last tokens and held counts (floats, so every state is one dtype)
                 last, held = states[2 * layers], states[2 * layers + 1]
@@ -497,12 +526,15 @@ class LSTMNetwork(Network):
                 zero = ops.zeros_like(last)
                 before = ops.sum(ops.where(upcoming, last, zero), axis=1)
                 count = ops.minimum(ops.sum(ops.where(upcoming, held, zero), axis=1), HELD - 1)
-                x = x + before_embedding(ops.cast(before, "int32"))
-                x = x + held_embedding(ops.cast(count, "int32"))
+                x = x + embed(before_embedding, ops.cast(before, "int32"))
+                x = x + embed(held_embedding, ops.cast(count, "int32"))
                 extra = [last, held]
             new_states: list[Tensor] = []
             for i, (lstm, norm) in enumerate(recurrent):
-                x, (h, c) = lstm.cell(x, [states[2 * i], states[2 * i + 1]], training=False)
+                if tables and i == 0:
+                    x, (h, c) = _projected_cell(lstm.cell, x, states[0], states[1])
+                else:
+                    x, (h, c) = lstm.cell(x, [states[2 * i], states[2 * i + 1]], training=False)
                 new_states += [h, c]
                 if norm is not None:
                     x = norm(x)
@@ -513,6 +545,20 @@ class LSTMNetwork(Network):
         if config.shifts:
             return shifted_step(step, config.shifts, config.vocab_size)
         return step
+
+
+def _projected_cell(
+    cell: keras.layers.LSTMCell, projected: Tensor, h: Tensor, c: Tensor
+) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+    """``cell`` (Keras' ``LSTMCell`` at inference) one step on for an input already
+    multiplied by its kernel, the bias added: ``(h, (h, c))``, as ``cell`` returns."""
+    z = projected + ops.matmul(h, cell.recurrent_kernel)
+    gate_in, gate_forget, candidate, gate_out = ops.split(z, 4, axis=-1)
+    c = cell.recurrent_activation(gate_forget) * c + cell.recurrent_activation(
+        gate_in
+    ) * cell.activation(candidate)
+    h = cell.recurrent_activation(gate_out) * cell.activation(c)
+    return h, (h, c)
 
 
 class BeatLSTMNetwork(LSTMNetwork):
@@ -804,9 +850,10 @@ class StepLSTMNetwork(Network):
             ops.zeros((batch, VOICES * config.embedding_dim)),
         ]
 
-    def step(self, model: keras.Model) -> StepFn:
+    def step(self, model: keras.Model, *, tables: bool = False) -> StepFn:
         """One token; the LSTMs advance when a step's bass arrives (both branches are
         computed and one is kept, so the program has static shapes on every backend).
+        ``tables`` changes nothing here.
 
         Examples:
             >>> import numpy as np

@@ -54,6 +54,21 @@ def soft(
     ]
 
 
+BEFORE_CHORDS: list[dict[str, Any]] = [
+    {"name": "parallel_fifths", "weight": 4.5},
+    {"name": "parallel_octaves", "weight": 6.0},
+    {"name": "leap", "weight": None, "semitones": 12},
+    {"name": "leap", "weight": 0.8, "semitones": 2, "voices": [3]},
+]
+"""The default rules from the [judge] issue until the `chords` rule joined them."""
+
+
+def with_chords(weight: float) -> list[dict[str, Any]]:
+    """`BEFORE_CHORDS` and the `chords` rule (a bass making a chord outside Bach's 24
+    commonest) at ``weight``."""
+    return [*BEFORE_CHORDS, {"name": "chords", "weight": weight}]
+
+
 def temperature(t: float, p: float = 0.98) -> dict[str, Any]:
     return {"name": "sampling", "temperature": t, "top_p": p}
 
@@ -130,6 +145,12 @@ SETTINGS: dict[str, dict[str, Any]] = {
     "reg-soft3-hold0.2": {"rules": soft(4.5, 6.0, 0.5, 0.5, hold=0.2)},
     "reg-soft3-hold0.4": {"rules": soft(4.5, 6.0, 0.5, 0.5, hold=0.4)},
     "fakes-soft-t0.9": {"model": "jsb-fakes", "rules": soft(), "sampler": temperature(0.9)},
+    # jsb-keys (the default since [model]) and the `chords` rule on top of the default rules
+    "keys-default": {"model": "jsb-keys", "rules": BEFORE_CHORDS},
+    "keys-chords0.5": {"model": "jsb-keys", "rules": with_chords(0.5)},
+    "keys-chords1": {"model": "jsb-keys", "rules": with_chords(1.0)},
+    "harmonize-keys-default": {"model": "jsb-keys", "harmonize": True, "rules": BEFORE_CHORDS},
+    "harmonize-keys-chords1": {"model": "jsb-keys", "harmonize": True, "rules": with_chords(1.0)},
 }
 
 

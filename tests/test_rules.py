@@ -307,3 +307,22 @@ def test_hold_flags_a_held_pitch_only_where_it_watches() -> None:
     for positions in ([], [4], [True]):
         with pytest.raises(ValueError, match="positions"):
             rules.Hold(weight=0.3, positions=positions)
+
+
+def test_chords_flags_a_bass_that_makes_a_chord_outside_bachs_commonest() -> None:
+    from bachnet.judge.features import BACH_CHORDS
+
+    rule = rules.Chords(weight=1.0)
+    flagged = banned(rule, context(3, [72, 67, 64, 48], [72, 67, 64, 0]))  # C-E-G above
+    # C major over C, E or G (root position, 6, 6/4), A minor seventh over A: Bach's
+    for ok in (48, 52, 55, 45, 57, 40, 43):
+        assert ok not in flagged
+    assert {50, 53}.issubset(flagged)  # over D (0-2-5-10) or F (0-2-7-11): not
+    for pitch in range(36, 67):
+        chord = tuple(sorted({(p - pitch) % 12 for p in (72, 67, 64, pitch)}))
+        assert (pitch in flagged) == (chord not in BACH_CHORDS)
+    # a doubled pitch class counts once; a silent upper voice or another voice: nothing
+    doubled = banned(rule, context(3, [72, 67, 64, 48], [72, 60, 64, 0]))
+    assert 48 not in doubled and 50 in doubled
+    assert banned(rule, context(3, [72, 67, 64, 48], [72, 0, 64, 0])) == set()
+    assert banned(rule, context(2, [72, 67, 64, 48], [72, 67, 0, 0])) == set()

@@ -32,10 +32,13 @@ Built in (MIDI pitches; an interval "mod 12" counts compound intervals too):
   position 2); soft, it favours Bach's eighth-note motion (passing and neighbour notes).
 * ``hold``: a voice holding its pitch into given 16th positions of the beat (default: onto
   the beat); soft, it brings the pace of chord changes up to Bach's.
+* ``chords``: a bass under the three voices above it that makes a chord outside Bach's 24
+  commonest (pitch classes over the bass); soft, it brings the model's harmony toward his
+  vocabulary.
 
 Examples:
     >>> [rule.name for rule in get_rules("default")]
-    ['parallel_fifths', 'parallel_octaves', 'leap', 'leap']
+    ['parallel_fifths', 'parallel_octaves', 'leap', 'leap', 'chords']
     >>> [rule.name for rule in get_rules("strict")]  # doctest: +NORMALIZE_WHITESPACE
     ['parallel_fifths', 'parallel_octaves', 'voice_crossing', 'spacing', 'leap', 'leap', 'leap',
      'eighth_motion']
@@ -57,6 +60,7 @@ from bachnet.core.aliases import Tensor
 from bachnet.core.plugins import Configured, Registry
 from bachnet.errors import InputError
 from bachnet.music.grid import VOICES as VOICE_NAMES
+from bachnet.music.metrics import BACH_CHORDS
 from bachnet.music.ranges import JSB, RangesSpec, VoiceRanges
 
 __all__ = [
@@ -593,11 +597,51 @@ class Hold(_VoiceRule):
         return {**super().get_config(), "positions": list(self.positions)}
 
 
+@register("chords")
+class Chords(Rule):
+    """A bass under the voices above it that makes a chord outside Bach's commonest.
+
+    The chord is the step's pitch classes counted up from the bass; Bach's 24 commonest
+    (`bachnet.music.metrics.BACH_CHORDS`) are 86 % of his four-voice chords. Soft (``weight``), it
+    brings a model that reaches for rarer chords (about 21 % outside the 24, Bach 14 %, in
+    4-bar excerpts) toward his vocabulary. It watches the bass only, when the three voices
+    above it sound: the bass is the last voice of a step, the one that completes the chord.
+
+    Examples:
+        >>> import numpy as np
+        >>> context = Context(voice=np.int32(3), step=np.int32(8),
+        ...     previous=np.array([[72, 67, 64, 48]]), current=np.array([[72, 67, 64, 0]]),
+        ...     pitches=np.array([0, 48, 50, 45]))
+        >>> Chords(1.0).violations(context).numpy().tolist()  # C-E-G over C, D or A
+        [[False, False, True, False]]
+    """
+
+    def violations(self, context: Context) -> Tensor:
+        known = [0] * 4096
+        for chord in BACH_CHORDS:
+            known[sum(1 << pc for pc in chord)] = 1
+        table = ops.convert_to_tensor(known, dtype="int32")
+        candidate = _candidates(context)  # (1, vocab)
+        upper = ops.expand_dims(context.current[:, :3], -1)  # (batch, 3, 1)
+        classes = ops.mod(upper - ops.expand_dims(candidate, 1), 12)  # (batch, 3, vocab)
+        # the chord as 12 bits (bit 0: the bass); a class sounding in two voices counts once
+        bits = ops.cast(ops.arange(12), "int32")
+        present = ops.any(
+            ops.expand_dims(classes, -1) == ops.reshape(bits, (1, 1, 1, 12)), axis=1
+        )  # (batch, vocab, 12)
+        mask = 1 + ops.sum(ops.where(present[..., 1:], ops.left_shift(1, bits[1:]), 0), axis=-1)
+        common = ops.take(table, mask) > 0
+        sounding = ops.all(context.current[:, :3] > 0, axis=1, keepdims=True) & (candidate > 0)
+        bass = ops.cast(context.voice, "int32") == 3
+        return bass & sounding & ~common
+
+
 DEFAULT_RULES: tuple[dict[str, Any], ...] = (
     {"name": "parallel_fifths", "weight": 4.5},
     {"name": "parallel_octaves", "weight": 6.0},
     {"name": "leap", "weight": None, "semitones": 12},
     {"name": "leap", "weight": 0.8, "semitones": 2, "voices": [3]},
+    {"name": "chords", "weight": 1.0},
 )
 """The rules `generate` and `harmonize` apply unless told otherwise: Bach's rates, not zero.
 
@@ -606,7 +650,10 @@ rates (3.7 and 3.9 per 100 chord changes left alone) to about Bach's (0.25 and 0
 beyond an octave are banned, and the bass prefers steps (a leap costs 0.8: left alone it leaps
 where Bach steps). Chosen by `bachnet.judge` against the earlier default, the stricter
 `STRICT_RULES`: the pieces moved closer to Bach's by both discriminators measured, with the
-melodic intervals still within 0.10 of Bach's (see the judge guide)."""
+melodic intervals still within 0.10 of Bach's (see the judge guide). A bass that makes a chord
+outside Bach's 24 commonest costs 1.0 (`Chords`): the model's most telling giveaway (21 % of
+its chords against his 14 %) goes, and the judge's AUC falls by about 0.02 for `generate`
+(three sets of 256 pieces) and 0.04 for `harmonize`."""
 
 STRICT_RULES: tuple[dict[str, Any], ...] = (
     {"name": "parallel_fifths", "weight": None},

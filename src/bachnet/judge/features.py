@@ -39,7 +39,7 @@ import numpy.typing as npt
 
 from bachnet.errors import InputError
 from bachnet.music.chorale import Chorale
-from bachnet.music.metrics import parallel_motion
+from bachnet.music.metrics import BACH_CHORDS, parallel_motion
 
 VOICES = 4
 
@@ -59,20 +59,6 @@ BAR_STEPS = 16
 """Steps in one bar of 4/4 on the 16th-note grid (the judge counts bars of four beats)."""
 
 _NAMES = ("soprano", "alto", "tenor", "bass")
-
-BACH_CHORDS: tuple[tuple[int, ...], ...] = (
-    (0, 4, 7), (0, 3, 7), (0, 3, 8), (0, 4, 9), (0, 3, 9), (0, 3, 6, 8),
-    (0, 4, 7, 10), (0, 5, 7), (0, 2, 6, 9), (0, 4), (0, 4, 7, 9), (0, 5, 9),
-    (0, 3, 7, 10), (0, 3, 7, 9), (0, 3, 6, 9), (0, 5, 8), (0, 3, 10), (0, 4, 10),
-    (0, 2, 5, 9), (0, 3), (0, 1, 5, 8), (0, 2, 7), (0, 4, 7, 11), (0, 2, 4, 7),
-)  # fmt: skip
-"""Bach's 24 commonest chords, as pitch classes counted up from the bass (0 = the bass).
-
-Measured on the 229 chorales of JSB's train split, over every step where all four voices
-sound: in order of frequency, from the root-position major triad (33.0 %) down to
-``(0, 2, 4, 7)`` (0.65 %); together 86.2 % of his chords. Computed by counting
-``{(p - bass) % 12 for p in chord}`` over ``Dataset.jsb().split("train")``.
-"""
 
 _CHORD_BITS = np.array([sum(1 << i for i in chord) for chord in BACH_CHORDS], dtype=np.int64)
 _INTERVAL_BINS = ((1, 2), (3, 4), (5, 7), (8, 12), (13, 127))

@@ -37,6 +37,7 @@ from bachnet.errors import InputError, InputTypeError
 from bachnet.music.chorale import Chorale
 
 __all__ = [
+    "BACH_CHORDS",
     "INTERVALS",
     "PAIRS",
     "Column",
@@ -60,6 +61,20 @@ __all__ = [
     "voice_crossing",
     "voice_ranges",
 ]
+
+BACH_CHORDS: tuple[tuple[int, ...], ...] = (
+    (0, 4, 7), (0, 3, 7), (0, 3, 8), (0, 4, 9), (0, 3, 9), (0, 3, 6, 8),
+    (0, 4, 7, 10), (0, 5, 7), (0, 2, 6, 9), (0, 4), (0, 4, 7, 9), (0, 5, 9),
+    (0, 3, 7, 10), (0, 3, 7, 9), (0, 3, 6, 9), (0, 5, 8), (0, 3, 10), (0, 4, 10),
+    (0, 2, 5, 9), (0, 3), (0, 1, 5, 8), (0, 2, 7), (0, 4, 7, 11), (0, 2, 4, 7),
+)  # fmt: skip
+"""Bach's 24 commonest chords, as pitch classes counted up from the bass (0 = the bass).
+
+Measured on the 229 chorales of JSB's train split, over every step where all four voices
+sound: in order of frequency, from the root-position major triad (33.0 %) down to
+``(0, 2, 4, 7)`` (0.65 %); together 86.2 % of his chords. Computed by counting
+``{(p - bass) % 12 for p in chord}`` over ``Dataset.jsb().split("train")``.
+"""
 
 
 Pieces = Chorale | Iterable[Chorale]

@@ -677,3 +677,45 @@ def test_a_final_chord_never_holds_both_thirds(net: BachNet) -> None:
 def test_a_huge_phrased_request_is_refused_before_any_work(net: BachNet) -> None:
     with pytest.raises(LimitError, match="needs about"):
         generate(net, None, phrases="auto", steps=64, num_samples=10_000_000)
+
+
+def _scale(key: Key) -> set[int]:
+    steps = (0, 2, 4, 5, 7, 9, 11) if key.mode == "major" else (0, 2, 3, 5, 7, 8, 9, 10, 11)
+    return {(key.tonic + s) % 12 for s in steps}
+
+
+@pytest.mark.parametrize("key", [None, "D", "g"])
+def test_a_piece_in_a_home_key_opens_in_its_scale_and_cadences_on_its_tonic(
+    net: BachNet, key: str | None
+) -> None:
+    """Even a random model keeps to the home key's scale in its first bars and ends on the
+    tonic: the opening and the closing are masks, not the model's choice."""
+    pieces = net.generate(steps=96, seed=5, num_samples=3, key=key)
+    assert isinstance(pieces, list)
+    for piece in pieces:
+        chords = piece.chords
+        bass, top = int(chords[0, 3]), [int(p) for p in chords[0] if p]
+        home = Key.parse(key) if key else Key(bass % 12, "major")
+        if key is None and (home.tonic + 3) % 12 in {p % 12 for p in top}:
+            home = Key(bass % 12, "minor")  # the opening tonic triad names the mode
+        opening = {int(p) % 12 for p in chords[: compose.HOME_OPENING].ravel() if p}
+        assert opening <= _scale(home), (key, opening - _scale(home))
+        last = chords[np.flatnonzero(chords.any(axis=1))[-1]]
+        assert int(last[3]) % 12 == home.tonic
+
+
+def test_of_the_bodies_drawn_the_one_in_its_home_key_is_kept(net: BachNet) -> None:
+    c, g = Key.parse("C"), Key.parse("G")
+    in_c = Chorale([[72, 67, 64, 48]] * 4 + [[71, 65, 62, 43]] * 4 + [[72, 64, 55, 48]] * 8)
+    in_g = in_c.transpose(7)
+    bodies = np.stack([net.vocab.encode(in_g), net.vocab.encode(in_c)])
+    ids, keys = compose._pick_bodies(net, bodies, bodies, 1, 2, [c, c])
+    assert keys == [c] and np.array_equal(ids[0], bodies[1])
+    ids, keys = compose._pick_bodies(net, bodies, bodies, 1, 2, [g, g])
+    assert keys == [g] and np.array_equal(ids[0], bodies[0])
+    # neither in the home key (A minor): the first in its mode, else the first drawn
+    a = Key.parse("a")
+    ids, keys = compose._pick_bodies(net, bodies, bodies, 1, 2, [a, a])
+    assert keys == [a] and np.array_equal(ids[0], bodies[0])
+    ids, keys = compose._pick_bodies(net, bodies, bodies, 2, 1, [])  # no home: keys found
+    assert keys == [g, c] and np.array_equal(ids, bodies)

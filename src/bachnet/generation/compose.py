@@ -81,6 +81,9 @@ from bachnet.music.ranges import JSB, VoiceRanges
 
 __all__ = [
     "DEFAULT_MEMORY_LIMIT",
+    "HOME_CLOSING",
+    "HOME_OPENING",
+    "HOME_TRIES",
     "JSB_VOICE_RANGES",
     "MEMORY_ENV",
     "MODE_TRIES",
@@ -100,8 +103,20 @@ __all__ = [
     "step_fn",
 ]
 
-MODE_TRIES = 4
-"""Bodies drawn per piece with ``key=...``: the first in the mode asked for is kept."""
+HOME_TRIES = 6
+"""Bodies drawn per piece composed in a home key (no prompt): the first whose key
+(`bachnet.music.keys.find_key`) is its home key is kept, else the first in its mode."""
+
+MODE_TRIES = HOME_TRIES
+"""The earlier name of `HOME_TRIES` (bodies drawn per piece with ``key=...``)."""
+
+HOME_OPENING = 32
+"""Steps at the start of a piece composed in a home key (two bars of 4/4) in which every voice
+keeps to the home key's scale (in minor with the raised sixth and seventh)."""
+
+HOME_CLOSING = 48
+"""Steps before a piece's earliest cadence point (three bars of 4/4; to the end of its body)
+in which every voice keeps to the home key's scale, so that it turns home before the cadence."""
 
 JSB_VOICE_RANGES: VoiceRanges = JSB
 """Lowest and highest MIDI pitch of soprano, alto, tenor and bass in the JSB train split (an
@@ -316,7 +331,11 @@ def generate(
     body = earliest + LOOKAHEAD_STEPS if config.cadence else steps
     new = VOICES_PER_STEP * body
     vocab = model.vocab.size
-    tries = MODE_TRIES if wanted is not None and prompt is None else 1
+    # Without a prompt a piece has a home key (the one asked for, or drawn: `draw_homes`): it
+    # opens on its tonic chord, keeps to its scale in its first and last bars, cadences in
+    # it, and of `HOME_TRIES` bodies the first that stays in it is kept.
+    home_key = prompt is None and (config.cadence or wanted is not None)
+    tries = HOME_TRIES if home_key else 1
     rows = num_samples * tries
     check_memory(rows, len(start) + new, new, vocab)
     asked = None
@@ -324,14 +343,19 @@ def generate(
         asked = constraint_mask(constraint, num_samples, VOICES_PER_STEP * steps, vocab)
     homes: list[Key] = []
     opening = None
-    if prompt is None and wanted is None:
-        # no key asked for: each piece opens on the tonic chord of a home key (`draw_homes`)
-        # and cadences in it
-        homes = draw_homes(np.random.default_rng(seed), rows)
+    if prompt is None:
+        drawn = [wanted] * num_samples if wanted is not None else None
+        homes = drawn or draw_homes(np.random.default_rng(seed), num_samples)
+        homes = [home for home in homes for _ in range(tries)]  # row r is sample r // tries
         opening = np.stack([opening_mask(model.vocab, home, ranges) for home in homes])
-    elif prompt is None:
-        opening = opening_mask(model.vocab, wanted, ranges)
     mask = body_mask(rows, new, vocab, opening=opening, constraint=asked, tries=tries)
+    if home_key:
+        for index, home in enumerate(homes):
+            _narrow(mask[index], 0, scale_rows(home, model.vocab, min(HOME_OPENING, body)))
+            if config.cadence:
+                begin = max(1, earliest - HOME_CLOSING)
+                scale = scale_rows(home, model.vocab, body - begin)
+                _narrow(mask[index], VOICES_PER_STEP * begin, scale)
     sampler = get_sampler(config.sampler)
     ruleset = config.rules_for(model)
     ids = decode(model, np.tile(start, (rows, 1)), new, sampler, ruleset, seed=seed, allowed=mask)
@@ -339,13 +363,7 @@ def generate(
     if config.cadence or wanted is not None:
         skip = len(start) - VOICES_PER_STEP * done  # the silence before the piece
         kept = len(start) + VOICES_PER_STEP * earliest  # what every piece keeps of its body
-        ids, keys = _pick_bodies(model, ids[:, skip:kept], ids, num_samples, tries, wanted)
-        keys = homes or keys  # tries is 1 without a key asked for: row i is sample i
-        if wanted is not None and prompt is None:
-            # the piece opened on the asked key's tonic: it cadences there too and is not
-            # moved afterwards (a move from the key its body drifted to pushed voices out
-            # of their ranges and the opening off the asked tonic)
-            keys = [wanted] * len(keys)
+        ids, keys = _pick_bodies(model, ids[:, skip:kept], ids, num_samples, tries, homes)
     pieces: list[npt.NDArray[np.int32]] = list(ids)
     lengths = [0] * len(pieces)
     if config.cadence:
@@ -614,19 +632,27 @@ def _pick_bodies(
     ids: npt.NDArray[np.int32],
     num_samples: int,
     tries: int,
-    wanted: Key | None,
+    homes: Sequence[Key],
 ) -> tuple[npt.NDArray[np.int32], list[Key]]:
-    """Each sample's first body (of its ``tries``) in the mode asked for, and its key.
+    """Each sample's body (of its ``tries``) and the key it cadences in.
 
     ``bodies`` are the rows of ``ids`` cut to what every piece keeps (the key is found there).
+    With ``homes`` (one a row: a piece composed in a home key) the first body whose key is its
+    home key is kept, else the first in its mode, else the first; the piece cadences in its
+    home key, the key it opened in (a move from the key its body drifted to pushed voices out
+    of their ranges and the opening off the tonic). Without, each sample's one body and the
+    key found in it.
     """
     analysed = [find_key(model.vocab.decode(row).chords) for row in bodies]
+    if not homes:
+        return ids, analysed
     chosen = []
     for sample in range(num_samples):
         drawn = range(sample * tries, (sample + 1) * tries)
-        fits = [r for r in drawn if wanted is None or analysed[r].mode == wanted.mode]
-        chosen.append(fits[0] if fits else drawn[0])
-    return ids[chosen], [analysed[r] for r in chosen]
+        same = [r for r in drawn if analysed[r] == homes[r]]
+        mode = [r for r in drawn if analysed[r].mode == homes[r].mode]
+        chosen.append((same or mode or [drawn[0]])[0])
+    return ids[chosen], [homes[r] for r in chosen]
 
 
 def _cadence(

@@ -105,7 +105,8 @@ __all__ = [
 
 HOME_TRIES = 6
 """Bodies drawn per piece composed in a home key (no prompt): the first whose key
-(`bachnet.music.keys.find_key`) is its home key is kept, else the first in its mode."""
+(`bachnet.music.keys.find_key`) is its home key is kept, else the first in its mode. A piece
+short enough for `HOME_OPENING` and `HOME_CLOSING` to hold its whole body draws one."""
 
 MODE_TRIES = HOME_TRIES
 """The earlier name of `HOME_TRIES` (bodies drawn per piece with ``key=...``)."""
@@ -335,7 +336,9 @@ def generate(
     # opens on its tonic chord, keeps to its scale in its first and last bars, cadences in
     # it, and of `HOME_TRIES` bodies the first that stays in it is kept.
     home_key = prompt is None and (config.cadence or wanted is not None)
-    tries = HOME_TRIES if home_key else 1
+    closing = max(1, earliest - HOME_CLOSING) if config.cadence else body
+    covered = closing <= min(HOME_OPENING, body)  # the scale bars hold the whole body
+    tries = HOME_TRIES if home_key and not covered else 1
     rows = num_samples * tries
     check_memory(rows, len(start) + new, new, vocab)
     asked = None
@@ -352,10 +355,9 @@ def generate(
     if home_key:
         for index, home in enumerate(homes):
             _narrow(mask[index], 0, scale_rows(home, model.vocab, min(HOME_OPENING, body)))
-            if config.cadence:
-                begin = max(1, earliest - HOME_CLOSING)
-                scale = scale_rows(home, model.vocab, body - begin)
-                _narrow(mask[index], VOICES_PER_STEP * begin, scale)
+            if closing < body:
+                scale = scale_rows(home, model.vocab, body - closing)
+                _narrow(mask[index], VOICES_PER_STEP * closing, scale)
     sampler = get_sampler(config.sampler)
     ruleset = config.rules_for(model)
     ids = decode(model, np.tile(start, (rows, 1)), new, sampler, ruleset, seed=seed, allowed=mask)

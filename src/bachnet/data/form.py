@@ -30,10 +30,9 @@ import json
 from dataclasses import dataclass
 from importlib import resources
 
-import numpy as np
-
 from bachnet.errors import InputError
 from bachnet.music.chorale import Chorale
+from bachnet.music.metrics import long_note_starts
 
 __all__ = ["FORM_FILE", "PieceForm", "jsb_form", "likely_pickup", "with_form"]
 
@@ -120,10 +119,7 @@ def likely_pickup(piece: Chorale) -> int:
     if piece.meter != "4/4":
         name = piece.name or "this piece"
         raise InputError(f"likely_pickup reads 4/4 pieces; {name} is in {piece.meter}")
-    soprano = piece.chords[:, 0].astype(np.int64)
-    starts = np.concatenate([[0], np.flatnonzero(np.diff(soprano)) + 1])
-    lengths = np.diff(np.concatenate([starts, [len(soprano)]]))
-    long = starts[(soprano[starts] > 0) & (lengths >= 8)]
+    long = long_note_starts(piece)
     on_strong = {pickup: int(((long - pickup) % 8 == 0).sum()) for pickup in (0, 4)}
     if on_strong[0] != on_strong[4]:
         return max(on_strong, key=lambda pickup: on_strong[pickup])

@@ -353,11 +353,18 @@ def generate(
         opening = np.stack([opening_mask(model.vocab, home, ranges) for home in homes])
     mask = body_mask(rows, new, vocab, opening=opening, constraint=asked, tries=tries)
     if home_key:
+        scales = {  # each home's scale rows, computed once for all its rows
+            home: (
+                scale_rows(home, model.vocab, min(HOME_OPENING, body)),
+                scale_rows(home, model.vocab, body - closing),
+            )
+            for home in set(homes)
+        }
         for index, home in enumerate(homes):
-            _narrow(mask[index], 0, scale_rows(home, model.vocab, min(HOME_OPENING, body)))
+            opening_scale, closing_scale = scales[home]
+            _narrow(mask[index], 0, opening_scale)
             if closing < body:
-                scale = scale_rows(home, model.vocab, body - closing)
-                _narrow(mask[index], VOICES_PER_STEP * closing, scale)
+                _narrow(mask[index], VOICES_PER_STEP * closing, closing_scale)
     sampler = get_sampler(config.sampler)
     ruleset = config.rules_for(model)
     ids = decode(model, np.tile(start, (rows, 1)), new, sampler, ruleset, seed=seed, allowed=mask)

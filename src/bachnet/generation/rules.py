@@ -616,11 +616,13 @@ class Chords(Rule):
         [[False, False, True, False]]
     """
 
+    known: ClassVar[tuple[int, ...]] = tuple(
+        int(mask in {sum(1 << pc for pc in chord) for chord in BACH_CHORDS}) for mask in range(4096)
+    )
+    """1 for each 12-bit chord (bit 0: the bass) among `BACH_CHORDS`, 0 for the others."""
+
     def violations(self, context: Context) -> Tensor:
-        known = [0] * 4096
-        for chord in BACH_CHORDS:
-            known[sum(1 << pc for pc in chord)] = 1
-        table = ops.convert_to_tensor(known, dtype="int32")
+        table = ops.convert_to_tensor(self.known, dtype="int32")
         candidate = _candidates(context)  # (1, vocab)
         upper = ops.expand_dims(context.current[:, :3], -1)  # (batch, 3, 1)
         classes = ops.mod(upper - ops.expand_dims(candidate, 1), 12)  # (batch, 3, vocab)

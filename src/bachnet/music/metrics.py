@@ -49,6 +49,7 @@ __all__ = [
     "interval_distance",
     "interval_histogram",
     "key_endings",
+    "long_note_starts",
     "measure",
     "odd_lengths",
     "onset_positions",
@@ -179,10 +180,7 @@ class _Tally:
         positions = piece.bar_positions()
         bar = piece.bar_steps
         strong = bar // 2 if bar % 8 == 0 else bar  # beats 1 and 3 of 4/4; 3/4's downbeat
-        soprano = piece.chords[:, 0].astype(np.int64)
-        starts = np.concatenate([[0], np.flatnonzero(np.diff(soprano)) + 1])
-        lengths = np.diff(np.concatenate([starts, [len(soprano)]]))
-        long = starts[(soprano[starts] > 0) & (lengths >= 8)]
+        long = long_note_starts(piece)
         self.long_notes += len(long)
         self.long_strong += int((positions[long] % strong == 0).sum())
         if bar == 16:
@@ -202,6 +200,21 @@ class _Tally:
         first, second = pitches[:-1], pitches[1:]
         leaps = (second - first)[(first > 0) & (second > 0)]
         self.intervals[voice] += np.bincount(np.clip(leaps, -12, 12) + 12, minlength=25)
+
+
+def long_note_starts(piece: Chorale) -> npt.NDArray[np.int64]:
+    """The steps where the soprano starts a note of a half note (8 steps) or longer.
+
+    Examples:
+        >>> half, quarter = [[72, 67, 64, 48]] * 8, [[71, 67, 62, 43]] * 4
+        >>> long_note_starts(Chorale(quarter + half + quarter)).tolist()
+        [4]
+    """
+    soprano = piece.chords[:, 0].astype(np.int64)
+    starts = np.concatenate([[0], np.flatnonzero(np.diff(soprano)) + 1])
+    lengths = np.diff(np.concatenate([starts, [len(soprano)]]))
+    long: npt.NDArray[np.int64] = starts[(soprano[starts] > 0) & (lengths >= 8)]
+    return long
 
 
 def _collect(pieces: Pieces) -> list[Chorale]:

@@ -32,7 +32,6 @@ from importlib import resources
 
 from bachnet.errors import InputError
 from bachnet.music.chorale import Chorale
-from bachnet.music.metrics import long_note_starts
 
 __all__ = ["FORM_FILE", "PieceForm", "jsb_form", "likely_pickup", "with_form"]
 
@@ -119,6 +118,10 @@ def likely_pickup(piece: Chorale) -> int:
     if piece.meter != "4/4":
         name = piece.name or "this piece"
         raise InputError(f"likely_pickup reads 4/4 pieces; {name} is in {piece.meter}")
+    # imported here: the app's upload reader imports this module in a child process with a
+    # 2 GiB address-space cap, and importing bachnet.music.metrics there tipped it over
+    from bachnet.music.metrics import long_note_starts
+
     long = long_note_starts(piece)
     on_strong = {pickup: int(((long - pickup) % 8 == 0).sum()) for pickup in (0, 4)}
     if on_strong[0] != on_strong[4]:

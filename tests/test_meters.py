@@ -19,6 +19,7 @@ from click.testing import CliRunner
 from bachnet import BachNet, Chorale, ModelConfig, TrainConfig, Vocabulary
 from bachnet.apps.cli import main
 from bachnet.errors import InputError
+from bachnet.generation.config import GenerationConfig
 from bachnet.generation.decoder import step_fn
 from bachnet.model.scoring import nll_per_piece
 from bachnet.music.grid import bar_steps
@@ -221,3 +222,26 @@ def test_a_melody_files_metre_and_pickup_reach_the_harmonisation(tmp_path: Path)
     assert signature.ratioString == "3/4"
     first = score.parts[0].getElementsByClass("Measure")[0]
     assert first.duration.quarterLength == 1  # the pickup bar stays a pickup
+
+
+def test_the_tie_rule_watches_the_strong_beats_of_each_pieces_own_bar() -> None:
+    """``tie``, hard, on an alto narrowed to two pitches: never held onto a strong beat of the
+    piece's bar (4/4 and 3/4, with a pickup; the last bar, whose chord `harmonize` holds, left
+    out), held there without it; a model that knows only the beat leaves the rule out."""
+    net = net_of("meter_lstm")
+    narrow = [(55, 81), (64, 65), (43, 72), (36, 64)]
+    tie = [{"name": "tie", "weight": None, "voices": [1]}]
+    for meter, strong in (("4/4", (0, 8)), ("3/4", (0,))):
+        tune = barred(meter, 6, seed=3, pickup=4)
+        bar = bar_steps(meter)
+        places = [s for s in range(1, len(tune) - bar) if (s - 4) % bar in strong]
+        held = {}
+        for rules in (tie, None):
+            done = net.harmonize(tune, seed=0, method="sample", rules=rules, voice_ranges=narrow)
+            alto = done.chords[:, 1]
+            held[rules is None] = sum(alto[s] == alto[s - 1] for s in places)
+        assert held[False] == 0 and held[True] > 0, (meter, held)
+    config = GenerationConfig(rules=tie)
+    assert [r.name for r in config.rules_for(net, "3/4")][-1] == "tie"
+    assert config.rules_for(net, "3/4")[-1].get_config()["meter"] == "3/4"
+    assert "tie" not in [r.name for r in config.rules_for(net_of("beat_lstm"))]

@@ -36,7 +36,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bachnet.errors import InputError, InputTypeError, LimitError
-from bachnet.generation.rules import Rule, RulesSpec, VoiceRange, get_rules
+from bachnet.generation.rules import Rule, RulesSpec, VoiceRange, get_rules, in_stream
 from bachnet.generation.samplers import Sampler
 from bachnet.generation.samplers import get as get_sampler
 from bachnet.model.protocol import LanguageModel
@@ -289,10 +289,12 @@ class GenerationConfig:
             return self.voice_ranges
         return model_ranges(model)
 
-    def rules_for(self, model: LanguageModel) -> list[Rule]:
+    def rules_for(self, model: LanguageModel, meter: str | None = None) -> list[Rule]:
         """The rules to apply, in order: the voice ranges first (unless ``voice_ranges`` is
-        ``False``), then ``rules``."""
-        ruleset = get_rules(self.rules)
+        ``False``), then ``rules``, each for the model's stream of a piece in ``meter``
+        (default: `meter`; `bachnet.generation.rules.in_stream`)."""
+        meter = self.meter if meter is None else meter
+        ruleset = in_stream(get_rules(self.rules), meter, model.network.bar_lines(meter))
         if self.voice_ranges is not False:
             ruleset = [VoiceRange(ranges=self.ranges_for(model)), *ruleset]
         return ruleset

@@ -577,7 +577,7 @@ def draw_constrained(
     Returns:
         A `Chorale`, or a list of ``num_samples`` of them when ``num_samples > 1``.
     """
-    ruleset = config.rules_for(model)
+    ruleset = config.rules_for(model, meter)
     candidates = config.candidates
     if config.method == "beam":
         ids, _ = _beam(model, allowed, max(candidates, num_samples), ruleset, pickup, meter)

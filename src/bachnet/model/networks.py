@@ -272,6 +272,20 @@ class Network:
         """
         return VOICES * bar_steps(meter) if self.meters else BAR
 
+    def bar_lines(self, meter: str = "4/4") -> bool:
+        """Whether step 0 of the streams this model reads for a piece in ``meter`` is a bar
+        line of that metre (`lead_for` puts it there): true of a model that knows the bar,
+        in 4/4 or, if it knows metres, in any; a rule that watches the bar
+        (`bachnet.generation.rules.Rule.in_stream`) needs it.
+
+        Examples:
+            >>> from bachnet import ModelConfig
+            >>> bar = network_for(ModelConfig(architecture="bar_lstm"))
+            >>> bar.bar_lines("4/4"), bar.bar_lines("3/4"), network_for(ModelConfig()).bar_lines()
+            (True, False, False)
+        """
+        return self.period == BAR and (self.meters or VOICES * bar_steps(meter) == BAR)
+
     def meter_code(self, meter: str = "4/4") -> int:
         """The code a model that knows metres reads ``meter`` as (its index in
         `bachnet.music.grid.METERS`); 0 (4/4) for the others."""

@@ -115,6 +115,31 @@ def test_the_window_gives_the_whole_piece_result(filler_folder: Path) -> None:
     assert np.allclose(whole[0, 30:34], part[0, 30 - low : 34 - low], atol=1e-4)
 
 
+def test_asking_for_some_rows_gives_those_rows_of_the_whole_network(filler_folder: Path) -> None:
+    """The row-cropped network (``rows=``) equals the whole one on the rows asked for: in the
+    middle, against either end of the input, and where cropping spares too little (then the
+    whole network runs); bad rows are refused."""
+    filler = Filler.load(filler_folder)
+    rng = np.random.default_rng(1)
+    radius = filler.config.radius
+    steps = 12 * radius
+    ids = rng.integers(0, 47, size=(2, steps, 4)).astype("int32")
+    erased = rng.random((2, steps, 4)) < 0.3
+    places = np.repeat(bar_positions(steps)[None], 2, axis=0)
+    whole = filler.logits(ids, erased, places)
+    middle = (5 * radius, 6 * radius)
+    for first, stop in (middle, (0, 4), (steps - 5, steps), (3, steps - 3)):
+        part = filler.logits(ids, erased, places, rows=(first, stop))
+        assert np.allclose(part[:, first:stop], whole[:, first:stop], atol=1e-4), (first, stop)
+        outside = np.ones(steps, bool)
+        outside[first:stop] = False
+        assert np.isnan(part[:, outside]).all() or (first, stop) == (3, steps - 3)
+    assert len(filler._cropped) == 3  # the last one spared too little: the whole network ran
+    for rows in ((5, 5), (-1, 4), (0, steps + 1)):
+        with pytest.raises(InputError, match="rows"):
+            filler.logits(ids, erased, places, rows=rows)
+
+
 def test_a_filler_round_trips_and_refuses_tampering(filler_folder: Path, tmp_path: Path) -> None:
     loaded = Filler.load(filler_folder)
     assert loaded.config == FillerConfig(filters=8, blocks=2)

@@ -264,6 +264,7 @@ def _redraw_notes(
     leaps: npt.NDArray[np.float64],
     parallels: tuple[float, float] | None,
     cell_ok: npt.NDArray[np.bool_] | None = None,
+    wanted: tuple[int, int] | None = None,
 ) -> None:
     """Redraw whole written notes in place: every other note of each voice (by ``n``'s
     parity), half of them at random, each as one choice of pitch for all its cells, scored by
@@ -278,7 +279,8 @@ def _redraw_notes(
     erased = (runs >= 0) & chosen[np.maximum(runs, 0)]
     if not erased.any():
         return
-    logits = filler.logits(window, erased, positions).astype(np.float64) / temperature
+    logits = filler.logits(window, erased, positions, rows=wanted).astype(np.float64)
+    logits /= temperature
     logits -= logits.max(axis=-1, keepdims=True)
     logp = logits - np.log(np.exp(logits).sum(axis=-1, keepdims=True))
     where = np.argwhere(erased)
@@ -408,6 +410,7 @@ def gibbs_fill(
     leap_costs = np.zeros(4) if leaps is None else np.asarray(leaps, np.float64).reshape(4)
     rng = np.random.default_rng(seed)
     cells = np.argwhere(mask)  # (cells, 2): row, voice
+    wanted = (int(cells[:, 0].min()), int(cells[:, 0].max()) + 1)  # the rows ever redrawn
     erased = np.repeat(mask[None], num_samples, axis=0)
     for n in range(schedule.steps):
         fraction, temperature = schedule.at(n)
@@ -424,7 +427,7 @@ def gibbs_fill(
             if offbeat:  # or start a note off the beat's eighths
                 hot |= _offbeat_starts(pitches, low)
             erased |= _spread(hot & mask[None], n, rng)
-        logits = filler.logits(window, erased, positions).astype(np.float64)
+        logits = filler.logits(window, erased, positions, rows=wanted).astype(np.float64)
         where = np.argwhere(erased)  # (k, 3): sample, row, voice
         chosen = logits[where[:, 0], where[:, 1], where[:, 2]] / temperature
         permitted = allowed[where[:, 2]]
@@ -449,6 +452,7 @@ def gibbs_fill(
                 leap_costs,
                 parallels,
                 cell_ok,
+                wanted,
             )
     out[:, low:high] = np.where(mask[None], ids_to_pitches(window), out[:, low:high])
     return out

@@ -11,6 +11,11 @@ The pieces are those of ``bachnet judge --model MODEL -n N --seed OFFSET`` (192 
     python scripts/judge_rules.py --without tie \
         --rules '[{"name": "tie", "weight": 1.0, "voices": [0]}]'
 
+``--revise F`` then redraws a share F of each piece's notes (1: all) with the whole-texture
+filler (``fill(..., method="gibbs")``), keeping the first bar and the last two (the cadence)::
+
+    python scripts/judge_rules.py -n 128 --revise 0.5
+
 It prints one JSON object: the AUC of 4- and 8-bar excerpts against JSB test (judge seed 0),
 the top giveaways of the 4-bar judge, and the style figures of `bachnet.music.metrics.measure`.
 """
@@ -31,7 +36,10 @@ def main() -> None:
     parser.add_argument("--without", nargs="*", default=[], help="default rules to leave out")
     parser.add_argument("--offset", type=int, default=0, help="the first seed")
     parser.add_argument("-n", type=int, default=256, help="pieces (a multiple of 64)")
+    parser.add_argument("--revise", type=float, default=None, help="share redrawn by the filler")
     args = parser.parse_args()
+
+    import numpy as np
 
     from bachnet import BachNet
     from bachnet.generation.config import GenerationConfig
@@ -48,6 +56,14 @@ def main() -> None:
         count = min(64, args.n - start)
         drawn = net.generate(config=config, num_samples=count, seed=args.offset + start)
         pieces += drawn if isinstance(drawn, list) else [drawn]
+    if args.revise is not None:
+        rng = np.random.default_rng(0)
+        for index, piece in enumerate(pieces):
+            body = np.zeros((len(piece), 4), bool)
+            body[16 : len(piece) - 32] = True  # the first bar and the cadence kept
+            if args.revise < 1:
+                body &= rng.random(body.shape) < args.revise
+            pieces[index] = net.fill(piece, body, method="gibbs", seed=index, gibbs_steps=8)
     out: dict[str, object] = {"model": args.model, "rules": rules, "offset": args.offset}
     for bars in (4, 8):
         verdict = judge(pieces, against="test", bars=bars, seed=0, name=args.model)

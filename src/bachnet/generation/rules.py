@@ -634,7 +634,9 @@ class Chords(Rule):
     """
 
     known: ClassVar[tuple[int, ...]] = tuple(
-        int(mask in {sum(1 << pc for pc in chord) for chord in BACH_CHORDS}) for mask in range(4096)
+        int(mask in masks)
+        for masks in [{sum(1 << pc for pc in chord) for chord in BACH_CHORDS}]  # built once
+        for mask in range(4096)
     )
     """1 for each 12-bit chord (bit 0: the bass) among `BACH_CHORDS`, 0 for the others."""
 

@@ -61,8 +61,8 @@ from keras import ops
 from bachnet.core.aliases import Tensor
 from bachnet.core.plugins import Configured, Registry
 from bachnet.errors import InputError
+from bachnet.music.grid import STRONG_BEATS, bar_steps
 from bachnet.music.grid import VOICES as VOICE_NAMES
-from bachnet.music.grid import bar_steps
 from bachnet.music.metrics import BACH_CHORDS
 from bachnet.music.ranges import JSB, RangesSpec, VoiceRanges
 
@@ -70,7 +70,6 @@ __all__ = [
     "DEFAULT_RULES",
     "NAMED_RULES",
     "STRICT_RULES",
-    "STRONG_BEATS",
     "Context",
     "EighthMotion",
     "Hold",
@@ -657,24 +656,11 @@ class Chords(Rule):
         return bass & sounding & ~common
 
 
-STRONG_BEATS: dict[str, tuple[int, ...]] = {
-    "4/4": (0, 8),
-    "3/4": (0,),
-    "2/4": (0,),
-    "3/2": (0,),
-    "2/2": (0, 8),
-    "6/4": (0, 12),
-    "6/8": (0,),
-    "12/8": (0, 12),
-}
-"""The strong beats of each metre a `bachnet.Chorale` may carry, as 16ths from the bar line:
-the downbeat, and the middle of a bar that falls into two halves (beat 3 of 4/4)."""
-
-
 @register("tie")
 class Tie(_VoiceRule):
-    """A voice that holds its pitch onto a strong beat (`STRONG_BEATS`: beats 1 and 3 of 4/4,
-    the downbeat of 3/4). On the 16th grid a repeated pitch and a held one are the same.
+    """A voice that holds its pitch onto a strong beat (`bachnet.music.grid.STRONG_BEATS`:
+    beats 1 and 3 of 4/4, the downbeat of 3/4). On the 16th grid a repeated pitch and a held
+    one are the same.
 
     Soft (``weight``), it puts long notes where Bach puts them: left alone the default model
     starts a third of its soprano half notes on beats 2 and 4 (Bach a fifth), most of them

@@ -25,6 +25,7 @@ __all__ = [
     "METERS",
     "MIN_TEMPO",
     "STEP_QUARTERS",
+    "STRONG_BEATS",
     "VOICES",
     "bar_steps",
     "check_pickup",
@@ -46,6 +47,20 @@ MAX_STEPS = 65_536
 
 METERS: tuple[str, ...] = ("4/4", "3/4", "2/4", "3/2", "2/2", "6/4", "6/8", "12/8")
 """Time signatures a `Chorale` may carry: Bach's chorales are in 4/4, 3/4 and (one) 3/2."""
+
+
+STRONG_BEATS: dict[str, tuple[int, ...]] = {
+    "4/4": (0, 8),
+    "3/4": (0,),
+    "2/4": (0,),
+    "3/2": (0,),
+    "2/2": (0, 8),
+    "6/4": (0, 12),
+    "6/8": (0,),
+    "12/8": (0, 12),
+}
+"""The strong beats of each of `METERS`, as 16ths from the bar line: the downbeat, and the
+middle of a bar that falls into two halves (beat 3 of 4/4)."""
 
 
 def bar_steps(meter: str) -> int:

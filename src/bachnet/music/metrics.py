@@ -35,6 +35,7 @@ import numpy.typing as npt
 
 from bachnet.errors import InputError, InputTypeError
 from bachnet.music.chorale import Chorale
+from bachnet.music.grid import STRONG_BEATS
 
 __all__ = [
     "BACH_CHORDS",
@@ -179,10 +180,9 @@ class _Tally:
         """Where in the bar soprano long notes start, and (4/4) where chords change."""
         positions = piece.bar_positions()
         bar = piece.bar_steps
-        strong = bar // 2 if bar % 8 == 0 else bar  # beats 1 and 3 of 4/4; 3/4's downbeat
         long = long_note_starts(piece)
         self.long_notes += len(long)
-        self.long_strong += int((positions[long] % strong == 0).sum())
+        self.long_strong += int(np.isin(positions[long], STRONG_BEATS[piece.meter]).sum())
         if bar == 16:
             changed = np.flatnonzero((piece.chords[1:] != piece.chords[:-1]).any(axis=1)) + 1
             where = positions[changed]
@@ -395,7 +395,8 @@ def bar_figures(pieces: Pieces) -> tuple[float, tuple[float, ...]]:
 
     Returns:
         ``(long_on_strong, bar_changes)``: % of soprano notes of a half note or longer that
-        start on a strong beat (beats 1 and 3 of 4/4, the downbeat of 3/4), and % of chord
+        start on a strong beat (`bachnet.music.grid.STRONG_BEATS`: beats 1 and 3 of 4/4, the
+        downbeat of 3/4), and % of chord
         changes in 4/4 pieces on beats 1, 2, 3, 4 and off the beat.
 
     Examples:

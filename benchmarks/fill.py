@@ -27,9 +27,13 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from bachnet import Chorale
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -57,7 +61,7 @@ def task_mask(task: str, steps: int, seed: int) -> npt.NDArray[np.bool_] | None:
     return mask
 
 
-def parallels(chords: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+def parallels(chords: npt.NDArray[np.integer[Any]]) -> npt.NDArray[np.int64]:
     """Parallel fifths and octaves made at each step change (index k: step k to k + 1)."""
     from bachnet.music.metrics import parallel_motion
 
@@ -65,7 +69,9 @@ def parallels(chords: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     return (fifths.sum(axis=1) + octaves.sum(axis=1)).astype(np.int64)
 
 
-def figures(chords: npt.NDArray[np.int64], mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
+def figures(
+    chords: npt.NDArray[np.integer[Any]], mask: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.float64]:
     """Counts: [changes inside, parallels inside, changes at seams, parallels at seams,
     seam moves, leaps over a fifth at seams]."""
     changed = (chords[:-1] != chords[1:]).any(axis=1)
@@ -87,6 +93,42 @@ def figures(chords: npt.NDArray[np.int64], mask: npt.NDArray[np.bool_]) -> npt.N
 
 def rate(count: float, total: float) -> str:
     return f"{100 * count / total:.2f}" if total else "-"
+
+
+def task_row(
+    task: str,
+    pieces: list[Chorale],
+    filled: list[Chorale],
+    masks: list[npt.NDArray[np.bool_]],
+    seconds: str,
+    judged: bool,
+) -> str:
+    """One table row for ``task``: Bach's notes recovered, parallels inside and at the seams,
+    seam leaps (each with Bach's rate at the same places), ``seconds`` as given and, if
+    ``judged``, the judge's AUC of ``filled`` against JSB valid. Checks that every kept note
+    was kept."""
+    same = written = 0
+    ours, bachs = np.zeros(6), np.zeros(6)
+    for piece, new, mask in zip(pieces, filled, masks, strict=True):
+        assert (new.chords[~mask] == piece.chords[~mask]).all()
+        same += int((new.chords[mask] == piece.chords[mask]).sum())
+        written += int(mask.sum())
+        ours += figures(new.chords, mask)
+        bachs += figures(piece.chords, mask)
+    row = (
+        f"| {task} | {len(filled)} | {100 * same / written:.1f} % "
+        f"| {rate(ours[1], ours[0])} ({rate(bachs[1], bachs[0])}) "
+        f"| {rate(ours[3], ours[2])} ({rate(bachs[3], bachs[2])}) "
+        f"| {rate(ours[5], ours[4])} ({rate(bachs[5], bachs[4])}) "
+        f"| {seconds} |"
+    )
+    if judged:
+        from bachnet.judge import judge
+
+        verdict = judge(filled, against="valid", name=task)
+        low, high = verdict.test.interval
+        row += f" {verdict.auc:.3f} ({low:.2f}-{high:.2f}) |"
+    return row
 
 
 def main() -> None:
@@ -119,35 +161,18 @@ def main() -> None:
     print(head)
     print("| --- " * (head.count("|") - 1) + "|")
     for task in args.tasks:
-        filled, same, written, seconds = [], 0, 0, []
-        ours, bachs = np.zeros(6), np.zeros(6)
+        kept, filled, masks, seconds = [], [], [], []
         for index, piece in enumerate(pieces):
             mask = task_mask(task, len(piece), seed=index)
             if mask is None:
                 continue
             start = time.perf_counter()
-            new = net.fill(piece, mask, seed=index, **options)
+            filled.append(net.fill(piece, mask, seed=index, **options))
             seconds.append(time.perf_counter() - start)
-            assert (new.chords[~mask] == piece.chords[~mask]).all()
-            same += int((new.chords[mask] == piece.chords[mask]).sum())
-            written += int(mask.sum())
-            ours += figures(new.chords, mask)
-            bachs += figures(piece.chords, mask)
-            filled.append(new)
-        row = (
-            f"| {task} | {len(filled)} | {100 * same / written:.1f} % "
-            f"| {rate(ours[1], ours[0])} ({rate(bachs[1], bachs[0])}) "
-            f"| {rate(ours[3], ours[2])} ({rate(bachs[3], bachs[2])}) "
-            f"| {rate(ours[5], ours[4])} ({rate(bachs[5], bachs[4])}) "
-            f"| {np.median(seconds):.2f} |"
-        )
-        if args.judge:
-            from bachnet.judge import judge
-
-            verdict = judge(filled, against="valid", name=task)
-            low, high = verdict.test.interval
-            row += f" {verdict.auc:.3f} ({low:.2f}-{high:.2f}) |"
-        print(row, flush=True)
+            kept.append(piece)
+            masks.append(mask)
+        median = f"{np.median(seconds):.2f}"
+        print(task_row(task, kept, filled, masks, median, args.judge), flush=True)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from keras import ops
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fill import TASKS, figures, rate, task_mask
+from fill import TASKS, task_mask, task_row
 from train import BASE, SCALE, ahead, build
 
 from bachnet import BachNet, Dataset
@@ -40,7 +40,11 @@ def stepper(model):
     position = model.get_layer("position")
     before_e, held_e = model.get_layer("voice_before"), model.get_layer("voice_held")
     ahead_e, late_e = model.get_layer("ahead_rows"), model.get_layer("ahead_late")
-    cells = [(model.get_layer(f"lstm_{i}").cell, model.get_layer(f"norm_{i}")) for i in (1, 2)]
+    layers = sum(layer.name.startswith("lstm_") for layer in model.layers)
+    cells = [
+        (model.get_layer(f"lstm_{i}").cell, model.get_layer(f"norm_{i}"))
+        for i in range(1, layers + 1)
+    ]
     head = [model.get_layer("dense"), model.get_layer("logits")]
 
     @tf.function(jit_compile=True)
@@ -49,7 +53,7 @@ def stepper(model):
         code = ops.cast(states[-1][:, 0], "int32")
         first, bar = meter_rows(code)
         x = x + position(first + ops.mod(index, bar))
-        last, held = states[4], states[5]
+        last, held = states[2 * layers], states[2 * layers + 1]
         voice = ops.mod(index, VOICES)
         mine = ops.expand_dims(ops.arange(VOICES) == voice, 0)
         value = ops.expand_dims(ops.cast(token, last.dtype), 1)
@@ -90,8 +94,7 @@ def fill_all(step, net, pieces, masks, seed):
     for r, (_, t, f, _) in enumerate(rows):
         tokens[r, : len(t)], free[r, : len(f)], beyond[r, : len(t)] = t, f, False
     seen = ahead(tokens[:, 1:], (free | beyond)[:, 1:])  # input i: what is kept around target i
-    units = 384
-    states = [tf.zeros((batch, units)) for _ in range(4)]
+    states = [tf.zeros((batch, units)) for units in net.config.lstm_units for _ in range(2)]
     states += [tf.fill((batch, VOICES), float(net.config.vocab_size)), tf.zeros((batch, VOICES))]
     states.append(tf.constant([[float(code)] for *_, code in rows]))
     rng = np.random.default_rng(seed)
@@ -145,28 +148,7 @@ def main() -> None:
         start = time.perf_counter()
         filled = fill_all(step, net, chosen, masks, seed=0)
         seconds = time.perf_counter() - start
-        same = written = 0
-        ours, bachs = np.zeros(6), np.zeros(6)
-        for piece, new, mask in zip(chosen, filled, masks, strict=True):
-            assert (new.chords[~mask] == piece.chords[~mask]).all()
-            same += int((new.chords[mask] == piece.chords[mask]).sum())
-            written += int(mask.sum())
-            ours += figures(new.chords, mask)
-            bachs += figures(piece.chords, mask)
-        row = (
-            f"| {task} | {len(filled)} | {100 * same / written:.1f} % "
-            f"| {rate(ours[1], ours[0])} ({rate(bachs[1], bachs[0])}) "
-            f"| {rate(ours[3], ours[2])} ({rate(bachs[3], bachs[2])}) "
-            f"| {rate(ours[5], ours[4])} ({rate(bachs[5], bachs[4])}) "
-            f"| {seconds:.1f} s all |"
-        )
-        if args.judge:
-            from bachnet.judge import judge
-
-            verdict = judge(filled, against="valid", name=task)
-            low, high = verdict.test.interval
-            row += f" {verdict.auc:.3f} ({low:.2f}-{high:.2f}) |"
-        print(row, flush=True)
+        print(task_row(task, chosen, filled, masks, f"{seconds:.1f} s all", args.judge), flush=True)
 
 
 if __name__ == "__main__":

@@ -29,17 +29,17 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
 
-def spliced(net: Any, drafts: list[Any], mask: Any, bar: int = 16) -> Any:
+def spliced(net: Any, drafts: list[Any], mask: Any) -> Any:
     """Bar by bar, left to right, the draft whose bar (and next bar) scores best after the
     bars already chosen, among those that make no parallel fifth or octave at either seam of
     the bar (all of them if none is clean); bars where nothing is written are every draft's."""
     import numpy as np
-    from fill import parallels
+    from fill import BAR, parallels
 
     from bachnet.model.scoring import nll_per_piece
 
     steps = len(drafts[0])
-    edges = sorted({0, steps, *range(steps % bar, steps, bar)})
+    edges = sorted({0, steps, *range(steps % BAR, steps, BAR)})  # bars as task_mask's
     chords = drafts[0].chords.copy()
     for i, (start, end) in enumerate(itertools.pairwise(edges)):
         if not mask[start:end].any():
@@ -88,9 +88,7 @@ def main() -> None:
             drafts = net.fill(piece, mask, seed=index, method="gibbs", num_samples=args.k)
             drafts = drafts if isinstance(drafts, list) else [drafts]
             nll = nll_per_piece(net, drafts)
-            best = drafts[int(np.argmin(nll))]
-            if args.splice:
-                best = spliced(net, drafts, mask)
+            best = spliced(net, drafts, mask) if args.splice else drafts[int(np.argmin(nll))]
             seconds.append(time.perf_counter() - start)
             gains.append(nll[0] - nll_per_piece(net, [best])[0])
             kept.append(piece)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 
@@ -350,3 +351,42 @@ def test_strict_rules_on_the_command_line(tiny_model: Path, tmp_path: Path) -> N
     assert metrics.voice_crossing(piece) == 0.0
     both = run("generate", "-m", tiny_model, "-o", tmp_path / "x.csv", "--strict", "--no-rules")
     assert both.exit_code == 2 and "--no-rules and --strict exclude each other" in both.output
+
+
+def test_rules_on_the_command_line(tiny_model: Path, tmp_path: Path) -> None:
+    """--rules takes names, JSON or a .json file and writes what the API writes with the same
+    rules; a bad spec is a usage error that names the problem."""
+    specs = [{"name": "voice_crossing"}, {"name": "parallel_fifths", "weight": 2.0}]
+    net = BachNet.from_pretrained(tiny_model)
+    expected = net.generate(steps=48, seed=3, rules=specs, cadence=False).chords
+    loose = net.generate(steps=48, seed=3, rules=None, cadence=False).chords
+    assert not np.array_equal(expected, loose)  # the rules change this piece
+    rules_file = tmp_path / "rules.json"
+    rules_file.write_text(json.dumps(specs), encoding="utf-8")
+    for number, spec in enumerate([json.dumps(specs), str(rules_file)]):
+        out = tmp_path / f"ruled{number}.csv"
+        generate(tiny_model, "-o", out, "--steps", "48", "--seed", "3", "--no-cadence",
+                 "--rules", spec)  # fmt: skip
+        assert np.array_equal(Chorale.read(out).chords, expected)
+    out = tmp_path / "named.csv"
+    generate(tiny_model, "-o", out, "--steps", "48", "--seed", "3", "--no-cadence",
+             "--rules", "voice_crossing, leap")  # fmt: skip
+    named = net.generate(steps=48, seed=3, rules=["voice_crossing", "leap"], cadence=False)
+    assert np.array_equal(Chorale.read(out).chords, named.chords)
+    out = tmp_path / "none.csv"
+    generate(tiny_model, "-o", out, "--steps", "48", "--seed", "3", "--no-cadence",
+             "--rules", "none")  # fmt: skip
+    assert np.array_equal(Chorale.read(out).chords, loose)
+    bad = tmp_path / "bad.csv"
+    for spec, fragment in [
+        ("voice_crosing", "unknown rule 'voice_crosing'"),
+        ("[{", "not valid JSON"),
+        ("3", "unknown rule '3'"),
+        ('[{"name": "leap", "weight": -1}]', "weight must be"),
+        (str(tmp_path / "missing.json"), "no such JSON file"),
+    ]:
+        result = run("generate", "-m", tiny_model, "-o", bad, "--rules", spec)
+        assert_usage_error(result, "--rules", fragment)
+    result = run("fill", "test:0", "--bars", "2", "-o", bad, "--rules", "leap", "--no-rules")
+    assert_usage_error(result, "--rules and --no-rules exclude each other")
+    assert not bad.exists()

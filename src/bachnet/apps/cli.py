@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import json
 import math
 import os
@@ -13,7 +14,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
@@ -906,24 +907,100 @@ _MODEL_OPTION = click.option(
     help="A model folder, preset name or URL (default: the bundled model).",
 )
 _SEED_OPTION = click.option("--seed", type=int, default=None, help="Repeatable output.")
-_NO_RULES_OPTION = click.option(
-    "--no-rules",
-    is_flag=True,
-    help="Sample the raw model: no voice-leading rules (default: parallel fifths and octaves "
-    "at Bach's rate, no leap over an octave, a bass that prefers steps).",
-)
-_STRICT_OPTION = click.option(
-    "--strict",
-    is_flag=True,
-    help="Textbook voice leading: no parallels, crossings, wide spacing; steps preferred.",
-)
 
 
-def _rules(no_rules: bool, strict: bool) -> str | None:
-    """The rule set the flags ask for: none, ``"strict"`` or ``"default"``."""
-    if no_rules and strict:
-        raise click.UsageError("--no-rules and --strict exclude each other")
-    return None if no_rules else "strict" if strict else "default"
+def _rules_spec(no_rules: bool, strict: bool, text: str | None) -> Any:
+    """The rules ``--rules``, ``--no-rules`` and ``--strict`` ask for, checked: ``"default"``,
+    ``"strict"``, ``None`` or rule specs.
+
+    ``--rules`` takes ``default``, ``strict``, ``none``, rule names joined by commas
+    (``leap,spacing``), a JSON list of rule specs or one spec (``[{"name": "tie", "weight":
+    1.0}]``), or the path of a ``.json`` file holding either.
+    """
+    given = [
+        flag
+        for flag, on in (
+            ("--rules", text is not None),
+            ("--no-rules", no_rules),
+            ("--strict", strict),
+        )
+        if on
+    ]
+    if len(given) > 1:
+        raise click.UsageError(f"{' and '.join(given)} exclude each other")
+    if no_rules:
+        return None
+    if strict:
+        return "strict"
+    if text is None:
+        return "default"
+    spec: Any
+    stripped = text.strip()
+    if stripped.lower() == "none":
+        return None
+    if stripped.lower().endswith(".json"):
+        path = Path(stripped)
+        if not path.is_file():
+            raise click.BadParameter(f"{stripped}: no such JSON file", param_hint="'--rules'")
+        stripped = path.read_text(encoding="utf-8")
+    if stripped.startswith(("[", "{")):
+        try:
+            spec = json.loads(stripped)
+        except json.JSONDecodeError as error:
+            raise click.BadParameter(f"not valid JSON: {error}", param_hint="'--rules'") from None
+        if not isinstance(spec, list | dict):
+            raise click.BadParameter(
+                "JSON rules must be a list of rule specs or one spec", param_hint="'--rules'"
+            )
+    elif stripped in ("default", "strict"):
+        spec = stripped
+    else:
+        spec = [name.strip() for name in stripped.split(",") if name.strip()]
+    from bachnet.generation.rules import get_rules  # loads Keras
+
+    try:
+        get_rules(spec)
+    except (BachNetError, TypeError, ValueError) as error:
+        raise click.BadParameter(str(error), param_hint="'--rules'") from None
+    return spec
+
+
+def _rules_options(function: F) -> F:
+    """``--rules``, ``--no-rules`` and ``--strict``, handed to ``function`` as one ``rules``
+    argument (`_rules_spec`)."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        kwargs["rules"] = _rules_spec(
+            kwargs.pop("no_rules"), kwargs.pop("strict"), kwargs.pop("rules_text")
+        )
+        return function(*args, **kwargs)
+
+    decorated: Any = wrapper
+    for option in (
+        click.option(
+            "--strict",
+            is_flag=True,
+            help="Textbook voice leading: no parallels, crossings, wide spacing; steps preferred.",
+        ),
+        click.option(
+            "--no-rules",
+            is_flag=True,
+            help="Sample the raw model: no voice-leading rules (default: parallel fifths and "
+            "octaves at Bach's rate, no leap over an octave, a bass that prefers steps).",
+        ),
+        click.option(
+            "--rules",
+            "rules_text",
+            metavar="SPEC",
+            default=None,
+            help="Voice-leading rules: default, strict, none, names joined by commas "
+            '(leap,spacing), a JSON list of specs (\'[{"name": "tie", "weight": 1.0}]\') '
+            "or a .json file of one. Names: see the rules guide.",
+        ),
+    ):
+        decorated = option(decorated)
+    return cast(F, decorated)
 
 
 _TEMPO_OPTION = click.option(
@@ -977,8 +1054,7 @@ def _method_options(default: str) -> Callable[[F], F]:
 
 def _choice_config(
     sampler: Any,
-    no_rules: bool,
-    strict: bool,
+    rules: Any,
     method: str,
     candidates: int,
     gibbs_steps: int,
@@ -989,7 +1065,7 @@ def _choice_config(
 
     return GenerationConfig(
         sampler=sampler,
-        rules=_rules(no_rules, strict),
+        rules=rules,
         candidates=candidates,
         method=method,  # type: ignore[arg-type]
         gibbs_steps=gibbs_steps,
@@ -1104,8 +1180,7 @@ def _sampler_options(function: F) -> F:
     help="Bar form: the first two phrases written out twice, then the rest (--phrases auto "
     "unless given; at least three phrases).",
 )
-@_NO_RULES_OPTION
-@_STRICT_OPTION
+@_rules_options
 @_TEMPO_OPTION
 def generate(
     outputs: tuple[Path, ...],
@@ -1127,8 +1202,7 @@ def generate(
     fermatas: str | None,
     meter: str,
     form: str | None,
-    no_rules: bool,
-    strict: bool,
+    rules: Any,
     tempo: float,
 ) -> None:
     """Compose chorales; write MIDI, MusicXML, CSV, audio (WAV) or an engraved score (SVG, PNG).
@@ -1159,7 +1233,7 @@ def generate(
         sampler=spec,
         include_prompt=not no_prompt_in_output,
         voice_ranges=not free_voices,
-        rules=_rules(no_rules, strict),
+        rules=rules,
         key=key,
         cadence=not no_cadence,
         phrases=plan,
@@ -1234,8 +1308,7 @@ def models() -> None:
 @_sampler_options
 @_num_option("harmonisations")
 @_SEED_OPTION
-@_NO_RULES_OPTION
-@_STRICT_OPTION
+@_rules_options
 @_TEMPO_OPTION
 def harmonize(
     melody: Path | None,
@@ -1253,8 +1326,7 @@ def harmonize(
     top_p: float | None,
     num_samples: int,
     seed: int | None,
-    no_rules: bool,
-    strict: bool,
+    rules: Any,
     tempo: float,
 ) -> None:
     """Write alto, tenor and bass under MELODY (a one-part .mid, .musicxml or .csv file), or
@@ -1274,7 +1346,7 @@ def harmonize(
     spec = _sampler_spec(sampler, temperature, top_k, top_p)
     source: Any = melody if soprano_of is None else _jsb_piece(soprano_of, "'--soprano-of'")
     net = _load_model(model)
-    config = _choice_config(spec, no_rules, strict, method, candidates, gibbs_steps, filler)
+    config = _choice_config(spec, rules, method, candidates, gibbs_steps, filler)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         if voice == "bass":  # of a JSB chorale (--soprano-of), its bass
@@ -1315,8 +1387,7 @@ def harmonize(
 @_sampler_options
 @_num_option("versions")
 @_SEED_OPTION
-@_NO_RULES_OPTION
-@_STRICT_OPTION
+@_rules_options
 @_TEMPO_OPTION
 def fill_command(
     piece: str,
@@ -1335,8 +1406,7 @@ def fill_command(
     top_p: float | None,
     num_samples: int,
     seed: int | None,
-    no_rules: bool,
-    strict: bool,
+    rules: Any,
     tempo: float,
 ) -> None:
     """Rewrite some bars and voices of PIECE, keeping every other note exactly.
@@ -1360,7 +1430,7 @@ def fill_command(
     mask = source.mask(bars=bars, voices=voices, pickup=pickup)
     spec = _sampler_spec(sampler, temperature, top_k, top_p)
     net = _load_model(model)
-    config = _choice_config(spec, no_rules, strict, method, candidates, gibbs_steps, filler)
+    config = _choice_config(spec, rules, method, candidates, gibbs_steps, filler)
     click.echo(f"rewriting {int(mask.sum())} of {mask.size} notes ({len(source)} sixteenths)")
     result = net.fill(source, mask, config=config, num_samples=num_samples, seed=seed)
     _write_all(result, outputs, tempo)
@@ -1451,8 +1521,7 @@ def stats(files: tuple[Path, ...], splits: tuple[str, ...], no_keys: bool, as_js
     help="With --model: 16th-note steps per piece (192 = 12 bars, Bach's median length).",
 )
 @_sampler_options
-@_NO_RULES_OPTION
-@_STRICT_OPTION
+@_rules_options
 @click.option("--seed", type=int, default=0, show_default=True, help="Seeds generation and judge.")
 @click.option(
     "--keep",
@@ -1480,8 +1549,7 @@ def judge_command(
     temperature: float | None,
     top_k: int | None,
     top_p: float | None,
-    no_rules: bool,
-    strict: bool,
+    rules: Any,
     seed: int,
     keep: Path | None,
     as_json: bool,
@@ -1519,7 +1587,7 @@ def judge_command(
         spec = _sampler_spec(sampler, temperature, top_k, top_p)
         from bachnet.generation.config import GenerationConfig  # loads Keras
 
-        config = GenerationConfig(steps=steps, sampler=spec, rules=_rules(no_rules, strict))
+        config = GenerationConfig(steps=steps, sampler=spec, rules=rules)
         pieces = []
         with click.progressbar(
             length=num_samples, label=f"generating {num_samples} pieces", file=sys.stderr

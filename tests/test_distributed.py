@@ -67,7 +67,11 @@ def _result(process: subprocess.Popen[str]) -> dict[str, object]:
 def test_two_devices_follow_the_single_device_loss_curve() -> None:
     # both runs at once: on a machine with two cores the test takes one run's time
     first, second = _start(0), _start(2)
-    single, double = _result(first), _result(second)
+    try:
+        single, double = _result(first), _result(second)
+    finally:  # a failed first run leaves no second one running on
+        second.kill()
+        second.wait(timeout=60)
     assert double["devices"] == 2 and double["visible"] == 2
     one, two = single["loss"], double["loss"]
     assert isinstance(one, list) and isinstance(two, list) and len(one) == len(two) == 3

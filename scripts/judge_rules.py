@@ -1,7 +1,7 @@
 """Judge a model's pieces under a set of rules: 4- and 8-bar AUCs and the style figures.
 
     python scripts/judge_rules.py [--model jsb-keys] [--rules JSON] [--without NAME ...]
-                                  [--offset 0] [-n 256]
+                                  [--offset 0] [-n 256] [--sampler JSON]
 
 The pieces are those of ``bachnet judge --model MODEL -n N --seed OFFSET`` (192 steps, drawn
 64 at a time from seeds OFFSET, OFFSET + 64, ...), under the default rules less those named by
@@ -37,6 +37,11 @@ def main() -> None:
     parser.add_argument("--offset", type=int, default=0, help="the first seed")
     parser.add_argument("-n", type=int, default=256, help="pieces (a multiple of 64)")
     parser.add_argument("--revise", type=float, default=None, help="share redrawn by the filler")
+    parser.add_argument(
+        "--sampler",
+        default='"top_p"',
+        help='JSON sampler spec, e.g. \'{"name": "top_p", "p": 1.0}\'',
+    )
     args = parser.parse_args()
 
     import numpy as np
@@ -50,7 +55,7 @@ def main() -> None:
     rules = [dict(r) for r in DEFAULT_RULES if r["name"] not in args.without]
     rules += json.loads(args.rules)
     net = BachNet.from_pretrained(args.model)
-    config = GenerationConfig(steps=192, rules=rules)
+    config = GenerationConfig(steps=192, rules=rules, sampler=json.loads(args.sampler))
     pieces = []
     for start in range(0, args.n, 64):
         count = min(64, args.n - start)
@@ -64,7 +69,12 @@ def main() -> None:
             if args.revise < 1:
                 body &= rng.random(body.shape) < args.revise
             pieces[index] = net.fill(piece, body, method="gibbs", seed=index, gibbs_steps=8)
-    out: dict[str, object] = {"model": args.model, "rules": rules, "offset": args.offset}
+    out: dict[str, object] = {
+        "model": args.model,
+        "rules": rules,
+        "sampler": json.loads(args.sampler),
+        "offset": args.offset,
+    }
     for bars in (4, 8):
         verdict = judge(pieces, against="test", bars=bars, seed=0, name=args.model)
         lines = verdict.report().splitlines()

@@ -952,8 +952,8 @@ def _rules_spec(no_rules: bool, strict: bool, text: str | None) -> Any:
             raise click.BadParameter(
                 "JSON rules must be a list of rule specs or one spec", param_hint="'--rules'"
             )
-    elif stripped in ("default", "strict"):
-        spec = stripped
+    elif stripped.lower() in ("default", "strict"):
+        spec = stripped.lower()
     else:
         spec = [name.strip() for name in stripped.split(",") if name.strip()]
     from bachnet.generation.rules import get_rules  # loads Keras

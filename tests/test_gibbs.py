@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import keras
 import numpy as np
@@ -246,3 +247,40 @@ def test_notes_are_numbered_run_by_run_voice_by_voice() -> None:
     assert runs[0, :, 0].tolist() == [0, 0, 1, 1]
     assert runs[0, :, 1].tolist() == [2, -1, 3, 4]
     assert runs[0, :, 2].tolist() == [5, 5, 5, 5]
+
+
+class _TwoBeats:
+    """A stand-in filler that wants class 10 in rows 0-3 and class 12 in rows 4-7."""
+
+    def logits(
+        self, window: np.ndarray, erased: np.ndarray, positions: np.ndarray, rows: object = None
+    ) -> np.ndarray:
+        out = np.zeros((*window.shape, 47))
+        out[:, :4, :, 10] = out[:, 4:, :, 12] = 20.0
+        return out
+
+
+@pytest.mark.parametrize("note_beats", [False, True])
+def test_whole_notes_are_redrawn_beat_by_beat(note_beats: bool) -> None:
+    """A held alto over two beats: redrawn whole, it keeps one pitch (the filler wants two);
+    redrawn beat by beat, each beat takes its own."""
+    from bachnet.generation.gibbs import _redraw_notes
+
+    window = np.full((1, 8, 4), 5, np.int32)
+    window[0, :, 1] = 11  # the alto holds one note over both beats
+    mask = np.zeros((8, 4), bool)
+    mask[:, 1] = True
+    allowed = np.ones((4, 47), bool)
+    allowed[:, 0] = False
+    positions = np.arange(8)[None] % 16
+    beats = positions[0] % 4 == 0 if note_beats else None
+    rng = np.random.default_rng(0)
+    for n in range(12):
+        filler: Any = _TwoBeats()
+        _redraw_notes(filler, window, mask, positions, allowed, rng, 1.0, n, np.zeros(4), None,
+                      beats=beats)  # fmt: skip
+    alto = window[0, :, 1].tolist()
+    if note_beats:
+        assert alto == [10] * 4 + [12] * 4
+    else:
+        assert len(set(alto)) == 1 and alto[0] in (10, 12)

@@ -16,7 +16,9 @@ filler drawn cell by cell flickers and Bach rarely moves). After each step the w
 that break either are redrawn in the next one besides the random block, spread out (no two
 in one row or neighbouring rows) so that each is drawn against fixed neighbours. Cell by cell,
 a held note's pitch can only change one 16th at a time, so early on (``note_steps``) whole
-notes are redrawn too, each as one choice of pitch with a cost for leaping into and out of it.
+notes are redrawn too, each as one choice of pitch with a cost for leaping into and out of it,
+and each beat of a held note on its own (``note_beats``): so a voice can also move on a beat,
+where cell by cell it would hold its note.
 
 Examples:
     >>> import keras, numpy as np
@@ -62,6 +64,10 @@ of it, per voice (S, A, T, B; Bach's bass leaps most)."""
 
 NOTE_STEPS = 4
 """Note-level passes `draw_gibbs` makes (after steps 1-4 of the schedule)."""
+
+NOTE_BEATS = True
+"""Whether `draw_gibbs`' note-level passes redraw each beat of a held note as a note of its
+own (`gibbs_fill`'s ``note_beats``)."""
 
 OFFBEAT = 3.0
 """What `draw_gibbs` charges a note that starts on a beat's second or fourth 16th (in
@@ -218,11 +224,28 @@ def _spread(hot: npt.NDArray[np.bool_], n: int, rng: np.random.Generator) -> npt
     return spread
 
 
-def _note_runs(window: npt.NDArray[np.int32], mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
+def _note_runs(
+    window: npt.NDArray[np.int32],
+    mask: npt.NDArray[np.bool_],
+    beats: npt.NDArray[np.bool_] | None = None,
+) -> npt.NDArray[np.int64]:
     """``(samples, rows, 4)``: a number for each written note (a run of equal classes in one
-    voice's written cells), counted per voice in time order; -1 outside the written cells."""
+    voice's written cells), counted per voice in time order; -1 outside the written cells.
+    With ``beats`` (``(rows,)``, True where a beat starts), a note held over a beat counts as
+    one note per beat.
+
+    Examples:
+        >>> window = np.array([[[5], [5], [5], [5], [7], [7]]])  # one voice, 6 rows
+        >>> mask = np.ones((6, 1), bool)
+        >>> _note_runs(window, mask)[0, :, 0].tolist()
+        [0, 0, 0, 0, 1, 1]
+        >>> _note_runs(window, mask, np.array([1, 0, 1, 0, 1, 0], bool))[0, :, 0].tolist()
+        [0, 0, 1, 1, 2, 2]
+    """
     starts = np.ones(window.shape, bool)
     starts[:, 1:] = (window[:, 1:] != window[:, :-1]) | ~mask[None, :-1]
+    if beats is not None:
+        starts |= np.asarray(beats, bool)[None, :, None]
     starts &= mask[None]
     # number the starts voice by voice, then carry each number over its held cells
     order = np.cumsum(starts.transpose(0, 2, 1).reshape(-1)).reshape(
@@ -265,13 +288,17 @@ def _redraw_notes(
     parallels: tuple[float, float] | None,
     cell_ok: npt.NDArray[np.bool_] | None = None,
     wanted: tuple[int, int] | None = None,
+    beats: npt.NDArray[np.bool_] | None = None,
 ) -> None:
     """Redraw whole written notes in place: every other note of each voice (by ``n``'s
     parity), half of them at random, each as one choice of pitch for all its cells, scored by
     the filler's log-probabilities summed over them, less a leap cost (``leaps[voice]`` per
     leap of more than a whole tone from the note before or to the note after) and the
-    parallels into its first cell and out of its last."""
-    runs = _note_runs(window, mask)
+    parallels into its first cell and out of its last. With ``beats`` (see `_note_runs`),
+    each beat of a held note is a note of its own: a pass can then move a voice on the beat,
+    which cell by cell it cannot (a new pitch in one cell starts a note off the beat's
+    eighths, which `OFFBEAT` charges)."""
+    runs = _note_runs(window, mask, beats)
     count = int(runs.max()) + 1
     if count <= 0:
         return
@@ -334,6 +361,7 @@ def gibbs_fill(
     leaps: npt.ArrayLike | None = None,
     note_steps: int = 0,
     pitch_classes: npt.ArrayLike | None = None,
+    note_beats: bool = False,
 ) -> npt.NDArray[np.int32]:
     """Draw the written cells of a piece; keep all others exactly.
 
@@ -362,6 +390,9 @@ def gibbs_fill(
         pitch_classes: ``(steps, 4, 12)`` booleans: the pitch classes (C = 0) each written
             cell may take, e.g. a harmonisation's opening and closing tonic chord; a cell
             whose voice has no such pitch in range is left free. ``None``: any.
+        note_beats: the note-level passes redraw each beat of a held note as a note of its
+            own (the beats of `bachnet.model.filler.bar_positions`), so that a voice can move
+            on a beat where the cell-wise draws would hold it.
 
     Returns:
         ``(num_samples, steps, 4)`` MIDI pitches.
@@ -408,6 +439,7 @@ def gibbs_fill(
         cell_ok &= allowed[None]
         cell_ok[~cell_ok.any(axis=2)] = True  # nothing in range there: the cell is free
     leap_costs = np.zeros(4) if leaps is None else np.asarray(leaps, np.float64).reshape(4)
+    beats = positions[0] % 4 == 0 if note_beats else None
     rng = np.random.default_rng(seed)
     cells = np.argwhere(mask)  # (cells, 2): row, voice
     wanted = (int(cells[:, 0].min()), int(cells[:, 0].max()) + 1)  # the rows ever redrawn
@@ -453,6 +485,7 @@ def gibbs_fill(
                 parallels,
                 cell_ok,
                 wanted,
+                beats,
             )
     out[:, low:high] = np.where(mask[None], ids_to_pitches(window), out[:, low:high])
     return out
@@ -497,5 +530,6 @@ def draw_gibbs(
         leaps=LEAPS,
         note_steps=NOTE_STEPS,
         pitch_classes=pitch_classes,
+        note_beats=NOTE_BEATS,
     )
     return [Chorale(piece, name=name) for piece in drawn]

@@ -1,6 +1,11 @@
-"""The filler's inner voices made to move: a cost for holding a pitch onto a beat (measured).
+"""The filler's inner voices made to move: a cost for holding onto a beat, whole notes by beat.
 
     python experiments/gibbs_hold/run.py --holds 0,0.5,0.5,0 --tasks F2 F4 [--pieces 77] [--judge]
+    python experiments/gibbs_hold/run.py --split-beats --tasks F2 --judge
+
+``--split-beats`` sets `bachnet.generation.gibbs.NOTE_BEATS` (the note-level passes redraw each
+beat of a held note as a note of its own; the library's default since this experiment), and
+without it the sampler runs as before.
 
 Adds to the filler's sampler (`bachnet.generation.gibbs`, whose cost for notes starting off
 the beat's eighths is wrapped here, so the library is unchanged) a cost per voice (S, A, T, B)

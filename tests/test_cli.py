@@ -390,3 +390,22 @@ def test_rules_on_the_command_line(tiny_model: Path, tmp_path: Path) -> None:
     result = run("fill", "test:0", "--bars", "2", "-o", bad, "--rules", "leap", "--no-rules")
     assert_usage_error(result, "--rules and --no-rules exclude each other")
     assert not bad.exists()
+
+
+@pytest.mark.parametrize(("key", "sharps"), [("Eb", -3), ("A", 3)])
+def test_generate_writes_the_score_in_the_key_asked_for(
+    tiny_model: Path, tmp_path: Path, key: str, sharps: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--key sets the score's signature, whatever key analysis would find (here it is made
+    to find C major, as it may for a piece that wanders)."""
+    from bachnet.formats import music21 as writer
+    from bachnet.music.keys import Key
+
+    monkeypatch.setattr(writer, "find_key", lambda chords: Key.parse("C"))
+    out = tmp_path / "piece.musicxml"
+    generate(tiny_model, "-o", out, "--steps", "32", "--seed", "4", "--key", key)
+    score = music21.converter.parse(str(out))
+    assert {k.sharps for k in score.recurse().getElementsByClass("KeySignature")} == {sharps}
+    generate(tiny_model, "-o", out, "--steps", "32", "--seed", "4")  # no --key: analysis's
+    score = music21.converter.parse(str(out))
+    assert {k.sharps for k in score.recurse().getElementsByClass("KeySignature")} == {0}

@@ -231,6 +231,24 @@ def test_key_analysis_happens_in_the_music21_writer() -> None:
     assert not in_f.to_music21(key=None).recurse().getElementsByClass("KeySignature")
 
 
+def test_a_score_is_written_in_the_key_asked_for(tmp_path: Path) -> None:
+    """``write(key=...)``: the signature and spelling of the key the piece is in, not the
+    one analysis finds; ``None`` writes none; a bad key writes nothing."""
+    in_f = Chorale([[70, 65, 62, 46]] * 16)  # analysis: B flat major
+
+    def signatures(path: Path) -> list[int]:
+        score = music21.converter.parse(str(path))
+        return [k.sharps for k in score.recurse().getElementsByClass("KeySignature")]
+
+    assert set(signatures(in_f.write(tmp_path / "auto.musicxml"))) == {-2}
+    assert set(signatures(in_f.write(tmp_path / "f.musicxml", key="F"))) == {-1}
+    assert set(signatures(in_f.write(tmp_path / "g.musicxml", key="g"))) == {-2}
+    assert signatures(in_f.write(tmp_path / "none.musicxml", key=None)) == []
+    with pytest.raises(InputError, match="key"):
+        in_f.write(tmp_path / "bad.musicxml", key="H major")
+    assert not (tmp_path / "bad.musicxml").exists()
+
+
 def test_a_subclass_reads_as_itself(tmp_path: Path) -> None:
     class Piece(Chorale):
         __slots__ = ()

@@ -815,8 +815,9 @@ def _try_writing(path: Path, folder: Path) -> None:
     os.unlink(name)
 
 
-def _write_all(result: Any, outputs: tuple[Path, ...], tempo: float) -> None:
-    """Write each piece (numbered when there are several) in every output format.
+def _write_all(result: Any, outputs: tuple[Path, ...], tempo: float, key: Any = "auto") -> None:
+    """Write each piece (numbered when there are several) in every output format (a score
+    in ``key``: by default the key analysis finds).
 
     A file that cannot be written does not stop the others: every one that can be is written,
     then one error names each that failed and those that were written.
@@ -829,7 +830,7 @@ def _write_all(result: Any, outputs: tuple[Path, ...], tempo: float) -> None:
         for path in outputs:
             target = _numbered(path, number, len(pieces))
             try:
-                done = piece.write(target, tempo=tempo)
+                done = piece.write(target, tempo=tempo, key=key)
             except (BachNetError, OSError) as error:
                 failed.append(f"{target} ({_reason(error, target)})")
                 continue
@@ -1143,8 +1144,9 @@ def _sampler_options(function: F) -> F:
 @click.option(
     "--key",
     default=None,
-    help="Compose in this key, e.g. 'D minor', 'Bb', 'g' (default: one of at most 4 sharps or "
-    "flats, or the prompt's).",
+    help="Compose in this key, e.g. 'D minor', 'Bb', 'g', and write scores with its key "
+    "signature (default: one of at most 4 sharps or flats, or the prompt's; the signature "
+    "then from key analysis).",
 )
 @click.option(
     "--no-cadence",
@@ -1242,7 +1244,7 @@ def generate(
         form=form,
     )
     result = net.generate(start, config=config, num_samples=num_samples, seed=seed)
-    _write_all(result, outputs, tempo)
+    _write_all(result, outputs, tempo, key=config.key or "auto")  # scores in the key asked for
 
 
 def _fermatas(spec: str | None) -> tuple[tuple[int, int], ...] | None:

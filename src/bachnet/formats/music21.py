@@ -677,7 +677,7 @@ def read_melody(path: Path) -> Line:
 def _write(chorale: Chorale, path: Path, options: WriteOptions, fmt: str) -> Path:
     if fmt == "midi" and chorale.pickup:
         chorale = _padded(chorale)
-    score = _score(chorale, options.tempo, "auto", "auto", 4, measured=fmt != "midi")
+    score = _score(chorale, options.tempo, "auto", options.key, 4, measured=fmt != "midi")
     with atomic_path(path, suffix=path.suffix.lower()) as tmp:
         score.write(fmt, fp=str(tmp))
     return path

@@ -294,7 +294,7 @@ def _cairosvg() -> Any:
 
 
 def _write(chorale: Chorale, path: Path, options: WriteOptions) -> Path:
-    return write_score(chorale, path)
+    return write_score(chorale, path, key=options.key)
 
 
 def _require(path: Path) -> None:

@@ -435,12 +435,13 @@ class Chorale:
         instrument: str | int = "choir",
         soundfont: PathLike | None = None,
         sample_rate: int = 44100,
+        key: Key | str | None = "auto",
     ) -> Path:
         """Write the chorale, choosing the format by suffix, atomically.
 
         - ``.mid``/``.midi``: a standard MIDI file, four tracks;
         - ``.musicxml``/``.xml``: a score for MuseScore and friends, one part per voice, with
-          the key signature found by key analysis;
+          the key signature of ``key`` (by default the key found by key analysis);
         - ``.csv``: the JSB format;
         - ``.wav``/``.flac``/``.ogg``: audio rendered by FluidSynth or midirenderer (extra
           ``bachnet[audio]``, see `bachnet.formats.audio.render`);
@@ -456,12 +457,16 @@ class Chorale:
             instrument: audio only: an instrument name or General MIDI program.
             soundfont: audio only: a ``.sf2`` file.
             sample_rate: audio only: samples per second.
+            key: scores only (MusicXML, SVG, PNG, PDF): ``"auto"`` (found by
+                `bachnet.music.keys.find_key`), the key the piece is in (a `Key` or a key name
+                such as ``"Bb"`` or ``"D minor"``: its signature and spelling), or ``None``
+                (no key signature).
 
         Returns:
             The path written.
 
         Raises:
-            InputError: an unknown suffix or a bad tempo.
+            InputError: an unknown suffix, a bad tempo or key.
 
         Examples:
             >>> import tempfile, pathlib
@@ -472,8 +477,16 @@ class Chorale:
         target = Path(path)
         writer = need(lookup(target, "write").write, "a writer")
         check_tempo(tempo)
+        if key is not None and not (isinstance(key, str) and key == "auto"):
+            from bachnet.music import keys
+
+            key = keys.Key.parse(key)  # a bad key fails before anything is written
         options = WriteOptions(
-            tempo=tempo, instrument=instrument, soundfont=soundfont, sample_rate=sample_rate
+            tempo=tempo,
+            instrument=instrument,
+            soundfont=soundfont,
+            sample_rate=sample_rate,
+            key=key,
         )
         return writer(self, target, options)
 

@@ -78,12 +78,15 @@ class WriteOptions:
         instrument: audio only: an instrument name or General MIDI program.
         soundfont: audio only: a ``.sf2`` file (``None``: the default one).
         sample_rate: audio only: samples per second.
+        key: scores only (MusicXML, SVG, PNG, PDF): the key signature and spelling,
+            ``"auto"`` (found by key analysis), a `bachnet.music.keys.Key` or ``None`` (none).
     """
 
     tempo: float = 60.0
     instrument: str | int = "choir"
     soundfont: PathLike | None = None
     sample_rate: int = 44100
+    key: Key | str | None = "auto"
 
 
 @dataclass(frozen=True)

@@ -131,6 +131,25 @@ def task_row(
     return row
 
 
+def fill_task(
+    net: Any, task: str, pieces: list[Chorale], **options: Any
+) -> tuple[list[Chorale], list[Chorale], list[npt.NDArray[np.bool_]], str]:
+    """Fill ``task``'s mask of each piece long enough for it (``net.fill(piece, mask,
+    seed=index, **options)``): the pieces kept, their fills, the masks and the median seconds
+    a piece, as `task_row` takes them."""
+    kept, filled, masks, seconds = [], [], [], []
+    for index, piece in enumerate(pieces):
+        mask = task_mask(task, len(piece), seed=index)
+        if mask is None:
+            continue
+        start = time.perf_counter()
+        filled.append(net.fill(piece, mask, seed=index, **options))
+        seconds.append(time.perf_counter() - start)
+        kept.append(piece)
+        masks.append(mask)
+    return kept, filled, masks, f"{np.median(seconds):.2f}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--model", default=None, help="preset or folder (default: bundled)")
@@ -161,17 +180,7 @@ def main() -> None:
     print(head)
     print("| --- " * (head.count("|") - 1) + "|")
     for task in args.tasks:
-        kept, filled, masks, seconds = [], [], [], []
-        for index, piece in enumerate(pieces):
-            mask = task_mask(task, len(piece), seed=index)
-            if mask is None:
-                continue
-            start = time.perf_counter()
-            filled.append(net.fill(piece, mask, seed=index, **options))
-            seconds.append(time.perf_counter() - start)
-            kept.append(piece)
-            masks.append(mask)
-        median = f"{np.median(seconds):.2f}"
+        kept, filled, masks, median = fill_task(net, task, pieces, **options)
         print(task_row(task, kept, filled, masks, median, args.judge), flush=True)
 
 

@@ -55,7 +55,8 @@ def main() -> None:
     rules = [dict(r) for r in DEFAULT_RULES if r["name"] not in args.without]
     rules += json.loads(args.rules)
     net = BachNet.from_pretrained(args.model)
-    config = GenerationConfig(steps=192, rules=rules, sampler=json.loads(args.sampler))
+    sampler = json.loads(args.sampler)
+    config = GenerationConfig(steps=192, rules=rules, sampler=sampler)
     pieces = []
     for start in range(0, args.n, 64):
         count = min(64, args.n - start)
@@ -72,7 +73,7 @@ def main() -> None:
     out: dict[str, object] = {
         "model": args.model,
         "rules": rules,
-        "sampler": json.loads(args.sampler),
+        "sampler": sampler,
         "offset": args.offset,
     }
     for bars in (4, 8):

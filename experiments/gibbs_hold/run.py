@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -75,7 +74,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    from fill import task_mask, task_row  # benchmarks/fill.py
+    from fill import fill_task, task_row  # benchmarks/fill.py
 
     from bachnet import BachNet, Dataset
     from bachnet.generation import gibbs
@@ -97,17 +96,8 @@ def main() -> None:
         flush=True,
     )
     for task in args.tasks:
-        kept, filled, masks, seconds = [], [], [], []
-        for index, piece in enumerate(pieces):
-            mask = task_mask(task, len(piece), seed=index)
-            if mask is None:
-                continue
-            start = time.perf_counter()
-            filled.append(net.fill(piece, mask, seed=index, method="gibbs"))
-            seconds.append(time.perf_counter() - start)
-            kept.append(piece)
-            masks.append(mask)
-        row = task_row(task, kept, filled, masks, f"{np.median(seconds):.2f}", args.judge)
+        kept, filled, masks, median = fill_task(net, task, pieces, method="gibbs")
+        row = task_row(task, kept, filled, masks, median, args.judge)
         voices = [v for v in range(4) if masks[0][:, v].all()]
         pace = ", ".join(
             f"{'SATB'[v]} {np.mean([notes_per_beat(f.chords, v) for f in filled]):.2f}"

@@ -30,6 +30,7 @@ JAX_TESTS = [
     "tests/test_harmonize.py",
     "tests/test_fill.py",
     "tests/test_meters.py",
+    "tests/test_phrase_model.py",
     "tests/test_transposed.py",
 ]
 # Set by .ci/run once the README's test command (the `tests` session) has passed.

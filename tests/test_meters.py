@@ -111,7 +111,7 @@ def test_windows_carry_each_pieces_metre_and_start_on_its_bar_lines() -> None:
         [three, four], vocab, length=100, transpose=0, align=[48, 64], lead=0, codes=[1, 0]
     )
     for epoch in range(5):
-        for start, _, chorale in windows.plan(epoch):
+        for start, _, chorale, _ in windows.plan(epoch):
             offset = windows.offsets[chorale]
             assert (start - offset) % (48 if chorale == 0 else 64) == 0
     x, y = next(windows.batches(batch_size=64))
@@ -168,7 +168,8 @@ def test_train_init_turns_a_bar_model_into_a_meter_model(tmp_path: Path) -> None
     assert BachNet.load(tmp_path / "run" / "model").config.architecture == "meter_lstm"
     refused = runner.invoke(main, [*args, "-o", str(tmp_path / "no"), "--architecture", "lstm"])
     assert refused.exit_code != 0
-    assert "can become a meter_lstm (from a bar_lstm) but not a lstm" in refused.output
+    assert "can become a meter_lstm (from a bar_lstm) or a phrase_lstm" in refused.output
+    assert "but not a lstm" in refused.output
     saved = net_of("voice_lstm").save_pretrained(tmp_path / "voice")
     args = ["train", "--init", str(saved), "--data", str(data), "--epochs", "1"]
     meter = ["--architecture", "meter_lstm"]

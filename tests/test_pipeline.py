@@ -56,7 +56,7 @@ def test_window_counts(pieces: list[Chorale], stride: int | None) -> None:
     assert windows.per_epoch == sum(expected)
     for epoch in (0, 1):
         plan = windows.plan(epoch)
-        assert plan.shape == (sum(expected), 3)
+        assert plan.shape == (sum(expected), 4)
         assert np.bincount(plan[:, 2], minlength=len(pieces)).tolist() == expected
     batches = list(windows.batches(batch_size=100))
     assert len(batches) == windows.batches_per_epoch(100) == -(-sum(expected) // 100)
@@ -91,7 +91,7 @@ def test_windows_are_slices_of_one_chorale(pieces: list[Chorale], stride: int | 
         np.testing.assert_array_equal(inputs[:, 1:], targets[:, :-1])  # shifted by one
         starts: dict[int, list[int]] = {}
         for row, x, y in zip(plan, inputs, targets, strict=True):
-            first, shift, index = (int(v) for v in row)
+            first, shift, index, _ = (int(v) for v in row)
             chorale = pieces[index]
             start = first - int(offsets[index])
             assert -6 <= shift <= 6

@@ -20,7 +20,7 @@ from bachnet.generation.harmonize import MelodySpec, harmonize
 from bachnet.generation.rules import RulesSpec
 from bachnet.model import saving, scoring
 from bachnet.model.config import ModelConfig, TrainConfig
-from bachnet.model.networks import meter_weights, network_for
+from bachnet.model.networks import meter_weights, network_for, phrase_weights
 from bachnet.model.pretrained import resolve
 from bachnet.model.protocol import LanguageModel
 from bachnet.model.saving import ModelFileError
@@ -101,6 +101,36 @@ class BachNet:
         config = dataclasses.replace(self.config, architecture="meter_lstm")
         converted = BachNet(config, self.vocab, metadata=self.metadata)
         meter_weights(self.keras_model, converted.keras_model)
+        return converted
+
+    def with_phrases(self) -> BachNet:
+        """This ``meter_lstm`` model as a ``phrase_lstm`` one with its weights and a phrase
+        embedding of zeros (`bachnet.model.networks.phrase_weights`): it predicts as before
+        until fine-tuned on pieces with their fermatas. Its vocabulary and metadata are kept.
+        ``bachnet train --init jsb-keys --architecture phrase_lstm``.
+
+        Raises:
+            InputError: the model is not a ``meter_lstm``.
+
+        Examples:
+            >>> import keras, numpy as np
+            >>> keras.utils.set_random_seed(0)
+            >>> config = ModelConfig(architecture="meter_lstm", lstm_units=(8,), embedding_dim=4)
+            >>> meter = BachNet(config)
+            >>> phrase = meter.with_phrases()
+            >>> ids = np.array([[0] * 64 + [37, 32, 29, 13] * 8])
+            >>> planned = phrase.network.encode(ids, "4/4", [70])
+            >>> bool(np.allclose(meter.logits(ids), phrase.logits(planned), atol=1e-6))
+            True
+        """
+        if self.config.architecture != "meter_lstm":
+            raise InputError(
+                f"only a meter_lstm model becomes a phrase_lstm one; this is a "
+                f"{self.config.architecture}"
+            )
+        config = dataclasses.replace(self.config, architecture="phrase_lstm")
+        converted = BachNet(config, self.vocab, metadata=self.metadata)
+        phrase_weights(self.keras_model, converted.keras_model)
         return converted
 
     def with_shifts(self, shifts: Sequence[int]) -> BachNet:

@@ -287,13 +287,17 @@ def main() -> None:
 )
 @click.option(
     "--architecture",
-    type=click.Choice(["lstm", "beat_lstm", "voice_lstm", "bar_lstm", "meter_lstm", "step_lstm"]),
+    type=click.Choice(
+        ["lstm", "beat_lstm", "voice_lstm", "bar_lstm", "meter_lstm", "phrase_lstm", "step_lstm"]
+    ),
     default="meter_lstm",
     show_default=True,
     help="Model type: beat_lstm also knows each token's voice and place in the beat; "
     "voice_lstm also what the voice to write holds and for how long; "
     "bar_lstm is voice_lstm knowing the place in the 4/4 bar (each piece's pickup); "
     "meter_lstm knows the bar of each piece's own metre (4/4, 3/4, 3/2); "
+    "phrase_lstm is meter_lstm hearing how far ahead the next fermata stands "
+    "(generate --phrases); "
     "step_lstm runs one LSTM step per 16th step and writes its four voices from a small head.",
 )
 @click.option("--embedding-dim", type=click.IntRange(min=1), default=128, show_default=True)
@@ -483,9 +487,13 @@ def train(
                     err=True,
                 )
             net = net.with_shifts(model_config.shifts)
-        if _wants_meters(net, model_config, resume):
+        becomes = _becomes(net, model_config, resume)
+        if becomes == "meter_lstm":
             net = net.with_meters()
             click.echo("as a meter_lstm: its 4/4 places start every metre's", err=True)
+        elif becomes == "phrase_lstm":
+            net = net.with_phrases()
+            click.echo("as a phrase_lstm: it starts hearing no phrase plan", err=True)
     else:
         net = BachNet(model_config)
     teachers = [_load_model(name) for name in train_config.teachers]
@@ -535,26 +543,32 @@ def _shifts(value: str | None) -> tuple[int, ...]:
     return shifts
 
 
-def _wants_meters(net: Any, model_config: ModelConfig, resume: bool) -> bool:
-    """Whether `train --init` turns the loaded model into a ``meter_lstm``: asked with
-    ``--architecture meter_lstm`` (or recorded so in the run resumed) for a ``bar_lstm``."""
-    asked = model_config.architecture
+_BECOMES = {"meter_lstm": "bar_lstm", "phrase_lstm": "meter_lstm"}
+"""What `train --init` can turn a loaded model into, and from what."""
+
+
+def _becomes(net: Any, model_config: ModelConfig, resume: bool) -> str | None:
+    """What `train --init` turns the loaded model into: a ``meter_lstm`` (from a
+    ``bar_lstm``) or a ``phrase_lstm`` (from a ``meter_lstm``), asked with ``--architecture``
+    (or recorded so in the run resumed); ``None`` to fine-tune it as it is."""
+    asked, have = model_config.architecture, net.config.architecture
     if not resume:
         source = click.get_current_context().get_parameter_source("architecture")
         if source == click.core.ParameterSource.DEFAULT:
-            return False
-    if asked == net.config.architecture:
-        return False
-    if asked == "meter_lstm" and net.config.architecture == "bar_lstm":
-        return True
-    if asked == "meter_lstm":
+            return None
+    if asked == have:
+        return None
+    if _BECOMES.get(asked) == have:
+        return asked
+    if asked in _BECOMES:
         raise click.ClickException(
-            f"--init gives a {net.config.architecture} model: only a bar_lstm can become a "
-            "meter_lstm; leave --architecture out to fine-tune it as it is"
+            f"--init gives a {have} model: only a {_BECOMES[asked]} can become a "
+            f"{asked}; leave --architecture out to fine-tune it as it is"
         )
     raise click.ClickException(
-        f"--init gives a {net.config.architecture} model; it can become a meter_lstm (from a "
-        f"bar_lstm) but not a {asked}: leave --architecture out to fine-tune it as it is"
+        f"--init gives a {have} model; it can become a meter_lstm (from a bar_lstm) or a "
+        f"phrase_lstm (from a meter_lstm) but not a {asked}: leave --architecture out to "
+        "fine-tune it as it is"
     )
 
 
@@ -1335,7 +1349,9 @@ def harmonize(
     soprano, alto and tenor over it with --voice bass.
 
     The given voice of the result is the melody, note for note (moved by octaves into its
-    range if it lies outside). The rhythm must be on the 16th-note grid.
+    range if it lies outside). The rhythm must be on the 16th-note grid. A MusicXML melody's
+    fermatas are kept in the result (and a model that hears phrases writes its cadences to
+    them).
 
     Examples: bachnet harmonize tune.musicxml -o tune-satb.musicxml -o tune-satb.mid --seed 1;
     bachnet harmonize bassline.mid --voice bass -o satb.musicxml

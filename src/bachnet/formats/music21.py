@@ -634,12 +634,15 @@ def read_melody(path: Path) -> Line:
         InputError: not one part, a chord, two notes at once, an off-grid note or rest (the
             message names the measure and offset), or no notes.
     """
+    from music21.expressions import Fermata
+
     score = parse_music_file(path)
     parts = list(getattr(score, "parts", [])) or [score]
     if len(parts) != 1:
         raise InputError(f"{path}: expected a one-part melody, got {len(parts)} parts")
     part = parts[0]
     notes: list[tuple[int, int, int, str]] = []  # (first step, end step, pitch, where)
+    fermatas: set[int] = set()
     flat = part.flatten()  # offsets from the start (a fresh parse's hierarchy can mislead)
     for element in flat.notesAndRests:
         length = Fraction(element.quarterLength)
@@ -659,6 +662,8 @@ def read_melody(path: Path) -> Line:
             raise InputError(f"{where}: a chord ({names}); a melody has one note at a time")
         start, stop = int(offset / _GRID), int((offset + length) / _GRID)
         notes.append((start, stop, int(element.pitches[0].midi), where))
+        if any(isinstance(e, Fermata) for e in element.expressions):
+            fermatas.add(start)
     if not notes:
         raise InputError(f"{path}: the melody is empty (no notes)")
     melody = np.zeros(max(note[1] for note in notes), dtype=np.int64)
@@ -671,7 +676,7 @@ def read_melody(path: Path) -> Line:
     pitches = melody_pitches(melody, str(path))
     end = int(np.flatnonzero(pitches)[-1]) + 1  # MIDI pads the last bar
     meter, first_bar = _bars(part)
-    return Line(pitches[:end], struck[:end], meter, first_bar)
+    return Line(pitches[:end], struck[:end], meter, first_bar, tuple(sorted(fermatas)))
 
 
 def _write(chorale: Chorale, path: Path, options: WriteOptions, fmt: str) -> Path:

@@ -565,6 +565,9 @@ def _phrased(
             _narrow(mask[row], VOICES_PER_STEP * (approach - done), rows)
     sampler = get_sampler(config.sampler)
     ruleset = config.rules_for(model)
+    skip = len(first) - VOICES_PER_STEP * done
+    before = prompt.fermatas if prompt is not None else ()
+    offset = skip // VOICES_PER_STEP  # a piece's step -> its stream's (a phrase model's plan)
     tokens = decode(
         model,
         np.tile(first, (num_samples, 1)),
@@ -574,16 +577,15 @@ def _phrased(
         seed=seed,
         allowed=mask,
         meter=config.meter,
+        fermatas=[[f + offset for f in (*before, *plan.fermatas)] for plan in plans],
     )
     name = f"{prompt.name} (continued)" if prompt is not None and prompt.name else "bachnet chorale"
-    skip = len(first) - VOICES_PER_STEP * done
     chorales = []
     for row, (home, plan) in enumerate(zip(homes, plans, strict=True)):
         end = plan.fermatas[-1]
         chords = np.array(model.vocab.decode(tokens[row, skip:], strict=True).chords)[: end + 1]
         for fermata in plan.fermatas[:-1]:  # an inner fermata chord is held for a beat
             chords[fermata + 1 : fermata + APPROACH_STEPS] = chords[fermata]
-        before = prompt.fermatas if prompt is not None else ()
         piece = Chorale(
             chords,
             name=name,

@@ -456,10 +456,12 @@ def decode(
     seed: int | None,
     allowed: npt.NDArray[np.bool_] | None = None,
     meter: str = "4/4",
+    fermatas: Sequence[Sequence[int] | None] | None = None,
 ) -> npt.NDArray[np.int32]:
     """Draw ``new_tokens`` after each row of ``ids`` ``(batch, first)`` with the model's
     `Decoder`: ``(batch, first + new_tokens)`` ids, the rows read as a piece in ``meter``
-    (a stream on its bar line).
+    (a stream on its bar line). ``fermatas``: each row's phrase plan, its fermatas as steps
+    of the row's stream, for a model that hears phrases (others ignore it; ``None``: no plan).
 
     The buffers are checked (`check_memory`) before they are allocated. ``allowed`` is
     a mask already checked (`bachnet.generation.masks.constraint_mask`): ``(1 or batch,
@@ -485,7 +487,7 @@ def decode(
         buffer[:, first:total] = np.where(forced, region.argmax(axis=-1), 0)
     noise = np.zeros((batch, padded, vocab), dtype=np.float32)
     noise[:, :total] = np.random.default_rng(seed).random((batch, total, vocab), dtype=np.float32)
-    states = model.network.initial_state(batch, meter)
+    states = model.network.initial_state(batch, meter, fermatas)
     out = decoder_for(model, sampler, rules)(
         buffer, np.int32(first), np.int32(total), noise, mask, states
     )

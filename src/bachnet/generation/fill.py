@@ -162,6 +162,7 @@ def fill(
             name=name,
             pickup=piece.pickup,
             meter=piece.meter,
+            fermatas=piece.fermatas,
         )
         pieces = result if isinstance(result, list) else [result]
     kept = [piece.replace(p.chords, name=name) for p in pieces]

@@ -111,7 +111,7 @@ def as_line(soprano: MelodySpec, voice: int = 0) -> tuple[Line, str | None]:
     if isinstance(soprano, Chorale):
         pitches, name = as_melody(soprano, voice)
         onsets = soprano.onsets[:, voice] if soprano.articulated else None
-        return Line(pitches, onsets, soprano.meter, soprano.pickup), name
+        return Line(pitches, onsets, soprano.meter, soprano.pickup, soprano.fermatas), name
     if isinstance(soprano, str | os.PathLike):
         return read_line(soprano), Path(soprano).stem
     pitches, name = as_melody(soprano, voice)
@@ -190,9 +190,11 @@ def _beam(
     rules: Sequence[Rule],
     pickup: int = 0,
     meter: str = "4/4",
+    plan: list[int] | None = None,
 ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float64]]:
     """Beam search over the tokens after the lead: ``(beams, tokens)`` ids, best first, and
-    their total log-probabilities."""
+    their total log-probabilities (``plan``: the fermatas' steps in the stream, for a model
+    that hears phrases)."""
     from keras import ops
 
     advance = beam_step_for(model, rules)
@@ -203,7 +205,7 @@ def _beam(
     tokens[:, lead:] = np.where(forced, allowed.argmax(axis=-1), 0)
     total = np.full(width, -np.inf)
     total[0] = 0.0  # identical beams at the start: keep one
-    states = model.network.initial_state(width, meter)
+    states = model.network.initial_state(width, meter, [plan] * width if plan else None)
     free = np.ones((width, vocab), dtype=bool)
     for position in range(1, length):
         here = position // VOICES_PER_STEP
@@ -327,6 +329,7 @@ def harmonize(
     struck: dict[int, npt.NDArray[np.bool_]] = {}  # the given lines' articulation
     names: list[str] = []
     bars: list[tuple[str, int]] = []  # each given line's metre and pickup
+    marks: list[tuple[int, ...]] = []  # each given line's fermatas
     for voice, spec in ((0, soprano), (3, bass)):
         if spec is not None:
             given, name = as_line(spec, voice)
@@ -335,7 +338,9 @@ def harmonize(
                 struck[voice] = given.onsets
             names += [name] if name else []
             bars.append((given.meter, given.pickup))
+            marks.append(given.fermatas)
     meter, pickup = bars[0]  # the soprano's, where there is one
+    fermatas = marks[0] or marks[-1]  # the soprano's, else the bass's
     name = names[0] if names else None
     label = f"{name} (harmonised)" if name else "bachnet harmonisation"
     steps = {len(line) for line in lines.values()}
@@ -367,7 +372,8 @@ def harmonize(
             name=label,
             pitch_classes=classes,
         )
-        barred = [piece.replace(meter=meter, pickup=pickup) for piece in pieces]
+        kept = [f for f in fermatas if f < length]
+        barred = [piece.replace(meter=meter, pickup=pickup, fermatas=kept) for piece in pieces]
         return _articulated(barred if num_samples > 1 else barred[0], struck)
     if bass is None:
         allowed = soprano_mask(model.vocab, lines[0])
@@ -383,6 +389,7 @@ def harmonize(
         name=label,
         pickup=pickup,
         meter=meter,
+        fermatas=[f for f in fermatas if f < length],
     )
     return _articulated(drawn, struck)
 
@@ -559,6 +566,7 @@ def draw_constrained(
     name: str | None = None,
     pickup: int = 0,
     meter: str = "4/4",
+    fermatas: Sequence[int] = (),
 ) -> Chorale | list[Chorale]:
     """Draw whole pieces whose tokens stay inside ``allowed``, by ``config.method``: the common
     core of `harmonize` and `bachnet.generation.fill.fill`.
@@ -573,21 +581,28 @@ def draw_constrained(
         name: the pieces' name.
         pickup: the pieces' pickup (a model that knows the bar reads them from its bar line).
         meter: the pieces' metre (a model that knows metres reads their bars).
+        fermatas: the pieces' fermatas (steps): their phrase plan, for a model that hears
+            phrases; ``()``: none known. The pieces carry them.
 
     Returns:
         A `Chorale`, or a list of ``num_samples`` of them when ``num_samples > 1``.
     """
     ruleset = config.rules_for(model, meter)
     candidates = config.candidates
+    lead = model.network.lead_for(pickup, meter)
+    plan = [f + lead // VOICES_PER_STEP for f in fermatas] if fermatas else None
+
+    def placed(piece: Chorale) -> Chorale:
+        return piece.replace(pickup=pickup, meter=meter, fermatas=tuple(fermatas))
+
     if config.method == "beam":
-        ids, _ = _beam(model, allowed, max(candidates, num_samples), ruleset, pickup, meter)
+        width = max(candidates, num_samples)
+        ids, _ = _beam(model, allowed, width, ruleset, pickup, meter, plan)
         pieces = [
-            model.vocab.decode(row, strict=True, name=name).replace(pickup=pickup, meter=meter)
-            for row in ids[:num_samples]
+            placed(model.vocab.decode(row, strict=True, name=name)) for row in ids[:num_samples]
         ]
         return pieces if num_samples > 1 else pieces[0]
     draws = num_samples * (candidates if config.method == "rerank" else 1)
-    lead = model.network.lead_for(pickup, meter)
     ids = decode(
         model,
         np.zeros((draws, lead), dtype=np.int32),
@@ -597,11 +612,9 @@ def draw_constrained(
         seed=seed,
         allowed=allowed[None],
         meter=meter,
+        fermatas=[plan] * draws if plan is not None else None,
     )
-    pieces = [
-        model.vocab.decode(row[lead:], strict=True, name=name).replace(pickup=pickup, meter=meter)
-        for row in ids
-    ]
+    pieces = [placed(model.vocab.decode(row[lead:], strict=True, name=name)) for row in ids]
     if config.method == "rerank":
         nll = nll_per_piece(model, pieces).reshape(num_samples, candidates)
         pieces = [pieces[row * candidates + int(best)] for row, best in enumerate(nll.argmin(1))]

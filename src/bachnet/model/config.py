@@ -54,7 +54,8 @@ class ModelConfig:
             BachNet), ``"beat_lstm"`` (the same, knowing each token's voice and its
             place in the beat), ``"voice_lstm"`` (also what the voice to write holds and for
             how long), ``"bar_lstm"`` (``voice_lstm`` knowing the place in the 4/4 bar),
-            ``"meter_lstm"`` (``bar_lstm`` knowing the bar of each piece's metre) or
+            ``"meter_lstm"`` (``bar_lstm`` knowing the bar of each piece's metre),
+            ``"phrase_lstm"`` (``meter_lstm`` hearing how far ahead the next fermata is) or
             ``"step_lstm"`` (one LSTM step per chord).
         vocab_size: token ids (silence + 46 pitches = 47).
         embedding_dim: size of the token embedding.
@@ -141,9 +142,11 @@ class ModelConfig:
             total += 16 * self.embedding_dim  # the position-in-beat embedding
         if self.architecture == "bar_lstm":
             total += 64 * self.embedding_dim  # the position-in-bar embedding
-        if self.architecture == "meter_lstm":
+        if self.architecture in ("meter_lstm", "phrase_lstm"):
             total += 208 * self.embedding_dim  # the places in 4/4, 3/4 and 3/2 bars
-        if self.architecture in ("voice_lstm", "bar_lstm", "meter_lstm"):
+        if self.architecture == "phrase_lstm":
+            total += 66 * self.embedding_dim  # steps to the next fermata, or no plan
+        if self.architecture in ("voice_lstm", "bar_lstm", "meter_lstm", "phrase_lstm"):
             # the voice's last token; held 0-15
             total += (self.vocab_size + 1 + 16) * self.embedding_dim
         width = self.embedding_dim

@@ -25,6 +25,12 @@ Built in:
 * ``"meter_lstm"``: ``bar_lstm`` knowing the bar of the piece's own metre: 4/4 (64 places),
   3/4 (48) and 3/2 (96) each have their own places. The metre travels with the ids the full
   model reads (`Network.encode`) and in the state of its step (`Network.initial_state`).
+* ``"phrase_lstm"``: ``meter_lstm`` that hears where the piece's phrases end: each token's
+  16th step is also read as how many steps ahead the next fermata stands (0 to
+  `PHRASE_STEPS` - 1, or none that near), embedded and added to the input, as DeepBach reads
+  its fermata track. A piece whose fermatas are not known reads "no plan" instead (row 0),
+  so one network writes with and without a phrase plan. The plan travels with the ids the full
+  model reads (`Network.encode`) and in the state of its step (`Network.initial_state`).
 * ``"step_lstm"``: one recurrent step per 16th-note step instead of per token. The LSTMs
   read each whole chord (its four voice embeddings side by side, plus the step's 16th
   position in the beat); a small head then writes the next chord voice by voice, from the
@@ -34,10 +40,12 @@ Built in:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import keras
 import numpy as np
+import numpy.typing as npt
 from keras import ops
 
 from bachnet.core.aliases import StepFn, Tensor
@@ -56,20 +64,28 @@ if TYPE_CHECKING:
 __all__ = [
     "BAR",
     "BEAT",
+    "MARK_WIDTH",
     "METER_FIRST_ROW",
     "NETWORKS",
+    "PHRASE_ROWS",
+    "PHRASE_STEPS",
     "BeatLSTMNetwork",
     "BeatPosition",
     "LSTMNetwork",
     "MeterLSTMNetwork",
     "MeterPosition",
     "Network",
+    "PhraseLSTMNetwork",
+    "PhrasePosition",
     "StepLSTM",
     "StepLSTMNetwork",
     "VoiceContext",
     "VoiceLSTMNetwork",
+    "fermata_marks",
     "meter_weights",
     "network_for",
+    "phrase_places",
+    "phrase_weights",
 ]
 
 VOICES = 4
@@ -101,6 +117,35 @@ ones, 6/4 and 12/8 the 3/2 ones, 2/4 the first half bar of 4/4)."""
 
 METER_ROWS = 208
 """Rows of ``meter_lstm``'s place embedding: 64 (4/4) + 48 (3/4) + 96 (3/2)."""
+
+PHRASE_STEPS = 64
+"""``phrase_lstm`` hears the next fermata up to this many 16th steps ahead (four 4/4 bars,
+longer than all but a few of Bach's phrases)."""
+
+PHRASE_ROWS = PHRASE_STEPS + 2
+"""Rows of ``phrase_lstm``'s phrase embedding: 0 no plan known; ``1 + d`` the next fermata
+``d`` steps ahead (``d < PHRASE_STEPS``); the last, none that near."""
+
+
+def phrase_places(steps: int, fermatas: Sequence[int] | None) -> npt.NDArray[np.int32]:
+    """Each of ``steps`` steps' row in ``phrase_lstm``'s phrase embedding: 0 for every step
+    when ``fermatas`` is ``None`` (no plan known), else ``1 +`` the steps to the first fermata
+    at or after it (a fermata's own step: 1), `PHRASE_ROWS` - 1 when none is that near.
+
+    Examples:
+        >>> phrase_places(6, [2, 4]).tolist(), phrase_places(3, None).tolist()
+        ([3, 2, 1, 2, 1, 65], [0, 0, 0])
+    """
+    if fermatas is None:
+        return np.zeros(steps, np.int32)
+    marks = np.sort(np.asarray(list(fermatas), np.int64))
+    at = np.arange(steps)
+    upcoming = np.searchsorted(marks, at)
+    ahead = np.full(steps, PHRASE_STEPS, np.int64)
+    has = upcoming < len(marks)
+    ahead[has] = marks[upcoming[has]] - at[has]
+    return (1 + np.minimum(ahead, PHRASE_STEPS)).astype(np.int32)
+
 
 """``(token ids (batch,), stream index (scalar), states) -> (logits (batch, vocab), states)``."""
 
@@ -187,7 +232,8 @@ class MeterPosition(keras.layers.Layer):  # type: ignore[misc]
     """Ids that carry their piece's metre -> ``(tokens, places)``.
 
     An id is ``token + vocab_size * code``, ``code`` the metre's index in
-    `bachnet.music.grid.METERS` (`Network.encode`); a stream starts on a bar line, so the
+    `bachnet.music.grid.METERS` (`Network.encode`; a ``phrase_lstm`` adds its phrase row
+    times ``len(METERS)`` to the code, `PhrasePosition`); a stream starts on a bar line, so the
     place of token ``t`` is the metre's first row (`METER_FIRST_ROW`) plus ``t`` modulo its bar.
 
     Examples:
@@ -207,7 +253,7 @@ class MeterPosition(keras.layers.Layer):  # type: ignore[misc]
         ids = ops.cast(ids, "int32")
         code = ops.floor_divide(ids, self.vocab_size)
         tokens = ids - code * self.vocab_size
-        first, bar = meter_rows(code)
+        first, bar = meter_rows(ops.mod(code, len(METERS)))
         time = ops.expand_dims(ops.arange(ops.shape(ids)[1], dtype="int32"), 0)
         return tokens, first + ops.mod(time, bar)
 
@@ -215,6 +261,35 @@ class MeterPosition(keras.layers.Layer):  # type: ignore[misc]
         self, input_shape: tuple[int | None, ...]
     ) -> tuple[tuple[int | None, ...], tuple[int | None, ...]]:
         return input_shape, input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "vocab_size": self.vocab_size}
+
+
+@keras.saving.register_keras_serializable(package="bachnet")
+class PhrasePosition(keras.layers.Layer):  # type: ignore[misc]
+    """Ids that carry a phrase plan -> each one's row in the phrase embedding.
+
+    An id is ``token + vocab_size * (metre code + len(METERS) * row)``, ``row`` the token's
+    step's `phrase_places` row (`Network.encode`).
+
+    Examples:
+        >>> import numpy as np
+        >>> ids = np.array([[1, 47 * 8 + 2, 47 * 17 + 3]], "int32")  # rows 0, 1 (4/4), 2 (3/4)
+        >>> PhrasePosition(47)(ids).numpy().tolist()
+        [[0, 1, 2]]
+    """
+
+    def __init__(self, vocab_size: int = 47, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.vocab_size = int(vocab_size)
+
+    def call(self, ids: Tensor) -> Tensor:
+        """Each id's phrase row."""
+        return ops.floor_divide(ops.cast(ids, "int32"), self.vocab_size * len(METERS))
+
+    def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
+        return input_shape
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "vocab_size": self.vocab_size}
@@ -247,6 +322,7 @@ class Network:
             beat; `BAR`: in the 4/4 bar); 0 for none.
         meters: the model knows the bar of each piece's own metre (``meter_lstm``); the
             others read every piece as 4/4.
+        phrases: the model hears where the next fermata stands (``phrase_lstm``).
     """
 
     name: ClassVar[str] = ""
@@ -255,6 +331,7 @@ class Network:
     pad_lead: ClassVar[bool] = False
     period: ClassVar[int] = 0
     meters: ClassVar[bool] = False
+    phrases: ClassVar[bool] = False
 
     def __init__(self, config: ModelConfig) -> None:
         self.config = config
@@ -291,9 +368,12 @@ class Network:
         `bachnet.music.grid.METERS`); 0 (4/4) for the others."""
         return METERS.index(_known(meter)) if self.meters else 0
 
-    def encode(self, ids: Any, meter: str = "4/4") -> Any:
+    def encode(self, ids: Any, meter: str = "4/4", fermatas: Sequence[int] | None = None) -> Any:
         """``ids`` as the full model reads a piece in ``meter``: each id plus ``vocab_size``
-        times the metre's code for a model that knows metres; unchanged for the others.
+        times the metre's code for a model that knows metres; unchanged for the others. A
+        model that hears phrases (``phrase_lstm``) also reads each token's `phrase_places`
+        row for ``fermatas``, the steps of the stream (counted from its first token, the
+        silence before the piece included) that hold a fermata; ``None``: no plan known.
 
         Examples:
             >>> import numpy as np
@@ -303,6 +383,11 @@ class Network:
             [47, 84]
         """
         code = self.meter_code(meter)
+        if self.phrases and fermatas is not None:
+            ids = np.asarray(ids)
+            time = ids.shape[-1]
+            rows = np.repeat(phrase_places(-(-time // VOICES), fermatas), VOICES)[:time]
+            return ids + (code + len(METERS) * rows) * self.config.vocab_size
         return ids + code * self.config.vocab_size if code else ids
 
     def align_for(self, meter: str = "4/4") -> int:
@@ -358,8 +443,14 @@ class Network:
         """The Keras model: ids ``(batch, time)`` -> logits ``(batch, time, vocab)``."""
         raise NotImplementedError
 
-    def initial_state(self, batch: Tensor, meter: str = "4/4") -> list[Tensor]:
-        """The state before the first token, for ``batch`` streams of a piece in ``meter``."""
+    def initial_state(
+        self,
+        batch: Tensor,
+        meter: str = "4/4",
+        fermatas: Sequence[Sequence[int] | None] | None = None,
+    ) -> list[Tensor]:
+        """The state before the first token, for ``batch`` streams of a piece in ``meter``
+        (``fermatas``: each stream's phrase plan, read by a model that hears phrases)."""
         raise NotImplementedError
 
     def step(self, model: keras.Model, *, tables: bool = False) -> StepFn:
@@ -416,6 +507,10 @@ class LSTMNetwork(Network):
             rows = METER_ROWS if self.meters else self.period
             place = keras.layers.Embedding(rows, config.embedding_dim, name="position")(where)
             x = keras.layers.Add(name="token_and_position")([x, place])
+        if self.phrases:
+            rows = PhrasePosition(config.vocab_size, name="phrase_position")(stream)
+            ahead = keras.layers.Embedding(PHRASE_ROWS, config.embedding_dim, name="phrase")(rows)
+            x = keras.layers.Add(name="with_phrase")([x, ahead])
         if self.voice_context:
             before, held = VoiceContext(config.vocab_size, name="voice_context")(tokens)
             before = keras.layers.Embedding(
@@ -437,9 +532,12 @@ class LSTMNetwork(Network):
             )
         return keras.Model(ids, logits, name="bachnet")
 
-    def _initial_state(self, batch: Tensor, meter: str = "4/4") -> list[Tensor]:
+    def _initial_state(
+        self, batch: Tensor, meter: str = "4/4", marks: npt.NDArray[np.float32] | None = None
+    ) -> list[Tensor]:
         """``[h1, c1, h2, c2, ...]``, all zeros (``voice_lstm`` adds two, see its class;
-        ``meter_lstm`` one more: the metre's code, a float ``(batch, 1)``)."""
+        ``meter_lstm`` one more: the metre's code, a float ``(batch, 1)``; ``phrase_lstm``
+        one more: ``marks``, each stream's fermata steps, `fermata_marks`)."""
         states = [ops.zeros((batch, units)) for units in self.config.lstm_units for _ in range(2)]
         if self.voice_context:
             states += [
@@ -448,15 +546,32 @@ class LSTMNetwork(Network):
             ]
         if self.meters:
             states.append(ops.full((batch, 1), float(self.meter_code(meter))))
+        if self.phrases:
+            states.append(
+                ops.convert_to_tensor(
+                    marks if marks is not None else fermata_marks(int(batch), None)
+                )
+            )
         return states
 
-    def initial_state(self, batch: Tensor, meter: str = "4/4") -> list[Tensor]:
+    def initial_state(
+        self,
+        batch: Tensor,
+        meter: str = "4/4",
+        fermatas: Sequence[Sequence[int] | None] | None = None,
+    ) -> list[Tensor]:
         """The state of `_initial_state`; for a model that averages transpositions
-        (``shifts``), each stream's copies side by side (`transposed.shifted_states`)."""
+        (``shifts``), each stream's copies side by side (`transposed.shifted_states`).
+        ``fermatas``, for a model that hears phrases: one plan per stream (its fermatas'
+        steps counted from the stream's first token; ``None`` for a stream without a plan),
+        or ``None`` for no plan at all; other models ignore it."""
         count = len(self.config.shifts)
+        marks = fermata_marks(int(batch), fermatas) if self.phrases else None
         if not count:
-            return self._initial_state(batch, meter)
-        return shifted_states(self._initial_state(batch * count, meter), count)
+            return self._initial_state(batch, meter, marks)
+        if marks is not None:
+            marks = np.repeat(marks, count, axis=0)
+        return shifted_states(self._initial_state(batch * count, meter, marks), count)
 
     def step(self, model: keras.Model, *, tables: bool = False) -> StepFn:
         """One token: ``(ids (batch,), index, [h1, c1, ...]) -> (logits, [h1, c1, ...])``.
@@ -507,6 +622,8 @@ class LSTMNetwork(Network):
         layers = len(recurrent)
 
         meters = self.meters
+        phrase = model.get_layer("phrase") if self.phrases else None
+        tail = 2 * layers + (2 if context else 0)  # where the metre's code (and plan) sit
         first_cell = recurrent[0][0].cell
 
         def embed(layer: keras.layers.Embedding, ids: Tensor) -> Tensor:
@@ -522,7 +639,7 @@ class LSTMNetwork(Network):
             x = embed(embedding, token)
             extra: list[Tensor] = []
             if position is not None and meters:
-                code = ops.cast(states[-1][:, 0], "int32")
+                code = ops.cast(states[tail][:, 0], "int32")
                 first, bar = meter_rows(code)
                 x = x + embed(position, first + ops.mod(ops.cast(index, "int32"), bar))
             elif position is not None:
@@ -543,6 +660,13 @@ class LSTMNetwork(Network):
                 x = x + embed(before_embedding, ops.cast(before, "int32"))
                 x = x + embed(held_embedding, ops.cast(count, "int32"))
                 extra = [last, held]
+            if phrase is not None:
+                marks = states[tail + 1]
+                at = ops.cast(ops.floor_divide(ops.cast(index, "int32"), VOICES), marks.dtype)
+                ahead = ops.where(marks >= at, marks - at, float(PHRASE_STEPS))
+                near = ops.minimum(ops.min(ahead, axis=1), float(PHRASE_STEPS))
+                row = ops.where(marks[:, 0] < 0, 0.0, 1.0 + near)
+                x = x + embed(phrase, ops.cast(row, "int32"))
             new_states: list[Tensor] = []
             for i, (lstm, norm) in enumerate(recurrent):
                 if tables and i == 0:
@@ -554,7 +678,7 @@ class LSTMNetwork(Network):
                     x = norm(x)
             for layer in head:
                 x = layer(x)
-            return x, new_states + extra + (states[-1:] if meters else [])
+            return x, new_states + extra + states[tail:]
 
         if config.shifts:
             return shifted_step(step, config.shifts, config.vocab_size)
@@ -674,6 +798,75 @@ class MeterLSTMNetwork(BarLSTMNetwork):
 
     name = "meter_lstm"
     meters = True
+
+
+class PhraseLSTMNetwork(MeterLSTMNetwork):
+    """`MeterLSTMNetwork` that hears how far ahead the next fermata stands.
+
+    Each token's step is read as one of `PHRASE_ROWS` rows (`phrase_places`): no plan known,
+    the next fermata 0 to 63 steps ahead, or none that near; the rows' embedding is added to
+    the input. Trained on pieces with and without their fermatas, it writes either way: with
+    a phrase plan it can make for each cadence before it is forced. The full model reads the
+    plan in its ids (`Network.encode`), the step in its state (`initial_state`'s
+    ``fermatas``).
+
+    Examples:
+        >>> import numpy as np
+        >>> from bachnet import BachNet, ModelConfig
+        >>> keras.utils.set_random_seed(0)
+        >>> net = BachNet(ModelConfig(architecture="phrase_lstm", lstm_units=(8,),
+        ...                           embedding_dim=4))
+        >>> net.count_params() == net.config.parameters
+        True
+        >>> network, tokens = net.network, [0] * 64 + [37, 32, 29, 13] * 14
+        >>> step, states = network.step(net.keras_model), network.initial_state(1, "4/4", [[24]])
+        >>> for index, token in enumerate(tokens):
+        ...     logits, states = step(np.array([token], "int32"), index, states)
+        >>> planned = net.keras_model(network.encode(np.array([tokens]), "4/4", [24]))[:, -1]
+        >>> unplanned = net.keras_model(np.array([tokens]))[:, -1]
+        >>> bool(np.allclose(logits, planned, atol=1e-5)), bool(np.allclose(logits, unplanned))
+        (True, False)
+    """
+
+    name = "phrase_lstm"
+    phrases = True
+
+
+MARK_WIDTH = 16
+"""``phrase_lstm``'s plan state holds fermatas in rows of a multiple of this width."""
+
+
+def fermata_marks(
+    batch: int, fermatas: Sequence[Sequence[int] | None] | None
+) -> npt.NDArray[np.float32]:
+    """The plan state of ``phrase_lstm``'s step: ``(batch, width)`` fermata steps, each row's
+    in order and padded with -1 (never ahead) to a multiple of `MARK_WIDTH`; a row of -1
+    alone is a stream without a plan.
+
+    Raises:
+        InputError: a plan for another number of streams, or a negative step.
+
+    Examples:
+        >>> marks = fermata_marks(2, [[40, 8], None])
+        >>> marks.shape, marks[:, :3].tolist()
+        ((2, 16), [[8.0, 40.0, -1.0], [-1.0, -1.0, -1.0]])
+    """
+    plans = [None] * batch if fermatas is None else list(fermatas)
+    if len(plans) != batch:
+        raise InputError(f"{len(plans)} phrase plans for {batch} streams: give one per stream")
+    longest = max([1, *(len(plan) for plan in plans if plan is not None)])
+    width = -(-longest // MARK_WIDTH) * MARK_WIDTH  # a few widths: few compiled loops
+    marks = np.full((batch, width), -1.0, np.float32)
+    for row, plan in enumerate(plans):
+        if plan is None:
+            continue
+        steps = sorted(int(step) for step in plan)
+        if steps and steps[0] < 0:
+            raise InputError(f"a fermata's step must be >= 0, got {steps[0]}")
+        marks[row, : len(steps)] = steps
+        if not steps:  # a plan without fermatas: none ahead, not "no plan"
+            marks[row, 0] = 1e9
+    return marks
 
 
 @keras.saving.register_keras_serializable(package="bachnet")
@@ -854,8 +1047,14 @@ class StepLSTMNetwork(Network):
         layer: keras.layers.Dense = model.get_layer("step_lstm").logits
         return layer
 
-    def initial_state(self, batch: Tensor, meter: str = "4/4") -> list[Tensor]:
-        """``[h1, c1, ..., top output, chosen voices' embeddings (batch, 4 * dim)]``, zeros."""
+    def initial_state(
+        self,
+        batch: Tensor,
+        meter: str = "4/4",
+        fermatas: Sequence[Sequence[int] | None] | None = None,
+    ) -> list[Tensor]:
+        """``[h1, c1, ..., top output, chosen voices' embeddings (batch, 4 * dim)]``, zeros
+        (a plan of ``fermatas`` is not read)."""
         config = self.config
         states = [ops.zeros((batch, units)) for units in config.lstm_units for _ in range(2)]
         return [
@@ -931,6 +1130,7 @@ NETWORKS: dict[str, type[Network]] = {
         VoiceLSTMNetwork,
         BarLSTMNetwork,
         MeterLSTMNetwork,
+        PhraseLSTMNetwork,
         StepLSTMNetwork,
     )
 }
@@ -981,3 +1181,25 @@ def meter_weights(bar: keras.Model, meter: keras.Model) -> None:
             raise InputError(
                 f"cannot give layer {layer.name!r} of a bar_lstm to a meter_lstm: {error}"
             ) from None
+
+
+def phrase_weights(meter: keras.Model, phrase: keras.Model) -> None:
+    """Give ``phrase``, a ``phrase_lstm`` Keras model, the weights of ``meter``, a
+    ``meter_lstm`` one of the same sizes; its phrase embedding starts at zero, so it predicts
+    exactly as ``meter`` does until it is fine-tuned on pieces with their fermatas.
+
+    Raises:
+        InputError: the two models do not have the same layers and sizes.
+    """
+    for layer in meter.layers:
+        weights = layer.get_weights()
+        if not weights:
+            continue
+        try:
+            phrase.get_layer(layer.name).set_weights(weights)
+        except ValueError as error:
+            raise InputError(
+                f"cannot give layer {layer.name!r} of a meter_lstm to a phrase_lstm: {error}"
+            ) from None
+    table = phrase.get_layer("phrase")
+    table.set_weights([np.zeros_like(table.get_weights()[0])])

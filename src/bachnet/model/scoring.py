@@ -109,9 +109,8 @@ def scored(
     # A model trained with silence before each piece (a beat; up to its first bar line)
     # reads it here too; the scored tokens stay the same (all but each piece's first).
     leads = [model.network.padding_for(p.pickup, p.meter) for p in pieces]
-    meters = [p.meter for p in pieces]
     all_logits, all_targets, all_owners = [], [], []
-    for rows, ids, batch_logits in _batches(model, encoded, leads, meters, batch_size):
+    for rows, ids, batch_logits in _batches(model, encoded, leads, pieces, batch_size):
         mask = np.zeros((len(rows), ids.shape[1] - 1), dtype=bool)
         for row, index in enumerate(rows):
             lead = leads[index]
@@ -157,9 +156,8 @@ def nll_per_piece(
         raise InputError("score() needs at least one chorale")
     encoded = [model.vocab.encode(piece) for piece in pieces]
     leads = [model.network.lead_for(piece.pickup, piece.meter) for piece in pieces]
-    meters = [piece.meter for piece in pieces]
     result = np.zeros(len(encoded), dtype=np.float64)
-    for rows, ids, batch_logits in _batches(model, encoded, leads, meters, batch_size):
+    for rows, ids, batch_logits in _batches(model, encoded, leads, pieces, batch_size):
         mask = np.zeros((len(rows), ids.shape[1] - 1), dtype=bool)
         for row, index in enumerate(rows):
             mask[row, leads[index] - 1 : leads[index] - 1 + len(encoded[index])] = True
@@ -176,13 +174,14 @@ def _batches(
     model: LanguageModel,
     encoded: list[npt.NDArray[np.int32]],
     leads: list[int],
-    meters: list[str],
+    pieces: list[Chorale],
     batch_size: int,
 ) -> Iterator[tuple[list[int], npt.NDArray[np.int32], npt.NDArray[np.float32]]]:
     """Pieces of about one length together: ``(indices, ids, logits)`` per batch.
 
     Row ``i`` of ``ids`` holds ``leads[i]`` silence tokens, then the piece (zeros after it);
-    ``logits`` are the model's for ``ids[:, :-1]`` read in each piece's metre.
+    ``logits`` are the model's for ``ids[:, :-1]`` read in each piece's metre and, by a model
+    that hears phrases, with the piece's fermatas as its plan (none known: no plan).
     """
     order = sorted(range(len(encoded)), key=lambda index: len(encoded[index]))
     for begin in range(0, len(order), batch_size):
@@ -193,9 +192,21 @@ def _batches(
             lead = leads[index]
             ids[row, lead : lead + len(encoded[index])] = encoded[index]
         inputs = np.stack(
-            [model.network.encode(ids[row, :-1], meters[index]) for row, index in enumerate(rows)]
+            [
+                model.network.encode(ids[row, :-1], pieces[index].meter, _plan(pieces[index], lead))
+                for row, index in enumerate(rows)
+                for lead in (leads[index],)
+            ]
         )
         yield rows, ids, logits(model, inputs)
+
+
+def _plan(piece: Chorale, lead: int) -> list[int] | None:
+    """``piece``'s fermatas as steps of a stream that reads ``lead`` silence tokens first, or
+    ``None`` for a piece without fermatas (its plan is not known)."""
+    if not piece.fermatas:
+        return None
+    return [fermata + lead // 4 for fermata in piece.fermatas]
 
 
 def _logsumexp(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:

@@ -236,12 +236,15 @@ class Line(NamedTuple):
             the file cannot say (a CSV column): then a note is struck where the pitch changes.
         meter: the file's time signature (4/4 where it gives none bachnet knows).
         pickup: 16ths before the first bar line (0: the line starts on one).
+        fermatas: the steps of the notes marked with a fermata (none where the file cannot
+            say).
     """
 
     pitches: npt.NDArray[np.int16]
     onsets: npt.NDArray[np.bool_] | None = None
     meter: str = "4/4"
     pickup: int = 0
+    fermatas: tuple[int, ...] = ()
 
 
 def read_melody(path: PathLike) -> npt.NDArray[np.int16]:

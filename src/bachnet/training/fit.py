@@ -27,14 +27,17 @@ from typing import TYPE_CHECKING, Any, TypedDict
 
 import keras
 import numpy as np
+import numpy.typing as npt
 
 from bachnet._version import __version__
 from bachnet.core.aliases import PathLike
 from bachnet.data.download import JSB_ARCHIVE, registry
 from bachnet.errors import InputError
 from bachnet.model.config import TrainConfig
+from bachnet.model.networks import phrase_places
 from bachnet.model.protocol import LanguageModel
 from bachnet.music.chorale import Chorale
+from bachnet.music.grid import METERS
 from bachnet.training.parallel import data_parallel
 from bachnet.training.run_folder import (
     BEST_FILE,
@@ -57,11 +60,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "RUN_FILE",
+    "UNPLANNED",
     "History",
     "Perplexity",
     "RunSettings",
     "check_new_run_folder",
     "data_parallel",
+    "plan_codes",
     "provenance",
     "run_settings",
     "train",
@@ -197,6 +202,7 @@ def train(
         stride=config.stride,
         transpose=config.transpose,
         seed=config.seed,
+        unplanned=UNPLANNED if net.network.phrases else 0.0,
         **_placed(net.network, train),
     )
     valid_windows = None
@@ -354,21 +360,50 @@ def provenance(
     return record
 
 
+UNPLANNED = 0.3
+"""The chance that a training window of a piece with fermatas is read without its phrase plan
+by a model that hears phrases (``phrase_lstm``), so that it writes without a plan too."""
+
+
 class _Placing(TypedDict):
     align: list[int]
     lead: list[int]
     codes: list[int]
+    marks: list[npt.NDArray[np.int32] | None] | None
 
 
 def _placed(network: Network, pieces: list[Chorale]) -> _Placing:
-    """Where each piece's windows may start, the silence before it and its metre's code, as
-    `Windows` takes them (``align``, ``lead``, ``codes``): the model reads every piece from
-    the bar line, or beat, it expects."""
+    """Where each piece's windows may start, the silence before it, its metre's code and, for
+    a model that hears phrases, each token's phrase row, as `Windows` takes them (``align``,
+    ``lead``, ``codes``, ``marks``): the model reads every piece from the bar line, or beat, it
+    expects. A piece without fermatas has no plan (``None``)."""
+    leads = [network.padding_for(piece.pickup, piece.meter) for piece in pieces]
+    marks: list[npt.NDArray[np.int32] | None] | None = None
+    if network.phrases:
+        marks = [
+            plan_codes(piece, lead) if piece.fermatas else None
+            for piece, lead in zip(pieces, leads, strict=True)
+        ]
     return {
         "align": [network.align_for(piece.meter) for piece in pieces],
-        "lead": [network.padding_for(piece.pickup, piece.meter) for piece in pieces],
+        "lead": leads,
         "codes": [network.meter_code(piece.meter) for piece in pieces],
+        "marks": marks,
     }
+
+
+def plan_codes(piece: Chorale, lead: int) -> npt.NDArray[np.int32]:
+    """The phrase code of each token of ``piece`` read after ``lead`` silence tokens (the
+    lead's own included): ``len(METERS)`` times its step's `phrase_places` row, as
+    `bachnet.model.networks.Network.encode` adds it.
+
+    Examples:
+        >>> plan_codes(Chorale([[72, 67, 64, 48]] * 3, fermatas=[2]), 4).tolist()
+        [32, 32, 32, 32, 24, 24, 24, 24, 16, 16, 16, 16, 8, 8, 8, 8]
+    """
+    offset = lead // 4
+    rows = phrase_places(offset + len(piece.chords), [f + offset for f in piece.fermatas])
+    return (np.repeat(rows, 4) * len(METERS)).astype(np.int32)
 
 
 def _source(

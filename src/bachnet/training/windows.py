@@ -65,6 +65,12 @@ class Windows:
         codes: added, times the vocabulary's size, to every input id of a piece (one
             number for all or one per piece): the metre code a model that knows metres
             reads (`bachnet.model.networks.Network.encode`); the targets stay plain ids.
+        marks: per piece, a code for each of its tokens (the lead included), added as
+            ``codes`` are, or ``None`` for none: the phrase rows a model that hears phrases
+            reads (`bachnet.model.networks.Network.encode`).
+        unplanned: the chance that a window of a piece with ``marks`` is read without them
+            (drawn per window with the plan), so that the model also learns to write
+            without a phrase plan.
 
     Raises:
         InputError: bad settings, or no chorale long enough for one window.
@@ -89,6 +95,8 @@ class Windows:
         align: int | Sequence[int] = 1,
         lead: int | Sequence[int] = 0,
         codes: int | Sequence[int] = 0,
+        marks: Sequence[npt.NDArray[np.int32] | None] | None = None,
+        unplanned: float = 0.0,
     ) -> None:
         pieces = list(chorales)
         leads, aligns, metres = (
@@ -106,6 +114,8 @@ class Windows:
             )
         if length < 1:
             raise InputError(f"window length must be >= 1, got {length}")
+        if not 0.0 <= unplanned <= 1.0:
+            raise InputError(f"unplanned must be a chance in [0, 1], got {unplanned}")
         if stride is not None and stride < 1:
             raise InputError(f"stride must be >= 1 (or None for random windows), got {stride}")
         if transpose < 0:
@@ -121,6 +131,8 @@ class Windows:
         self.sizes = np.array([len(t) for t in encoded], dtype=np.int64)
         self.offsets = np.concatenate([[0], np.cumsum(self.sizes)[:-1]]).astype(np.int64)
         self.tokens = np.concatenate(encoded).astype(np.int32) if encoded else np.zeros(0, np.int32)
+        self.marks = self._marks(marks, encoded)
+        self.unplanned = unplanned
         shifts = [
             vocab.transpositions(c, self.transpose) if c.chords.any() else range(0, 1)
             for c in pieces
@@ -134,6 +146,31 @@ class Windows:
                 f"no chorale is long enough for one window of {length}+1 tokens "
                 f"(the longest has {longest} tokens)"
             )
+
+    def _marks(
+        self,
+        marks: Sequence[npt.NDArray[np.int32] | None] | None,
+        encoded: list[npt.NDArray[np.int32]],
+    ) -> npt.NDArray[np.int32] | None:
+        """Every token's mark times the vocabulary's size, in `tokens`' order, or ``None``."""
+        if marks is None:
+            return None
+        if len(marks) != len(encoded):
+            raise InputError(f"{len(marks)} marks for {len(encoded)} chorales: give one per piece")
+        rows = []
+        for mark, tokens in zip(marks, encoded, strict=True):
+            if mark is None:
+                rows.append(np.zeros(len(tokens), np.int32))
+            elif len(mark) != len(tokens) or (len(mark) and int(np.min(mark)) < 0):
+                raise InputError(
+                    f"marks of {len(mark)} tokens for a piece of {len(tokens)} (lead included): "
+                    "give one code >= 0 per token"
+                )
+            else:
+                rows.append(np.asarray(mark, np.int32))
+        joined = np.concatenate(rows) if rows else np.zeros(0, np.int32)
+        scaled: npt.NDArray[np.int32] = (joined * np.int32(self.vocab.size)).astype(np.int32)
+        return scaled
 
     @property
     def strides(self) -> npt.NDArray[np.int64]:
@@ -180,7 +217,8 @@ class Windows:
         return full + (1 if rest and not drop_remainder else 0)
 
     def plan(self, epoch: int) -> npt.NDArray[np.int64]:
-        """The shuffled ``(windows, 3)`` rows ``(first token, shift, chorale)`` of one epoch.
+        """The shuffled ``(windows, 4)`` rows ``(first token, shift, chorale, marked)`` of one
+        epoch (``marked``: 1 when the window reads its piece's marks).
 
         The plan depends only on ``seed`` and ``epoch``, so a resumed run sees the same windows.
 
@@ -204,14 +242,21 @@ class Windows:
             first = np.concatenate([[0], np.cumsum(self.counts)[:-1]])
             start = (np.arange(len(chorale)) - first[chorale]) * self.strides[chorale]
             shift = np.zeros(len(chorale), dtype=np.int64)
-        rows = np.stack([self.offsets[chorale] + start, shift, chorale], axis=1)
+        marked = np.ones(len(chorale), dtype=np.int64)
+        if self.marks is not None and self.unplanned > 0:  # its own draws: the rest unchanged
+            dropped = np.random.default_rng([self.seed, epoch, 1]).random(len(chorale))
+            marked = (dropped >= self.unplanned).astype(np.int64)
+        rows = np.stack([self.offsets[chorale] + start, shift, chorale, marked], axis=1)
         return rows[rng.permutation(len(rows))]
 
     def _gather(self, rows: npt.NDArray[np.int64]) -> Batch:
         index = rows[:, :1] + np.arange(self.length + 1)
         window = self.tokens[index]
         window = np.where(window > 0, window + rows[:, 1:2], 0).astype(np.int32)
-        return window[:, :-1] + self.codes[rows[:, 2:3]], window[:, 1:]
+        inputs = window[:, :-1] + self.codes[rows[:, 2:3]]
+        if self.marks is not None:
+            inputs = inputs + self.marks[index[:, :-1]] * rows[:, 3:4].astype(np.int32)
+        return inputs, window[:, 1:]
 
     def batches(
         self, batch_size: int = 256, *, epochs: range | None = None, drop_remainder: bool = False
@@ -266,20 +311,26 @@ class Windows:
         epochs = epochs if epochs is not None else range(1)
         tokens = tf.constant(self.tokens, dtype=tf.int32)
         codes = tf.constant(self.codes, dtype=tf.int32)
+        marks = tf.constant(self.marks if self.marks is not None else np.zeros(1, np.int32))
+        has_marks = self.marks is not None
         ramp = tf.range(self.length + 1, dtype=tf.int64)
 
         def epoch_plan(epoch: tf.Tensor) -> tf.data.Dataset:
             rows = tf.numpy_function(lambda e: self.plan(int(e)), [epoch], tf.int64, stateful=False)
-            rows = tf.reshape(rows, (-1, 3))
+            rows = tf.reshape(rows, (-1, 4))
             return tf.data.Dataset.from_tensor_slices(rows).batch(
                 batch_size, drop_remainder=drop_remainder
             )
 
         def cut(rows: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-            window = tf.gather(tokens, rows[:, :1] + ramp[tf.newaxis, :])
+            index = rows[:, :1] + ramp[tf.newaxis, :]
+            window = tf.gather(tokens, index)
             shift = tf.cast(rows[:, 1:2], tf.int32)
             window = tf.where(window > 0, window + shift, 0)
-            return window[:, :-1] + tf.gather(codes, rows[:, 2:3]), window[:, 1:]
+            inputs = window[:, :-1] + tf.gather(codes, rows[:, 2:3])
+            if has_marks:
+                inputs += tf.gather(marks, index[:, :-1]) * tf.cast(rows[:, 3:4], tf.int32)
+            return inputs, window[:, 1:]
 
         dataset = tf.data.Dataset.range(epochs.start, epochs.stop, epochs.step)
         dataset = dataset.flat_map(epoch_plan)

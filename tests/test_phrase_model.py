@@ -63,6 +63,8 @@ def test_the_plan_rows_count_steps_to_the_next_fermata() -> None:
         fermata_marks(3, [[1], [2]])
     with pytest.raises(InputError, match="a fermata's step must be >= 0"):
         fermata_marks(1, [[-4]])
+    with pytest.raises(InputError, match="a phrase plan of 129 fermatas"):
+        fermata_marks(1, [list(range(0, 4 * 129, 4))])
 
 
 @pytest.mark.parametrize("shifts", [(), (-1, 0, 1)])
@@ -225,3 +227,15 @@ def test_harmonisation_and_fill_keep_the_given_fermatas(tmp_path: Path) -> None:
     path = tmp_path / "tune.musicxml"
     part.write("musicxml", fp=str(path))
     assert net.harmonize(path, seed=0, candidates=2).fermatas == (12, 28)
+
+
+def test_plans_of_any_size_share_one_loop() -> None:
+    """A model that averages transpositions keeps its states' widths: a piece with many
+    fermatas after one with few reuses the compiled loop (it once failed to retrace)."""
+    net = net_of("phrase_lstm", shifts=(-1, 0, 1))
+    few = phrased(16, seed=6)
+    many = Chorale(np.repeat(few.chords, 5, axis=0), fermatas=range(4, 320, 12))
+    assert len(many.fermatas) > 16
+    for tune in (few, many, few.replace(fermatas=())):
+        done = net.harmonize(tune, seed=0, candidates=2)
+        assert done.fermatas == tune.fermatas

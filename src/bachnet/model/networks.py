@@ -832,31 +832,37 @@ class PhraseLSTMNetwork(MeterLSTMNetwork):
     phrases = True
 
 
-MARK_WIDTH = 16
-"""``phrase_lstm``'s plan state holds fermatas in rows of a multiple of this width."""
+MARK_WIDTH = 128
+"""Fermatas in one stream's plan, at most: ``phrase_lstm``'s plan state is this wide for
+every plan, so that one compiled loop serves them all (a model that averages transpositions
+needs its states' widths fixed)."""
 
 
 def fermata_marks(
     batch: int, fermatas: Sequence[Sequence[int] | None] | None
 ) -> npt.NDArray[np.float32]:
-    """The plan state of ``phrase_lstm``'s step: ``(batch, width)`` fermata steps, each row's
-    in order and padded with -1 (never ahead) to a multiple of `MARK_WIDTH`; a row of -1
-    alone is a stream without a plan.
+    """The plan state of ``phrase_lstm``'s step: ``(batch, MARK_WIDTH)`` fermata steps, each
+    row's in order and padded with -1 (never ahead); a row of -1 alone is a stream without a
+    plan.
 
     Raises:
-        InputError: a plan for another number of streams, or a negative step.
+        InputError: a plan for another number of streams, a negative step, or more than
+            `MARK_WIDTH` fermatas.
 
     Examples:
         >>> marks = fermata_marks(2, [[40, 8], None])
         >>> marks.shape, marks[:, :3].tolist()
-        ((2, 16), [[8.0, 40.0, -1.0], [-1.0, -1.0, -1.0]])
+        ((2, 128), [[8.0, 40.0, -1.0], [-1.0, -1.0, -1.0]])
     """
     plans = [None] * batch if fermatas is None else list(fermatas)
     if len(plans) != batch:
         raise InputError(f"{len(plans)} phrase plans for {batch} streams: give one per stream")
-    longest = max([1, *(len(plan) for plan in plans if plan is not None)])
-    width = -(-longest // MARK_WIDTH) * MARK_WIDTH  # a few widths: few compiled loops
-    marks = np.full((batch, width), -1.0, np.float32)
+    longest = max([0, *(len(plan) for plan in plans if plan is not None)])
+    if longest > MARK_WIDTH:
+        raise InputError(
+            f"a phrase plan of {longest} fermatas: a phrase_lstm hears at most {MARK_WIDTH}"
+        )
+    marks = np.full((batch, MARK_WIDTH), -1.0, np.float32)
     for row, plan in enumerate(plans):
         if plan is None:
             continue

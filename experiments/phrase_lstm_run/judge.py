@@ -45,9 +45,7 @@ def main() -> None:
         net = BachNet.from_pretrained(model)
         for way in chosen:
             start = time.perf_counter()
-            pieces = net.generate(
-                steps=args.steps, num_samples=args.pieces, seed=0, **ways[way]
-            )
+            pieces = net.generate(steps=args.steps, num_samples=args.pieces, seed=0, **ways[way])
             took = time.perf_counter() - start
             assert isinstance(pieces, list)
             four = judge(pieces, against="test", bars=4, seed=0)

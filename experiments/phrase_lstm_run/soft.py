@@ -11,7 +11,10 @@ loosened by wrapping `bachnet.generation.compose`'s mask builders (the library i
 - ``free``: only the last cadence forced (approach and chord); at every inner fermata the
   model, hearing the plan, writes what it will;
 - ``onset``: as ``forced``, but the approach chord only on the beat's first 16th (the rest of
-  the beat on the key's scale, so that a voice may pass on to the fermata chord).
+  the beat on the key's scale, so that a voice may pass on to the fermata chord);
+- ``late``: as ``forced``, but the approach chord only on the beat's second eighth (the first
+  on the key's scale: a I64 or ii6 may come before the V);
+- ``bass``: as ``forced``, but of the approach only its bass (the upper voices on the scale).
 
 Per way: the judge's AUC on 4- and 8-bar excerpts against Bach's test split, the cadences
 read back (`bachnet.music.phrases.phrase_figures`) and the soprano's long notes on 1/3.
@@ -54,6 +57,12 @@ def main() -> None:
                 out[:] = True
             if way == "onset" and not last:
                 out[4 : 4 * APPROACH_STEPS] = scale_rows(key, vocab, APPROACH_STEPS - 1)
+            if way == "late" and not last:
+                out[:8] = scale_rows(key, vocab, 2)
+            if way == "bass" and not last:
+                scale = scale_rows(key, vocab, APPROACH_STEPS)
+                for voice in range(3):
+                    out[voice : 4 * APPROACH_STEPS : 4] = scale[voice::4]
             return out
 
         def scale(key, vocab, steps):  # type: ignore[no-untyped-def]
@@ -71,9 +80,7 @@ def main() -> None:
     for way in args.ways.split(","):
         compose.cadence_rows, compose.scale_rows = loosened(way)
         try:
-            pieces = net.generate(
-                steps=args.steps, num_samples=args.pieces, seed=0, phrases="auto"
-            )
+            pieces = net.generate(steps=args.steps, num_samples=args.pieces, seed=0, phrases="auto")
         finally:
             compose.cadence_rows, compose.scale_rows = cadence_rows, scale_rows
         assert isinstance(pieces, list)

@@ -4,7 +4,7 @@ delegates down to the package that owns the work (training, scoring, generation,
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, overload
 
@@ -93,15 +93,7 @@ class BachNet:
             >>> bool(np.allclose(bar.logits(ids), meter.logits(ids), atol=1e-6))  # 4/4: the same
             True
         """
-        if self.config.architecture != "bar_lstm":
-            raise InputError(
-                f"only a bar_lstm model becomes a meter_lstm one; this is a "
-                f"{self.config.architecture}"
-            )
-        config = dataclasses.replace(self.config, architecture="meter_lstm")
-        converted = BachNet(config, self.vocab, metadata=self.metadata)
-        meter_weights(self.keras_model, converted.keras_model)
-        return converted
+        return self._become("bar_lstm", "meter_lstm", meter_weights)
 
     def with_phrases(self) -> BachNet:
         """This ``meter_lstm`` model as a ``phrase_lstm`` one with its weights and a phrase
@@ -123,14 +115,23 @@ class BachNet:
             >>> bool(np.allclose(meter.logits(ids), phrase.logits(planned), atol=1e-6))
             True
         """
-        if self.config.architecture != "meter_lstm":
+        return self._become("meter_lstm", "phrase_lstm", phrase_weights)
+
+    def _become(self, source: str, target: str, transfer: Callable[[Any, Any], None]) -> BachNet:
+        """This ``source`` model as a ``target`` one, its weights given by ``transfer``; its
+        vocabulary and metadata kept.
+
+        Raises:
+            InputError: the model is not a ``source``.
+        """
+        if self.config.architecture != source:
             raise InputError(
-                f"only a meter_lstm model becomes a phrase_lstm one; this is a "
+                f"only a {source} model becomes a {target} one; this is a "
                 f"{self.config.architecture}"
             )
-        config = dataclasses.replace(self.config, architecture="phrase_lstm")
+        config = dataclasses.replace(self.config, architecture=target)
         converted = BachNet(config, self.vocab, metadata=self.metadata)
-        phrase_weights(self.keras_model, converted.keras_model)
+        transfer(self.keras_model, converted.keras_model)
         return converted
 
     def with_shifts(self, shifts: Sequence[int]) -> BachNet:

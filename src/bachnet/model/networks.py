@@ -1174,19 +1174,7 @@ def meter_weights(bar: keras.Model, meter: keras.Model) -> None:
     beat, half = BAR // 4, BAR // 2
     three = [np.arange(2 * beat), np.arange(3 * beat, BAR)]  # 3/4: beats 1, 2 and 4 of 4/4
     rows = np.concatenate([np.arange(BAR), *three, np.arange(BAR), np.arange(half, BAR)])
-    for layer in bar.layers:
-        weights = layer.get_weights()
-        if not weights:
-            continue
-        if layer.name == "position":
-            weights = [weights[0][rows]]
-        try:
-            target = meter.get_layer(layer.name)
-            target.set_weights(weights)
-        except ValueError as error:
-            raise InputError(
-                f"cannot give layer {layer.name!r} of a bar_lstm to a meter_lstm: {error}"
-            ) from None
+    _copy_weights(bar, meter, "a bar_lstm", "a meter_lstm", {"position": rows})
 
 
 def phrase_weights(meter: keras.Model, phrase: keras.Model) -> None:
@@ -1197,15 +1185,34 @@ def phrase_weights(meter: keras.Model, phrase: keras.Model) -> None:
     Raises:
         InputError: the two models do not have the same layers and sizes.
     """
-    for layer in meter.layers:
+    _copy_weights(meter, phrase, "a meter_lstm", "a phrase_lstm")
+    table = phrase.get_layer("phrase")
+    table.set_weights([np.zeros_like(table.get_weights()[0])])
+
+
+def _copy_weights(
+    source: keras.Model,
+    target: keras.Model,
+    what: str,
+    into: str,
+    rows: dict[str, npt.NDArray[np.int64]] | None = None,
+) -> None:
+    """Every layer of ``source`` that has weights gives them to ``target``'s layer of the
+    same name; a layer named in ``rows`` gives those rows of its first weight (an embedding
+    read anew). ``what`` and ``into`` name the two models in the error.
+
+    Raises:
+        InputError: a layer missing from ``target`` or of another size.
+    """
+    for layer in source.layers:
         weights = layer.get_weights()
         if not weights:
             continue
+        if rows and layer.name in rows:
+            weights = [weights[0][rows[layer.name]], *weights[1:]]
         try:
-            phrase.get_layer(layer.name).set_weights(weights)
+            target.get_layer(layer.name).set_weights(weights)
         except ValueError as error:
             raise InputError(
-                f"cannot give layer {layer.name!r} of a meter_lstm to a phrase_lstm: {error}"
+                f"cannot give layer {layer.name!r} of {what} to {into}: {error}"
             ) from None
-    table = phrase.get_layer("phrase")
-    table.set_weights([np.zeros_like(table.get_weights()[0])])

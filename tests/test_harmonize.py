@@ -320,3 +320,99 @@ def test_a_tune_not_by_bach_opens_and_closes_on_its_tonic(net: BachNet) -> None:
         assert set((chord[:, 3] % 12).tolist()) == {2}
     last = harmonize(net, minor, seed=1, method="gibbs").chords[-1]
     assert {int(p) % 12 for p in last} <= {9, 0, 1, 4} and last[3] % 12 == 9
+
+
+def pitch_classes(chord: tuple[int, str]) -> tuple[int, int, int]:
+    root, quality = chord
+    return root, (root + (4 if quality == "major" else 3)) % 12, (root + 7) % 12
+
+
+def test_cadences_under_the_melody_fermatas(net: BachNet) -> None:
+    from bachnet.generation.harmonize import melody_key
+    from bachnet.music.phrases import cadence_at, melody_cadences, name_chord
+
+    # C major: fermatas on E (step 8), on D (20) and on the last C (32)
+    line = [67] * 4 + [65] * 4 + [64] * 8 + [65] * 4 + [62] * 8 + [71] * 4 + [72] * 8
+    fermatas = (8, 20, 32)
+    tune = Chorale([[p, 60, 55, 48] for p in line], fermatas=fermatas)
+    key = melody_key(line)
+    assert key == Key(0)
+    checked = 0
+    for seed in range(4):
+        plan = melody_cadences(line, fermatas, key, seed=seed)
+        for piece in (
+            harmonize(net, tune, seed=seed),  # an untrained model: the masks do it all
+            net.fill(tune, tune.mask(voices="ATB"), seed=seed),
+            harmonize(net, tune, seed=seed, method="gibbs"),  # the filler: pitch classes
+        ):
+            assert piece.fermatas == fermatas
+            assert piece.chords[:, 0].tolist() == line
+            for fermata, cadence in zip(fermatas, plan, strict=True):
+                assert cadence is not None
+                final = name_chord(piece.chords[fermata])
+                assert final is not None and final[1] in ("major", "minor")
+                assert piece.chords[fermata, 3] % 12 == final[0]  # root position
+                held = piece.chords[fermata : fermata + 4]  # the chord while the note holds
+                assert {int(p) % 12 for p in held.ravel()} <= set(pitch_classes(final))
+                assert (held[:, 3] % 12 == final[0]).all()
+                if cadence[0] == "authentic":
+                    found = cadence_at(piece.chords, fermata, key)
+                    assert (found.kind, found.relation) == cadence
+                    checked += 1
+    assert checked >= 12  # the last cadence at least, every time
+
+
+def test_fermatas_placed_by_bar_and_beat(net: BachNet, saved: Path, tmp_path: Path) -> None:
+    from bachnet.errors import InputError
+
+    # a MIDI tune has no fermatas; --fermatas places them
+    notes = [(67, 1), (67, 1), (69, 1), (71, 2), (72, 1), (74, 1), (72, 1), (71, 2), (67, 2)]
+    notes += [(69, 1), (71, 1), (72, 2), (71, 1), (69, 1), (67, 4)]
+    pitches = [p for p, q in notes for _ in range(int(4 * q))]
+    tune = write_part(tmp_path / "tune.mid", notes)
+    assert read_melody(tune).tolist() == pitches
+    piece = harmonize(net, pitches, fermatas="2.1, 3.3", seed=0)  # the notes on those beats
+    assert piece.fermatas == (12, 40)  # B (steps 12-19, held over the bar line), G (40-47)
+    assert net.harmonize(pitches, seed=0).fermatas == ()
+    with pytest.raises(InputError, match="ends before"):
+        harmonize(net, pitches, fermatas="9.1")
+    with pytest.raises(InputError, match=r"bar\.beat"):
+        harmonize(net, pitches, fermatas="two")
+    with pytest.raises(InputError, match="in order"):
+        harmonize(net, pitches, fermatas="3.3,1.3")
+    with pytest.raises(InputError, match="rests there"):
+        harmonize(net, TUNE_STEPS, fermatas="1.3")
+    out = tmp_path / "satb.musicxml"
+    result = run("harmonize", tune, "--fermatas", "2.1,3.3", "-m", saved, "-o", out, "--seed", "0",
+                 "--candidates", "2")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert Chorale.read(out).fermatas == (12, 40)
+    one_error_line(run("harmonize", tune, "--fermatas", "0.5", "-m", saved), 1, "fermata '0.5'")
+
+
+def test_parallels_into_a_cadence_are_drawn_again_with_the_bass_known(
+    net: BachNet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bachnet.generation import harmonize as module
+    from bachnet.music.metrics import parallel_motion
+
+    # the chorale tune of the first test above, phrases ending on E, D and C (C major)
+    line = [67] * 4 + [65] * 4 + [64] * 8 + [65] * 4 + [62] * 8 + [71] * 4 + [72] * 8
+    tune = Chorale([[p, 60, 55, 48] for p in line], fermatas=(8, 20, 32))
+
+    def with_the_bass(pieces: list[Chorale]) -> int:
+        """Parallel fifths and octaves with the bass in the changes into cadence steps."""
+        count = 0
+        for piece in pieces:
+            chords = piece.chords.astype(np.int64)
+            steps = [s for f in piece.fermatas for s in range(f - 4, min(f + 4, len(chords)))]
+            fifths, octaves = parallel_motion(chords[[s - 1 for s in steps]], chords[steps])
+            count += int((fifths | octaves)[:, [4, 5]].sum())  # alto-bass, tenor-bass
+        return count
+
+    def draw() -> list[Chorale]:  # strict rules: parallels banned where the rules can see them
+        return [harmonize(net, tune, seed=seed, rules="strict") for seed in range(12)]
+
+    assert with_the_bass(draw()) == 0
+    monkeypatch.setattr(module, "_redraw_parallels", lambda model, a, piece, *rest: piece)
+    assert with_the_bass(draw()) > 0  # without the second draw the bass is not seen ahead

@@ -11,6 +11,7 @@ from bachnet.music.keys import Key
 from bachnet.music.phrases import (
     CADENCES,
     cadence_at,
+    melody_cadences,
     name_chord,
     phrase_figures,
     phrases,
@@ -108,3 +109,37 @@ def test_bar_form() -> None:
     assert repeated_opening(Chorale(a + b + a)) == 0
     figures = phrase_figures([Chorale(a + a + b), Chorale(np.array(a + b + a))])
     assert figures.bar_form == 50.0
+
+
+def test_melody_cadences_fit_the_note_under_the_fermata() -> None:
+    # C major: a fermata on E, on D (V: a half cadence), the last on C
+    line = [67] * 4 + [65] * 4 + [64] * 8 + [65] * 4 + [62] * 8 + [71] * 4 + [72] * 8
+    fermatas = [8, 20, 32]
+    for seed in range(20):
+        first, second, last = melody_cadences(line, fermatas, C_MAJOR, seed=seed)
+        assert first is not None  # a chord with E: I, vi, or V of vi (E major)
+        assert first not in {
+            ("half", "tonic"),
+            ("authentic", "dominant"),
+            ("authentic", "subdominant"),
+            ("authentic", "supertonic"),
+        }
+        assert second is not None and second[0] == "half"
+        assert last == ("authentic", "tonic")
+    # no cadence fits F# in C major, nor a rest
+    odd = [67] * 4 + [66] * 4 + [0] * 4 + [72] * 4
+    assert melody_cadences(odd, [4, 8], C_MAJOR, seed=0) == [None, None]
+    assert melody_cadences(line, [], C_MAJOR) == []
+
+
+def test_melody_cadences_hear_the_key_the_phrase_moves_to() -> None:
+    # C major, a phrase that ends on G: with F# before it, mostly a cadence in the dominant
+    # (D7 - G); with F, mostly a half cadence in C (on V)
+    def drawn(fourth: int) -> list[tuple[str, str] | None]:
+        line = [72] * 4 + [74] * 4 + [76] * 4 + [74] * 4 + [72] * 4 + [71] * 4 + [69] * 4
+        line += [fourth] * 4 + [67] * 8 + [60] * 8
+        return [melody_cadences(line, [32, 40], C_MAJOR, seed=s)[0] for s in range(100)]
+
+    sharp, natural = drawn(66), drawn(65)
+    assert sharp.count(("authentic", "dominant")) > 50 > natural.count(("authentic", "dominant"))
+    assert natural.count(("half", "tonic")) > 50 > sharp.count(("half", "tonic"))

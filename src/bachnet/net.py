@@ -16,7 +16,7 @@ from bachnet.errors import InputError
 from bachnet.generation.compose import generate as compose
 from bachnet.generation.config import DEFAULT_METHOD, GenerationConfig, Method, SamplerSpec
 from bachnet.generation.fill import fill
-from bachnet.generation.harmonize import MelodySpec, harmonize
+from bachnet.generation.harmonize import FermataSpec, MelodySpec, harmonize
 from bachnet.generation.rules import RulesSpec
 from bachnet.model import saving, scoring
 from bachnet.model.config import ModelConfig, TrainConfig
@@ -377,6 +377,7 @@ class BachNet:
         soprano: MelodySpec | None = None,
         *,
         bass: MelodySpec | None = None,
+        fermatas: FermataSpec | None = None,
         sampler: SamplerSpec = "top_p",
         rules: RulesSpec = "default",
         seed: int | None = None,
@@ -395,6 +396,7 @@ class BachNet:
         soprano: MelodySpec | None = None,
         *,
         bass: MelodySpec | None = None,
+        fermatas: FermataSpec | None = None,
         sampler: SamplerSpec = "top_p",
         rules: RulesSpec = "default",
         seed: int | None = None,
@@ -412,6 +414,7 @@ class BachNet:
         soprano: MelodySpec | None = None,
         *,
         bass: MelodySpec | None = None,
+        fermatas: FermataSpec | None = None,
         sampler: SamplerSpec = "top_p",
         rules: RulesSpec = "default",
         seed: int | None = None,
@@ -444,7 +447,15 @@ class BachNet:
             filler=filler,
             gibbs_steps=gibbs_steps,
         )
-        return harmonize(self, soprano, settings, bass=bass, num_samples=num_samples, seed=seed)
+        return harmonize(
+            self,
+            soprano,
+            settings,
+            bass=bass,
+            fermatas=fermatas,
+            num_samples=num_samples,
+            seed=seed,
+        )
 
     @overload
     def fill(

@@ -1318,6 +1318,14 @@ def models() -> None:
     help="Which voice MELODY (or the --soprano-of chorale's line) is: the other voices are "
     "written around it.",
 )
+@click.option(
+    "--fermatas",
+    default=None,
+    metavar="2.3,4.3,7.1",
+    help="Where the melody's phrases end, bar.beat (bar 1 the first full bar): a cadence under "
+    "each and a fermata in every voice. Default: the melody's own (a MusicXML file's; a MIDI "
+    "file has none).",
+)
 @_out_option("harmonized.mid")
 @_MODEL_OPTION
 @_method_options("rerank")
@@ -1330,6 +1338,7 @@ def harmonize(
     melody: Path | None,
     soprano_of: str | None,
     voice: str,
+    fermatas: str | None,
     outputs: tuple[Path, ...],
     model: str | None,
     method: str,
@@ -1349,11 +1358,12 @@ def harmonize(
     soprano, alto and tenor over it with --voice bass.
 
     The given voice of the result is the melody, note for note (moved by octaves into its
-    range if it lies outside). The rhythm must be on the 16th-note grid. A MusicXML melody's
-    fermatas are kept in the result (and a model that hears phrases writes its cadences to
-    them).
+    range if it lies outside). The rhythm must be on the 16th-note grid. Each fermata of the
+    melody (a MusicXML file's, or --fermatas) ends a phrase on a cadence, as Bach's do, and
+    is kept in the result.
 
     Examples: bachnet harmonize tune.musicxml -o tune-satb.musicxml -o tune-satb.mid --seed 1;
+    bachnet harmonize tune.mid --fermatas 2.3,4.3 -o tune-satb.musicxml;
     bachnet harmonize bassline.mid --voice bass -o satb.musicxml
     """
     import warnings
@@ -1368,9 +1378,13 @@ def harmonize(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         if voice == "bass":  # of a JSB chorale (--soprano-of), its bass
-            result = net.harmonize(bass=source, config=config, num_samples=num_samples, seed=seed)
+            result = net.harmonize(
+                bass=source, fermatas=fermatas, config=config, num_samples=num_samples, seed=seed
+            )
         else:
-            result = net.harmonize(source, config=config, num_samples=num_samples, seed=seed)
+            result = net.harmonize(
+                source, fermatas=fermatas, config=config, num_samples=num_samples, seed=seed
+            )
     for warning in caught:
         if issubclass(warning.category, UserWarning):
             click.echo(f"note: {warning.message}", err=True)

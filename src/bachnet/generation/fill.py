@@ -38,7 +38,11 @@ import numpy.typing as npt
 from bachnet.errors import InputError, InputTypeError
 from bachnet.generation.config import HARMONIZE_SETTINGS, GenerationConfig, choose_method
 from bachnet.generation.gibbs import draw_gibbs
-from bachnet.generation.harmonize import check_line_length, draw_constrained, frame_in_key
+from bachnet.generation.harmonize import (
+    check_line_length,
+    draw_constrained,
+    draw_harmonisation,
+)
 from bachnet.generation.masks import fill_mask
 from bachnet.model.protocol import LanguageModel
 from bachnet.music.chorale import Chorale
@@ -150,20 +154,19 @@ def fill(
     else:
         allowed = fill_mask(model.vocab, piece.chords, write)
         melody = piece.chords[:, 0]
+        options: dict[str, Any] = {
+            "num_samples": num_samples,
+            "seed": seed,
+            "name": name,
+            "pickup": piece.pickup,
+            "meter": piece.meter,
+        }
+        chosen = config.replace(method=method)
         if not write[:, 0].any() and write[:, 1:].all() and (melody > 0).all():
-            # every voice under a kept soprano: a harmonisation, framed in its key as one
-            frame_in_key(allowed, melody, model.vocab, config.ranges_for(model))
-        result = draw_constrained(
-            model,
-            allowed,
-            config.replace(method=method),
-            num_samples=num_samples,
-            seed=seed,
-            name=name,
-            pickup=piece.pickup,
-            meter=piece.meter,
-            fermatas=piece.fermatas,
-        )
+            # every voice under a kept soprano: a harmonisation, with its key and cadences
+            result = draw_harmonisation(model, allowed, melody, piece.fermatas, chosen, **options)
+        else:
+            result = draw_constrained(model, allowed, chosen, fermatas=piece.fermatas, **options)
         pieces = result if isinstance(result, list) else [result]
     kept = [piece.replace(p.chords, name=name) for p in pieces]
     return kept if num_samples > 1 else kept[0]

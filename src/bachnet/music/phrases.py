@@ -69,7 +69,9 @@ __all__ = [
     "cadence_at",
     "draw_lengths",
     "fermata_lengths",
+    "fermata_steps",
     "local_key",
+    "melody_cadences",
     "name_chord",
     "parse_fermatas",
     "parse_phrases",
@@ -557,6 +559,87 @@ def local_key(home: Key, relation: str) -> Key:
     return Key((home.tonic + shift) % 12, mode)  # type: ignore[arg-type]
 
 
+_SCALE_STEPS = {"major": (0, 2, 4, 5, 7, 9, 11), "minor": (0, 2, 3, 5, 7, 8, 9, 10, 11)}
+
+
+def _cadence_chords(kind: str, key: Key) -> tuple[set[int], set[int] | None]:
+    """The pitch classes of a cadence's fermata chord and of its approach (``None``: any)."""
+    t = key.tonic
+    third = 3 if key.mode == "minor" else 4
+    dominant7 = {(t + 7) % 12, (t + 11) % 12, (t + 2) % 12, (t + 5) % 12}
+    if kind == "authentic":
+        return {t, (t + third) % 12, (t + 7) % 12}, dominant7
+    if kind == "plagal":
+        return {t, (t + third) % 12, (t + 7) % 12}, {(t + 5) % 12, (t + 5 + third) % 12, t}
+    if kind == "half":
+        return {(t + 7) % 12, (t + 11) % 12, (t + 2) % 12}, None
+    if kind == "phrygian":
+        return {(t + 7) % 12, (t + 11) % 12, (t + 2) % 12}, {(t + 5) % 12, (t + 8) % 12, t}
+    six = (t + (8 if key.mode == "minor" else 9)) % 12  # deceptive: vi (in minor, VI)
+    return {six, (six + 7 - third) % 12, (six + 7) % 12}, dominant7
+
+
+def melody_cadences(
+    melody: npt.ArrayLike,
+    fermatas: Sequence[int],
+    home: Key,
+    seed: int | None = None,
+) -> list[tuple[str, str] | None]:
+    """A cadence for each fermata of a given melody, as Bach might have set it.
+
+    Of Bach's mix of inner cadences (kinds and keys, as `plan_phrases` draws them) only those
+    whose fermata chord holds the melody's note there are possible; each is weighted by
+    Bach's share, by how well the bar before the fermata keeps to the cadence's key (the share
+    of the melody's notes on its scale, to the fourth power: a raised fourth points to the
+    dominant) and by how many of the approach beat's notes belong to the approach chord
+    (V7 before an authentic cadence). The last fermata is an authentic cadence in the home
+    key where its note allows. One is drawn per fermata (``seed`` makes it repeatable);
+    ``None`` where no cadence fits (a rest, or a note outside every candidate chord).
+
+    Examples:
+        >>> from bachnet.music.keys import Key
+        >>> line = [67] * 4 + [65] * 4 + [64] * 4 + [62] * 4 + [60] * 8
+        >>> melody_cadences(line, [12, 16], Key(0), seed=0)
+        [('half', 'tonic'), ('authentic', 'tonic')]
+    """
+    notes = np.asarray(melody, dtype=np.int64).reshape(-1)
+    table = _INNER_MAJOR if home.mode == "major" else _INNER_MINOR
+    rng = np.random.default_rng(seed)
+    last = max(fermatas) if len(fermatas) else -1
+    chosen: list[tuple[str, str] | None] = []
+    for fermata in fermatas:
+        if not 0 <= fermata < len(notes) or notes[fermata] <= 0:
+            chosen.append(None)
+            continue
+        note = int(notes[fermata]) % 12
+        window = notes[max(fermata - 16, 0) : fermata + 1]
+        window = window[window > 0] % 12
+        approach = notes[max(fermata - 4, 0) : fermata]
+        approach = approach[approach > 0] % 12
+        options = list(table) if fermata != last else [("authentic", "tonic")]
+        weights = []
+        for kind, relation in options:
+            local = local_key(home, relation)
+            final, before = _cadence_chords(kind, local)
+            if note not in final:
+                weights.append(0.0)
+                continue
+            scale = {(local.tonic + s) % 12 for s in _SCALE_STEPS[local.mode]}
+            fit = float(np.isin(window, sorted(scale)).mean()) if window.size else 1.0
+            leads = 1.0
+            if before is not None and approach.size:
+                leads = 0.25 + 0.75 * float(np.isin(approach, sorted(before)).mean())
+            weight = 1.0 if fermata == last else float(table[(kind, relation)])
+            weights.append(weight * fit**4 * leads)
+        total = sum(weights)
+        if total <= 0:
+            chosen.append(None)
+            continue
+        pick = int(rng.choice(len(options), p=np.asarray(weights) / total))
+        chosen.append(options[pick])
+    return chosen
+
+
 @dataclass(frozen=True)
 class PhrasePlan:
     """Where a piece's phrases end, and how: what `bachnet.BachNet.generate` writes to.
@@ -728,6 +811,48 @@ def parse_fermatas(
     if not positions:
         raise InputError("fermatas: name at least one position, e.g. 2.3,4.3")
     return tuple(positions)
+
+
+def fermata_steps(
+    spec: str | Iterable[str | float | tuple[int, int]],
+    *,
+    melody: npt.ArrayLike,
+    pickup: int = 0,
+    meter: str = "4/4",
+) -> tuple[int, ...]:
+    """The steps of a melody's notes that fermatas placed at bar.beat positions mark.
+
+    A position (`parse_fermatas`: bar 1 the first full bar, a pickup bar 0) names the note
+    sounding on that beat; its fermata stands where that note starts (a held note's first
+    step, as in Bach's chorales).
+
+    Raises:
+        InputError: a bad position (`parse_fermatas`), a beat the bar does not have, a
+            position after the melody's end or on a rest, or positions out of order.
+
+    Examples:
+        >>> line = [67] * 8 + [69] * 4 + [71] * 8 + [72] * 12
+        >>> fermata_steps("1.3, 2.2", melody=line, pickup=4)
+        (12, 20)
+    """
+    notes = np.asarray(melody).reshape(-1)
+    bar_length = bar_steps(meter)
+    steps: list[int] = []
+    for bar, beat in parse_fermatas(spec):
+        where = f"fermata {bar}.{beat}"
+        if beat > bar_length // 4:
+            raise InputError(f"{where}: a {meter} bar has {bar_length // 4} beats")
+        step = pickup + bar_length * (bar - 1) + 4 * (beat - 1)
+        if step >= len(notes):
+            raise InputError(f"{where}: the melody ends before it ({len(notes)} steps)")
+        if notes[step] <= 0:
+            raise InputError(f"{where}: the melody rests there; put a fermata on a note")
+        while step > 0 and notes[step - 1] == notes[step]:
+            step -= 1
+        if steps and step <= steps[-1]:
+            raise InputError(f"{where}: give fermatas in order, one a note")
+        steps.append(step)
+    return tuple(steps)
 
 
 def fermata_lengths(

@@ -518,6 +518,46 @@ def test_a_phrase_plan_puts_fermatas_and_cadences_where_asked(net: BachNet, tmp_
             assert any(a <= fermata / 4 < b for a, b in marked)
 
 
+def _bass_parallels_into_cadences(pieces: list[Chorale], ends: list[list[int]]) -> int:
+    """Alto-bass and tenor-bass parallel fifths and octaves in the changes into each
+    cadence's approach beat and chord (``ends``: each piece's cadence chord steps)."""
+    from bachnet.music.metrics import parallel_motion
+
+    count = 0
+    for piece, cadences in zip(pieces, ends, strict=True):
+        chords = piece.chords.astype(np.int64)
+        steps = [s for f in cadences for s in range(f - 4, f + 1)]
+        fifths, octaves = parallel_motion(chords[[s - 1 for s in steps]], chords[steps])
+        count += int((fifths | octaves)[:, [4, 5]].sum())
+    return count
+
+
+def test_a_cadence_bass_is_one_pitch_known_ahead(
+    net: BachNet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # strict rules ban parallels wherever they can see both voices; a cadence's bass is one
+    # pitch, so the alto and tenor, drawn before it, see it too
+    from bachnet.generation import compose, masks
+
+    def phrased() -> int:
+        pieces = generate(
+            net, None, phrases=(8, 8, 8, 8), num_samples=12, seed=3, key="C", rules="strict"
+        )
+        return _bass_parallels_into_cadences(pieces, [list(p.fermatas) + [124] for p in pieces])
+
+    def ended() -> int:  # the default ending: one V-I at the cadence point
+        pieces = generate(net, None, steps=48, num_samples=12, seed=3, rules="strict")
+        last = [len(p) - 1 - int(np.argmax((p.chords[::-1] != p.chords[-1]).any(axis=1))) + 1
+                for p in pieces]  # fmt: skip
+        return _bass_parallels_into_cadences(pieces, [[end] for end in last])
+
+    assert phrased() == 0
+    assert ended() == 0
+    for module in (compose, masks):  # the bass's pitch class alone, as before
+        monkeypatch.setattr(module, "one_bass", lambda rows, vocab: rows)
+    assert phrased() + ended() > 0
+
+
 def test_auto_phrases_cover_the_steps_asked_for(net: BachNet) -> None:
     piece = generate(net, None, phrases="auto", steps=96, seed=1)
     gaps = np.diff([-4, *piece.fermatas])  # the first phrase counts from half a bar before

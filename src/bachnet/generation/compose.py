@@ -63,6 +63,7 @@ from bachnet.music.cadence import (
     finish,
     first_cadence,
     move_into_key,
+    one_bass,
     scale_rows,
 )
 from bachnet.music.chorale import Chorale
@@ -558,6 +559,7 @@ def _phrased(
             if fermata == end:
                 held, third = 1, last_third if home.mode == "minor" else None
             rows = cadence_rows(kind, local, model.vocab, ranges, held, third)
+            one_bass(rows, model.vocab)  # known ahead: the alto and tenor steer clear of it
             approach = fermata - APPROACH_STEPS
             begin = max(done, approach - LEAD_IN)
             scale = scale_rows(local, model.vocab, approach - begin)

@@ -25,7 +25,7 @@ import numpy.typing as npt
 
 from bachnet.errors import InputError
 from bachnet.generation.decoder import VOICES_PER_STEP
-from bachnet.music.cadence import APPROACH_STEPS, cadence_masks, tonic_mask
+from bachnet.music.cadence import APPROACH_STEPS, cadence_masks, one_bass, tonic_mask
 from bachnet.music.keys import Key
 from bachnet.music.ranges import RangesSpec
 from bachnet.music.vocab import Vocabulary
@@ -222,7 +222,7 @@ def cadence_constraint(
 ) -> npt.NDArray[np.bool_]:
     """``(rows, tokens, vocab)`` for the cadence pass: each row forced through its own tokens
     from ``low`` up to ``begins[row]``, then a V-I cadence in its key
-    (`bachnet.music.cadence.cadence_masks`), then free.
+    (`bachnet.music.cadence.cadence_masks`, its bass one pitch: `one_bass`), then free.
 
     Every row shares one call of the compiled loop this way, whatever its cadence point.
 
@@ -237,6 +237,8 @@ def cadence_constraint(
     high = max(begins) + cadence_tokens
     allowed = np.ones((len(ids), high - low, vocab.size), dtype=bool)
     masks = cadence_masks(keys, vocab, ranges)
+    for rows in masks:  # the bass known ahead, so that the alto and tenor steer clear of it
+        one_bass(rows, vocab)
     one_hot = np.eye(vocab.size, dtype=bool)  # forcing a row through its own body tokens
     for row, begin in enumerate(begins):
         start = begin - low

@@ -39,9 +39,11 @@ from bachnet.errors import InputError, InputTypeError
 from bachnet.generation.config import HARMONIZE_SETTINGS, GenerationConfig, choose_method
 from bachnet.generation.gibbs import draw_gibbs
 from bachnet.generation.harmonize import (
+    cadence_classes,
     check_line_length,
     draw_constrained,
     draw_harmonisation,
+    frame_classes,
 )
 from bachnet.generation.masks import fill_mask
 from bachnet.model.protocol import LanguageModel
@@ -149,11 +151,26 @@ def fill(
         copies = [piece.replace(name=name)] * num_samples
         return copies if num_samples > 1 else copies[0]
     method = choose_method(write) if config.method == "auto" else config.method
+    melody = piece.chords[:, 0]
+    # every voice under a kept soprano: a harmonisation, with its key and cadences
+    harmonising = not write[:, 0].any() and write[:, 1:].all() and bool((melody > 0).all())
     if method == "gibbs":
-        pieces = draw_gibbs(model, piece.chords, write, config, num_samples=num_samples, seed=seed)
+        classes = None
+        if harmonising:
+            ranges = config.ranges_for(model)
+            classes = frame_classes(melody)
+            cadence_classes(classes, melody, piece.fermatas, model.vocab, ranges, seed)
+        pieces = draw_gibbs(
+            model,
+            piece.chords,
+            write,
+            config,
+            num_samples=num_samples,
+            seed=seed,
+            pitch_classes=classes,
+        )
     else:
         allowed = fill_mask(model.vocab, piece.chords, write)
-        melody = piece.chords[:, 0]
         options: dict[str, Any] = {
             "num_samples": num_samples,
             "seed": seed,
@@ -162,8 +179,7 @@ def fill(
             "meter": piece.meter,
         }
         chosen = config.replace(method=method)
-        if not write[:, 0].any() and write[:, 1:].all() and (melody > 0).all():
-            # every voice under a kept soprano: a harmonisation, with its key and cadences
+        if harmonising:
             result = draw_harmonisation(model, allowed, melody, piece.fermatas, chosen, **options)
         else:
             result = draw_constrained(model, allowed, chosen, fermatas=piece.fermatas, **options)

@@ -543,7 +543,7 @@ def test_a_cadence_bass_is_one_pitch_known_ahead(
         pieces = generate(
             net, None, phrases=(8, 8, 8, 8), num_samples=12, seed=3, key="C", rules="strict"
         )
-        return _bass_parallels_into_cadences(pieces, [list(p.fermatas) + [124] for p in pieces])
+        return _bass_parallels_into_cadences(pieces, [[*p.fermatas, 124] for p in pieces])
 
     def ended() -> int:  # the default ending: one V-I at the cadence point
         pieces = generate(net, None, steps=48, num_samples=12, seed=3, rules="strict")

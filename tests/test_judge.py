@@ -252,6 +252,9 @@ def test_cli_judges_files_with_json_and_png(
     assert both.exit_code == 2 and "either PATHS" in both.output
     wrong = runner.invoke(main, ["judge", str(folder), "-o", str(tmp_path / "v.txt")])
     assert wrong.exit_code == 2 and ".png" in wrong.output
+    for extra in (["--phrases", "auto"], ["--no-rules"], ["--top-p", "0.9"]):
+        misused = runner.invoke(main, ["judge", str(folder), *extra])
+        assert misused.exit_code == 2 and "only with --model" in misused.output, extra
 
 
 def test_cli_generates_then_judges(bach_cache: Path, tiny_model: Path, tmp_path: Path) -> None:
@@ -266,6 +269,17 @@ def test_cli_generates_then_judges(bach_cache: Path, tiny_model: Path, tmp_path:
     # an untrained model's noise is told from Bach at once
     auc_line = next(line for line in result.output.splitlines() if "AUC" in line)
     assert float(auc_line.split("AUC ")[1].split()[0]) > 0.8
+    kept = tmp_path / "phrased"  # a pickup beat, two phrases of 8 quarters, the last bar: 68
+    phrased = CliRunner().invoke(
+        main,
+        ["judge", "--model", str(tiny_model), "-n", "4", "--phrases", "8,8", "--json",
+         "--keep", str(kept)],
+    )  # fmt: skip
+    assert phrased.exit_code == 0, phrased.output
+    assert json.loads(phrased.stdout)["pieces"]["judged"] == 4
+    assert [len(Chorale.read(path)) for path in sorted(kept.glob("*.csv"))] == [68] * 4
+    bad = CliRunner().invoke(main, ["judge", "--model", str(tiny_model), "--phrases", "eight"])
+    assert bad.exit_code == 2 and "'--phrases'" in bad.output
 
 
 # ---------------------------------------------------------------------- the calibration set

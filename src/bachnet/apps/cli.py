@@ -1552,6 +1552,13 @@ def stats(files: tuple[Path, ...], splits: tuple[str, ...], no_keys: bool, as_js
     show_default=True,
     help="With --model: 16th-note steps per piece (192 = 12 bars, Bach's median length).",
 )
+@click.option(
+    "--phrases",
+    default=None,
+    metavar="8,8,12,8|auto",
+    help="With --model: compose in phrases ending on fermatas over cadences, as generate "
+    "--phrases does ('auto': Bach's phrase lengths until they cover --steps).",
+)
 @_sampler_options
 @_rules_options
 @click.option("--seed", type=int, default=0, show_default=True, help="Seeds generation and judge.")
@@ -1577,6 +1584,7 @@ def judge_command(
     bars: int,
     num_samples: int,
     steps: int,
+    phrases: str | None,
     sampler: str,
     temperature: float | None,
     top_k: int | None,
@@ -1596,7 +1604,8 @@ def judge_command(
     Needs scikit-learn: pip install "bachnet[judge]".
 
     Examples: bachnet judge my_chorales/ --bars 4 -o verdict.png;
-    bachnet judge --model jsb-beat -n 256 --json
+    bachnet judge --model jsb-beat -n 256 --json; bachnet judge --model jsb-keys --phrases auto
+    --bars 8
     """
     from bachnet.judge import judge as run_judge
 
@@ -1607,6 +1616,15 @@ def judge_command(
             )
     if bool(paths) == (model is not None):
         raise click.UsageError("give either PATHS to judge or --model to generate and judge")
+    composing = {
+        "--phrases": phrases is not None,
+        "--keep": keep is not None,
+        "--rules/--no-rules/--strict": rules != "default",
+        "the sampler options": (sampler, temperature, top_k, top_p) != ("top_p", None, None, None),
+    }
+    if model is None and any(composing.values()):
+        given = ", ".join(name for name, on in composing.items() if on)
+        raise click.UsageError(f"{given}: only with --model (they shape the pieces it composes)")
     if model is None:
         pieces: list[Chorale] = []
         for path in paths:
@@ -1619,7 +1637,7 @@ def judge_command(
         spec = _sampler_spec(sampler, temperature, top_k, top_p)
         from bachnet.generation.config import GenerationConfig  # loads Keras
 
-        config = GenerationConfig(steps=steps, sampler=spec, rules=rules)
+        config = GenerationConfig(steps=steps, sampler=spec, rules=rules, phrases=_phrases(phrases))
         pieces = []
         with click.progressbar(
             length=num_samples, label=f"generating {num_samples} pieces", file=sys.stderr

@@ -338,11 +338,11 @@ def test_cadences_under_the_melody_fermatas(net: BachNet) -> None:
     key = melody_key(line)
     assert key == Key(0)
     checked = 0
-    for seed in range(4):
+    for seed in range(3):
         plan = melody_cadences(line, fermatas, key, seed=seed)
         for piece in (
-            harmonize(net, tune, seed=seed),  # an untrained model: the masks do it all
-            net.fill(tune, tune.mask(voices="ATB"), seed=seed),
+            harmonize(net, tune, seed=seed, candidates=2),  # untrained: the masks do it all
+            net.fill(tune, tune.mask(voices="ATB"), seed=seed, candidates=2),
             harmonize(net, tune, seed=seed, method="gibbs"),  # the filler: pitch classes
             net.fill(tune, tune.mask(voices="ATB"), seed=seed, method="gibbs"),
         ):
@@ -360,7 +360,7 @@ def test_cadences_under_the_melody_fermatas(net: BachNet) -> None:
                     found = cadence_at(piece.chords, fermata, key)
                     assert (found.kind, found.relation) == cadence
                     checked += 1
-    assert checked >= 16  # the last cadence at least, every time
+    assert checked >= 12  # the last cadence at least, every time
 
 
 def test_fermatas_placed_by_bar_and_beat(net: BachNet, saved: Path, tmp_path: Path) -> None:
@@ -372,9 +372,9 @@ def test_fermatas_placed_by_bar_and_beat(net: BachNet, saved: Path, tmp_path: Pa
     pitches = [p for p, q in notes for _ in range(int(4 * q))]
     tune = write_part(tmp_path / "tune.mid", notes)
     assert read_melody(tune).tolist() == pitches
-    piece = harmonize(net, pitches, fermatas="2.1, 3.3", seed=0)  # the notes on those beats
+    piece = harmonize(net, pitches, fermatas="2.1, 3.3", seed=0, method="sample")
     assert piece.fermatas == (12, 40)  # B (steps 12-19, held over the bar line), G (40-47)
-    assert net.harmonize(pitches, seed=0).fermatas == ()
+    assert net.harmonize(pitches, seed=0, method="sample").fermatas == ()
     with pytest.raises(InputError, match="ends before"):
         harmonize(net, pitches, fermatas="9.1")
     with pytest.raises(InputError, match=r"bar\.beat"):
@@ -412,7 +412,9 @@ def test_parallels_into_a_cadence_are_drawn_again_with_the_bass_known(
         return count
 
     def draw() -> list[Chorale]:  # strict rules: parallels banned where the rules can see them
-        return [harmonize(net, tune, seed=seed, rules="strict") for seed in range(12)]
+        return [
+            harmonize(net, tune, seed=seed, rules="strict", method="sample") for seed in range(12)
+        ]
 
     assert with_the_bass(draw()) == 0
     monkeypatch.setattr(module, "_redraw_parallels", lambda model, a, piece, *rest: piece)

@@ -111,7 +111,8 @@ def docs_blocks(session: nox.Session) -> None:
 
 @nox.session
 def slow(session: nox.Session) -> None:
-    """The tests marked ``slow`` (headless Chromium), which the default run deselects."""
+    """The tests marked ``slow`` (headless Chromium, whole training runs), which the default
+    run deselects."""
     install(session, "-e", ".[test]")
     session.run("python", "-m", "pytest", "-q", "-m", "slow", *session.posargs, env=TF_QUIET)
 

@@ -64,6 +64,7 @@ def _result(process: subprocess.Popen[str]) -> dict[str, object]:
     return result
 
 
+@pytest.mark.slow  # a whole training run or process: CI's nox -s slow
 def test_two_devices_follow_the_single_device_loss_curve() -> None:
     # both runs at once: on a machine with two cores the test takes one run's time
     first, second = _start(0), _start(2)

@@ -147,6 +147,7 @@ def test_train_on_csv(trained: tuple[Path, str]) -> None:
     assert len(sample) % 16 == 0  # the final chord fills its bar
 
 
+@pytest.mark.slow  # a whole training run or process: CI's nox -s slow
 def test_evaluate_model(
     started: dict[str, Script], trained: tuple[Path, str], csv_folder: Path
 ) -> None:
@@ -165,6 +166,7 @@ def test_evaluate_model(
     )
 
 
+@pytest.mark.slow  # a whole training run or process: CI's nox -s slow
 def test_generate_with_samplers(started: dict[str, Script], workspace: Path) -> None:
     stdout = started["samplers"].result()
     target = workspace / "samplers"

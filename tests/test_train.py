@@ -287,6 +287,7 @@ def epochs_done(state_file: Path) -> int:
     return int(json.loads(state_file.read_text(encoding="utf-8"))["epoch"])
 
 
+@pytest.mark.slow  # a whole training run or process: CI's nox -s slow
 def test_cli_train_survives_kill_9_and_resumes(tmp_path: Path, filled_cache: Path) -> None:
     run = tmp_path / "run"
     log = tmp_path / "train.log"
@@ -513,6 +514,7 @@ def test_teachers_must_match_the_configuration(few: tuple[list[Chorale], list[Ch
         small_net().fit(train, config=TrainConfig(teachers=("a",)), verbose=0, teachers=[other])
 
 
+@pytest.mark.slow  # a whole training run or process: CI's nox -s slow
 def test_cli_fine_tunes_from_a_trained_model(tmp_path: Path, tiny_chorales: list[Chorale]) -> None:
     data = tmp_path / "hymns"
     for index, piece in enumerate(tiny_chorales * 4):

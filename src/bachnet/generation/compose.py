@@ -44,6 +44,7 @@ from bachnet.generation.masks import (
     body_mask,
     cadence_constraint,
     constraint_mask,
+    narrow,
     opening_mask,
     sound_first_mask,
 )
@@ -363,9 +364,9 @@ def generate(
         }
         for index, home in enumerate(homes):
             opening_scale, closing_scale = scales[home]
-            _narrow(mask[index], 0, opening_scale)
+            narrow(mask[index], 0, opening_scale)
             if closing < body:
-                _narrow(mask[index], VOICES_PER_STEP * closing, closing_scale)
+                narrow(mask[index], VOICES_PER_STEP * closing, closing_scale)
     sampler = get_sampler(config.sampler)
     ruleset = config.rules_for(model)
     ids = decode(model, np.tile(start, (rows, 1)), new, sampler, ruleset, seed=seed, allowed=mask)
@@ -563,8 +564,8 @@ def _phrased(
             approach = fermata - APPROACH_STEPS
             begin = max(done, approach - LEAD_IN)
             scale = scale_rows(local, model.vocab, approach - begin)
-            _narrow(mask[row], VOICES_PER_STEP * (begin - done), scale)
-            _narrow(mask[row], VOICES_PER_STEP * (approach - done), rows)
+            narrow(mask[row], VOICES_PER_STEP * (begin - done), scale)
+            narrow(mask[row], VOICES_PER_STEP * (approach - done), rows)
     sampler = get_sampler(config.sampler)
     ruleset = config.rules_for(model)
     skip = len(first) - VOICES_PER_STEP * done
@@ -618,14 +619,6 @@ def _opening_tokens(
         return np.zeros(network.lead_for(pickup, meter), np.int32)
     silence = np.zeros(network.prefix_for(prompt.pickup, prompt.meter), np.int32)
     return np.concatenate([silence, model.vocab.encode(prompt)]).astype(np.int32)
-
-
-def _narrow(mask: npt.NDArray[np.bool_], at: int, rows: npt.NDArray[np.bool_]) -> None:
-    """``mask[at : at + len(rows)] &= rows``, in place, except where that would leave a token
-    nothing to draw (a user's forced token wins)."""
-    part = mask[at : at + len(rows)]
-    both = part & rows[: len(part)]
-    mask[at : at + len(rows)] = np.where(both.any(axis=-1, keepdims=True), both, part)
 
 
 def _into_key(prompt: Chorale, wanted: Key, ranges: VoiceRanges) -> Chorale:

@@ -56,7 +56,7 @@ from bachnet.generation.config import (
 )
 from bachnet.generation.decoder import VOICES_PER_STEP, beam_step_for, decode
 from bachnet.generation.gibbs import draw_gibbs
-from bachnet.generation.masks import fill_mask, soprano_mask
+from bachnet.generation.masks import fill_mask, narrow, soprano_mask
 from bachnet.generation.rules import Rule
 from bachnet.generation.samplers import get as get_sampler
 from bachnet.model.protocol import LanguageModel
@@ -621,10 +621,7 @@ def cadences_at_fermatas(
     suspension or a passing note); so is any token these rows would leave nothing to draw."""
     steps = []
     for step, rows in _cadence_chords(melody, fermatas, vocab, ranges, seed):
-        block = allowed[VOICES_PER_STEP * step : VOICES_PER_STEP * (step + 1)]
-        both = block & rows
-        keep = both.any(axis=1)
-        block[keep] = both[keep]
+        narrow(allowed, VOICES_PER_STEP * step, rows)
         steps.append(step)
     return sorted(set(steps))
 

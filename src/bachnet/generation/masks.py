@@ -35,6 +35,7 @@ __all__ = [
     "cadence_constraint",
     "constraint_mask",
     "fill_mask",
+    "narrow",
     "opening_mask",
     "soprano_mask",
     "sound_first_mask",
@@ -245,3 +246,11 @@ def cadence_constraint(
         allowed[row, :start] = one_hot[ids[row, low:begin]]
         allowed[row, start : start + cadence_tokens] = masks[row]
     return allowed
+
+
+def narrow(mask: npt.NDArray[np.bool_], at: int, rows: npt.NDArray[np.bool_]) -> None:
+    """``mask[at : at + len(rows)] &= rows``, in place, except where that would leave a token
+    nothing to draw (a user's forced token wins)."""
+    part = mask[at : at + len(rows)]
+    both = part & rows[: len(part)]
+    mask[at : at + len(rows)] = np.where(both.any(axis=-1, keepdims=True), both, part)

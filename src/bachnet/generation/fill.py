@@ -39,11 +39,10 @@ from bachnet.errors import InputError, InputTypeError
 from bachnet.generation.config import HARMONIZE_SETTINGS, GenerationConfig, choose_method
 from bachnet.generation.gibbs import draw_gibbs
 from bachnet.generation.harmonize import (
-    cadence_classes,
     check_line_length,
     draw_constrained,
     draw_harmonisation,
-    frame_classes,
+    harmony_classes,
 )
 from bachnet.generation.masks import fill_mask
 from bachnet.model.protocol import LanguageModel
@@ -158,8 +157,7 @@ def fill(
         classes = None
         if harmonising:
             ranges = config.ranges_for(model)
-            classes = frame_classes(melody)
-            cadence_classes(classes, melody, piece.fermatas, model.vocab, ranges, seed)
+            classes = harmony_classes(melody, piece.fermatas, model.vocab, ranges, seed)
         pieces = draw_gibbs(
             model,
             piece.chords,

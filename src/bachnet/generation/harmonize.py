@@ -91,6 +91,7 @@ __all__ = [
     "frame_classes",
     "frame_in_key",
     "harmonize",
+    "harmony_classes",
     "melody_key",
     "read_melody",
     "score",
@@ -381,8 +382,7 @@ def harmonize(
         classes = None
         if bass is None:  # where the melody rests, all rest (as with the other methods)
             write &= (lines[0] > 0)[:, None]
-            classes = frame_classes(lines[0])
-            cadence_classes(classes, lines[0], kept, model.vocab, ranges, seed)
+            classes = harmony_classes(lines[0], kept, model.vocab, ranges, seed)
         pieces = draw_gibbs(
             model,
             chords,
@@ -643,6 +643,22 @@ def cadence_classes(
             both = classes[step, voice] & chord
             if both.any():
                 classes[step, voice] = both
+
+
+def harmony_classes(
+    melody: npt.NDArray[np.int16],
+    fermatas: Sequence[int],
+    vocab: Vocabulary,
+    ranges: VoiceRanges,
+    seed: int | None = None,
+) -> npt.NDArray[np.bool_]:
+    """What the whole-texture filler may write under a whole melody: `frame_classes` (the
+    tonic chord under its first and last notes) narrowed by `cadence_classes` (a cadence
+    under each fermata), ``(steps, 4, 12)``. The one place `harmonize` and
+    `bachnet.generation.fill.fill` get them for ``method="gibbs"``."""
+    classes = frame_classes(melody)
+    cadence_classes(classes, melody, fermatas, vocab, ranges, seed)
+    return classes
 
 
 def frame_classes(melody: npt.NDArray[np.int16]) -> npt.NDArray[np.bool_]:

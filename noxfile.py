@@ -114,7 +114,11 @@ def slow(session: nox.Session) -> None:
     """The tests marked ``slow`` (headless Chromium, whole training runs), which the default
     run deselects."""
     install(session, "-e", ".[test]")
-    session.run("python", "-m", "pytest", "-q", "-m", "slow", *session.posargs, env=TF_QUIET)
+    # one at a time (-n 0): a training run killed and resumed, two devices against one, a
+    # browser and a server each want the machine to themselves
+    session.run(
+        "python", "-m", "pytest", "-q", "-n", "0", "-m", "slow", *session.posargs, env=TF_QUIET
+    )
 
 
 def docker_usable() -> bool:

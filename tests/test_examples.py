@@ -90,26 +90,38 @@ def trained(csv_folder: Path, workspace: Path) -> tuple[Path, str]:
     return out, Script(EXAMPLES / "train_on_csv.py", *args, cwd=workspace).result()
 
 
+SCRIPT_TESTS = {
+    "evaluate": "test_evaluate_model",
+    "samplers": "test_generate_with_samplers",
+    "plugin": "test_sampler_plugin",
+    "excerpt": "test_docs_excerpt_script",
+}
+"""Which test reads each script's result: a script whose test is not selected (``-m 'not
+slow'``) is not started."""
+
+
 @pytest.fixture(scope="module")
 def started(
-    trained: tuple[Path, str], csv_folder: Path, workspace: Path
+    request: pytest.FixtureRequest, trained: tuple[Path, str], csv_folder: Path, workspace: Path
 ) -> Iterator[dict[str, Script]]:
-    """The scripts that load the tiny model, started at once so that they run side by side."""
+    """The scripts that load the tiny model and whose tests run, started at once so that they
+    run side by side."""
+    selected = {item.name for item in request.session.items if item.path == Path(__file__)}
     model = trained[0] / "model"
     common = ("--model", model, "--steps", STEPS)
-    scripts = {
-        "evaluate": Script(
+    starts = {
+        "evaluate": lambda: Script(
             EXAMPLES / "evaluate_model.py",
             *("--model", model, "--data", csv_folder, "--split", "test", "--json"),
             cwd=workspace,
         ),
-        "samplers": Script(
+        "samplers": lambda: Script(
             EXAMPLES / "generate_with_samplers.py",
             *common,
             *("--out", workspace / "samplers", "--format", "csv"),
             cwd=workspace,
         ),
-        "plugin": Script(
+        "plugin": lambda: Script(
             EXAMPLES / "sampler_plugin.py",
             *common,
             *("--out", workspace / "plugin", "--p", "0.05"),
@@ -117,11 +129,12 @@ def started(
         ),
     }
     if importlib.util.find_spec("matplotlib") is not None:
-        scripts["excerpt"] = Script(
+        starts["excerpt"] = lambda: Script(
             EXCERPT_SCRIPT,
             *("--model", model, "--out", workspace / "excerpt", "--steps", "16", "--seed", "3"),
             cwd=workspace,
         )
+    scripts = {name: start() for name, start in starts.items() if SCRIPT_TESTS[name] in selected}
     yield scripts
     for script in scripts.values():  # a failed test must not leave a process behind
         if script.process.poll() is None:

@@ -143,16 +143,14 @@ def test_a_planted_difference_is_found(jsb_dataset: Dataset, plant: str) -> None
 def test_the_judge_is_deterministic_and_scores_every_piece(jsb_dataset: Dataset) -> None:
     bach = list(jsb_dataset.split("test"))[:40]
     candidate = _shifted(list(jsb_dataset.split("valid"))[:30], 1)  # a semitone up: subtle
-    runs = [
-        classifier_test(feature_matrix(bach), feature_matrix(candidate), seed=3, rounds=100)
-        for _ in range(2)
-    ]
+    features = feature_matrix(bach), feature_matrix(candidate)
+    runs = [classifier_test(*features, seed=3, rounds=100) for _ in range(2)]
     assert runs[0].auc == runs[1].auc
     assert runs[0].interval == runs[1].interval
     assert (runs[0].scores == runs[1].scores).all()
     assert runs[0].piece_scores.shape == (30,)
     assert runs[0].bach_piece_scores.shape == (40,)
-    other = classifier_test(feature_matrix(bach), feature_matrix(candidate), seed=4, rounds=100)
+    other = classifier_test(*features, seed=4, rounds=100)
     assert other.auc != runs[0].auc
 
 

@@ -57,7 +57,7 @@ def test_step_equals_the_full_model_in_every_metre() -> None:
     net = net_of("meter_lstm")
     step = step_fn(net)
     for meter in ("4/4", "3/4", "3/2"):
-        piece = barred(meter, 3, seed=1, pickup=4)
+        piece = barred(meter, 1, seed=1, pickup=4)  # the lead, a pickup and a bar line
         lead = net.network.lead_for(piece.pickup, meter)
         ids = np.concatenate([np.zeros(lead, np.int32), net.vocab.encode(piece)])
         states = net.network.initial_state(1, meter)

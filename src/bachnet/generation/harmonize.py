@@ -638,11 +638,10 @@ def cadence_classes(
     the pitch classes each cell may take, narrowed in place for the written voices."""
     pitches = vocab.pitch_of(np.arange(1, vocab.size)) % 12
     for step, rows in _cadence_chords(melody, fermatas, vocab, ranges, seed):
-        for voice in range(1, len(VOICES)):
-            chord = np.isin(np.arange(12), np.unique(pitches[rows[voice, 1:]]))
-            both = classes[step, voice] & chord
-            if both.any():
-                classes[step, voice] = both
+        chords = np.array(
+            [np.isin(np.arange(12), pitches[rows[voice, 1:]]) for voice in range(1, len(VOICES))]
+        )
+        narrow(classes[step], 1, chords)  # the alto, tenor and bass; a class left if none fits
 
 
 def harmony_classes(

@@ -19,7 +19,8 @@ split the pieces come from).
 Run:
     python benchmarks/fill.py                                  # all tasks, 77 pieces, rerank x8
     python benchmarks/fill.py --tasks F1 F4 --pieces 20 --method sample --judge
-    python benchmarks/fill.py --method gibbs --gibbs-steps 8 --judge   # the filler
+    python benchmarks/fill.py --method gibbs --judge           # the filler, its default steps
+    python benchmarks/fill.py --method gibbs --gibbs-steps 8 --tasks F2 --judge
 """
 
 from __future__ import annotations
@@ -157,7 +158,12 @@ def main() -> None:
     parser.add_argument("--pieces", type=int, default=77)
     parser.add_argument("--method", default="rerank", choices=["sample", "rerank", "beam", "gibbs"])
     parser.add_argument("--candidates", type=int, default=8)
-    parser.add_argument("--gibbs-steps", type=int, default=8, help="steps for --method gibbs")
+    parser.add_argument(
+        "--gibbs-steps",
+        type=int,
+        default=None,
+        help="steps for --method gibbs (default: the library's, 24 for whole voices, else 8)",
+    )
     parser.add_argument("--filler", default=None, help="filler preset or folder (gibbs)")
     parser.add_argument("--judge", action="store_true", help="also judge the filled pieces")
     args = parser.parse_args()

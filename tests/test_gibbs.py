@@ -12,8 +12,9 @@ import pytest
 
 from bachnet import BachNet, Chorale, ModelConfig
 from bachnet.errors import InputError, ModelFileError
+from bachnet.generation import gibbs
 from bachnet.generation.fill import fill
-from bachnet.generation.gibbs import GibbsSchedule, gibbs_fill
+from bachnet.generation.gibbs import GibbsSchedule, gibbs_fill, steps_for
 from bachnet.generation.harmonize import harmonize
 from bachnet.model.filler import Filler, FillerConfig, bar_positions, pitches_to_ids
 from bachnet.model.pretrained import get_preset
@@ -71,6 +72,37 @@ def test_gibbs_is_seeded_and_batches_its_versions(
     versions = net.fill(piece, mask, seed=3, num_samples=3, **options)
     assert isinstance(versions, list) and len(versions) == 3
     assert len({v.chords.tobytes() for v in versions}) > 1  # an untrained filler: near uniform
+
+
+def test_gibbs_steps_by_default_follow_what_is_written() -> None:
+    write = np.zeros((200, 4), bool)
+    assert steps_for(write) == gibbs.GAP_STEPS  # nothing written
+    write[40:104, 0] = True  # the soprano over exactly four bars
+    assert steps_for(write) == gibbs.GAP_STEPS
+    write[104, 0] = True  # one step more
+    assert steps_for(write) == gibbs.WHOLE_VOICE_STEPS
+    scattered = np.random.default_rng(0).random((200, 4)) < 0.5  # F5: half of all notes
+    assert steps_for(scattered) == gibbs.GAP_STEPS
+    assert gibbs.GAP_STEPS < gibbs.WHOLE_VOICE_STEPS
+
+
+def test_fill_takes_its_gibbs_steps_from_the_mask_unless_given(
+    net: BachNet, piece: Chorale, filler_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    taken: list[int] = []
+    real = gibbs.gibbs_fill
+
+    def spy(*args: Any, steps: int, **kwargs: Any) -> Any:
+        taken.append(steps)
+        return real(*args, steps=steps, **kwargs)
+
+    monkeypatch.setattr(gibbs, "gibbs_fill", spy)
+    monkeypatch.setattr(gibbs, "WHOLE_VOICE_BARS", 2)  # the 48-step piece: three bars
+    options: dict[str, Any] = {"method": "gibbs", "filler": str(filler_folder), "seed": 0}
+    net.fill(piece, piece.mask(voices="AT"), **options)  # whole voices
+    net.fill(piece, piece.mask(bars="2"), **options)  # one bar
+    net.fill(piece, piece.mask(voices="AT"), gibbs_steps=3, **options)  # asked for
+    assert taken == [gibbs.WHOLE_VOICE_STEPS, gibbs.GAP_STEPS, 3]
 
 
 def test_gibbs_without_ranges_draws_from_the_whole_compass(

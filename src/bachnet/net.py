@@ -386,7 +386,7 @@ class BachNet:
         method: Method = "rerank",
         voice_ranges: RangesSpec | bool = True,
         filler: str | None = None,
-        gibbs_steps: int = 8,
+        gibbs_steps: int | None = None,
         config: GenerationConfig | None = None,
     ) -> Chorale: ...
 
@@ -405,7 +405,7 @@ class BachNet:
         method: Method = "rerank",
         voice_ranges: RangesSpec | bool = True,
         filler: str | None = None,
-        gibbs_steps: int = 8,
+        gibbs_steps: int | None = None,
         config: GenerationConfig | None = None,
     ) -> Chorale | list[Chorale]: ...
 
@@ -423,7 +423,7 @@ class BachNet:
         method: Method = "rerank",
         voice_ranges: RangesSpec | bool = True,
         filler: str | None = None,
-        gibbs_steps: int = 8,
+        gibbs_steps: int | None = None,
         config: GenerationConfig | None = None,
     ) -> Chorale | list[Chorale]:
         """Write the other voices around a given soprano, bass or both; see
@@ -471,7 +471,7 @@ class BachNet:
         method: Method = "auto",
         voice_ranges: RangesSpec | bool = True,
         filler: str | None = None,
-        gibbs_steps: int = 8,
+        gibbs_steps: int | None = None,
         config: GenerationConfig | None = None,
     ) -> Chorale: ...
 
@@ -489,7 +489,7 @@ class BachNet:
         method: Method = "auto",
         voice_ranges: RangesSpec | bool = True,
         filler: str | None = None,
-        gibbs_steps: int = 8,
+        gibbs_steps: int | None = None,
         config: GenerationConfig | None = None,
     ) -> Chorale | list[Chorale]: ...
 
@@ -506,7 +506,7 @@ class BachNet:
         method: Method = "auto",
         voice_ranges: RangesSpec | bool = True,
         filler: str | None = None,
-        gibbs_steps: int = 8,
+        gibbs_steps: int | None = None,
         config: GenerationConfig | None = None,
     ) -> Chorale | list[Chorale]:
         """Rewrite the notes of ``piece`` where ``mask`` (``(steps, 4)``, True = write) is set,

@@ -1042,9 +1042,9 @@ def _method_options(default: str) -> Callable[[F], F]:
         function = click.option(
             "--gibbs-steps",
             type=click.IntRange(1, 1000),
-            default=8,
-            show_default=True,
-            help="Annealed Gibbs steps for --method gibbs (each one pass of the filler).",
+            default=None,
+            help="Annealed Gibbs steps for --method gibbs (each one pass of the filler; "
+            "default: 24 where a voice is written over more than 4 bars, else 8).",
         )(function)
         function = click.option(
             "--candidates",
@@ -1072,7 +1072,7 @@ def _choice_config(
     rules: Any,
     method: str,
     candidates: int,
-    gibbs_steps: int,
+    gibbs_steps: int | None,
     filler: str | None,
 ) -> Any:
     """The `GenerationConfig` of ``harmonize`` and ``fill`` from their shared options."""
@@ -1343,7 +1343,7 @@ def harmonize(
     model: str | None,
     method: str,
     candidates: int,
-    gibbs_steps: int,
+    gibbs_steps: int | None,
     filler: str | None,
     sampler: str,
     temperature: float | None,
@@ -1430,7 +1430,7 @@ def fill_command(
     model: str | None,
     method: str,
     candidates: int,
-    gibbs_steps: int,
+    gibbs_steps: int | None,
     filler: str | None,
     sampler: str,
     temperature: float | None,

@@ -120,7 +120,9 @@ class GenerationConfig:
         filler: the filler ``method="gibbs"`` uses: a preset name or a folder (``None``: the
             bundled ``jsb-coconet``).
         gibbs_steps: annealed Gibbs steps for ``method="gibbs"`` (each one pass of the
-            filler over the rows it needs).
+            filler over the rows it needs), or ``None``: as many as the cells written need
+            (`bachnet.generation.gibbs.steps_for`: 24 where a voice is written over more
+            than four bars, else 8).
         phrases: a composition's phrase plan: ``None`` (one cadence, at the end), phrase
             lengths in whole quarters (``(8, 8, 12, 8)``; the piece is as long as they make
             it, ``steps`` aside), or ``"auto"`` (lengths drawn from Bach's until they cover
@@ -158,7 +160,7 @@ class GenerationConfig:
     method: Method = DEFAULT_METHOD
     candidates: int = 8
     filler: str | None = None
-    gibbs_steps: int = 8
+    gibbs_steps: int | None = None
     phrases: tuple[float, ...] | str | None = None
     fermatas: str | Sequence[str | float | tuple[int, int]] | None = None
     meter: str = "4/4"
@@ -188,8 +190,10 @@ class GenerationConfig:
             raise InputError(f"method must be one of {', '.join(METHODS)}; got {self.method!r}")
         if not _whole(self.candidates) or self.candidates < 1:
             raise InputError(f"candidates must be >= 1, got {self.candidates}")
-        if not _whole(self.gibbs_steps) or not 1 <= self.gibbs_steps <= 1000:
-            raise InputError(f"gibbs_steps must be 1..1000, got {self.gibbs_steps}")
+        if self.gibbs_steps is not None and (
+            not _whole(self.gibbs_steps) or not 1 <= self.gibbs_steps <= 1000
+        ):
+            raise InputError(f"gibbs_steps must be 1..1000 or None, got {self.gibbs_steps}")
         if self.filler is not None:
             set_(self, "filler", str(self.filler))
         if isinstance(self.phrases, str):

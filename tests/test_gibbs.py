@@ -316,3 +316,41 @@ def test_whole_notes_are_redrawn_beat_by_beat(note_beats: bool) -> None:
         assert alto == [10] * 4 + [12] * 4
     else:
         assert len(set(alto)) == 1 and alto[0] in (10, 12)
+
+
+class _PassingEighth:
+    """A stand-in filler that wants a passing note: class 10 in rows 0-1, 11 in 2-3, 12 after."""
+
+    def logits(
+        self, window: np.ndarray, erased: np.ndarray, positions: np.ndarray, rows: object = None
+    ) -> np.ndarray:
+        out = np.zeros((*window.shape, 47))
+        out[:, :2, :, 10] = out[:, 2:4, :, 11] = out[:, 4:, :, 12] = 20.0
+        return out
+
+
+@pytest.mark.parametrize("eighths", [False, True])
+def test_held_notes_are_redrawn_eighth_by_eighth_when_asked(eighths: bool) -> None:
+    """An alto held over a beat: redrawn beat by beat it keeps one pitch; eighth by eighth it
+    takes the passing note the filler wants on the beat's second eighth."""
+    from bachnet.generation.gibbs import _note_starts, _redraw_notes
+
+    window = np.full((1, 8, 4), 5, np.int32)
+    window[0, :, 1] = 10
+    window[0, 4:, 1] = 12
+    mask = np.zeros((8, 4), bool)
+    mask[:4, 1] = True  # the alto's first beat
+    allowed = np.ones((4, 47), bool)
+    allowed[:, 0] = False
+    positions = np.arange(8)[None] % 16
+    starts = _note_starts(positions[0], beats=True, eighths=eighths)
+    rng = np.random.default_rng(0)
+    for n in range(12):
+        filler: Any = _PassingEighth()
+        _redraw_notes(filler, window, mask, positions, allowed, rng, 1.0, n, np.zeros(4), None,
+                      beats=starts)  # fmt: skip
+    alto = window[0, :4, 1].tolist()
+    if eighths:
+        assert alto == [10, 10, 11, 11]
+    else:
+        assert len(set(alto)) == 1

@@ -17,8 +17,9 @@ that break either are redrawn in the next one besides the random block, spread o
 in one row or neighbouring rows) so that each is drawn against fixed neighbours. Cell by cell,
 a held note's pitch can only change one 16th at a time, so early on (``note_steps``) whole
 notes are redrawn too, each as one choice of pitch with a cost for leaping into and out of it,
-and each beat of a held note on its own (``note_beats``): so a voice can also move on a beat,
-where cell by cell it would hold its note.
+and each beat (``note_beats``) or eighth (``note_eighths``) of a held note on its own: so a
+voice can also move on a beat or pass through a third in eighths, where cell by cell it would
+hold its note.
 
 Examples:
     >>> import keras, numpy as np
@@ -69,6 +70,11 @@ NOTE_STEPS = 4
 NOTE_BEATS = True
 """Whether `draw_gibbs`' note-level passes redraw each beat of a held note as a note of its
 own (`gibbs_fill`'s ``note_beats``)."""
+
+NOTE_EIGHTHS = True
+"""Whether `draw_gibbs`' note-level passes redraw each eighth of a held note as a note of its
+own (`gibbs_fill`'s ``note_eighths``): a voice can then pass through a third in eighths, as
+Bach's inner voices do."""
 
 OFFBEAT = 3.0
 """What `draw_gibbs` charges a note that starts on a beat's second or fourth 16th (in
@@ -315,6 +321,23 @@ def _draw(scores: npt.NDArray[np.float64], rng: np.random.Generator) -> npt.NDAr
     return drawn
 
 
+def _note_starts(
+    positions: npt.NDArray[np.int32], beats: bool, eighths: bool
+) -> npt.NDArray[np.bool_] | None:
+    """Where the note-level passes start a note of their own within a held one: ``(rows,)``,
+    True on each beat (``beats``) or each eighth (``eighths``) of the 16th ``positions`` in
+    the bar; ``None`` for neither (a held note is redrawn whole).
+
+    Examples:
+        >>> _note_starts(np.arange(8), True, False).astype(int).tolist()
+        [1, 0, 0, 0, 1, 0, 0, 0]
+        >>> _note_starts(np.arange(8), False, True).astype(int).tolist()
+        [1, 0, 1, 0, 1, 0, 1, 0]
+    """
+    unit = 2 if eighths else 4 if beats else 0  # 16ths per unit
+    return None if not unit else np.asarray(positions) % unit == 0
+
+
 def _redraw_notes(
     filler: Filler,
     window: npt.NDArray[np.int32],
@@ -402,6 +425,7 @@ def gibbs_fill(
     note_steps: int = 0,
     pitch_classes: npt.ArrayLike | None = None,
     note_beats: bool = False,
+    note_eighths: bool = False,
 ) -> npt.NDArray[np.int32]:
     """Draw the written cells of a piece; keep all others exactly.
 
@@ -433,6 +457,10 @@ def gibbs_fill(
         note_beats: the note-level passes redraw each beat of a held note as a note of its
             own (the beats of `bachnet.model.filler.bar_positions`), so that a voice can move
             on a beat where the cell-wise draws would hold it.
+        note_eighths: the note-level passes redraw each eighth of a held note as a note of
+            its own (implies ``note_beats``), so that a voice can also move on a beat's second
+            eighth, as in a passing note (cell by cell, a new pitch on the beat's third 16th
+            alone starts a note on its fourth, which ``offbeat`` charges).
 
     Returns:
         ``(num_samples, steps, 4)`` MIDI pitches.
@@ -479,7 +507,7 @@ def gibbs_fill(
         cell_ok &= allowed[None]
         cell_ok[~cell_ok.any(axis=2)] = True  # nothing in range there: the cell is free
     leap_costs = np.zeros(4) if leaps is None else np.asarray(leaps, np.float64).reshape(4)
-    beats = positions[0] % 4 == 0 if note_beats else None
+    beats = _note_starts(positions[0], note_beats, note_eighths)
     rng = np.random.default_rng(seed)
     cells = np.argwhere(mask)  # (cells, 2): row, voice
     wanted = (int(cells[:, 0].min()), int(cells[:, 0].max()) + 1)  # the rows ever redrawn
@@ -572,5 +600,6 @@ def draw_gibbs(
         note_steps=NOTE_STEPS,
         pitch_classes=pitch_classes,
         note_beats=NOTE_BEATS,
+        note_eighths=NOTE_EIGHTHS,
     )
     return [Chorale(piece, name=name) for piece in drawn]

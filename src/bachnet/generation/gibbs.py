@@ -83,9 +83,9 @@ there (0.1 % and 0.8 % of his notes)."""
 
 
 GAP_STEPS = 8
-"""`steps_for` a gap: within four bars of every voice a step is one pass of the filler over
-the rows the gap sees, and more steps bring back no more of Bach's notes (F1, two bars: 24.4
-% at 8 steps, 24.5 % at 24, 2.4 times the time; `benchmarks/fill.py`)."""
+"""`steps_for` a gap of up to `WHOLE_VOICE_BARS` in any voice (or notes scattered): more steps
+bring back no more of Bach's notes there (F1, two bars in every voice: 24.4 % at 8 steps,
+24.5 % at 24, at 2.4 times the time; `benchmarks/fill.py`)."""
 
 WHOLE_VOICE_STEPS = 24
 """`steps_for` whole voices: where a voice is written over more than `WHOLE_VOICE_BARS`, the
@@ -572,8 +572,8 @@ def draw_gibbs(
 ) -> list[Chorale]:
     """``method="gibbs"``: draw the written cells with ``config.filler``
     (`bachnet.generation.gibbs.gibbs_fill`, ``config.gibbs_steps`` steps, or `steps_for`
-    ``write`` when that is ``None``), inside the voice
-    ranges the config gives for ``model`` unless ``voice_ranges=False``. A parallel-fifth or
+    ``write`` when that is ``None``), inside the voice ranges the config gives for ``model``
+    unless ``voice_ranges=False``. A parallel-fifth or
     parallel-octave rule among ``config.rules`` (the default rules have both) bars that
     motion, whatever its weight: a filler's draws, each against neighbours that may move in
     the same step, keep 2-5 parallels per 100 chord changes under the default rules' soft

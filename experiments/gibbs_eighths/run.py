@@ -4,6 +4,7 @@
     python experiments/gibbs_eighths/run.py F3 --judge                      # the library's
     python experiments/gibbs_eighths/run.py F3 --leaps 2,1,1,0.5 --judge
     python experiments/gibbs_eighths/run.py F2 --note-steps 12 --judge
+    python experiments/gibbs_eighths/run.py F2 --t-min 0.75 --judge
 
 Fills one [fill] task of `benchmarks/fill.py` on JSB's 77 test chorales with
 ``method="gibbs"`` and the library's Gibbs steps (``--steps`` to change them), as the benchmark
@@ -12,12 +13,14 @@ does (the same masks and seeds, so the same pieces), then prints the benchmark's
 beat's third 16th beside Bach's, and with ``--judge`` the judge's report against JSB valid.
 ``--units`` sets what the note-level passes redraw as one note (``eighths``: the library's
 default, `bachnet.generation.gibbs.NOTE_EIGHTHS`; ``beats``: before it); ``--leaps`` and
-``--note-steps`` set `LEAPS` and `NOTE_STEPS` for the run. ``--keep FILE`` pickles the pieces.
+``--note-steps`` set `LEAPS` and `NOTE_STEPS` for the run, ``--t-min`` the annealing's final
+temperature (`GibbsSchedule.t_min`, 0.5). ``--keep FILE`` pickles the pieces.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import pickle
 import sys
@@ -61,6 +64,7 @@ def main() -> None:
     parser.add_argument("--units", choices=["eighths", "beats"], default="eighths")
     parser.add_argument("--leaps", default=None, help="S,A,T,B leap costs")
     parser.add_argument("--note-steps", type=int, default=None)
+    parser.add_argument("--t-min", type=float, default=None, help="final temperature")
     parser.add_argument("--pieces", type=int, default=77)
     parser.add_argument("--keep", default=None, help="pickle the filled pieces here")
     parser.add_argument("--judge", action="store_true")
@@ -76,6 +80,14 @@ def main() -> None:
         gibbs.LEAPS = tuple(float(x) for x in args.leaps.split(","))
     if args.note_steps is not None:
         gibbs.NOTE_STEPS = args.note_steps
+    if args.t_min is not None:
+        t_min = args.t_min
+
+        @dataclasses.dataclass(frozen=True)
+        class Cooler(gibbs.GibbsSchedule):
+            t_min: float = t_min
+
+        gibbs.GibbsSchedule = Cooler  # type: ignore[misc]
     net = BachNet.from_pretrained()
     pieces = list(Dataset.jsb(progress=False).split("test"))[: args.pieces]
     kept, filled, masks, seconds = [], [], [], []

@@ -296,7 +296,7 @@ class _TwoBeats:
 def test_whole_notes_are_redrawn_beat_by_beat(note_beats: bool) -> None:
     """A held alto over two beats: redrawn whole, it keeps one pitch (the filler wants two);
     redrawn beat by beat, each beat takes its own."""
-    from bachnet.generation.gibbs import _redraw_notes
+    from bachnet.generation.gibbs import _note_starts, _redraw_notes
 
     window = np.full((1, 8, 4), 5, np.int32)
     window[0, :, 1] = 11  # the alto holds one note over both beats
@@ -305,7 +305,7 @@ def test_whole_notes_are_redrawn_beat_by_beat(note_beats: bool) -> None:
     allowed = np.ones((4, 47), bool)
     allowed[:, 0] = False
     positions = np.arange(8)[None] % 16
-    beats = positions[0] % 4 == 0 if note_beats else None
+    beats = _note_starts(positions[0], beats=note_beats, eighths=False)
     rng = np.random.default_rng(0)
     for n in range(12):
         filler: Any = _TwoBeats()

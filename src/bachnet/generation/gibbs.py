@@ -54,6 +54,7 @@ from bachnet.model.filler import (
 )
 from bachnet.model.protocol import LanguageModel
 from bachnet.music.chorale import Chorale
+from bachnet.music.grid import runs
 from bachnet.music.metrics import PAIRS, parallel_motion
 
 __all__ = ["GibbsSchedule", "draw_gibbs", "gibbs_fill", "load_filler", "steps_for"]
@@ -112,12 +113,10 @@ def steps_for(write: npt.ArrayLike) -> int:
         >>> steps_for(write)
         24
     """
-    cells = np.asarray(write, bool)
-    longest = 0
-    for voice in cells.T:
-        edges = np.flatnonzero(np.diff(np.concatenate(([0], voice.astype(np.int8), [0]))))
-        if len(edges):
-            longest = max(longest, int((edges[1::2] - edges[::2]).max()))
+    cells = np.asarray(write, bool).astype(np.int8)
+    longest = max(
+        (length for voice in cells.T for written, _, length in runs(voice) if written), default=0
+    )
     return WHOLE_VOICE_STEPS if longest > WHOLE_VOICE_BARS * BAR else GAP_STEPS
 
 

@@ -354,3 +354,110 @@ def test_held_notes_are_redrawn_eighth_by_eighth_when_asked(eighths: bool) -> No
         assert alto == [10, 10, 11, 11]
     else:
         assert len(set(alto)) == 1
+
+
+def test_late_note_passes_follow_the_last_steps_at_their_temperature(
+    filler_folder: Path, piece: Chorale, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Note-level passes follow steps 1..note_steps and the last late_note_steps, the late
+    ones at late_temperature."""
+    calls: list[tuple[int, float]] = []
+    real = gibbs._redraw_notes
+
+    def spy(*args: Any, **kwargs: Any) -> None:
+        calls.append((args[7], args[6]))  # n, temperature
+        real(*args, **kwargs)
+
+    monkeypatch.setattr(gibbs, "_redraw_notes", spy)
+    filler = Filler.load(filler_folder)
+    write = np.zeros((len(piece), 4), bool)
+    write[:, 1:3] = True
+    options: dict[str, Any] = {"seed": 0, "steps": 10, "note_steps": 2}
+    gibbs_fill(filler, piece.chords, write, **options)
+    assert [n for n, _ in calls] == [1, 2]
+    calls.clear()
+    out = gibbs_fill(
+        filler, piece.chords, write, late_note_steps=3, late_temperature=0.9, **options
+    )
+    assert [n for n, _ in calls] == [1, 2, 7, 8, 9]
+    assert [t for n, t in calls if n >= 7] == [0.9] * 3
+    assert [t for n, t in calls if n < 7] == [GibbsSchedule(10).at(n)[1] for n in (1, 2)]
+    assert (out[0][~write] == piece.chords[~write]).all()
+
+
+def test_fill_makes_late_note_passes_only_over_whole_voices(
+    net: BachNet, piece: Chorale, filler_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    taken: list[int] = []
+    real = gibbs.gibbs_fill
+
+    def spy(*args: Any, late_note_steps: int, **kwargs: Any) -> Any:
+        taken.append(late_note_steps)
+        assert kwargs["offbeat_fourth"] == gibbs.OFFBEAT_FOURTH < kwargs["offbeat"]
+        return real(*args, late_note_steps=late_note_steps, **kwargs)
+
+    monkeypatch.setattr(gibbs, "gibbs_fill", spy)
+    monkeypatch.setattr(gibbs, "WHOLE_VOICE_BARS", 2)  # the 48-step piece: three bars
+    options: dict[str, Any] = {"method": "gibbs", "filler": str(filler_folder), "seed": 0}
+    net.fill(piece, piece.mask(voices="AT"), gibbs_steps=6, **options)  # whole voices
+    net.fill(piece, piece.mask(bars="2"), **options)  # one bar
+    assert taken == [gibbs.LATE_NOTE_STEPS, 0]
+    assert gibbs.LATE_NOTE_STEPS > 0
+
+
+def test_notes_on_the_fourth_16th_can_cost_less_and_stay() -> None:
+    """With ``fourth`` a note starting on a beat's fourth 16th is charged its own cost, and
+    only notes on the second 16th are marked for a redraw."""
+    from bachnet.generation.gibbs import _offbeat_penalty, _offbeat_starts
+
+    places = np.arange(8) % 4
+    line = np.array([60, 60, 60, 62, 62, 64, 64, 64])  # notes on 16th 4 (row 3), 2 (row 5)
+    pitches = np.stack([line, line - 5, line - 12, line - 24], axis=1)[None].astype(np.int32)
+    both = _offbeat_starts(pitches, places)[0, :, 0]
+    second_only = _offbeat_starts(pitches, places, fourth=False)[0, :, 0]
+    assert np.flatnonzero(both).tolist() == [2, 3, 4, 5]
+    assert np.flatnonzero(second_only).tolist() == [4, 5]
+    cell = np.array([[0, 3, 0]])  # the soprano's 16th 4
+    penalty = _offbeat_penalty(pitches, cell, places, second=3.0, fourth=0.5)[0]
+    assert penalty[pitches_to_ids(60)] == 0.0  # held on: no new note there
+    assert penalty[pitches_to_ids(62)] == 0.5  # a note on the fourth 16th
+    cell = np.array([[0, 5, 0]])  # the soprano's 16th 2
+    penalty = _offbeat_penalty(pitches, cell, places, second=3.0, fourth=0.5)[0]
+    assert penalty[pitches_to_ids(62)] == 0.0 and penalty[pitches_to_ids(64)] == 3.0
+
+
+class _EitherEighth:
+    """A stand-in filler: class 10 in rows 0-1; 10 or 11 alike in rows 2-3; 12 after."""
+
+    def logits(
+        self, window: np.ndarray, erased: np.ndarray, positions: np.ndarray, rows: object = None
+    ) -> np.ndarray:
+        out = np.zeros((*window.shape, 47))
+        out[:, :2, :, 10] = out[:, 2:4, :, 10] = out[:, 2:4, :, 11] = out[:, 4:, :, 12] = 20.0
+        return out
+
+
+def test_the_passing_cost_pays_an_eighth_for_moving_on() -> None:
+    """Where the filler holds 10 or passes to 11 on a beat's second eighth alike, the
+    ``passing`` pay makes the alto move there."""
+    from bachnet.generation.gibbs import _note_starts, _redraw_notes
+
+    def alto(passing: float, seed: int) -> list[int]:
+        window = np.full((1, 8, 4), 5, np.int32)
+        window[0, :, 1] = 10
+        window[0, 4:, 1] = 12
+        mask = np.zeros((8, 4), bool)
+        mask[:4, 1] = True
+        allowed = np.ones((4, 47), bool)
+        allowed[:, 0] = False
+        positions = np.arange(8)[None] % 16
+        starts = _note_starts(positions[0], beats=True, eighths=True)
+        rng = np.random.default_rng(seed)
+        for n in range(12):
+            filler: Any = _EitherEighth()
+            _redraw_notes(filler, window, mask, positions, allowed, rng, 1.0, n, np.zeros(4),
+                          None, beats=starts, passing=passing)  # fmt: skip
+        return [int(x) for x in window[0, :4, 1]]
+
+    assert all(alto(30.0, seed) == [10, 10, 11, 11] for seed in range(8))
+    assert {tuple(alto(0.0, seed)) for seed in range(8)} == {(10, 10, 10, 10), (10, 10, 11, 11)}

@@ -1,0 +1,115 @@
+"""The filler's late note-level passes, notes on a beat's fourth 16th, and passing eighths.
+
+    python experiments/gibbs_texture/run.py F2 --late 0 --fourth none --passing 0 --judge
+    python experiments/gibbs_texture/run.py F2 --late-t step --fourth none --passing 0 --judge
+    python experiments/gibbs_texture/run.py F2 --fourth none --passing 0 --judge
+    python experiments/gibbs_texture/run.py F2 --passing 0 --judge
+    python experiments/gibbs_texture/run.py F2 --judge                       # the library's
+
+Fills one [fill] task of `benchmarks/fill.py` on JSB's 77 test chorales with
+``method="gibbs"`` (the same masks and seeds as the benchmark, so the same pieces) and prints
+the benchmark's row (`task_row`), each written voice's thirds (% of its moves) and its notes
+starting on each 16th of the beat (% of its notes) beside Bach's, and with ``--judge`` the
+judge's report against JSB valid. Three settings of `bachnet.generation.gibbs` can be moved
+from the library's (the defaults here):
+
+- ``--late K`` (`LATE_NOTE_STEPS`, 4): note-level passes after each of the last K steps where
+  whole voices are written, at ``--late-t`` (`LATE_TEMPERATURE`, 1.0; ``step``: the step's);
+- ``--fourth X`` (`OFFBEAT_FOURTH`, 1.5): what a note starting on a beat's fourth 16th costs,
+  not redrawn for it; ``none``: `OFFBEAT` and redrawn, as before;
+- ``--passing P`` (`PASSING`, 1.0): what the note-level passes pay an eighth of its own on a
+  beat's second eighth for moving on.
+
+``--keep FILE`` pickles the pieces.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pickle
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+
+
+def motion(pieces: list[Any], voices: list[int]) -> str:
+    """Each voice's thirds (% of its moves) and notes starting on the beat's 16ths 1-4 (% of
+    its notes), the piece taken to end on a beat."""
+    parts = []
+    for voice in voices:
+        counts = np.zeros(4)
+        thirds = moves = 0
+        for piece in pieces:
+            line = piece.chords[:, voice]
+            place = (np.arange(len(line)) + (-len(line)) % 4) % 4
+            starts = np.r_[True, line[1:] != line[:-1]] & (line > 0)
+            counts += np.bincount(place[starts], minlength=4)
+            leaps = np.abs(np.diff(line[starts].astype(int)))
+            leaps = leaps[leaps > 0]
+            moves += len(leaps)
+            thirds += int(((leaps == 3) | (leaps == 4)).sum())
+        share = " / ".join(f"{100 * c / counts.sum():.1f}" for c in counts)
+        parts.append(f"{'SATB'[voice]} thirds {100 * thirds / moves:.1f} %, onsets {share} %")
+    return "; ".join(parts)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("task", choices=["F1", "F2", "F3", "F4", "F5"])
+    parser.add_argument("--late", type=int, default=None, help="LATE_NOTE_STEPS")
+    parser.add_argument("--late-t", default=None, help="LATE_TEMPERATURE, or 'step'")
+    parser.add_argument("--fourth", default=None, help="OFFBEAT_FOURTH, or 'none'")
+    parser.add_argument("--passing", type=float, default=None, help="PASSING")
+    parser.add_argument("--pieces", type=int, default=77)
+    parser.add_argument("--keep", default=None, help="pickle the filled pieces here")
+    parser.add_argument("--judge", action="store_true")
+    args = parser.parse_args()
+
+    from fill import task_mask, task_row
+
+    from bachnet import BachNet, Dataset
+    from bachnet.generation import gibbs
+
+    if args.late is not None:
+        gibbs.LATE_NOTE_STEPS = args.late
+    if args.late_t is not None:
+        gibbs.LATE_TEMPERATURE = None if args.late_t == "step" else float(args.late_t)
+    if args.fourth is not None:
+        gibbs.OFFBEAT_FOURTH = None if args.fourth == "none" else float(args.fourth)
+    if args.passing is not None:
+        gibbs.PASSING = args.passing
+    net = BachNet.from_pretrained()
+    pieces = list(Dataset.jsb(progress=False).split("test"))[: args.pieces]
+    kept, filled, masks, seconds = [], [], [], []
+    for index, piece in enumerate(pieces):
+        mask = task_mask(args.task, len(piece), seed=index)
+        if mask is None:
+            continue
+        start = time.perf_counter()
+        filled.append(net.fill(piece, mask, seed=index, method="gibbs"))
+        seconds.append(time.perf_counter() - start)
+        kept.append(piece)
+        masks.append(mask)
+    print(task_row(args.task, kept, filled, masks, f"{np.median(seconds):.2f}", False))
+    written = [v for v in range(4) if any(m[:, v].all() for m in masks)] or [0, 1, 2, 3]
+    print("filled:", motion(filled, written))
+    print("Bach:  ", motion(kept, written))
+    if args.keep:
+        with open(args.keep, "wb") as out:
+            pickle.dump(filled, out)
+    if args.judge:
+        from bachnet.judge import judge
+
+        name = f"{args.task} late {gibbs.LATE_NOTE_STEPS} fourth {gibbs.OFFBEAT_FOURTH}"
+        print(judge(filled, against="valid", name=f"{name} passing {gibbs.PASSING}").report())
+
+
+if __name__ == "__main__":
+    main()

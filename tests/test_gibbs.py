@@ -461,3 +461,55 @@ def test_the_passing_cost_pays_an_eighth_for_moving_on() -> None:
 
     assert all(alto(30.0, seed) == [10, 10, 11, 11] for seed in range(8))
     assert {tuple(alto(0.0, seed)) for seed in range(8)} == {(10, 10, 10, 10), (10, 10, 11, 11)}
+
+
+class _EitherThird:
+    """A stand-in filler: E flat 5 or E 5 alike everywhere (radius 4)."""
+
+    config = FillerConfig(filters=4, blocks=1)
+
+    def logits(
+        self, window: np.ndarray, erased: np.ndarray, positions: np.ndarray, rows: object = None
+    ) -> np.ndarray:
+        out = np.zeros((*window.shape, 47))
+        out[..., pitches_to_ids(np.array([75, 76]))] = 20.0
+        return out
+
+
+def test_the_key_bias_weighs_notes_by_their_place_in_the_key() -> None:
+    """In a C major cadence, a soprano beat the filler writes as E flat or E alike: a bias
+    against a major key's minor third leaves only E (the first step, which finds no key yet,
+    aside); without it, both come."""
+    cadence = np.array([[76, 67, 60, 48]] * 8 + [[74, 67, 59, 43]] * 8 + [[72, 64, 55, 48]] * 8)
+    write = np.zeros(cadence.shape, bool)
+    write[4:8, 0] = True
+    filler: Any = _EitherThird()
+    against = np.zeros((2, 12))
+    against[0, 3] = -30.0
+
+    def soprano(bias: np.ndarray | None, seed: int) -> set[int]:
+        drawn = gibbs_fill(filler, cadence, write, steps=8, seed=seed, key_bias=bias)
+        return {int(x) for x in drawn[0, 4:8, 0]}
+
+    assert all(soprano(against, seed) == {76} for seed in range(6))
+    assert set().union(*(soprano(None, seed) for seed in range(6))) == {75, 76}
+
+
+def test_fill_weighs_the_key_only_where_it_writes_the_soprano_over_whole_voices(
+    net: BachNet, piece: Chorale, filler_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    taken: list[object] = []
+    real = gibbs.gibbs_fill
+
+    def spy(*args: Any, key_bias: object, **kwargs: Any) -> Any:
+        taken.append(key_bias)
+        return real(*args, key_bias=key_bias, **kwargs)
+
+    monkeypatch.setattr(gibbs, "gibbs_fill", spy)
+    monkeypatch.setattr(gibbs, "WHOLE_VOICE_BARS", 2)  # the 48-step piece: three bars
+    options: dict[str, Any] = {"method": "gibbs", "filler": str(filler_folder), "seed": 0}
+    net.fill(piece, piece.mask(voices="SAT"), gibbs_steps=3, **options)  # over the bass
+    net.fill(piece, piece.mask(voices="AT"), gibbs_steps=3, **options)  # the soprano given
+    net.fill(piece, piece.mask(bars="2"), gibbs_steps=3, **options)  # one bar
+    assert taken == [gibbs.KEY_BIAS, None, None]
+    assert np.asarray(gibbs.KEY_BIAS).shape == (2, 12)

@@ -20,7 +20,8 @@ notes are redrawn too, each as one choice of pitch with a cost for leaping into 
 and each beat (``note_beats``) or eighth (``note_eighths``) of a held note on its own: so a
 voice can also move on a beat or pass through a third in eighths, where cell by cell it would
 hold its note. Late passes (``late_note_steps``) weigh the notes again against the finished
-texture around them.
+texture around them, and a bias by pitch class (``key_bias``) can weigh each note by its place
+in the key the piece has as it stands.
 
 Examples:
     >>> import keras, numpy as np

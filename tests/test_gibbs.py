@@ -203,6 +203,8 @@ def test_bad_gibbs_input_gets_clear_errors(filler_folder: Path) -> None:
         gibbs_fill(filler, np.full((8, 4), 90), np.eye(8, 4, dtype=bool))
     with pytest.raises(InputError, match="Gibbs steps"):
         GibbsSchedule(steps=0)
+    with pytest.raises(InputError, match=r"key_bias must have shape \(2, 12\)"):
+        gibbs_fill(filler, np.full((8, 4), 60), np.eye(8, 4, dtype=bool), key_bias=np.zeros(12))
     with pytest.raises(InputError, match="kernel must be odd"):
         FillerConfig(kernel=2)
     with pytest.raises(InputError, match="gibbs_steps"):

@@ -122,10 +122,11 @@ KEY_BIAS: npt.ArrayLike | None = (
 )
 """`gibbs_fill`'s ``key_bias`` for `draw_gibbs` where it writes the soprano over whole voices
 (major row, then minor, by pitch class above the tonic): without a given soprano to carry the
-mode, the filler's notes drift to the flat side of the key (over Bach's bass, F3: a major
-key's minor third on 1.3 % of the written 16ths, Bach 0.1; the natural seventh for the
-leading tone in minor). The log ratio of Bach's pitch classes to the filler's, by mode,
-clipped at 2 nats, fitted on JSB valid (`experiments/gibbs_key`); ``None``: nothing."""
+mode, the filler's notes drift to the flat side of the key (over Bach's bass, F3 on JSB
+valid: a major key's minor third on 1.3 % of the written 16ths, Bach 0.1; the natural
+seventh for the leading tone in minor). The log ratio of Bach's pitch classes to the
+filler's, by mode, clipped at 2 nats, fitted on JSB valid (`experiments/gibbs_key`);
+``None``: nothing."""
 
 
 GAP_STEPS = 8
@@ -584,7 +585,8 @@ def gibbs_fill(
         ``(num_samples, steps, 4)`` MIDI pitches.
 
     Raises:
-        InputError: shapes that do not match, pitches the filler does not know.
+        InputError: shapes that do not match, pitches the filler does not know, a
+            ``key_bias`` that is not ``(2, 12)``.
     """
     chords = np.asarray(chords)
     write = np.asarray(write, dtype=bool)
@@ -631,7 +633,9 @@ def gibbs_fill(
     cells = np.argwhere(mask)  # (cells, 2): row, voice
     wanted = (int(cells[:, 0].min()), int(cells[:, 0].max()) + 1)  # the rows ever redrawn
     erased = np.repeat(mask[None], num_samples, axis=0)
-    table = None if key_bias is None else np.asarray(key_bias, np.float64).reshape(2, 12)
+    table = None if key_bias is None else np.asarray(key_bias, np.float64)
+    if table is not None and table.shape != (2, 12):
+        raise InputError(f"key_bias must have shape (2, 12), got {table.shape}")
     bias = None
     for n in range(schedule.steps):
         fraction, temperature = schedule.at(n)

@@ -133,18 +133,18 @@ def task_row(
 
 
 def fill_task(
-    net: Any, task: str, pieces: list[Chorale], **options: Any
+    net: Any, task: str, pieces: list[Chorale], first_seed: int = 0, **options: Any
 ) -> tuple[list[Chorale], list[Chorale], list[npt.NDArray[np.bool_]], str]:
     """Fill ``task``'s mask of each piece long enough for it (``net.fill(piece, mask,
-    seed=index, **options)``): the pieces kept, their fills, the masks and the median seconds
-    a piece, as `task_row` takes them."""
+    seed=first_seed + index, **options)``; the mask's own seed stays ``index``): the pieces
+    kept, their fills, the masks and the median seconds a piece, as `task_row` takes them."""
     kept, filled, masks, seconds = [], [], [], []
     for index, piece in enumerate(pieces):
         mask = task_mask(task, len(piece), seed=index)
         if mask is None:
             continue
         start = time.perf_counter()
-        filled.append(net.fill(piece, mask, seed=index, **options))
+        filled.append(net.fill(piece, mask, seed=first_seed + index, **options))
         seconds.append(time.perf_counter() - start)
         kept.append(piece)
         masks.append(mask)

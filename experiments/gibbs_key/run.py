@@ -64,6 +64,7 @@ def main() -> None:
     parser.add_argument("--passing", type=float, default=None, help="judge: PASSING")
     parser.add_argument("--fourth", type=float, default=None, help="judge: OFFBEAT_FOURTH")
     parser.add_argument("--pieces", type=int, default=None)
+    parser.add_argument("--first-seed", type=int, default=0, help="seed of the first piece")
     parser.add_argument("--load", type=Path, help="fit: pickled (kept, filled) instead of filling")
     parser.add_argument("--keep", type=Path, help="pickle (kept, filled) here")
     args = parser.parse_args()
@@ -87,7 +88,9 @@ def main() -> None:
     else:
         net = BachNet.from_pretrained()
         pieces = list(Dataset.jsb(progress=False).split(split))[: args.pieces]
-        kept, filled, masks, median = fill_task(net, args.task, pieces, method="gibbs")
+        kept, filled, masks, median = fill_task(
+            net, args.task, pieces, first_seed=args.first_seed, method="gibbs"
+        )
         print(task_row(args.task, kept, filled, masks, median, False))
     if args.keep:
         args.keep.write_bytes(pickle.dumps((kept, filled)))
@@ -109,7 +112,7 @@ def main() -> None:
         from bachnet.judge import judge
 
         name = (
-            f"{args.task} key bias x{args.weight} passing {gibbs.PASSING} "
+            f"{args.task} seeds {args.first_seed}+ key bias x{args.weight} passing {gibbs.PASSING} "
             f"fourth {gibbs.OFFBEAT_FOURTH}"
         )
         print(judge(filled, against="valid", name=name).report())

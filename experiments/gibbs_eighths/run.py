@@ -24,7 +24,6 @@ import dataclasses
 import os
 import pickle
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +69,7 @@ def main() -> None:
     parser.add_argument("--judge", action="store_true")
     args = parser.parse_args()
 
-    from fill import task_mask, task_row
+    from fill import fill_task, task_row
 
     from bachnet import BachNet, Dataset
     from bachnet.generation import gibbs
@@ -90,17 +89,10 @@ def main() -> None:
         gibbs.GibbsSchedule = Cooler  # type: ignore[misc]
     net = BachNet.from_pretrained()
     pieces = list(Dataset.jsb(progress=False).split("test"))[: args.pieces]
-    kept, filled, masks, seconds = [], [], [], []
-    for index, piece in enumerate(pieces):
-        mask = task_mask(args.task, len(piece), seed=index)
-        if mask is None:
-            continue
-        start = time.perf_counter()
-        filled.append(net.fill(piece, mask, seed=index, method="gibbs", gibbs_steps=args.steps))
-        seconds.append(time.perf_counter() - start)
-        kept.append(piece)
-        masks.append(mask)
-    print(task_row(args.task, kept, filled, masks, f"{np.median(seconds):.2f}", False))
+    kept, filled, masks, median = fill_task(
+        net, args.task, pieces, method="gibbs", gibbs_steps=args.steps
+    )
+    print(task_row(args.task, kept, filled, masks, median, False))
     written = [v for v in range(4) if any(m[:, v].all() for m in masks)] or [0, 1, 2, 3]
     print("filled:", motion(filled, written))
     print("Bach:  ", motion(kept, written))

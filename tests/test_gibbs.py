@@ -86,23 +86,30 @@ def test_gibbs_steps_by_default_follow_what_is_written() -> None:
     assert gibbs.GAP_STEPS < gibbs.WHOLE_VOICE_STEPS
 
 
+def _spy_on_gibbs(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """Record the keywords of every `gibbs_fill` call `fill` makes (and let it run), with
+    `WHOLE_VOICE_BARS` at 2: the 48-step piece, three bars, is then whole voices."""
+    calls: list[dict[str, Any]] = []
+    real = gibbs.gibbs_fill
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        calls.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(gibbs, "gibbs_fill", spy)
+    monkeypatch.setattr(gibbs, "WHOLE_VOICE_BARS", 2)
+    return calls
+
+
 def test_fill_takes_its_gibbs_steps_from_the_mask_unless_given(
     net: BachNet, piece: Chorale, filler_folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    taken: list[int] = []
-    real = gibbs.gibbs_fill
-
-    def spy(*args: Any, steps: int, **kwargs: Any) -> Any:
-        taken.append(steps)
-        return real(*args, steps=steps, **kwargs)
-
-    monkeypatch.setattr(gibbs, "gibbs_fill", spy)
-    monkeypatch.setattr(gibbs, "WHOLE_VOICE_BARS", 2)  # the 48-step piece: three bars
+    calls = _spy_on_gibbs(monkeypatch)
     options: dict[str, Any] = {"method": "gibbs", "filler": str(filler_folder), "seed": 0}
     net.fill(piece, piece.mask(voices="AT"), **options)  # whole voices
     net.fill(piece, piece.mask(bars="2"), **options)  # one bar
     net.fill(piece, piece.mask(voices="AT"), gibbs_steps=3, **options)  # asked for
-    assert taken == [gibbs.WHOLE_VOICE_STEPS, gibbs.GAP_STEPS, 3]
+    assert [call["steps"] for call in calls] == [gibbs.WHOLE_VOICE_STEPS, gibbs.GAP_STEPS, 3]
 
 
 def test_gibbs_without_ranges_draws_from_the_whole_compass(
@@ -390,20 +397,12 @@ def test_late_note_passes_follow_the_last_steps_at_their_temperature(
 def test_fill_makes_late_note_passes_only_over_whole_voices(
     net: BachNet, piece: Chorale, filler_folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    taken: list[int] = []
-    real = gibbs.gibbs_fill
-
-    def spy(*args: Any, late_note_steps: int, **kwargs: Any) -> Any:
-        taken.append(late_note_steps)
-        assert kwargs["offbeat_fourth"] == gibbs.OFFBEAT_FOURTH < kwargs["offbeat"]
-        return real(*args, late_note_steps=late_note_steps, **kwargs)
-
-    monkeypatch.setattr(gibbs, "gibbs_fill", spy)
-    monkeypatch.setattr(gibbs, "WHOLE_VOICE_BARS", 2)  # the 48-step piece: three bars
+    calls = _spy_on_gibbs(monkeypatch)
     options: dict[str, Any] = {"method": "gibbs", "filler": str(filler_folder), "seed": 0}
     net.fill(piece, piece.mask(voices="AT"), gibbs_steps=6, **options)  # whole voices
     net.fill(piece, piece.mask(bars="2"), **options)  # one bar
-    assert taken == [gibbs.LATE_NOTE_STEPS, 0]
+    assert [call["late_note_steps"] for call in calls] == [gibbs.LATE_NOTE_STEPS, 0]
+    assert all(call["offbeat_fourth"] == gibbs.OFFBEAT_FOURTH < call["offbeat"] for call in calls)
     assert gibbs.LATE_NOTE_STEPS > 0
 
 
@@ -500,18 +499,10 @@ def test_the_key_bias_weighs_notes_by_their_place_in_the_key() -> None:
 def test_fill_weighs_the_key_only_where_it_writes_the_soprano_over_whole_voices(
     net: BachNet, piece: Chorale, filler_folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    taken: list[object] = []
-    real = gibbs.gibbs_fill
-
-    def spy(*args: Any, key_bias: object, **kwargs: Any) -> Any:
-        taken.append(key_bias)
-        return real(*args, key_bias=key_bias, **kwargs)
-
-    monkeypatch.setattr(gibbs, "gibbs_fill", spy)
-    monkeypatch.setattr(gibbs, "WHOLE_VOICE_BARS", 2)  # the 48-step piece: three bars
+    calls = _spy_on_gibbs(monkeypatch)
     options: dict[str, Any] = {"method": "gibbs", "filler": str(filler_folder), "seed": 0}
     net.fill(piece, piece.mask(voices="SAT"), gibbs_steps=3, **options)  # over the bass
     net.fill(piece, piece.mask(voices="AT"), gibbs_steps=3, **options)  # the soprano given
     net.fill(piece, piece.mask(bars="2"), gibbs_steps=3, **options)  # one bar
-    assert taken == [gibbs.KEY_BIAS, None, None]
+    assert [call["key_bias"] for call in calls] == [gibbs.KEY_BIAS, None, None]
     assert np.asarray(gibbs.KEY_BIAS).shape == (2, 12)

@@ -16,6 +16,10 @@ filler (``fill(..., method="gibbs")``), keeping the first bar and the last two (
 
     python scripts/judge_rules.py -n 128 --revise 0.5
 
+``--revise-voices AT`` instead redraws those voices whole, the rest of the piece kept
+(``fill(piece, piece.mask(voices="AT"), method="gibbs")``, the library's settings).
+``--save FILE`` pickles the judged pieces.
+
 It prints one JSON object: the AUC of 4- and 8-bar excerpts against JSB test (judge seed 0),
 the top giveaways of the 4-bar judge, and the style figures of `bachnet.music.metrics.measure`.
 """
@@ -25,6 +29,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pickle
+import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -37,6 +43,10 @@ def main() -> None:
     parser.add_argument("--offset", type=int, default=0, help="the first seed")
     parser.add_argument("-n", type=int, default=256, help="pieces (a multiple of 64)")
     parser.add_argument("--revise", type=float, default=None, help="share redrawn by the filler")
+    parser.add_argument(
+        "--revise-voices", default=None, help="voices redrawn whole by the filler, e.g. AT"
+    )
+    parser.add_argument("--save", default=None, help="pickle the judged pieces to this file")
     parser.add_argument(
         "--sampler",
         default='"top_p"',
@@ -70,6 +80,14 @@ def main() -> None:
             if args.revise < 1:
                 body &= rng.random(body.shape) < args.revise
             pieces[index] = net.fill(piece, body, method="gibbs", seed=index, gibbs_steps=8)
+    if args.revise_voices is not None:
+        for index, piece in enumerate(pieces):
+            mask = piece.mask(voices=args.revise_voices)
+            pieces[index] = net.fill(piece, mask, method="gibbs", seed=index)
+            print(f"revised {index + 1}/{len(pieces)}", file=sys.stderr, flush=True)
+    if args.save:
+        with open(args.save, "wb") as file:
+            pickle.dump(pieces, file)
     out: dict[str, object] = {
         "model": args.model,
         "rules": rules,

@@ -464,6 +464,42 @@ def test_the_passing_cost_pays_an_eighth_for_moving_on() -> None:
     assert {tuple(alto(0.0, seed)) for seed in range(8)} == {(10, 10, 10, 10), (10, 10, 11, 11)}
 
 
+class _EitherNote:
+    """A stand-in filler: class 10 or 11 alike everywhere."""
+
+    def logits(
+        self, window: np.ndarray, erased: np.ndarray, positions: np.ndarray, rows: object = None
+    ) -> np.ndarray:
+        out = np.zeros((*window.shape, 47))
+        out[..., 10] = out[..., 11] = 20.0
+        return out
+
+
+def test_the_unison_pay_draws_a_note_to_its_neighbour() -> None:
+    """Where the filler takes 10 or 11 alike for the alto and the tenor holds 11, the
+    ``unison`` pay makes the alto join it; without it, the alto takes either."""
+    from bachnet.generation.gibbs import _redraw_notes
+
+    def alto(unison: float, seed: int) -> int:
+        window = np.full((1, 4, 4), 5, np.int32)
+        window[0, :, 1], window[0, :, 2] = 10, 11
+        mask = np.zeros((4, 4), bool)
+        mask[:, 1] = True
+        allowed = np.ones((4, 47), bool)
+        allowed[:, 0] = False
+        positions = np.arange(4)[None] % 16
+        rng = np.random.default_rng(seed)
+        for n in range(24):  # a note is redrawn in about one pass of four
+            filler: Any = _EitherNote()
+            _redraw_notes(filler, window, mask, positions, allowed, rng, 1.0, n, np.zeros(4),
+                          None, unison=unison)  # fmt: skip
+        assert len(set(window[0, :, 1].tolist())) == 1  # one note, redrawn whole
+        return int(window[0, 0, 1])
+
+    assert {alto(30.0, seed) for seed in range(8)} == {11}
+    assert {alto(0.0, seed) for seed in range(8)} == {10, 11}
+
+
 class _EitherThird:
     """A stand-in filler: E flat 5 or E 5 alike everywhere (radius 4)."""
 

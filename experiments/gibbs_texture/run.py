@@ -10,7 +10,7 @@ Fills one [fill] task of `benchmarks/fill.py` on JSB's 77 test chorales with
 ``method="gibbs"`` (the same masks and seeds as the benchmark, so the same pieces) and prints
 the benchmark's row (`task_row`), each written voice's thirds (% of its moves) and its notes
 starting on each 16th of the beat (% of its notes) beside Bach's, and with ``--judge`` the
-judge's report against JSB valid. Three settings of `bachnet.generation.gibbs` can be moved
+judge's report against JSB valid. Four settings of `bachnet.generation.gibbs` can be moved
 from the library's (the defaults here):
 
 - ``--late K`` (`LATE_NOTE_STEPS`, 4): note-level passes after each of the last K steps where
@@ -18,7 +18,9 @@ from the library's (the defaults here):
 - ``--fourth X`` (`OFFBEAT_FOURTH`, 1.5): what a note starting on a beat's fourth 16th costs,
   not redrawn for it; ``none``: `OFFBEAT` and redrawn, as before;
 - ``--passing P`` (`PASSING`, 1.0): what the note-level passes pay an eighth of its own on a
-  beat's second eighth for moving on.
+  beat's second eighth for moving on;
+- ``--unison U`` (`UNISON`, 0.0): what they pay a note that starts in unison with a
+  neighbouring voice.
 
 ``--keep FILE`` pickles the pieces.
 """
@@ -66,6 +68,7 @@ def main() -> None:
     parser.add_argument("--late-t", default=None, help="LATE_TEMPERATURE, or 'step'")
     parser.add_argument("--fourth", default=None, help="OFFBEAT_FOURTH, or 'none'")
     parser.add_argument("--passing", type=float, default=None, help="PASSING")
+    parser.add_argument("--unison", type=float, default=None, help="UNISON")
     parser.add_argument("--pieces", type=int, default=77)
     parser.add_argument("--keep", default=None, help="pickle the filled pieces here")
     parser.add_argument("--judge", action="store_true")
@@ -84,6 +87,8 @@ def main() -> None:
         gibbs.OFFBEAT_FOURTH = None if args.fourth == "none" else float(args.fourth)
     if args.passing is not None:
         gibbs.PASSING = args.passing
+    if args.unison is not None:
+        gibbs.UNISON = args.unison
     net = BachNet.from_pretrained()
     pieces = list(Dataset.jsb(progress=False).split("test"))[: args.pieces]
     kept, filled, masks, median = fill_task(net, args.task, pieces, method="gibbs")
@@ -99,6 +104,7 @@ def main() -> None:
 
         name = f"{args.task} late {gibbs.LATE_NOTE_STEPS} fourth {gibbs.OFFBEAT_FOURTH}"
         print(judge(filled, against="valid", name=f"{name} passing {gibbs.PASSING}").report())
+        print(f"unison {gibbs.UNISON}")
 
 
 if __name__ == "__main__":

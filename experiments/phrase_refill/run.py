@@ -26,7 +26,6 @@ def main() -> None:
     parser.add_argument("--pieces", type=int, default=128)
     parser.add_argument("--steps", type=int, default=192)
     parser.add_argument("--beats", type=int, default=2)
-    parser.add_argument("--after", type=int, default=0, help="beats after the fermata too")
     parser.add_argument("--load", default=None, help="pickled phrased pieces to start from")
     parser.add_argument("--keep", default=None, help="pickle (phrased, redrawn) here")
     args = parser.parse_args()
@@ -48,11 +47,6 @@ def main() -> None:
         mask = np.zeros((len(piece), 4), bool)
         for fermata in piece.fermatas[:-1]:  # the last cadence stays as it is
             mask[max(0, fermata - 4 * args.beats) : fermata] = True
-            if args.after:
-                end = fermata
-                while end < len(piece) and (piece.chords[end] == piece.chords[fermata]).all():
-                    end += 1
-                mask[end : end + 4 * args.after] = True
         redrawn.append(net.fill(piece, mask, method="gibbs", seed=index) if mask.any() else piece)
     if args.keep:
         with open(args.keep, "wb") as file:

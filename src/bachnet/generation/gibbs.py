@@ -85,19 +85,21 @@ steps between cannot write a passing eighth, and the notes redrawn early leap wh
 step (F2: alto and tenor thirds 13.5 and 12.6 % of their moves without them, 10.5 and 10.4
 with them, Bach 10.4 and 8.9)."""
 
-PASSING = 1.0
+PASSING = 2.0
 """What `draw_gibbs`' note-level passes pay (in log-probability) an eighth of its own on a
 beat's second eighth for moving on from the note before it: the filler asks for fewer of
 these than Bach writes (F2, alto and tenor: 20.4 and 20.0 % of their notes on a beat's third
-16th without it, 22.1 and 21.4 with it, Bach 27.0 and 26.4), and the judge heard it (F2 AUC
-0.791 -> 0.735)."""
+16th without it, 22.1 and 21.4 paid 1 nat, 23.7 and 23.4 paid 2, Bach 27.0 and 26.4), and the
+judge hears it (F2 AUC: unpaid 0.791, 1 nat 0.735, 2 nats 0.705, 3 nats 0.757; F3: 1 nat
+0.812 / 0.845 on two draws, 2 nats 0.804, 3 nats 0.797)."""
 
 UNISON = 0.0
 """What `draw_gibbs`' note-level passes pay (in log-probability) a note that starts in unison
 with a neighbouring voice (S-A, A-T, T-B): nothing. The filler's voices meet in unison less
 than Bach's (F3: chords with two neighbouring voices in unison 5.3 %, Bach 7.9), but paid for
 it the judge tells them from Bach's no less (F2 / F3 AUC: pay 1.0, 0.745 / 0.803; 3.0, 0.778
-/ 0.838 with 7.2 % unisons; unpaid 0.735 / 0.812-0.845; `experiments/gibbs_texture`)."""
+/ 0.838 with 7.2 % unisons; unpaid 0.735 / 0.812-0.845; all with `PASSING` at 1;
+`experiments/gibbs_texture`)."""
 
 LATE_TEMPERATURE: float | None = 1.0
 """The temperature of `LATE_NOTE_STEPS`' passes (the filler's own probabilities)."""

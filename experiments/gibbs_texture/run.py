@@ -17,8 +17,8 @@ from the library's (the defaults here):
   whole voices are written, at ``--late-t`` (`LATE_TEMPERATURE`, 1.0; ``step``: the step's);
 - ``--fourth X`` (`OFFBEAT_FOURTH`, 1.5): what a note starting on a beat's fourth 16th costs,
   not redrawn for it; ``none``: `OFFBEAT` and redrawn, as before;
-- ``--passing P`` (`PASSING`, 1.0): what the note-level passes pay an eighth of its own on a
-  beat's second eighth for moving on;
+- ``--passing P`` (`PASSING`, 2.0; 1.0 until 2026-12-07): what the note-level passes pay
+  an eighth of its own on a beat's second eighth for moving on;
 - ``--unison U`` (`UNISON`, 0.0): what they pay a note that starts in unison with a
   neighbouring voice.
 

@@ -542,3 +542,64 @@ def test_fill_weighs_the_key_only_where_it_writes_the_soprano_over_whole_voices(
     net.fill(piece, piece.mask(bars="2"), gibbs_steps=3, **options)  # one bar
     assert [call["key_bias"] for call in calls] == [gibbs.KEY_BIAS, None, None]
     assert np.asarray(gibbs.KEY_BIAS).shape == (2, 12)
+
+
+class _HoldOrStep:
+    """A stand-in filler: C 5 or B 4 alike everywhere."""
+
+    def logits(
+        self, window: np.ndarray, erased: np.ndarray, positions: np.ndarray, rows: object = None
+    ) -> np.ndarray:
+        out = np.zeros((*window.shape, 47))
+        out[..., pitches_to_ids(np.array([71, 72]))] = 20.0
+        return out
+
+
+@pytest.mark.parametrize("bass", [43, 48])
+def test_the_suspension_pay_holds_a_note_into_the_beat_against_the_chord(bass: int) -> None:
+    """The soprano's C held from beat 1, B on beat 2's second eighth: where the filler takes C
+    or B alike for beat 2's first eighth, the ``suspension`` pay holds the C into the beat
+    over a G in the bass (a fourth: a suspension), not over a C (no dissonance)."""
+    from bachnet.generation.gibbs import _note_starts, _redraw_notes
+
+    def soprano(suspension: float, seed: int) -> tuple[int, ...]:
+        window = np.zeros((1, 8, 4), np.int32)
+        window[0, :, 0] = pitches_to_ids(np.array([72, 72, 72, 72, 0, 0, 71, 71]))
+        window[0, :, 1:] = pitches_to_ids(np.array([67, 64, bass]))
+        window[0, 4:6, 0] = pitches_to_ids(np.array([71]))
+        mask = np.zeros((8, 4), bool)
+        mask[4:6, 0] = True
+        allowed = np.ones((4, 47), bool)
+        allowed[:, 0] = False
+        positions = np.arange(8)[None] % 16
+        starts = _note_starts(positions[0], beats=True, eighths=True)
+        rng = np.random.default_rng(seed)
+        for n in range(24):  # the note is redrawn in about one pass of four
+            filler: Any = _HoldOrStep()
+            _redraw_notes(filler, window, mask, positions, allowed, rng, 1.0, n, np.zeros(4),
+                          None, beats=starts, suspension=suspension)  # fmt: skip
+        return tuple(window[0, 4:6, 0].tolist())
+
+    c, b = (int(x) for x in pitches_to_ids(np.array([72, 71])))
+    paid = {soprano(30.0, seed) for seed in range(8)}
+    assert paid == ({(c, c)} if bass == 43 else {(c, c), (b, b)})
+    assert {soprano(0.0, seed) for seed in range(8)} == {(c, c), (b, b)}
+
+
+def test_a_draft_is_polished_not_rewritten(filler_folder: Path, piece: Chorale) -> None:
+    """With ``draft``, a step redraws the schedule's fraction of the written cells and the
+    others keep the draft's pitches; without it, every written cell is drawn afresh."""
+    filler = gibbs.load_filler(str(filler_folder))
+    write = np.zeros((len(piece), 4), bool)
+    write[:, 1:3] = True
+    schedule = GibbsSchedule(steps=1, p_max=0.1, p_min=0.1)
+    redrawn = round(0.1 * write.sum())
+    for seed in range(3):
+        polished, fresh = (
+            gibbs_fill(filler, piece.chords, write, schedule=schedule, seed=seed, draft=draft)[0]
+            for draft in (True, False)
+        )
+        assert (polished[~write] == piece.chords[~write]).all()
+        assert (fresh[~write] == piece.chords[~write]).all()
+        assert (polished[write] != piece.chords[write]).sum() <= redrawn
+        assert (fresh[write] != piece.chords[write]).sum() > redrawn

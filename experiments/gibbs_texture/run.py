@@ -20,7 +20,9 @@ from the library's (the defaults here):
 - ``--passing P`` (`PASSING`, 2.0; 1.0 until 2026-12-07): what the note-level passes pay
   an eighth of its own on a beat's second eighth for moving on;
 - ``--unison U`` (`UNISON`, 0.0): what they pay a note that starts in unison with a
-  neighbouring voice.
+  neighbouring voice;
+- ``--suspension X`` (`SUSPENSION`, 0.0): what they pay a note on a beat held over from
+  before it, dissonant there, that then steps down.
 
 ``--keep FILE`` pickles the pieces.
 """
@@ -61,6 +63,35 @@ def motion(pieces: list[Any], voices: list[int]) -> str:
     return "; ".join(parts)
 
 
+def suspensions(pieces: list[Any], voices: list[int]) -> str:
+    """Suspensions in the voices, per 100 beats: a note held over a beat, dissonant there
+    against another voice (a second or seventh, or a fourth with the bass), whose next pitch
+    is a step below it."""
+    beats = count = 0
+    for piece in pieces:
+        c = piece.chords.astype(int)
+        n = len(c)
+        for t in range(1, n):
+            if (t + (-n) % 4) % 4:
+                continue
+            beats += 1
+            for v in voices:
+                x = c[t, v]
+                if x <= 0 or c[t - 1, v] != x:
+                    continue
+                clash = any(
+                    abs(x - c[t, w]) % 12 in (1, 2, 10, 11)
+                    or (3 in (v, w) and abs(x - c[t, w]) % 12 == 5)
+                    for w in range(4)
+                    if w != v and c[t, w] > 0
+                )
+                u = t + 1
+                while u < n and c[u, v] == x:
+                    u += 1
+                count += clash and u < n and 1 <= x - c[u, v] <= 2
+    return f"suspensions {100 * count / beats:.1f} /100 beats"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("task", choices=["F1", "F2", "F3", "F4", "F5"])
@@ -69,6 +100,7 @@ def main() -> None:
     parser.add_argument("--fourth", default=None, help="OFFBEAT_FOURTH, or 'none'")
     parser.add_argument("--passing", type=float, default=None, help="PASSING")
     parser.add_argument("--unison", type=float, default=None, help="UNISON")
+    parser.add_argument("--suspension", type=float, default=None, help="SUSPENSION")
     parser.add_argument("--pieces", type=int, default=77)
     parser.add_argument("--keep", default=None, help="pickle the filled pieces here")
     parser.add_argument("--judge", action="store_true")
@@ -89,13 +121,15 @@ def main() -> None:
         gibbs.PASSING = args.passing
     if args.unison is not None:
         gibbs.UNISON = args.unison
+    if args.suspension is not None:
+        gibbs.SUSPENSION = args.suspension
     net = BachNet.from_pretrained()
     pieces = list(Dataset.jsb(progress=False).split("test"))[: args.pieces]
     kept, filled, masks, median = fill_task(net, args.task, pieces, method="gibbs")
     print(task_row(args.task, kept, filled, masks, median, False))
     written = [v for v in range(4) if any(m[:, v].all() for m in masks)] or [0, 1, 2, 3]
-    print("filled:", motion(filled, written))
-    print("Bach:  ", motion(kept, written))
+    print("filled:", motion(filled, written) + "; " + suspensions(filled, written))
+    print("Bach:  ", motion(kept, written) + "; " + suspensions(kept, written))
     if args.keep:
         with open(args.keep, "wb") as out:
             pickle.dump(filled, out)
@@ -104,7 +138,7 @@ def main() -> None:
 
         name = f"{args.task} late {gibbs.LATE_NOTE_STEPS} fourth {gibbs.OFFBEAT_FOURTH}"
         print(judge(filled, against="valid", name=f"{name} passing {gibbs.PASSING}").report())
-        print(f"unison {gibbs.UNISON}")
+        print(f"unison {gibbs.UNISON}, suspension {gibbs.SUSPENSION}")
 
 
 if __name__ == "__main__":

@@ -212,6 +212,8 @@ def test_bad_gibbs_input_gets_clear_errors(filler_folder: Path) -> None:
         GibbsSchedule(steps=0)
     with pytest.raises(InputError, match=r"key_bias must have shape \(2, 12\)"):
         gibbs_fill(filler, np.full((8, 4), 60), np.eye(8, 4, dtype=bool), key_bias=np.zeros(12))
+    with pytest.raises(InputError, match=r"harmony_bias must have shape \(2, 12, 12\)"):
+        gibbs_fill(filler, np.full((8, 4), 60), np.eye(8, 4, dtype=bool), harmony_bias=np.eye(12))
     with pytest.raises(InputError, match="kernel must be odd"):
         FillerConfig(kernel=2)
     with pytest.raises(InputError, match="gibbs_steps"):
@@ -532,6 +534,29 @@ def test_the_key_bias_weighs_notes_by_their_place_in_the_key() -> None:
     assert set().union(*(soprano(None, seed) for seed in range(6))) == {75, 76}
 
 
+def test_the_harmony_bias_weighs_notes_by_their_interval_above_the_bass() -> None:
+    """In a C major cadence, a soprano beat over the dominant's G that the filler writes as
+    E flat or E alike: a bias against a major sixth over a major key's fifth degree leaves
+    only E flat (the first step, which finds no key yet, aside); a bias over another degree
+    changes nothing, and without one both come."""
+    cadence = np.array([[76, 67, 60, 48]] * 8 + [[74, 67, 59, 43]] * 8 + [[72, 64, 55, 48]] * 8)
+    write = np.zeros(cadence.shape, bool)
+    write[8:12, 0] = True  # over the G
+    filler: Any = _EitherThird()
+
+    def soprano(bias: np.ndarray | None, seed: int) -> set[int]:
+        drawn = gibbs_fill(filler, cadence, write, steps=8, seed=seed, harmony_bias=bias)
+        return {int(x) for x in drawn[0, 8:12, 0]}
+
+    over_the_fifth = np.zeros((2, 12, 12))
+    over_the_fifth[0, 7, 9] = -30.0  # E over G in major: a sixth
+    elsewhere = np.zeros((2, 12, 12))
+    elsewhere[0, 0, 4] = -30.0  # E over C
+    assert all(soprano(over_the_fifth, seed) == {75} for seed in range(6))
+    assert set().union(*(soprano(elsewhere, seed) for seed in range(6))) == {75, 76}
+    assert set().union(*(soprano(None, seed) for seed in range(6))) == {75, 76}
+
+
 def test_fill_weighs_the_key_only_where_it_writes_the_soprano_over_whole_voices(
     net: BachNet, piece: Chorale, filler_folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -541,6 +566,7 @@ def test_fill_weighs_the_key_only_where_it_writes_the_soprano_over_whole_voices(
     net.fill(piece, piece.mask(voices="AT"), gibbs_steps=3, **options)  # the soprano given
     net.fill(piece, piece.mask(bars="2"), gibbs_steps=3, **options)  # one bar
     assert [call["key_bias"] for call in calls] == [gibbs.KEY_BIAS, None, None]
+    assert [call["harmony_bias"] for call in calls] == [gibbs.HARMONY_BIAS, None, None]
     assert np.asarray(gibbs.KEY_BIAS).shape == (2, 12)
 
 

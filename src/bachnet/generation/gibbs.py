@@ -146,6 +146,11 @@ filler's, by mode, clipped at 2 nats, fitted on JSB valid (`experiments/gibbs_ke
 ``None``: nothing."""
 
 
+HARMONY_BIAS: npt.ArrayLike | None = None
+"""`gibbs_fill`'s ``harmony_bias`` for `draw_gibbs` where it writes the soprano over whole
+voices, as `KEY_BIAS`: ``None``, nothing."""
+
+
 GAP_STEPS = 8
 """`steps_for` a gap of up to `WHOLE_VOICE_BARS` in any voice (or notes scattered): more steps
 bring back no more of Bach's notes there (F1, two bars in every voice: 24.4 % at 8 steps,
@@ -409,6 +414,35 @@ def _key_bias(
     return out
 
 
+def _harmony_bias(
+    pieces: npt.NDArray[np.int32], table: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """``(samples, steps, 47)``: what `gibbs_fill`'s ``harmony_bias`` adds to each class of
+    an upper voice's cell at each step: ``table[mode, bass, interval]`` by the key
+    `bachnet.music.keys.find_key` finds in the sample as it stands (``pieces``: ``(samples,
+    steps, 4)`` MIDI pitches; ``table``: ``(2, 12, 12)``, major then minor), the bass's pitch
+    class above its tonic and the class's interval above the bass (mod 12); nothing where
+    the bass rests, nor for a rest.
+
+    Examples:
+        >>> table = np.zeros((2, 12, 12)); table[0, 7, 4] = 1.0  # V's third in major
+        >>> cadence = [[72, 67, 64, 48]] * 4 + [[71, 67, 62, 43]] * 4 + [[72, 64, 55, 48]] * 8
+        >>> bias = _harmony_bias(np.array([cadence]), table)
+        >>> [float(bias[0, t, c]) for t in (0, 4) for c in pitches_to_ids(np.array([71, 64]))]
+        [0.0, 0.0, 1.0, 0.0]
+    """
+    classes = ids_to_pitches(np.arange(CLASSES)).astype(np.int64)
+    out = np.zeros((*pieces.shape[:2], CLASSES))
+    for sample, piece in enumerate(pieces):
+        key = find_key(piece)
+        bass = piece[:, 3].astype(np.int64)
+        rows = table[0 if key.mode == "major" else 1][(bass - key.tonic) % 12]  # (steps, 12)
+        above = (classes[None, :] - bass[:, None]) % 12
+        bias = np.take_along_axis(rows, above, axis=1)
+        out[sample] = np.where((bass[:, None] > 0) & (classes[None, :] > 0), bias, 0.0)
+    return out
+
+
 def _charge(
     scores: npt.NDArray[np.float64], cost: npt.NDArray[np.float64]
 ) -> npt.NDArray[np.float64]:
@@ -516,6 +550,7 @@ def _redraw_notes(
     bias: npt.NDArray[np.float64] | None = None,
     unison: float = 0.0,
     suspension: float = 0.0,
+    harmony: npt.NDArray[np.float64] | None = None,
 ) -> None:
     """Redraw whole written notes in place: every other note of each voice (by ``n``'s
     parity), half of them at random, each as one choice of pitch for all its cells, scored by
@@ -556,6 +591,11 @@ def _redraw_notes(
         permitted = np.where(narrowed.any(axis=1, keepdims=True), narrowed, permitted)
     if bias is not None:  # once a note, whatever its length
         scores += bias[sample]
+    if harmony is not None:  # over the bass: each cell's, averaged over the note's
+        upper = where[:, 2] != 3
+        over = np.zeros((len(notes), CLASSES))
+        np.add.at(over, inverse[upper], harmony[where[upper, 0], where[upper, 1]])
+        scores += over / np.bincount(inverse, minlength=len(notes))[:, None]
     scores = np.where(permitted, scores, -np.inf)
     pitches = ids_to_pitches(window)
     candidates = ids_to_pitches(np.arange(CLASSES))[None, :]
@@ -611,6 +651,7 @@ def gibbs_fill(
     unison: float = 0.0,
     suspension: float = 0.0,
     draft: bool = False,
+    harmony_bias: npt.ArrayLike | None = None,
 ) -> npt.NDArray[np.int32]:
     """Draw the written cells of a piece; keep all others exactly.
 
@@ -669,13 +710,19 @@ def gibbs_fill(
         draft: the written cells of ``chords`` hold a draft to start from (MIDI pitches the
             filler knows): no step redraws them all at once; each redraws the schedule's
             fraction of them, as its later steps do.
+        harmony_bias: ``(2, 12, 12)``: what an upper voice's note adds to its
+            log-probability by the mode of the key found as for ``key_bias``, the bass's pitch
+            class above the tonic and the note's interval above the bass (`_harmony_bias`;
+            averaged over a note's cells in the note-level passes), from the second step on;
+            ``None``: nothing.
 
     Returns:
         ``(num_samples, steps, 4)`` MIDI pitches.
 
     Raises:
         InputError: shapes that do not match, pitches the filler does not know, a
-            ``key_bias`` that is not ``(2, 12)``.
+            ``key_bias`` that is not ``(2, 12)``, a ``harmony_bias`` that is not
+            ``(2, 12, 12)``.
     """
     chords = np.asarray(chords)
     write = np.asarray(write, dtype=bool)
@@ -725,14 +772,20 @@ def gibbs_fill(
     table = None if key_bias is None else np.asarray(key_bias, np.float64)
     if table is not None and table.shape != (2, 12):
         raise InputError(f"key_bias must have shape (2, 12), got {table.shape}")
-    bias = None
+    chords_table = None if harmony_bias is None else np.asarray(harmony_bias, np.float64)
+    if chords_table is not None and chords_table.shape != (2, 12, 12):
+        raise InputError(f"harmony_bias must have shape (2, 12, 12), got {chords_table.shape}")
+    bias = harmony = None
     for n in range(schedule.steps):
         fraction, temperature = schedule.at(n)
         pitches = ids_to_pitches(window)  # as they stand before this step's draw
-        if table is not None and n:
+        if (table is not None or chords_table is not None) and n:
             whole = out.copy()
             whole[:, low:high] = np.where(mask[None], pitches, whole[:, low:high])
-            bias = _key_bias(whole, table)
+            if table is not None:
+                bias = _key_bias(whole, table)
+            if chords_table is not None:
+                harmony = _harmony_bias(whole, chords_table)[:, low:high]
         if n or draft:
             count = max(1, round(fraction * len(cells)))
             erased = np.zeros_like(erased)
@@ -753,6 +806,9 @@ def gibbs_fill(
             permitted = permitted & cell_ok[where[:, 1], where[:, 2]]
         if bias is not None:
             chosen = chosen + bias[where[:, 0]]
+        if harmony is not None:
+            upper = (where[:, 2] != 3)[:, None]
+            chosen = chosen + upper * harmony[where[:, 0], where[:, 1]]
         chosen = np.where(permitted, chosen, -np.inf)
         if parallels is not None:
             chosen = _charge(chosen, _parallel_penalty(pitches, where, parallels))
@@ -780,6 +836,7 @@ def gibbs_fill(
                 bias,
                 unison,
                 suspension,
+                harmony,
             )
     out[:, low:high] = np.where(mask[None], ids_to_pitches(window), out[:, low:high])
     return out
@@ -843,5 +900,6 @@ def draw_gibbs(
         suspension=SUSPENSION,
         draft=draft,
         key_bias=KEY_BIAS if whole and write[:, 0].any() else None,
+        harmony_bias=HARMONY_BIAS if whole and write[:, 0].any() else None,
     )
     return [Chorale(piece, name=name) for piece in drawn]

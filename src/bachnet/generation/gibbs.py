@@ -148,7 +148,11 @@ filler's, by mode, clipped at 2 nats, fitted on JSB valid (`experiments/gibbs_ke
 
 HARMONY_BIAS: npt.ArrayLike | None = None
 """`gibbs_fill`'s ``harmony_bias`` for `draw_gibbs` where it writes the soprano over whole
-voices, as `KEY_BIAS`: ``None``, nothing."""
+voices, as `KEY_BIAS`: ``None``, nothing. Over Bach's bass (F3) the filler picks other chords
+than Bach's on the same degree (in minor over the fifth degree, the minor dominant on 19 % of
+the beats, Bach 11); Bach's intervals over each (mode, degree) as a fitted log ratio
+(`experiments/gibbs_harmony`, fitted on JSB valid) bring the chords closer, not the judge
+(AUC 0.804 -> 0.803) and fewer of Bach's notes back (43.2 -> 41.0 %)."""
 
 
 GAP_STEPS = 8

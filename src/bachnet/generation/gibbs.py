@@ -109,6 +109,9 @@ F3: 12.0, Bach 16.5); paid 4 nats they reach his rate (13.4 and 16.3), but the j
 pieces from his no less (F2 AUC 0.705 -> 0.745, F3 0.804 -> 0.817, each inside the other's
 interval; `experiments/gibbs_texture`)."""
 
+RESOLUTION_ROWS = 8
+"""How far (16ths) after a note `_suspended` looks for the step down that resolves it."""
+
 LATE_TEMPERATURE: float | None = 1.0
 """The temperature of `LATE_NOTE_STEPS`' passes (the filler's own probabilities)."""
 
@@ -530,10 +533,6 @@ def _suspended(
     hit = on_beat & steps_down & dissonant
     suspended: npt.NDArray[np.bool_] = hit[:, None] & (candidates == before[:, None])
     return suspended
-
-
-RESOLUTION_ROWS = 8
-"""How far (16ths) after a note `_suspended` looks for the step down that resolves it."""
 
 
 def _redraw_notes(

@@ -57,7 +57,7 @@ from bachnet.model.filler import (
 from bachnet.model.protocol import LanguageModel
 from bachnet.music.chorale import Chorale
 from bachnet.music.grid import runs
-from bachnet.music.keys import find_key
+from bachnet.music.keys import Key, find_key
 from bachnet.music.metrics import PAIRS, parallel_motion
 
 __all__ = [
@@ -396,52 +396,47 @@ def _note_runs(
     return np.where(mask[None], runs, -1)
 
 
-def _key_bias(
-    pieces: npt.NDArray[np.int32], table: npt.NDArray[np.float64]
-) -> npt.NDArray[np.float64]:
+def _key_bias(keys: list[Key], table: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """``(samples, 47)``: what `gibbs_fill`'s ``key_bias`` adds to each class of each sample,
-    in the key `bachnet.music.keys.find_key` finds in the sample as it stands (``pieces``:
-    ``(samples, steps, 4)`` MIDI pitches; ``table``: ``(2, 12)``, major then minor, by pitch
-    class above the tonic; the rest: nothing).
+    in its key (``keys``: one a sample, as `bachnet.music.keys.find_key` finds it in the
+    sample as it stands; ``table``: ``(2, 12)``, major then minor, by pitch class above the
+    tonic; the rest: nothing).
 
     Examples:
         >>> table = np.zeros((2, 12)); table[0, 3] = -1.0  # a major key's minor third
         >>> cadence = [[72, 67, 64, 48]] * 8 + [[71, 67, 62, 43]] * 8 + [[72, 64, 55, 48]] * 8
-        >>> piece = np.array([cadence])
-        >>> bias = _key_bias(piece, table)
+        >>> bias = _key_bias([find_key(np.array(cadence))], table)
         >>> [float(bias[0, c]) for c in pitches_to_ids(np.array([63, 64, 75]))]
         [-1.0, 0.0, -1.0]
     """
     classes = ids_to_pitches(np.arange(CLASSES))
-    out = np.zeros((len(pieces), CLASSES))
-    for sample, piece in enumerate(pieces):
-        key = find_key(piece)
+    out = np.zeros((len(keys), CLASSES))
+    for sample, key in enumerate(keys):
         row = table[0 if key.mode == "major" else 1]
         out[sample] = np.where(classes > 0, row[(classes - key.tonic) % 12], 0.0)
     return out
 
 
 def _harmony_bias(
-    pieces: npt.NDArray[np.int32], table: npt.NDArray[np.float64]
+    pieces: npt.NDArray[np.int32], keys: list[Key], table: npt.NDArray[np.float64]
 ) -> npt.NDArray[np.float64]:
     """``(samples, steps, 47)``: what `gibbs_fill`'s ``harmony_bias`` adds to each class of
-    an upper voice's cell at each step: ``table[mode, bass, interval]`` by the key
-    `bachnet.music.keys.find_key` finds in the sample as it stands (``pieces``: ``(samples,
-    steps, 4)`` MIDI pitches; ``table``: ``(2, 12, 12)``, major then minor), the bass's pitch
+    an upper voice's cell at each step: ``table[mode, bass, interval]`` by the sample's key
+    (``keys``, as for `_key_bias`; ``pieces``: ``(samples, steps, 4)`` MIDI pitches, any
+    stretch of the samples; ``table``: ``(2, 12, 12)``, major then minor), the bass's pitch
     class above its tonic and the class's interval above the bass (mod 12); nothing where
     the bass rests, nor for a rest.
 
     Examples:
         >>> table = np.zeros((2, 12, 12)); table[0, 7, 4] = 1.0  # V's third in major
         >>> cadence = [[72, 67, 64, 48]] * 4 + [[71, 67, 62, 43]] * 4 + [[72, 64, 55, 48]] * 8
-        >>> bias = _harmony_bias(np.array([cadence]), table)
+        >>> bias = _harmony_bias(np.array([cadence]), [find_key(np.array(cadence))], table)
         >>> [float(bias[0, t, c]) for t in (0, 4) for c in pitches_to_ids(np.array([71, 64]))]
         [0.0, 0.0, 1.0, 0.0]
     """
     classes = ids_to_pitches(np.arange(CLASSES)).astype(np.int64)
     out = np.zeros((*pieces.shape[:2], CLASSES))
-    for sample, piece in enumerate(pieces):
-        key = find_key(piece)
+    for sample, (piece, key) in enumerate(zip(pieces, keys, strict=True)):
         bass = piece[:, 3].astype(np.int64)
         rows = table[0 if key.mode == "major" else 1][(bass - key.tonic) % 12]  # (steps, 12)
         above = (classes[None, :] - bass[:, None]) % 12
@@ -785,10 +780,11 @@ def gibbs_fill(
         if (table is not None or chords_table is not None) and n:
             whole = out.copy()
             whole[:, low:high] = np.where(mask[None], pitches, whole[:, low:high])
+            keys = [find_key(piece) for piece in whole]  # once a step, for both biases
             if table is not None:
-                bias = _key_bias(whole, table)
+                bias = _key_bias(keys, table)
             if chords_table is not None:
-                harmony = _harmony_bias(whole, chords_table)[:, low:high]
+                harmony = _harmony_bias(whole[:, low:high], keys, chords_table)
         if n or draft:
             count = max(1, round(fraction * len(cells)))
             erased = np.zeros_like(erased)

@@ -466,15 +466,25 @@ def test_the_passing_cost_pays_an_eighth_for_moving_on() -> None:
     assert {tuple(alto(0.0, seed)) for seed in range(8)} == {(10, 10, 10, 10), (10, 10, 11, 11)}
 
 
-class _EitherNote:
-    """A stand-in filler: class 10 or 11 alike everywhere."""
+class _Alike:
+    """A stand-in filler: the given classes alike everywhere (radius 4)."""
+
+    config = FillerConfig(filters=4, blocks=1)
+
+    def __init__(self, classes: list[int]) -> None:
+        self.classes = classes
 
     def logits(
         self, window: np.ndarray, erased: np.ndarray, positions: np.ndarray, rows: object = None
     ) -> np.ndarray:
         out = np.zeros((*window.shape, 47))
-        out[..., 10] = out[..., 11] = 20.0
+        out[..., self.classes] = 20.0
         return out
+
+
+def _alike(*pitches: int) -> Any:
+    """`_Alike` over these MIDI pitches."""
+    return _Alike(pitches_to_ids(np.array(pitches)).tolist())
 
 
 def test_the_unison_pay_draws_a_note_to_its_neighbour() -> None:
@@ -492,7 +502,7 @@ def test_the_unison_pay_draws_a_note_to_its_neighbour() -> None:
         positions = np.arange(4)[None] % 16
         rng = np.random.default_rng(seed)
         for n in range(24):  # a note is redrawn in about one pass of four
-            filler: Any = _EitherNote()
+            filler: Any = _Alike([10, 11])  # classes 10 or 11
             _redraw_notes(filler, window, mask, positions, allowed, rng, 1.0, n, np.zeros(4),
                           None, unison=unison)  # fmt: skip
         assert len(set(window[0, :, 1].tolist())) == 1  # one note, redrawn whole
@@ -502,19 +512,6 @@ def test_the_unison_pay_draws_a_note_to_its_neighbour() -> None:
     assert {alto(0.0, seed) for seed in range(8)} == {10, 11}
 
 
-class _EitherThird:
-    """A stand-in filler: E flat 5 or E 5 alike everywhere (radius 4)."""
-
-    config = FillerConfig(filters=4, blocks=1)
-
-    def logits(
-        self, window: np.ndarray, erased: np.ndarray, positions: np.ndarray, rows: object = None
-    ) -> np.ndarray:
-        out = np.zeros((*window.shape, 47))
-        out[..., pitches_to_ids(np.array([75, 76]))] = 20.0
-        return out
-
-
 def test_the_key_bias_weighs_notes_by_their_place_in_the_key() -> None:
     """In a C major cadence, a soprano beat the filler writes as E flat or E alike: a bias
     against a major key's minor third leaves only E (the first step, which finds no key yet,
@@ -522,7 +519,7 @@ def test_the_key_bias_weighs_notes_by_their_place_in_the_key() -> None:
     cadence = np.array([[76, 67, 60, 48]] * 8 + [[74, 67, 59, 43]] * 8 + [[72, 64, 55, 48]] * 8)
     write = np.zeros(cadence.shape, bool)
     write[4:8, 0] = True
-    filler: Any = _EitherThird()
+    filler = _alike(75, 76)  # E flat 5 or E 5
     against = np.zeros((2, 12))
     against[0, 3] = -30.0
 
@@ -542,7 +539,7 @@ def test_the_harmony_bias_weighs_notes_by_their_interval_above_the_bass() -> Non
     cadence = np.array([[76, 67, 60, 48]] * 8 + [[74, 67, 59, 43]] * 8 + [[72, 64, 55, 48]] * 8)
     write = np.zeros(cadence.shape, bool)
     write[8:12, 0] = True  # over the G
-    filler: Any = _EitherThird()
+    filler = _alike(75, 76)  # E flat 5 or E 5
 
     def soprano(bias: np.ndarray | None, seed: int) -> set[int]:
         drawn = gibbs_fill(filler, cadence, write, steps=8, seed=seed, harmony_bias=bias)
@@ -570,17 +567,6 @@ def test_fill_weighs_the_key_only_where_it_writes_the_soprano_over_whole_voices(
     assert np.asarray(gibbs.KEY_BIAS).shape == (2, 12)
 
 
-class _HoldOrStep:
-    """A stand-in filler: C 5 or B 4 alike everywhere."""
-
-    def logits(
-        self, window: np.ndarray, erased: np.ndarray, positions: np.ndarray, rows: object = None
-    ) -> np.ndarray:
-        out = np.zeros((*window.shape, 47))
-        out[..., pitches_to_ids(np.array([71, 72]))] = 20.0
-        return out
-
-
 @pytest.mark.parametrize("bass", [43, 48])
 def test_the_suspension_pay_holds_a_note_into_the_beat_against_the_chord(bass: int) -> None:
     """The soprano's C held from beat 1, B on beat 2's second eighth: where the filler takes C
@@ -601,7 +587,7 @@ def test_the_suspension_pay_holds_a_note_into_the_beat_against_the_chord(bass: i
         starts = _note_starts(positions[0], beats=True, eighths=True)
         rng = np.random.default_rng(seed)
         for n in range(24):  # the note is redrawn in about one pass of four
-            filler: Any = _HoldOrStep()
+            filler = _alike(71, 72)  # B 4 or C 5
             _redraw_notes(filler, window, mask, positions, allowed, rng, 1.0, n, np.zeros(4),
                           None, beats=starts, suspension=suspension)  # fmt: skip
         return tuple(window[0, 4:6, 0].tolist())

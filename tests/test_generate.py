@@ -18,6 +18,7 @@ from keras import ops
 from bachnet import BachNet, Chorale, ModelConfig
 from bachnet.errors import InputError, LimitError
 from bachnet.generation import compose
+from bachnet.generation import decoder as decoder_module
 from bachnet.generation.compose import (
     JSB_VOICE_RANGES,
     generate,
@@ -76,8 +77,8 @@ def test_step_fn_matches_full_context_logits(net: BachNet, kind: str, tables: bo
     for t in range(ids.shape[1]):
         logits, states = step(ids[:, t], t, states)
         incremental.append(ops.convert_to_numpy(logits))
-    # step_lstm: its last output and chord; bar_lstm: each voice's last token and held count
-    extra = 2 if net.config.architecture in ("step_lstm", "bar_lstm") else 0
+    # step_lstm: its last output and chord; bar_lstm: the voices' last tokens and held counts
+    extra = {"step_lstm": 2, "bar_lstm": 1}.get(net.config.architecture, 0)
     assert len(states) == 2 * len(units) + extra
     np.testing.assert_allclose(np.stack(incremental, axis=1), net.logits(ids), atol=1e-5)
 
@@ -303,6 +304,55 @@ def test_compiled_loop_is_reused(net: BachNet) -> None:
     generate(net, steps=8, seed=0, sampler="greedy")
     assert len(compiled_loops(net)) == 2
     assert decoder_for(net, TopK(5), []) is decoder_for(net, TopK(5), [])
+
+
+def test_the_silence_before_a_piece_is_read_once_and_draws_the_same_pieces(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    keras.utils.set_random_seed(0)
+    config = ModelConfig(architecture="meter_lstm", lstm_units=(8,), embedding_dim=4)
+    bar = BachNet(config)  # a bar's silence (64 tokens) before a piece on its bar line
+    monkeypatch.setattr(decoder_module, "SILENCE_READ_MIN", 10**6)  # never skipped
+    whole = [bar.generate(steps=12, seed=seed, num_samples=2) for seed in range(3)]
+    monkeypatch.undo()
+    compiled_loops(bar).clear()
+    first = [bar.generate(steps=12, seed=seed, num_samples=2) for seed in range(3)]
+    decoders = [d for d in compiled_loops(bar).values() if isinstance(d, Decoder)]
+    assert sum(len(d._after_silence) for d in decoders) >= 1  # the silence was kept ...
+    traces = sum(d.traces for d in decoders)
+    again = [bar.generate(steps=12, seed=seed, num_samples=2) for seed in range(3)]
+    assert first == whole and again == whole  # ... and read past with the same draws
+    assert sum(d.traces for d in decoders) == traces  # by the same program
+    three = bar.generate(steps=12, seed=0, meter="3/4")  # other starting states: read anew
+    assert three.meter == "3/4"
+
+
+def test_a_model_that_knows_metres_has_a_loop_for_each_bar_with_its_places_fixed() -> None:
+    keras.utils.set_random_seed(2)
+    net = BachNet(ModelConfig(architecture="meter_lstm", lstm_units=(8,), embedding_dim=4))
+    network = net.network
+    ids = np.random.default_rng(2).integers(0, VOCAB, size=(2, 120)).astype(np.int32)
+    full = net.keras_model(network.encode(ids, "3/4"))
+    for step in (network.step(net.keras_model, tables=True, meter="3/4"), step_fn(net)):
+        states = network.initial_state(2, "3/4")
+        for t in range(ids.shape[1]):
+            logits, states = step(ids[:, t], t, states)
+        np.testing.assert_allclose(logits, full[:, -1], atol=1e-5)
+    compiled_loops(net).clear()
+    net.generate(steps=8, seed=0, cadence=False)  # 4/4
+    assert decoder_for(net, TopK(5), [], "4/4") is decoder_for(net, TopK(5), [], "2/2")
+    assert {d.meter for d in compiled_loops(net).values() if isinstance(d, Decoder)} == {"4/4"}
+    net.generate(steps=12, seed=0, meter="3/4")
+    assert {d.meter for d in compiled_loops(net).values() if isinstance(d, Decoder)} == {
+        "3/4",
+        "4/4",
+    }
+    assert (
+        decoder_for(
+            BachNet(ModelConfig(lstm_units=(8,), embedding_dim=4)), TopK(5), [], "3/4"
+        ).meter
+        is None
+    )
 
 
 def test_samplers_with_equal_configs_but_other_classes_do_not_share_a_loop(net: BachNet) -> None:

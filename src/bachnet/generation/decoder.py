@@ -24,6 +24,7 @@ Examples:
 
 from __future__ import annotations
 
+import hashlib
 import os
 import weakref
 from collections.abc import Callable, Sequence
@@ -42,6 +43,8 @@ from bachnet.music.grid import VOICES
 __all__ = [
     "DEFAULT_MEMORY_LIMIT",
     "MEMORY_ENV",
+    "SILENCE_KEPT",
+    "SILENCE_READ_MIN",
     "VOICES_PER_STEP",
     "BeamStep",
     "Decoder",
@@ -66,6 +69,14 @@ MEMORY_ENV = "BACHNET_MAX_MEMORY"
 DEFAULT_MEMORY_LIMIT = 2**31
 """Without ``$BACHNET_MAX_MEMORY``: 2 GiB (64 pieces of about 11,000 steps each)."""
 
+SILENCE_READ_MIN = 8
+"""A `Decoder` keeps the states after a prompt's opening silence (the lead before a piece)
+when it is at least this many tokens long, and starts later calls with the same silence,
+shapes and start states there."""
+
+SILENCE_KEPT = 16
+"""How many such states one `Decoder` keeps (the oldest dropped first)."""
+
 _LOOPS: weakref.WeakKeyDictionary[Any, dict[Any, Any]] = weakref.WeakKeyDictionary()
 
 
@@ -86,10 +97,15 @@ def _rules_key(rules: Sequence[Rule]) -> tuple[Any, ...]:
     return tuple((type(rule), repr(rule.get_config())) for rule in rules)
 
 
-def decoder_for(model: LanguageModel, sampler: Sampler, rules: Sequence[Rule]) -> Decoder:
+def decoder_for(
+    model: LanguageModel, sampler: Sampler, rules: Sequence[Rule], meter: str | None = None
+) -> Decoder:
     """The model's `Decoder` for ``sampler`` and ``rules``: built on first use, then kept.
 
-    Samplers and rules with equal classes and configs share one decoder.
+    Samplers and rules with equal classes and configs share one decoder. A model that knows
+    metres has one for each bar it is given (``meter``: its places are constants of the
+    program, `bachnet.model.networks.Network.step`; ``None``: any metre, read from the
+    state); the others one for all.
 
     Examples:
         >>> import bachnet
@@ -98,11 +114,12 @@ def decoder_for(model: LanguageModel, sampler: Sampler, rules: Sequence[Rule]) -
         >>> decoder_for(net, TopK(5), []) is decoder_for(net, TopK(5), [])
         True
     """
-    key = (type(sampler), repr(sampler.get_config()), _rules_key(rules))
+    places = None if meter is None else model.network.meter_places(meter)
+    key = (type(sampler), repr(sampler.get_config()), _rules_key(rules), places)
     cache = compiled_loops(model)
     found = cache.get(key)
     if not isinstance(found, Decoder):
-        found = cache[key] = Decoder(model, sampler, rules)
+        found = cache[key] = Decoder(model, sampler, rules, meter if places else None)
     return found
 
 
@@ -124,7 +141,7 @@ def beam_step_for(model: LanguageModel, rules: Sequence[Rule]) -> BeamStep:
 
 
 def step_fn(
-    model: LanguageModel, *, tables: bool = False
+    model: LanguageModel, *, tables: bool = False, meter: str | None = None
 ) -> Callable[[Any, Any, list[Any]], tuple[Any, list[Any]]]:
     """One token through the network: ``(ids (batch,), index, states) -> (logits, states)``.
 
@@ -147,7 +164,7 @@ def step_fn(
         >>> bool(np.allclose(logits, net.logits([[37, 32, 29]])[:, -1], atol=1e-5))
         True
     """
-    return model.network.step(model.keras_model, tables=tables)
+    return model.network.step(model.keras_model, tables=tables, meter=meter)
 
 
 def compiled(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -228,6 +245,8 @@ class Decoder(_Compiled):
     Attributes:
         sampler: the sampler.
         rules: the rules, in order.
+        meter: for a model that knows metres, the metre whose bar the program holds as
+            constants (its streams must be in it); ``None``: any, read from the states.
         traces: how many times the loop was traced (compiled).
 
     Examples:
@@ -247,12 +266,20 @@ class Decoder(_Compiled):
         1
     """
 
-    def __init__(self, model: LanguageModel, sampler: Sampler, rules: Sequence[Rule]) -> None:
+    def __init__(
+        self,
+        model: LanguageModel,
+        sampler: Sampler,
+        rules: Sequence[Rule],
+        meter: str | None = None,
+    ) -> None:
         super().__init__()
         self.sampler = sampler
         self.rules: tuple[Rule, ...] = tuple(rules)
         self.network = model.network
-        self._run = self._compile(_sampling_loop(model, sampler, self.rules))
+        self.meter = meter
+        self._run = self._compile(_sampling_loop(model, sampler, self.rules, meter))
+        self._after_silence: dict[tuple[Any, ...], list[npt.NDArray[Any]]] = {}
 
     def __call__(
         self,
@@ -264,28 +291,66 @@ class Decoder(_Compiled):
         states: list[Any] | None = None,
     ) -> npt.NDArray[np.int32]:
         if states is None:
-            states = self.network.initial_state(len(buffer))
-        return np.asarray(self._run(buffer, first, stop, noise, allowed, states), dtype=np.int32)
+            states = self.network.initial_state(len(buffer), self.meter or "4/4")
+        begin, states = self._silence_read(buffer, first, noise, allowed, states)
+        tokens, _ = self._run(buffer, np.int32(begin), first, stop, noise, allowed, states)
+        return np.asarray(tokens, dtype=np.int32)
+
+    def _silence_read(
+        self, buffer: Any, first: Any, noise: Any, allowed: Any, states: list[Any]
+    ) -> tuple[int, list[Any]]:
+        """Where the loop may start, and the states there: past the silence that opens
+        every row of the prompt (the lead before a piece), read once per shape and start.
+
+        The silence is read by this same program at the same shapes (a loop that stops
+        where the silence ends), so the states are those the whole loop reaches there,
+        bit for bit, and the draws that follow are the same.
+        """
+        given = np.asarray(buffer)[:, : int(first) - 1]  # the last prompt token draws the next
+        silent = int(np.argmax(np.any(given != 0, axis=0))) if np.any(given) else given.shape[1]
+        if silent < SILENCE_READ_MIN:
+            return 0, states
+        arrays = [np.asarray(state) for state in states]
+        key = (
+            np.shape(buffer),
+            silent,
+            tuple((a.shape, a.dtype.str, hashlib.sha1(a.tobytes()).digest()) for a in arrays),
+        )
+        found = self._after_silence.get(key)
+        if found is None:
+            _, read = self._run(
+                buffer, np.int32(0), first, np.int32(silent + 1), noise, allowed, states
+            )
+            found = [np.asarray(state) for state in read]
+            if len(self._after_silence) >= SILENCE_KEPT:
+                self._after_silence.pop(next(iter(self._after_silence)))
+            self._after_silence[key] = found
+        return silent, list(found)
 
     def __repr__(self) -> str:
         return f"<Decoder {self.sampler!r}, {len(self.rules)} rules, {self.traces} traces>"
 
 
 def _sampling_loop(
-    model: LanguageModel, sampler: Sampler, rules: Sequence[Rule]
+    model: LanguageModel, sampler: Sampler, rules: Sequence[Rule], meter: str | None
 ) -> Callable[..., Any]:
     import keras
     from keras import ops
 
     # the loop is compiled on TensorFlow and JAX: the step's tables are computed once per call
-    step = step_fn(model, tables=keras.backend.backend() in ("tensorflow", "jax"))
+    compiled_backend = keras.backend.backend() in ("tensorflow", "jax")
+    step = step_fn(model, tables=compiled_backend, meter=meter)
     table = _pitch_table(model)
     ramp = np.arange(VOICES_PER_STEP, dtype=np.int32)
 
-    def run(buffer: Any, first: Any, stop: Any, noise: Any, allowed: Any, states: Any) -> Any:
-        def body(t: Any, carry: tuple[Any, list[Any]]) -> tuple[Any, list[Any]]:
-            tokens, states = carry
-            logits, states = step(ops.take(tokens, t, axis=1), t, states)
+    def run(
+        buffer: Any, begin: Any, first: Any, stop: Any, noise: Any, allowed: Any, states: Any
+    ) -> Any:
+        def body(t: Any, carry: tuple[Any, list[Any], Any]) -> tuple[Any, list[Any], Any]:
+            # ``token``: the id at ``t``, carried from the step that wrote it (not read back
+            # from ``tokens``, which the step's fused arithmetic would then copy every token)
+            tokens, states, token = carry
+            logits, states = step(token, t, states)
             position = t + 1
 
             def around() -> tuple[Any, Any, Any]:
@@ -304,10 +369,12 @@ def _sampling_loop(
             known = ops.take(tokens, position, axis=1)
             chosen = ops.where(position < first, known, ops.cast(drawn, "int32"))
             tokens = ops.slice_update(tokens, (0, position), ops.expand_dims(chosen, 1))
-            return tokens, states
+            return tokens, states, chosen
 
-        tokens, _ = ops.fori_loop(0, stop - 1, body, (buffer, states))
-        return tokens
+        tokens, states, _ = ops.fori_loop(
+            begin, stop - 1, body, (buffer, states, ops.take(buffer, begin, axis=1))
+        )
+        return tokens, states
 
     return run
 
@@ -488,7 +555,7 @@ def decode(
     noise = np.zeros((batch, padded, vocab), dtype=np.float32)
     noise[:, :total] = np.random.default_rng(seed).random((batch, total, vocab), dtype=np.float32)
     states = model.network.initial_state(batch, meter, fermatas)
-    out = decoder_for(model, sampler, rules)(
+    out = decoder_for(model, sampler, rules, meter)(
         buffer, np.int32(first), np.int32(total), noise, mask, states
     )
     return out[:, :total]

@@ -363,6 +363,17 @@ class Network:
         """
         return self.period == BAR and (self.meters or VOICES * bar_steps(meter) == BAR)
 
+    def meter_places(self, meter: str) -> tuple[int, int] | None:
+        """The first place row and the tokens per bar of ``meter`` for a model that knows
+        metres (metres alike in both read alike); ``None`` for the others.
+
+        Examples:
+            >>> from bachnet import ModelConfig
+            >>> network_for(ModelConfig(architecture="meter_lstm")).meter_places("3/4")
+            (64, 48)
+        """
+        return (METER_FIRST_ROW[_known(meter)], self.bar_tokens(meter)) if self.meters else None
+
     def meter_code(self, meter: str = "4/4") -> int:
         """The code a model that knows metres reads ``meter`` as (its index in
         `bachnet.music.grid.METERS`); 0 (4/4) for the others."""
@@ -453,12 +464,15 @@ class Network:
         (``fermatas``: each stream's phrase plan, read by a model that hears phrases)."""
         raise NotImplementedError
 
-    def step(self, model: keras.Model, *, tables: bool = False) -> StepFn:
+    def step(self, model: keras.Model, *, tables: bool = False, meter: str | None = None) -> StepFn:
         """One token through ``model``'s own layers (its logits equal the full model's).
 
         ``tables``: a model type may read part of its arithmetic from tables computed from
         the weights (see `LSTMNetwork.step`); only worth it inside a compiled loop, which
-        computes them once before the loop.
+        computes them once before the loop. ``meter``: a model that knows metres reads
+        the places of that metre's bar as constants of the step (one compiled program per
+        metre, the cheapest) instead of from the metre's code in its state (any metre;
+        ``None``); the streams must then be in that metre. Other models ignore it.
         """
         raise NotImplementedError
 
@@ -535,15 +549,13 @@ class LSTMNetwork(Network):
     def _initial_state(
         self, batch: Tensor, meter: str = "4/4", marks: npt.NDArray[np.float32] | None = None
     ) -> list[Tensor]:
-        """``[h1, c1, h2, c2, ...]``, all zeros (``voice_lstm`` adds two, see its class;
+        """``[h1, c1, h2, c2, ...]``, all zeros (``voice_lstm`` adds one, see its class;
         ``meter_lstm`` one more: the metre's code, a float ``(batch, 1)``; ``phrase_lstm``
         one more: ``marks``, each stream's fermata steps, `fermata_marks`)."""
         states = [ops.zeros((batch, units)) for units in self.config.lstm_units for _ in range(2)]
         if self.voice_context:
-            states += [
-                ops.full((batch, VOICES), float(self.config.vocab_size)),
-                ops.zeros((batch, VOICES)),
-            ]
+            nothing = [float(self.config.vocab_size)] * VOICES + [0.0] * VOICES
+            states.append(ops.tile(ops.convert_to_tensor([nothing]), (batch, 1)))
         if self.meters:
             states.append(ops.full((batch, 1), float(self.meter_code(meter))))
         if self.phrases:
@@ -573,7 +585,7 @@ class LSTMNetwork(Network):
             marks = np.repeat(marks, count, axis=0)
         return shifted_states(self._initial_state(batch * count, meter, marks), count)
 
-    def step(self, model: keras.Model, *, tables: bool = False) -> StepFn:
+    def step(self, model: keras.Model, *, tables: bool = False, meter: str | None = None) -> StepFn:
         """One token: ``(ids (batch,), index, [h1, c1, ...]) -> (logits, [h1, c1, ...])``.
 
         With ``tables``, the first LSTM's input is read from tables instead of projecting the
@@ -622,44 +634,60 @@ class LSTMNetwork(Network):
         layers = len(recurrent)
 
         meters = self.meters
+        fixed = None if meter is None else self.meter_places(meter)  # known now: constants
         phrase = model.get_layer("phrase") if self.phrases else None
-        tail = 2 * layers + (2 if context else 0)  # where the metre's code (and plan) sit
+        tail = 2 * layers + (1 if context else 0)  # where the metre's code (and plan) sit
         first_cell = recurrent[0][0].cell
+
+        def table(layer: keras.layers.Embedding, rows: slice | None = None) -> Tensor:
+            """``layer``'s embeddings (those of ``rows``) times the first LSTM's input
+            kernel, the bias in the token's table."""
+            weights = layer.embeddings if rows is None else layer.embeddings[rows]
+            projected = ops.matmul(weights, first_cell.kernel)
+            if layer is embedding and first_cell.use_bias:
+                projected = projected + first_cell.bias
+            return projected
 
         def embed(layer: keras.layers.Embedding, ids: Tensor) -> Tensor:
             """``layer``'s rows for ``ids``; with ``tables``, projected by the first LSTM."""
-            if not tables:
-                return layer(ids)
-            table = ops.matmul(layer.embeddings, first_cell.kernel)
-            if layer is embedding and first_cell.use_bias:
-                table = table + first_cell.bias
-            return ops.take(table, ids, axis=0)
+            return ops.take(table(layer), ids, axis=0) if tables else layer(ids)
 
         def step(token: Tensor, index: Tensor, states: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
             x = embed(embedding, token)
             extra: list[Tensor] = []
-            if position is not None and meters:
-                code = ops.cast(states[tail][:, 0], "int32")
-                first, bar = meter_rows(code)
-                x = x + embed(position, first + ops.mod(ops.cast(index, "int32"), bar))
-            elif position is not None:
-                place = ops.mod(ops.cast(index, "int32"), period)
-                x = x + embed(position, ops.full(ops.shape(token), place, dtype="int32"))
+            if position is not None:
+                at = ops.cast(index, "int32")
+                places = None  # the rows of one metre's places (`meter`), from a table
+                if fixed is not None:
+                    first, bar = fixed
+                    place = ops.mod(at, bar)
+                    if tables:
+                        places = table(position, slice(first, first + bar))
+                    else:
+                        place = place + first
+                elif meters:
+                    first_row, bar_tokens = meter_rows(ops.cast(states[tail][:, 0], "int32"))
+                    place = first_row + ops.mod(at, bar_tokens)
+                else:
+                    place = ops.mod(at, period)
+                rows = place if meters and fixed is None else ops.full(ops.shape(token), place)
+                rows = ops.cast(rows, "int32")
+                x = x + (embed(position, rows) if places is None else ops.take(places, rows, 0))
             if before_embedding is not None and held_embedding is not None:
-                # voices' last tokens and held counts (floats, so every state is one dtype)
-                last, held = states[2 * layers], states[2 * layers + 1]
-                voice = ops.mod(ops.cast(index, "int32"), VOICES)
-                mine = ops.expand_dims(ops.arange(VOICES) == voice, 0)
-                value = ops.expand_dims(ops.cast(token, last.dtype), 1)
-                held = ops.where(mine, ops.where(value == last, held + 1.0, 0.0), held)
-                last = ops.where(mine, value, last)
-                upcoming = ops.expand_dims(ops.arange(VOICES) == ops.mod(voice + 1, VOICES), 0)
-                zero = ops.zeros_like(last)
-                before = ops.sum(ops.where(upcoming, last, zero), axis=1)
-                count = ops.minimum(ops.sum(ops.where(upcoming, held, zero), axis=1), HELD - 1)
-                x = x + embed(before_embedding, ops.cast(before, "int32"))
-                x = x + embed(held_embedding, ops.cast(count, "int32"))
-                extra = [last, held]
+                # The voices' last tokens, then their held counts (floats, so that every state
+                # has one dtype), column 0 of each the voice of this token, column 1 the next
+                # one's: the next voice's context is read straight from column 1, and the
+                # columns turn by one. (Before any token all voices are alike: any index may
+                # start.)
+                held = states[2 * layers]
+                value = ops.expand_dims(ops.cast(token, held.dtype), 1)
+                mine = ops.where(value == held[:, :1], held[:, VOICES : VOICES + 1] + 1.0, 0.0)
+                before = ops.cast(held[:, 1], "int32")
+                count = ops.cast(ops.minimum(held[:, VOICES + 1], HELD - 1), "int32")
+                x = x + embed(before_embedding, before) + embed(held_embedding, count)
+                extra = [
+                    ops.concatenate([held[:, 1:VOICES], value, held[:, VOICES + 1 :], mine], 1)
+                ]
             if phrase is not None:
                 marks = states[tail + 1]
                 at = ops.cast(ops.floor_divide(ops.cast(index, "int32"), VOICES), marks.dtype)
@@ -723,8 +751,9 @@ class BeatLSTMNetwork(LSTMNetwork):
 class VoiceLSTMNetwork(BeatLSTMNetwork):
     """`BeatLSTMNetwork` plus what the voice to write holds (`VoiceContext`).
 
-    Its step state is ``[h1, c1, ..., each voice's last token (batch, 4), how many steps each
-    has held it (batch, 4)]``; the last two are floats so that every state has one dtype.
+    Its step state is ``[h1, c1, ..., voices (batch, 8)]``: each voice's last token, then how
+    many steps each has held it, the voices turned so that column 0 of each is the voice of
+    the next token read (floats, so that every state has one dtype).
 
     Examples:
         >>> import numpy as np
@@ -1069,10 +1098,10 @@ class StepLSTMNetwork(Network):
             ops.zeros((batch, VOICES * config.embedding_dim)),
         ]
 
-    def step(self, model: keras.Model, *, tables: bool = False) -> StepFn:
+    def step(self, model: keras.Model, *, tables: bool = False, meter: str | None = None) -> StepFn:
         """One token; the LSTMs advance when a step's bass arrives (both branches are
         computed and one is kept, so the program has static shapes on every backend).
-        ``tables`` changes nothing here.
+        ``tables`` and ``meter`` change nothing here.
 
         Examples:
             >>> import numpy as np

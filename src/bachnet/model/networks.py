@@ -551,19 +551,19 @@ class LSTMNetwork(Network):
     ) -> list[Tensor]:
         """``[h1, c1, h2, c2, ...]``, all zeros (``voice_lstm`` adds one, see its class;
         ``meter_lstm`` one more: the metre's code, a float ``(batch, 1)``; ``phrase_lstm``
-        one more: ``marks``, each stream's fermata steps, `fermata_marks`)."""
-        states = [ops.zeros((batch, units)) for units in self.config.lstm_units for _ in range(2)]
+        one more: ``marks``, each stream's fermata steps, `fermata_marks`). NumPy arrays
+        (float32): made without the backend, they cost nothing beside a compiled loop."""
+        rows = int(batch)
+        states: list[Tensor] = [
+            np.zeros((rows, units), np.float32) for units in self.config.lstm_units for _ in "hc"
+        ]
         if self.voice_context:
             nothing = [float(self.config.vocab_size)] * VOICES + [0.0] * VOICES
-            states.append(ops.tile(ops.convert_to_tensor([nothing]), (batch, 1)))
+            states.append(np.tile(np.array([nothing], np.float32), (rows, 1)))
         if self.meters:
-            states.append(ops.full((batch, 1), float(self.meter_code(meter))))
+            states.append(np.full((rows, 1), float(self.meter_code(meter)), np.float32))
         if self.phrases:
-            states.append(
-                ops.convert_to_tensor(
-                    marks if marks is not None else fermata_marks(int(batch), None)
-                )
-            )
+            states.append(marks if marks is not None else fermata_marks(rows, None))
         return states
 
     def initial_state(

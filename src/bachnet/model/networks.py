@@ -657,36 +657,33 @@ class LSTMNetwork(Network):
             extra: list[Tensor] = []
             if position is not None:
                 at = ops.cast(index, "int32")
-                places = None  # the rows of one metre's places (`meter`), from a table
-                if fixed is not None:
+                streams = ops.zeros_like(ops.cast(token, "int32"))  # a place for each stream
+                if fixed is not None and tables:  # the table of that bar's places only
                     first, bar = fixed
-                    place = ops.mod(at, bar)
-                    if tables:
-                        places = table(position, slice(first, first + bar))
-                    else:
-                        place = place + first
-                elif meters:
-                    first_row, bar_tokens = meter_rows(ops.cast(states[tail][:, 0], "int32"))
-                    place = first_row + ops.mod(at, bar_tokens)
+                    places = table(position, slice(first, first + bar))
+                    x = x + ops.take(places, streams + ops.mod(at, bar), axis=0)
                 else:
-                    place = ops.mod(at, period)
-                rows = place if meters and fixed is None else ops.full(ops.shape(token), place)
-                rows = ops.cast(rows, "int32")
-                x = x + (embed(position, rows) if places is None else ops.take(places, rows, 0))
+                    if fixed is not None:
+                        first, bar = fixed
+                    elif meters:
+                        first, bar = meter_rows(ops.cast(states[tail][:, 0], "int32"))
+                    else:
+                        first, bar = 0, period
+                    x = x + embed(position, streams + first + ops.mod(at, bar))
             if before_embedding is not None and held_embedding is not None:
                 # The voices' last tokens, then their held counts (floats, so that every state
                 # has one dtype), column 0 of each the voice of this token, column 1 the next
                 # one's: the next voice's context is read straight from column 1, and the
                 # columns turn by one. (Before any token all voices are alike: any index may
                 # start.)
-                held = states[2 * layers]
-                value = ops.expand_dims(ops.cast(token, held.dtype), 1)
-                mine = ops.where(value == held[:, :1], held[:, VOICES : VOICES + 1] + 1.0, 0.0)
-                before = ops.cast(held[:, 1], "int32")
-                count = ops.cast(ops.minimum(held[:, VOICES + 1], HELD - 1), "int32")
+                voices = states[2 * layers]
+                value = ops.expand_dims(ops.cast(token, voices.dtype), 1)
+                held = ops.where(value == voices[:, :1], voices[:, VOICES : VOICES + 1] + 1.0, 0.0)
+                before = ops.cast(voices[:, 1], "int32")
+                count = ops.cast(ops.minimum(voices[:, VOICES + 1], HELD - 1), "int32")
                 x = x + embed(before_embedding, before) + embed(held_embedding, count)
                 extra = [
-                    ops.concatenate([held[:, 1:VOICES], value, held[:, VOICES + 1 :], mine], 1)
+                    ops.concatenate([voices[:, 1:VOICES], value, voices[:, VOICES + 1 :], held], 1)
                 ]
             if phrase is not None:
                 marks = states[tail + 1]

@@ -170,12 +170,10 @@ def _side_by_side(states: list[Tensor], count: int) -> list[Tensor]:
 
 def shifted_states(states: list[Tensor], count: int) -> list[Tensor]:
     """A network's step states for ``batch * count`` streams (copy-major within each stream)
-    as one row per stream, plus each copy's validity (all 1): the state of `shifted_step`."""
-    if all(isinstance(state, np.ndarray) for state in states):  # `initial_state`'s: NumPy
-        rows = [state.reshape(-1, count * state.shape[-1]) for state in states]
-        return [*rows, np.ones((rows[0].shape[0], count), states[0].dtype)]
-    rows = _side_by_side(states, count)
-    return [*rows, ops.ones((rows[0].shape[0], count))]
+    as one row per stream, plus each copy's validity (all 1): the state of `shifted_step`,
+    in NumPy (as `Network.initial_state` makes them)."""
+    rows = [np.asarray(state).reshape(-1, count * state.shape[-1]) for state in states]
+    return [*rows, np.ones((rows[0].shape[0], count), rows[0].dtype)]
 
 
 def shifted_step(step: StepFn, shifts: Sequence[int], vocab_size: int) -> StepFn:

@@ -20,7 +20,7 @@ from bachnet import BachNet, Chorale, ModelConfig, TrainConfig, Vocabulary
 from bachnet.apps.cli import main
 from bachnet.errors import InputError
 from bachnet.generation.config import GenerationConfig
-from bachnet.generation.decoder import step_fn
+from bachnet.generation.decoder import compiled, step_fn
 from bachnet.model.scoring import nll_per_piece
 from bachnet.music.grid import bar_steps
 from bachnet.training.windows import Windows
@@ -55,7 +55,7 @@ def barred(meter: str, bars: int, seed: int, pickup: int = 0) -> Chorale:
 
 def test_step_equals_the_full_model_in_every_metre() -> None:
     net = net_of("meter_lstm")
-    step = step_fn(net)
+    step = compiled(step_fn(net))  # one program, the metre read from the state (eager: doctests)
     for meter in ("4/4", "3/4", "3/2"):
         piece = barred(meter, 1, seed=1, pickup=4)  # the lead, a pickup and a bar line
         lead = net.network.lead_for(piece.pickup, meter)

@@ -19,7 +19,7 @@ from bachnet import BachNet, Chorale, ModelConfig, TrainConfig, Vocabulary
 from bachnet.apps.cli import main
 from bachnet.errors import InputError
 from bachnet.generation import compose
-from bachnet.generation.decoder import step_fn
+from bachnet.generation.decoder import compiled, step_fn
 from bachnet.model.networks import PHRASE_ROWS, fermata_marks, phrase_places
 from bachnet.model.scoring import nll_per_piece
 from bachnet.training.fit import plan_codes
@@ -74,7 +74,7 @@ def test_the_step_hears_the_plan_as_the_full_model_does(shifts: tuple[int, ...])
     lead = net.network.lead_for(piece.pickup, piece.meter)
     ids = np.concatenate([np.zeros(lead, np.int32), net.vocab.encode(piece)])
     plan = [f + lead // 4 for f in piece.fermatas]
-    step = step_fn(net)
+    step = compiled(step_fn(net))  # one program for every token (eager steps: test_generate)
     outputs = {}
     for name, fermatas in (("planned", [plan]), ("unplanned", None)):
         states = net.network.initial_state(1, "4/4", fermatas)

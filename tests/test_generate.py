@@ -568,6 +568,61 @@ def test_a_phrase_plan_puts_fermatas_and_cadences_where_asked(net: BachNet, tmp_
             assert any(a <= fermata / 4 < b for a, b in marked)
 
 
+def test_the_inner_voices_move_into_a_planned_cadences_approach(
+    net: BachNet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cadence's approach chord is asked of the alto and tenor on the beat's last eighth
+    only (`APPROACH_LOOSE` 16ths before it they may take any note of the key's scale); the
+    soprano and bass hold it all beat."""
+    from bachnet.generation import compose
+    from bachnet.music import cadence
+    from bachnet.music.phrases import plan_phrases
+
+    assert cadence.APPROACH_LOOSE == 2
+    asked: list[np.ndarray] = []
+    decode = compose.decode
+
+    def spy(*args: object, **kwargs: object) -> object:
+        asked.append(np.asarray(kwargs["allowed"]))
+        return decode(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(compose, "decode", spy)
+    piece = generate(net, None, phrases=(8, 8, 8), seed=4, key="C")
+    plan = plan_phrases((8, 8, 8), seed=4)
+    mask = asked[0][0]
+    pitch = net.vocab.pitch_of(np.arange(net.vocab.size))
+
+    def classes(step: int, voice: int) -> set[int]:
+        return {int(p) % 12 for p in pitch[mask[4 * step + voice]] if p}
+
+    scale = {0, 2, 4, 5, 7, 9, 11}
+    widened = 0
+    for fermata, (kind, _) in zip(plan.fermatas[:-1], plan.cadences, strict=False):
+        start = fermata - 4
+        for voice in (1, 2):  # alto, tenor: the chord's notes on the last eighth, more before
+            last = classes(start + 2, voice)
+            assert classes(start + 3, voice) == last
+            for step in (start, start + 1):
+                assert classes(step, voice) >= last | (scale if kind != "half" else set())
+            widened += classes(start, voice) > last
+            assert int(piece.chords[fermata - 1, voice]) % 12 in last
+        for voice in (0, 3):  # soprano, bass: the same all beat
+            assert all(
+                classes(step, voice) == classes(start, voice) for step in range(start, fermata)
+            )
+    assert widened > 0
+    monkeypatch.setattr(cadence, "APPROACH_LOOSE", 0)  # as before: the chord all beat
+    asked.clear()
+    generate(net, None, phrases=(8, 8, 8), seed=4, key="C")
+    mask = asked[0][0]
+    for fermata in plan.fermatas[:-1]:
+        for voice in range(4):
+            assert all(
+                classes(step, voice) == classes(fermata - 4, voice)
+                for step in range(fermata - 4, fermata)
+            )
+
+
 def _bass_parallels_into_cadences(pieces: list[Chorale], ends: list[list[int]]) -> int:
     """Alto-bass and tenor-bass parallel fifths and octaves in the changes into each
     cadence's approach beat and chord (``ends``: each piece's cadence chord steps)."""

@@ -63,6 +63,7 @@ from bachnet.music.cadence import (
     final_length,
     finish,
     first_cadence,
+    loosen_approach,
     move_into_key,
     one_bass,
     scale_rows,
@@ -561,6 +562,7 @@ def _phrased(
                 held, third = 1, last_third if home.mode == "minor" else None
             rows = cadence_rows(kind, local, model.vocab, ranges, held, third)
             one_bass(rows, model.vocab)  # known ahead: the alto and tenor steer clear of it
+            loosen_approach(rows, local, model.vocab)  # the inner voices move into it
             approach = fermata - APPROACH_STEPS
             begin = max(done, approach - LEAD_IN)
             scale = scale_rows(local, model.vocab, approach - begin)

@@ -576,7 +576,7 @@ def test_the_inner_voices_move_into_a_planned_cadences_approach(
     soprano and bass hold it all beat."""
     from bachnet.generation import compose
     from bachnet.music import cadence
-    from bachnet.music.phrases import plan_phrases
+    from bachnet.music.phrases import local_key, plan_phrases
 
     assert cadence.APPROACH_LOOSE == 2
     asked: list[np.ndarray] = []
@@ -595,9 +595,10 @@ def test_the_inner_voices_move_into_a_planned_cadences_approach(
     def classes(step: int, voice: int) -> set[int]:
         return {int(p) % 12 for p in pitch[mask[4 * step + voice]] if p}
 
-    scale = {0, 2, 4, 5, 7, 9, 11}
     widened = 0
-    for fermata, (kind, _) in zip(plan.fermatas[:-1], plan.cadences, strict=False):
+    for fermata, (kind, relation) in zip(plan.fermatas[:-1], plan.cadences, strict=False):
+        rows = cadence.scale_rows(local_key(Key(0), relation), net.vocab, 1)
+        scale = {int(p) % 12 for p in pitch[rows[1]] if p}  # the cadence key's scale
         start = fermata - 4
         for voice in (1, 2):  # alto, tenor: the chord's notes on the last eighth, more before
             last = classes(start + 2, voice)

@@ -18,8 +18,8 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # The tests compile many tiny programs and run each briefly: XLA's CPU backend without LLVM's
-# optimisation passes compiles them faster (about a tenth off the suite). The library, its
-# benchmarks and a user's runs keep XLA's defaults.
+# optimisation passes compiles them faster (three slow tests: 52.7 -> 45.9 s). The library,
+# its benchmarks and a user's runs keep XLA's defaults.
 if "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
     os.environ["XLA_FLAGS"] = " ".join(
         [os.environ.get("XLA_FLAGS", ""), "--xla_backend_optimization_level=0"]

@@ -657,19 +657,19 @@ class LSTMNetwork(Network):
             extra: list[Tensor] = []
             if position is not None:
                 at = ops.cast(index, "int32")
-                streams = ops.zeros_like(ops.cast(token, "int32"))  # a place for each stream
-                if fixed is not None and tables:  # the table of that bar's places only
+                if fixed is not None:
                     first, bar = fixed
-                    places = table(position, slice(first, first + bar))
-                    x = x + ops.take(places, streams + ops.mod(at, bar), axis=0)
+                elif meters:
+                    first, bar = meter_rows(ops.cast(states[tail][:, 0], "int32"))
                 else:
-                    if fixed is not None:
-                        first, bar = fixed
-                    elif meters:
-                        first, bar = meter_rows(ops.cast(states[tail][:, 0], "int32"))
-                    else:
-                        first, bar = 0, period
-                    x = x + embed(position, streams + first + ops.mod(at, bar))
+                    first, bar = 0, period
+                streams = ops.zeros_like(ops.cast(token, "int32"))  # a place for each stream
+                place = streams + ops.mod(at, bar)  # in the bar, from its first row
+                if fixed is not None and tables:  # the table of that bar's places only
+                    places = table(position, slice(first, first + bar))
+                    x = x + ops.take(places, place, axis=0)
+                else:
+                    x = x + embed(position, place + first)
             if before_embedding is not None and held_embedding is not None:
                 # The voices' last tokens, then their held counts (floats, so that every state
                 # has one dtype), column 0 of each the voice of this token, column 1 the next

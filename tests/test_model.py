@@ -5,6 +5,7 @@ Backend-neutral: these tests also run with ``KERAS_BACKEND=jax`` (``nox -s tests
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -28,6 +29,7 @@ from bachnet import (
     Vocabulary,
 )
 from bachnet.core.files import sha256_of
+from bachnet.errors import InputError
 from bachnet.model.saving import CONFIG_FILE, WEIGHTS_FILE
 
 TINY = ModelConfig(lstm_units=(16,), embedding_dim=8, dense_units=8, window=32, dropout=0.0)
@@ -491,3 +493,101 @@ def test_a_model_with_nan_weights_is_refused(tmp_path: Path) -> None:
     assert (folder / WEIGHTS_FILE).is_file()
     with pytest.raises(ModelFileError, match="holds NaN or infinite values"):
         BachNet.load(folder)
+
+
+# ------------------------------------------------------------------------------ narrowing
+
+
+def test_narrowing_drops_the_units_that_send_nothing(tiny_chorales: list[Chorale]) -> None:
+    """Units whose outputs reach nothing (zero outgoing weights) are the ones dropped, and
+    without them the network predicts exactly as before (no layer norm: it would mix every
+    unit's statistics); a unit that sends a constant is folded into the bias it fed."""
+    config = ModelConfig(
+        architecture="beat_lstm",
+        lstm_units=(8, 6),
+        embedding_dim=4,
+        dense_units=4,
+        dropout=0.0,
+        layer_norm=False,
+    )
+    net = tiny_net(seed=3, config=config)
+    deaf = {w.path: w for w in net.keras_model.weights}
+    for path, rows in (("lstm_2/lstm_cell/kernel", [1, 6]), ("dense/kernel", [4])):
+        value = deaf[path].numpy()
+        value[rows] = 0.0
+        deaf[path].assign(value)
+    for path, rows in (
+        ("lstm_1/lstm_cell/recurrent_kernel", [1, 6]),
+        ("lstm_2/lstm_cell/recurrent_kernel", [4]),
+    ):
+        value = deaf[path].numpy()
+        value[rows] = 0.0
+        deaf[path].assign(value)
+    narrow = net.narrowed((6, 5), tiny_chorales)
+    assert narrow.config.lstm_units == (6, 5)
+    assert narrow.config.architecture == "beat_lstm" and narrow.vocab == net.vocab
+    kernel = deaf["lstm_1/lstm_cell/kernel"].numpy()
+    kept = [0, 2, 3, 4, 5, 7]
+    expected = np.concatenate([kernel[:, gate * 8 + np.array(kept)] for gate in range(4)], -1)
+    np.testing.assert_allclose(narrow.keras_model.get_layer("lstm_1").weights[0].numpy(), expected)
+    ids = np.array([[0] * 16 + list(net.vocab.encode(tiny_chorales[0]))])
+    np.testing.assert_allclose(net.logits(ids), narrow.logits(ids), atol=1e-5)
+
+
+def test_narrowing_keeps_a_trained_model_closer_than_chance(jsb_dataset: Dataset) -> None:
+    """On a model trained a little, the units kept by what they send cost less than the same
+    number of units dropped from the top of each layer (the layer's own order)."""
+    config = ModelConfig(
+        architecture="beat_lstm",
+        lstm_units=(24, 24),
+        embedding_dim=8,
+        dense_units=8,
+        window=64,
+        dropout=0.0,
+    )
+    net = tiny_net(seed=0, config=config)
+    pieces = list(jsb_dataset.split("train")[:6])
+    net.fit(pieces, config=TrainConfig(epochs=4, batch_size=16, learning_rate=1e-2), verbose=0)
+    valid = list(jsb_dataset.split("valid")[:3])
+    wide = net.evaluate(valid)["loss"]
+    narrow = net.narrowed((16, 16), pieces).evaluate(valid)["loss"]
+    first = np.arange(16)  # the first 16 units of each layer, their weights as they are
+
+    def gates(matrix: np.ndarray) -> np.ndarray:
+        return np.concatenate([matrix[..., gate * 24 + first] for gate in range(4)], -1)
+
+    weights = {w.path: w.numpy() for w in net.keras_model.weights}
+    for layer in (1, 2):
+        cell = f"lstm_{layer}/lstm_cell/"
+        kernel = weights[cell + "kernel"]
+        weights[cell + "kernel"] = gates(kernel[first] if layer == 2 else kernel)
+        weights[cell + "recurrent_kernel"] = gates(weights[cell + "recurrent_kernel"][first])
+        weights[cell + "bias"] = gates(weights[cell + "bias"])
+        for name in ("gamma", "beta"):
+            weights[f"norm_{layer}/{name}"] = weights[f"norm_{layer}/{name}"][first]
+    weights["dense/kernel"] = weights["dense/kernel"][first]
+    cut = BachNet(dataclasses.replace(config, lstm_units=(16, 16)), net.vocab)
+    for weight in cut.keras_model.weights:
+        weight.assign(weights[weight.path])
+    chance = cut.evaluate(valid)["loss"]
+    assert narrow < chance, (wide, narrow, chance)
+
+
+@pytest.mark.parametrize(
+    ("units", "message"),
+    [
+        ((8,), r"2 layer sizes of 1 to the present \[8, 8\]"),
+        ((9, 8), r"got \[9, 8\]"),
+        ((0, 8), r"got \[0, 8\]"),
+    ],
+)
+def test_narrowing_names_a_bad_size(
+    units: tuple[int, ...], message: str, tiny_chorales: list[Chorale]
+) -> None:
+    net = tiny_net(config=ModelConfig(lstm_units=(8, 8), embedding_dim=4, dense_units=4))
+    with pytest.raises(InputError, match=message):
+        net.narrowed(units, tiny_chorales)
+    with pytest.raises(InputError, match="no chorales"):
+        net.narrowed((4, 4), [])
+    with pytest.raises(InputError, match=r"with_shifts\(\(\)\) first"):
+        net.with_shifts((0, 1)).narrowed((4, 4), tiny_chorales)

@@ -543,3 +543,30 @@ def test_cli_fine_tunes_from_a_trained_model(tmp_path: Path, tiny_chorales: list
     settings = json.loads((again / "run.json").read_text(encoding="utf-8"))["train"]
     assert settings["learning_rate"] == 1e-4 and settings["patience"] == 5
     assert settings["decay_epochs"] is None and settings["epochs"] == 1
+
+
+@pytest.mark.slow  # whole training runs: CI's nox -s slow
+def test_cli_narrows_a_trained_model_and_resumes(
+    tmp_path: Path, tiny_chorales: list[Chorale]
+) -> None:
+    data = tmp_path / "hymns"
+    for index, piece in enumerate(tiny_chorales * 4):
+        Chorale(np.tile(piece.chords, (8, 1))).write(data / f"{index}.csv")
+    base = tmp_path / "base"
+    common = ["--data", str(data), "--epochs", "1", "--batch-size", "8", "--window", "32"]
+    flags = ["--lstm-units", "16,16", "--embedding-dim", "8", "--dense-units", "8"]
+    result = CliRunner().invoke(main, ["train", "-o", str(base), *flags, *common])
+    assert result.exit_code == 0, result.output
+    narrow = tmp_path / "narrow"
+    args = ["train", "-o", str(narrow), "--init", str(base / "model"), *common]
+    result = CliRunner().invoke(main, [*args, "--lstm-units", "12,16"])
+    assert result.exit_code == 0, result.output
+    assert "narrowed from 16,16 to 12,16 units" in result.output
+    assert BachNet.load(narrow / "model").config.lstm_units == (12, 16)
+    result = CliRunner().invoke(main, ["train", "-o", str(narrow), "--resume", "--epochs", "2"])
+    assert result.exit_code == 0, result.output
+    assert "narrowed" not in result.output  # the checkpoint's weights, not a new narrowing
+    assert BachNet.load(narrow / "model").config.lstm_units == (12, 16)
+    wide = ["train", "-o", str(tmp_path / "wide"), "--init", str(base / "model"), *common]
+    result = CliRunner().invoke(main, [*wide, "--lstm-units", "24,16"])
+    assert result.exit_code != 0 and "--lstm-units: narrowing needs 2 layer sizes" in result.output

@@ -494,6 +494,7 @@ def train(
         elif becomes == "phrase_lstm":
             net = net.with_phrases()
             click.echo("as a phrase_lstm: it starts hearing no phrase plan", err=True)
+        net = _narrowed(net, model_config, train_split, resume)
     else:
         net = BachNet(model_config)
     teachers = [_load_model(name) for name in train_config.teachers]
@@ -541,6 +542,33 @@ def _shifts(value: str | None) -> tuple[int, ...]:
     except InputError as error:
         raise click.BadParameter(str(error), param_hint="'--shifts'") from None
     return shifts
+
+
+def _narrowed(net: Any, model_config: ModelConfig, train_split: Any, resume: bool) -> Any:
+    """``--init MODEL --lstm-units U``: the loaded model narrowed to ``U`` units (its units
+    that send most on kept, measured on the training split; `BachNet.narrowed`). A resumed
+    run only takes the recorded shape: its checkpoint holds the weights."""
+    wide, asked = tuple(net.config.lstm_units), tuple(model_config.lstm_units)
+    if wide == asked:
+        return net
+    if resume:
+        from bachnet.net import BachNet
+
+        config = dataclasses.replace(net.config, lstm_units=asked)
+        return BachNet(config, net.vocab, metadata=net.metadata)
+    source = click.get_current_context().get_parameter_source("lstm_units")
+    if source == click.core.ParameterSource.DEFAULT:
+        return net
+    try:
+        narrow = net.narrowed(asked, train_split)
+    except InputError as error:
+        raise click.ClickException(f"--lstm-units: {error}") from None
+    click.echo(
+        f"narrowed from {','.join(map(str, wide))} to {','.join(map(str, asked))} units "
+        "(the units that send most on kept)",
+        err=True,
+    )
+    return narrow
 
 
 _BECOMES = {"meter_lstm": "bar_lstm", "phrase_lstm": "meter_lstm"}

@@ -7,6 +7,7 @@ the reranking of harmonisations reads `nll_per_piece`, and both batch the pieces
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -15,7 +16,7 @@ from bachnet.errors import InputError
 from bachnet.model.protocol import LanguageModel
 from bachnet.music.chorale import Chorale
 
-__all__ = ["calibrate", "evaluate", "logits", "nll_per_piece", "scored"]
+__all__ = ["batches", "calibrate", "evaluate", "logits", "nll_per_piece", "scored"]
 
 
 def logits(model: LanguageModel, tokens: npt.ArrayLike) -> npt.NDArray[np.float32]:
@@ -110,7 +111,7 @@ def scored(
     # reads it here too; the scored tokens stay the same (all but each piece's first).
     leads = [model.network.padding_for(p.pickup, p.meter) for p in pieces]
     all_logits, all_targets, all_owners = [], [], []
-    for rows, ids, batch_logits in _batches(model, encoded, leads, pieces, batch_size):
+    for rows, ids, batch_logits in batches(model, encoded, leads, pieces, batch_size):
         mask = np.zeros((len(rows), ids.shape[1] - 1), dtype=bool)
         for row, index in enumerate(rows):
             lead = leads[index]
@@ -157,7 +158,7 @@ def nll_per_piece(
     encoded = [model.vocab.encode(piece) for piece in pieces]
     leads = [model.network.lead_for(piece.pickup, piece.meter) for piece in pieces]
     result = np.zeros(len(encoded), dtype=np.float64)
-    for rows, ids, batch_logits in _batches(model, encoded, leads, pieces, batch_size):
+    for rows, ids, batch_logits in batches(model, encoded, leads, pieces, batch_size):
         mask = np.zeros((len(rows), ids.shape[1] - 1), dtype=bool)
         for row, index in enumerate(rows):
             mask[row, leads[index] - 1 : leads[index] - 1 + len(encoded[index])] = True
@@ -170,18 +171,22 @@ def nll_per_piece(
     return result
 
 
-def _batches(
+def batches(
     model: LanguageModel,
     encoded: list[npt.NDArray[np.int32]],
     leads: list[int],
     pieces: list[Chorale],
     batch_size: int,
+    *,
+    reader: Any = None,
 ) -> Iterator[tuple[list[int], npt.NDArray[np.int32], npt.NDArray[np.float32]]]:
     """Pieces of about one length together: ``(indices, ids, logits)`` per batch.
 
     Row ``i`` of ``ids`` holds ``leads[i]`` silence tokens, then the piece (zeros after it);
     ``logits`` are the model's for ``ids[:, :-1]`` read in each piece's metre and, by a model
-    that hears phrases, with the piece's fermatas as its plan (none known: no plan).
+    that hears phrases, with the piece's fermatas as its plan (none known: no plan). With
+    ``reader`` (a Keras model on the same inputs, e.g. one that returns a layer's output)
+    its outputs come instead of the logits.
     """
     order = sorted(range(len(encoded)), key=lambda index: len(encoded[index]))
     for begin in range(0, len(order), batch_size):
@@ -198,7 +203,10 @@ def _batches(
                 for lead in (leads[index],)
             ]
         )
-        yield rows, ids, logits(model, inputs)
+        if reader is None:
+            yield rows, ids, logits(model, inputs)
+        else:
+            yield rows, ids, np.asarray(reader.predict_on_batch(inputs), dtype=np.float32)
 
 
 def _plan(piece: Chorale, lead: int) -> list[int] | None:

@@ -4,11 +4,15 @@ Each model writes ``--steps`` steps (4 tokens each) with no rules and no cadence
 alone, as the [model] issue measures it), after one warm-up call that compiles the decoder.
 The models take turns, ``--rounds`` rounds of ``--repeats`` calls each, so that a drift of
 the machine's speed touches all of them alike; the best call of each round is printed, then
-each model's best over all rounds.
+each model's best over all rounds. Then (``--pairs N``, 0 to skip) the models take turns N
+times more, one call each in alternating order, and each model's time is divided by the
+first model's in the same turn: the median of those ratios and its quartiles, the figure
+that a drift of the machine's speed touches least.
 
 Run:
     python benchmarks/batch1.py                                  # jsb-beat, jsb-meter, jsb-keys
     python benchmarks/batch1.py --models jsb-beat RUN/model --steps 512
+    taskset -c 0 python benchmarks/batch1.py --models jsb-beat jsb-lean --pairs 40
 """
 
 from __future__ import annotations
@@ -26,7 +30,10 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=256)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--pairs", type=int, default=0)
     args = parser.parse_args()
+
+    import numpy as np
 
     from bachnet import BachNet
 
@@ -48,6 +55,19 @@ def main() -> None:
     print("best of all rounds:")
     for name, ms in best.items():
         print(f"  {name:24s} {ms:.3f} ms/token")
+    if args.pairs:
+        names = list(models)
+        times = np.zeros((args.pairs, len(names)))
+        for turn in range(args.pairs):
+            for index in range(len(names))[:: 1 if turn % 2 == 0 else -1]:
+                start = time.perf_counter()
+                models[names[index]].generate(steps=args.steps, seed=turn, rules=None, cadence=None)
+                times[turn, index] = time.perf_counter() - start
+        ratios = times / times[:, :1]
+        print(f"against {names[0]}, {args.pairs} turns (median ratio, quartiles):")
+        for index, name in enumerate(names):
+            low, middle, high = np.percentile(ratios[:, index], [25, 50, 75])
+            print(f"  {name:24s} {middle:.3f} ({low:.3f}-{high:.3f})")
 
 
 if __name__ == "__main__":

@@ -389,7 +389,8 @@ def train(
     `bachnet data check FOLDER`), split by piece (--split-sizes); `--data jsb+FOLDER` adds
     JSB's. `--init MODEL` fine-tunes a trained model (e.g. `--init jsb-bar`): unless set, the
     learning rate is 1e-4, held, for at most 50 epochs with early stopping after 5 without a
-    better valid loss. `--teacher MODEL` (repeated) distils an ensemble into the model.
+    better valid loss; with `--lstm-units` it is first narrowed to that many units (the units
+    that send most on kept). `--teacher MODEL` (repeated) distils an ensemble into the model.
 
     The run folder makes training resumable: after an interruption (even kill -9), run
     `bachnet train -o OUT --resume` to continue from the last finished epoch.

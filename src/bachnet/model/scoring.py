@@ -203,10 +203,8 @@ def batches(
                 for lead in (leads[index],)
             ]
         )
-        if reader is None:
-            yield rows, ids, logits(model, inputs)
-        else:
-            yield rows, ids, np.asarray(reader.predict_on_batch(inputs), dtype=np.float32)
+        network = model.keras_model if reader is None else reader
+        yield rows, ids, np.asarray(network.predict_on_batch(inputs), dtype=np.float32)
 
 
 def _plan(piece: Chorale, lead: int) -> list[int] | None:

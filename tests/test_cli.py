@@ -335,9 +335,8 @@ def test_train_defaults_are_the_default_presets_recipe() -> None:
     assert options["embedding_dim"] == config.embedding_dim
     assert options["dense_units"] == config.dense_units
     assert options["window"] == config.window
-    assert get_preset(None).name == "jsb-keys"
-    # its last step, after training: `bachnet calibrate RUN/model -o OUT --shifts -1,0,1`
-    assert config.shifts == (-1, 0, 1)
+    assert get_preset(None).name == "jsb-lean"
+    assert config.shifts == () and options["shifts"] is None  # it reads each piece once
 
 
 def test_strict_rules_on_the_command_line(tiny_model: Path, tmp_path: Path) -> None:

@@ -283,7 +283,10 @@ def main() -> None:
     help="Largest random transposition in semitones (random windows).",
 )
 @click.option(
-    "--lstm-units", default="384,384", show_default=True, help="LSTM sizes, bottom first."
+    "--lstm-units",
+    default="360,360",
+    show_default=True,
+    help="LSTM sizes, bottom first. With --init, narrow the trained model to these sizes.",
 )
 @click.option(
     "--architecture",
@@ -371,19 +374,20 @@ def train(
 ) -> None:
     """Train a model on the JSB train split (valid split for early stopping), then test it.
 
-    The defaults are the model of the bundled default, jsb-keys (a 2 x 384 meter_lstm,
-    dropout 0.3): jsb-bar (`--architecture bar_lstm`, trained on JSB's train split plus the JS
-    Fake Chorales: `python scripts/jsb_plus_fakes.py DATA`, then `--data DATA --epochs 100
-    --decay-epochs 100`), fine-tuned with `--init jsb-bar --architecture meter_lstm --data
-    jsb+FAKES` (FAKES/train: DATA's 500 fake_*.csv), then twice with `--data
-    jsb+FAKES+THREE4 --split-sizes 1,0,0` (`python scripts/jsb_three_four.py THREE4`; that is
-    jsb-meter, and 10 epochs more at `--lr 5e-5`), then `bachnet calibrate RUN/model -o OUT
-    --shifts -1,0,1` (experiments/meter_lstm_run). A model that averages transpositions
-    (`--init jsb-keys`) is trained as one network and saved without them unless --shifts
-    keeps them. jsb-voice is
-    `--architecture voice_lstm` on DATA. jsb-beat's recipe is `--architecture
-    beat_lstm` on JSB alone; the original BachNet is `--architecture lstm --lstm-units
-    512,512,512 --dropout 0.2`.
+    The defaults are the model of the bundled default, jsb-lean (a 2 x 360 meter_lstm,
+    dropout 0.3). Its recipe: jsb-bar (`--architecture bar_lstm --lstm-units 384,384`, trained
+    on JSB's train split plus the JS Fake Chorales: `python scripts/jsb_plus_fakes.py DATA`,
+    then `--data DATA --epochs 100 --decay-epochs 100`), fine-tuned into jsb-meter and jsb-keys
+    (`--init jsb-bar --architecture meter_lstm`, then `--data jsb+FAKES+THREE4 --split-sizes
+    1,0,0` with `python scripts/fakes_in_bars.py FAKES` and `python scripts/jsb_three_four.py
+    THREE4`; experiments/meter_lstm_run), then narrowed and trained on: `--init jsb-keys
+    --lstm-units 360,360 --data jsb+FAKES+THREE4 --split-sizes 1,0,0 --lr 2e-4 --decay-epochs
+    20 --epochs 30`, then `bachnet calibrate RUN/model -o OUT` (docs/benchmarks.md, (n)). A
+    model that averages transpositions (jsb-keys: `--shifts -1,0,1` in calibrate) is trained as
+    one network and saved without them unless --shifts keeps them. jsb-voice is
+    `--architecture voice_lstm --lstm-units 384,384` on DATA. jsb-beat's recipe is
+    `--architecture beat_lstm --lstm-units 384,384` on JSB alone; the original BachNet is
+    `--architecture lstm --lstm-units 512,512,512 --dropout 0.2`.
 
     Your own music: `--data FOLDER` reads MIDI, MusicXML, .mxl, **kern and CSV files (see
     `bachnet data check FOLDER`), split by piece (--split-sizes); `--data jsb+FOLDER` adds

@@ -1,6 +1,7 @@
 """Cadences under the fermatas of Bach's test sopranos: what a harmonisation writes there.
 
 Usage: python experiments/harmonize_cadences/run.py [--model jsb-keys] [--offset 0] [--plain]
+       [--rules JSON]
 
 Harmonises the 77 JSB test sopranos (``fill`` of alto, tenor and bass, as ``benchmarks/fill.py``
 does for F4; piece ``i`` with seed ``offset + i``), with their fermatas or, with ``--plain``,
@@ -25,7 +26,10 @@ def main() -> None:
     parser.add_argument("--model", default=None)
     parser.add_argument("--offset", type=int, default=0)
     parser.add_argument("--plain", action="store_true", help="hide the fermatas")
+    parser.add_argument("--rules", default=None, help="a JSON list of rule specs (default rules)")
     args = parser.parse_args()
+
+    import json
 
     import numpy as np
 
@@ -40,7 +44,8 @@ def main() -> None:
     for i, piece in enumerate(bach):
         given = piece.replace(fermatas=()) if args.plain else piece
         start = time.perf_counter()
-        done = net.fill(given, given.mask(voices="ATB"), seed=args.offset + i)
+        rules = {} if args.rules is None else {"rules": json.loads(args.rules)}
+        done = net.fill(given, given.mask(voices="ATB"), seed=args.offset + i, **rules)
         seconds.append(time.perf_counter() - start)
         pieces.append(done.replace(fermatas=piece.fermatas))
     for name, group in (("Bach", bach), ("harmonised", pieces)):

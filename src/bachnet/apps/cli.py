@@ -286,7 +286,8 @@ def main() -> None:
     "--lstm-units",
     default="360,360",
     show_default=True,
-    help="LSTM sizes, bottom first. With --init, narrow the trained model to these sizes.",
+    help="LSTM sizes, bottom first. Given with --init, the trained model is narrowed to them "
+    "(without, --init keeps its own sizes).",
 )
 @click.option(
     "--architecture",

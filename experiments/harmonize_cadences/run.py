@@ -39,13 +39,13 @@ def main() -> None:
     from bachnet.music.phrases import phrase_figures
 
     net = BachNet.from_pretrained(args.model)
+    rules = "default" if args.rules is None else json.loads(args.rules)
     bach = list(Dataset.jsb(progress=False).split("test"))
     pieces, seconds = [], []
     for i, piece in enumerate(bach):
         given = piece.replace(fermatas=()) if args.plain else piece
         start = time.perf_counter()
-        rules = {} if args.rules is None else {"rules": json.loads(args.rules)}
-        done = net.fill(given, given.mask(voices="ATB"), seed=args.offset + i, **rules)
+        done = net.fill(given, given.mask(voices="ATB"), seed=args.offset + i, rules=rules)
         seconds.append(time.perf_counter() - start)
         pieces.append(done.replace(fermatas=piece.fermatas))
     for name, group in (("Bach", bach), ("harmonised", pieces)):

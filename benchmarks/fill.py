@@ -156,7 +156,9 @@ def main() -> None:
     parser.add_argument("--model", default=None, help="preset or folder (default: bundled)")
     parser.add_argument("--tasks", nargs="*", default=list(TASKS))
     parser.add_argument("--pieces", type=int, default=77)
-    parser.add_argument("--method", default="rerank", choices=["sample", "rerank", "beam", "gibbs"])
+    parser.add_argument(
+        "--method", default="rerank", choices=["sample", "rerank", "beam", "smc", "gibbs"]
+    )
     parser.add_argument("--candidates", type=int, default=8)
     parser.add_argument(
         "--gibbs-steps",

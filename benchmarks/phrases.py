@@ -13,6 +13,7 @@
 Run:
     python benchmarks/phrases.py                  # the default model, 64 pieces
     python benchmarks/phrases.py --model jsb-small --pieces 32 --no-judge
+    python benchmarks/phrases.py --particles 8   # and the plan drawn with 8 particles
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--pieces", type=int, default=64)
     parser.add_argument("--no-judge", action="store_true")
+    parser.add_argument(
+        "--particles", type=int, default=None, help="also the plan drawn with K particles"
+    )
     args = parser.parse_args()
 
     from bachnet import BachNet
@@ -43,6 +47,9 @@ def main() -> None:
         "one final cadence (two passes), steps=112": {"steps": 112},
         "four phrases [8, 8, 12, 8] (one pass)": {"phrases": (8, 8, 12, 8)},
     }
+    if args.particles:
+        label = f"four phrases [8, 8, 12, 8], {args.particles} particles"
+        ways[label] = {"phrases": (8, 8, 12, 8), "particles": args.particles}
     print("| generation, batch 1 | steps | s | ms/token |\n| --- | ---: | ---: | ---: |")
     rates = {}
     for label, settings in ways.items():
@@ -56,14 +63,19 @@ def main() -> None:
                 best, steps = took, len(piece)
         rates[label] = 1000 * best / (4 * steps)
         print(f"| {label} | {steps} | {best:.3f} | {rates[label]:.3f} |")
-    plain, planned = rates[next(iter(ways))], rates[list(ways)[-1]]
-    print(f"\nthe plan against plain generation: {100 * (planned / plain - 1):+.1f} % per token")
+    plain = rates[next(iter(ways))]
+    for label in list(ways)[2:]:
+        print(f"\n{label} against plain generation: {100 * (rates[label] / plain - 1):+.1f} %")
 
     test = list(reference("test"))
     pieces = {
         "default ending": net.generate(steps=128, num_samples=args.pieces, seed=0),
         "phrases=auto": net.generate(steps=128, phrases="auto", num_samples=args.pieces, seed=0),
     }
+    if args.particles:
+        pieces[f"phrases=auto, {args.particles} particles"] = net.generate(
+            steps=128, phrases="auto", num_samples=args.pieces, seed=0, particles=args.particles
+        )
     print("\n| soprano half notes and longer on beats 1 or 3, % | |\n| --- | ---: |")
     for name, made in pieces.items():
         print(f"| {name} | {bar_figures(made)[0]:.1f} |")  # type: ignore[arg-type]

@@ -7,6 +7,7 @@ import dataclasses
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -534,12 +535,20 @@ def _bass_roots(piece: Chorale) -> list[int]:
     return [int(piece.chords[f, 3]) % 12 for f in piece.fermatas]
 
 
-def test_a_phrase_plan_puts_fermatas_and_cadences_where_asked(net: BachNet, tmp_path: Path) -> None:
+@pytest.mark.parametrize("particles", [1, 4])
+def test_a_phrase_plan_puts_fermatas_and_cadences_where_asked(
+    net: BachNet, tmp_path: Path, particles: int
+) -> None:
+    """The plan holds however the pieces are drawn: one draft each, or four carried on by
+    sequential Monte Carlo (`GenerationConfig.particles`)."""
     from bachnet.music.phrases import local_key, plan_phrases
 
-    pieces = generate(net, None, phrases=(8, 8, 12, 8), num_samples=4, seed=5, key="C")
-    again = generate(net, None, phrases=(8, 8, 12, 8), num_samples=4, seed=5, key="C")
+    options: dict[str, Any] = {"num_samples": 4, "seed": 5, "key": "C", "particles": particles}
+    pieces = generate(net, None, phrases=(8, 8, 12, 8), **options)
+    again = generate(net, None, phrases=(8, 8, 12, 8), **options)
     assert pieces == again
+    if particles > 1:
+        assert pieces != generate(net, None, phrases=(8, 8, 12, 8), **{**options, "particles": 1})
     for i, piece in enumerate(pieces):
         plan = plan_phrases((8, 8, 12, 8), seed=5 + i)
         assert piece.fermatas == plan.fermatas == (28, 60, 108, 140)
@@ -662,6 +671,17 @@ def test_a_cadence_bass_is_one_pitch_known_ahead(
     for module in (compose, masks):  # the bass's pitch class alone, as before
         monkeypatch.setattr(module, "one_bass", lambda rows, vocab: rows)
     assert phrased() + ended() > 0
+
+
+def test_particles_end_a_piece_with_its_cadence_and_bad_counts_are_named(net: BachNet) -> None:
+    plain = generate(net, None, steps=32, num_samples=3, seed=2, key="G")
+    drawn = generate(net, None, steps=32, num_samples=3, seed=2, key="G", particles=3)
+    assert drawn != plain
+    for piece in drawn:
+        assert int(piece.chords[-1, 3]) % 12 == 7  # on the tonic of G, as every default ending
+    for bad in (0, 65, 2.5):
+        with pytest.raises(InputError, match=re.escape(f"particles must be 1..64, got {bad}")):
+            generate(net, None, steps=16, seed=0, particles=bad)
 
 
 def test_auto_phrases_cover_the_steps_asked_for(net: BachNet) -> None:

@@ -111,6 +111,17 @@ def test_leap_and_range() -> None:
     assert banned(VoiceRange(), context(0, [0, 0, 0, 0], [0, 0, 0, 0])) == set(range(36, 60))
 
 
+def test_a_leap_rule_may_count_only_some_intervals() -> None:
+    """``intervals=[5, 7]``: fourths and fifths, up or down, and nothing else."""
+    fourths_fifths = Leap(weight=1.0, intervals=[7, 5, 5], voices=[3])
+    assert fourths_fifths.get_config()["intervals"] == [5, 7]
+    assert get(fourths_fifths.get_config()) == fourths_fifths
+    assert banned(fourths_fifths, context(3, [72, 67, 64, 48], [72, 67, 64, 0])) == {41, 43, 53, 55}
+    for bad, message in (([0], "1..48 semitones"), ([], "1..48 semitones"), ("57", "list")):
+        with pytest.raises(ValueError, match=message):
+            Leap(intervals=bad)  # type: ignore[arg-type]
+
+
 def test_hard_and_soft_rules_and_precedence() -> None:
     ctx = context(0, [72, 67, 64, 48], [0, 0, 0, 0])
     logits = np.zeros((1, VOCAB.size), np.float32)
@@ -147,6 +158,9 @@ def test_bad_parameters_and_names_are_clear_errors() -> None:
         VoiceRange(ranges=[(1, 2)])
     assert get_rules(None) == [] and len(get_rules("default")) == len(rules.DEFAULT_RULES)
     assert len(get_rules("strict")) == len(rules.STRICT_RULES)
+    harmonize_set, default_set = get_rules("harmonize"), get_rules("default")
+    changed = [(a, b) for a, b in zip(harmonize_set, default_set, strict=True) if a != b]
+    assert changed == [(ParallelOctaves(weight=8.0), ParallelOctaves(weight=6.0))]
     for voices, message in (([4], "voice numbers 0..3"), ([], "at least one voice"), ("3", "list")):
         with pytest.raises(ValueError, match=message):
             Leap(voices=voices)  # type: ignore[arg-type]

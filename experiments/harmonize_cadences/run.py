@@ -1,7 +1,7 @@
 """Cadences under the fermatas of Bach's test sopranos: what a harmonisation writes there.
 
 Usage: python experiments/harmonize_cadences/run.py [--model jsb-keys] [--offset 0] [--plain]
-       [--rules JSON]
+       [--rules JSON] [--method auto] [--candidates 8] [--pieces N]
 
 Harmonises the 77 JSB test sopranos (``fill`` of alto, tenor and bass, as ``benchmarks/fill.py``
 does for F4; piece ``i`` with seed ``offset + i``), with their fermatas or, with ``--plain``,
@@ -27,6 +27,9 @@ def main() -> None:
     parser.add_argument("--offset", type=int, default=0)
     parser.add_argument("--plain", action="store_true", help="hide the fermatas")
     parser.add_argument("--rules", default=None, help="a JSON list of rule specs (default rules)")
+    parser.add_argument("--method", default="auto", help="fill's method (default: auto)")
+    parser.add_argument("--candidates", type=int, default=8, help="draws, beam width, particles")
+    parser.add_argument("--pieces", type=int, default=None, help="only the first N test pieces")
     args = parser.parse_args()
 
     import json
@@ -40,12 +43,15 @@ def main() -> None:
 
     net = BachNet.from_pretrained(args.model)
     rules = "default" if args.rules is None else json.loads(args.rules)
-    bach = list(Dataset.jsb(progress=False).split("test"))
+    bach = list(Dataset.jsb(progress=False).split("test"))[: args.pieces]
     pieces, seconds = [], []
     for i, piece in enumerate(bach):
         given = piece.replace(fermatas=()) if args.plain else piece
         start = time.perf_counter()
-        done = net.fill(given, given.mask(voices="ATB"), seed=args.offset + i, rules=rules)
+        done = net.fill(
+            given, given.mask(voices="ATB"), seed=args.offset + i, rules=rules,
+            method=args.method, candidates=args.candidates,
+        )  # fmt: skip
         seconds.append(time.perf_counter() - start)
         pieces.append(done.replace(fermatas=piece.fermatas))
     for name, group in (("Bach", bach), ("harmonised", pieces)):

@@ -320,6 +320,7 @@ class BachNet:
         fermatas: str | Sequence[str | float] | None = None,
         meter: str = "4/4",
         form: str | None = None,
+        particles: int = 1,
         config: GenerationConfig | None = None,
     ) -> Chorale: ...
 
@@ -342,6 +343,7 @@ class BachNet:
         fermatas: str | Sequence[str | float] | None = None,
         meter: str = "4/4",
         form: str | None = None,
+        particles: int = 1,
         config: GenerationConfig | None = None,
     ) -> Chorale | list[Chorale]: ...
 
@@ -363,6 +365,7 @@ class BachNet:
         fermatas: str | Sequence[str | float] | None = None,
         meter: str = "4/4",
         form: str | None = None,
+        particles: int = 1,
         config: GenerationConfig | None = None,
     ) -> Chorale | list[Chorale]:
         """Compose: continue ``prompt`` by ``steps`` 16th notes; see
@@ -373,8 +376,9 @@ class BachNet:
         call. Without ``num_samples`` the result is one `Chorale`. ``phrases`` plans the
         phrases and fermatas (lengths in quarters, or ``"auto"``: Bach's), ``fermatas``
         the same plan by where each fermata falls (``"2.3, 4.3, 7.1"``, bar.beat), ``meter``
-        the time signature (``"3/4"`` is written in phrases), ``form="AAB"`` bar form (see
-        `bachnet.generation.config.GenerationConfig`).
+        the time signature (``"3/4"`` is written in phrases), ``form="AAB"`` bar form,
+        ``particles`` draws each piece as that many drafts and carries on those that make the
+        cadences likely (see `bachnet.generation.config.GenerationConfig`).
 
         Examples:
             >>> BachNet.from_pretrained().generate(steps=64, seed=1)  # doctest: +SKIP
@@ -398,6 +402,7 @@ class BachNet:
             fermatas=fermatas,
             meter=meter,
             form=form,
+            particles=particles,
         )
         return compose(
             self, prompt, settings, num_samples=num_samples, seed=seed, constraint=constraint

@@ -1085,15 +1085,17 @@ def _method_options(default: str) -> Callable[[F], F]:
             type=click.IntRange(min=1),
             default=8,
             show_default=True,
-            help="Draws per piece (rerank) or the beam width (beam).",
+            help="Draws per piece (rerank), the beam width (beam) or the particles (smc).",
         )(function)
         return click.option(
             "--method",
-            type=click.Choice(["auto", "rerank", "sample", "beam", "gibbs"]),
+            type=click.Choice(["auto", "rerank", "sample", "beam", "smc", "gibbs"]),
             default=default,
             show_default=True,
             help="rerank: keep the best-scored of --candidates draws; sample: one draw; beam: a "
-            "beam search of width --candidates (deterministic); gibbs: a filler that sees the "
+            "beam search of width --candidates (deterministic); smc: --candidates drafts drawn "
+            "together, those that make the kept notes likely carried on (sequential Monte "
+            "Carlo); gibbs: a filler that sees the "
             "whole piece (the notes after a gap too), annealed Gibbs sampling; auto: gibbs when "
             "notes are kept after or below the written ones, else rerank.",
         )(function)
@@ -1230,6 +1232,14 @@ def _sampler_options(function: F) -> F:
     help="Bar form: the first two phrases written out twice, then the rest (--phrases auto "
     "unless given; at least three phrases).",
 )
+@click.option(
+    "--particles",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Draw each piece as this many drafts at once and carry on those that make its "
+    "cadences likely (sequential Monte Carlo); 1: one draft.",
+)
 @_rules_options
 @_TEMPO_OPTION
 def generate(
@@ -1252,6 +1262,7 @@ def generate(
     fermatas: str | None,
     meter: str,
     form: str | None,
+    particles: int,
     rules: Any,
     tempo: float,
 ) -> None:
@@ -1290,6 +1301,7 @@ def generate(
         fermatas=placed,
         meter=meter,
         form=form,
+        particles=particles,
     )
     result = net.generate(start, config=config, num_samples=num_samples, seed=seed)
     _write_all(result, outputs, tempo, key=config.key or "auto")  # scores in the key asked for

@@ -370,7 +370,16 @@ def generate(
                 narrow(mask[index], VOICES_PER_STEP * closing, closing_scale)
     sampler = get_sampler(config.sampler)
     ruleset = config.rules_for(model)
-    ids = decode(model, np.tile(start, (rows, 1)), new, sampler, ruleset, seed=seed, allowed=mask)
+    ids = decode(
+        model,
+        np.tile(start, (rows, 1)),
+        new,
+        sampler,
+        ruleset,
+        seed=seed,
+        allowed=mask,
+        particles=config.particles,
+    )
     keys: list[Key] = []
     if config.cadence or wanted is not None:
         skip = len(start) - VOICES_PER_STEP * done  # the silence before the piece
@@ -380,8 +389,9 @@ def generate(
     lengths = [0] * len(pieces)
     if config.cadence:
         pieces, lengths = _cadence(
-            model, ids, len(start), done, earliest, keys, ranges, sampler, seed, ruleset, pickup
-        )
+            model, ids, len(start), done, earliest, keys, ranges, sampler, seed, ruleset, pickup,
+            config.particles,
+        )  # fmt: skip
     shown = prompt is not None and config.include_prompt
     keep = len(start) - VOICES_PER_STEP * done if shown else len(start)
     name = f"{prompt.name} (continued)" if prompt is not None and prompt.name else "bachnet chorale"
@@ -583,6 +593,7 @@ def _phrased(
         allowed=mask,
         meter=config.meter,
         fermatas=[[f + offset for f in (*before, *plan.fermatas)] for plan in plans],
+        particles=config.particles,
     )
     name = f"{prompt.name} (continued)" if prompt is not None and prompt.name else "bachnet chorale"
     chorales = []
@@ -675,6 +686,7 @@ def _cadence(
     seed: int | None,
     ruleset: Sequence[Rule],
     pickup: int = 0,
+    particles: int = 1,
 ) -> tuple[list[npt.NDArray[np.int32]], list[int]]:
     """End each body with a V-I cadence at its `cadence_point`, in one batched pass.
 
@@ -702,6 +714,7 @@ def _cadence(
         ruleset,
         seed=None if seed is None else seed + 1,
         allowed=allowed,
+        particles=particles,
     )
     rows = [out[row, : begin + cadence_tokens] for row, begin in enumerate(begins)]
     lengths = [final_length(done + start + APPROACH_STEPS - pickup) for start in starts]

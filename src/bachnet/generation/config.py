@@ -49,6 +49,7 @@ __all__ = [
     "COMPOSE_SETTINGS",
     "DEFAULT_METHOD",
     "HARMONIZE_SETTINGS",
+    "MAX_PARTICLES",
     "METHODS",
     "GenerationConfig",
     "Method",
@@ -60,14 +61,19 @@ __all__ = [
 SamplerSpec = str | dict[str, Any] | Sampler
 """Anything `bachnet.generation.samplers.get` accepts: a name, a config dict or a `Sampler`."""
 
-Method = Literal["sample", "rerank", "beam", "gibbs", "auto"]
+Method = Literal["sample", "rerank", "beam", "smc", "gibbs", "auto"]
 """How a harmonisation or a fill is chosen: one draw, the best-scored of ``candidates`` draws,
-a beam search of width ``candidates`` (all three with the token model, left to right),
-annealed Gibbs sampling with a filler that sees the whole piece (`bachnet.generation.gibbs`),
-or ``"auto"``: the one measured best for the task (`choose_method`)."""
+a beam search of width ``candidates``, sequential Monte Carlo with ``candidates`` particles
+(all four with the token model, left to right; ``"smc"``: the drafts that make the kept notes
+likely carry on, `bachnet.generation.decoder.decode`'s ``particles``), annealed Gibbs sampling
+with a filler that sees the whole piece (`bachnet.generation.gibbs`), or ``"auto"``: the one
+measured best for the task (`choose_method`)."""
 
-METHODS: tuple[str, ...] = ("sample", "rerank", "beam", "gibbs", "auto")
+METHODS: tuple[str, ...] = ("sample", "rerank", "beam", "smc", "gibbs", "auto")
 """Every `Method`."""
+
+MAX_PARTICLES = 64
+"""The most particles a composition draws each piece with (`GenerationConfig.particles`)."""
 
 DEFAULT_METHOD: Method = "rerank"
 """The method `harmonize` uses unless told otherwise (chosen by measurement, see the guide)."""
@@ -85,6 +91,7 @@ COMPOSE_SETTINGS = frozenset(
         "fermatas",
         "meter",
         "form",
+        "particles",
     }
 )
 """The fields `bachnet.generation.compose.generate` reads."""
@@ -103,10 +110,11 @@ class GenerationConfig:
         steps: new 16th-note steps to compose (>= 1; with a cadence, a minimum).
         sampler: anything `bachnet.generation.samplers.get` accepts (default: nucleus,
             p = 0.98).
-        rules: voice-leading rules: ``"default"`` (Bach's rates), ``"strict"`` (textbook
-            voice leading, `bachnet.generation.rules.STRICT_RULES`), ``None`` for none, or rule
-            specs (names, config dicts, `bachnet.generation.rules.Rule` instances); a list is
-            kept as a tuple.
+        rules: voice-leading rules: ``"default"`` (Bach's rates; for a harmonisation under a
+            kept soprano `bachnet.generation.rules.HARMONIZE_RULES`), ``"strict"`` (textbook
+            voice leading, `bachnet.generation.rules.STRICT_RULES`), ``"harmonize"``, ``None``
+            for none, or rule specs (names, config dicts, `bachnet.generation.rules.Rule`
+            instances); a list is kept as a tuple.
         voice_ranges: ``True`` for the ranges the model was trained on (its metadata, else
             `bachnet.music.ranges.JSB`), a `bachnet.music.ranges.VoiceRanges` (four ``(low,
             high)`` pairs, soprano first, are made into one), or ``False`` for none.
@@ -116,7 +124,7 @@ class GenerationConfig:
         include_prompt: start a composition with its prompt.
         method: how a harmonisation is chosen, see `Method`.
         candidates: draws per harmonisation for ``method="rerank"``, the beam width for
-            ``"beam"``.
+            ``"beam"``, the particles for ``"smc"``.
         filler: the filler ``method="gibbs"`` uses: a preset name or a folder (``None``: the
             bundled ``jsb-coconet``).
         gibbs_steps: annealed Gibbs steps for ``method="gibbs"`` (each one pass of the
@@ -144,6 +152,11 @@ class GenerationConfig:
             phrases (the Stollen) are written out twice, the rest (the Abgesang) follows; it
             needs a phrase plan of at least three phrases (``phrases="auto"`` when none is
             given) and no prompt.
+        particles: a composition draws each piece as this many drafts at once and carries on
+            those that make what is asked of it likely (a phrase plan's cadences and scales,
+            the closing cadence, a constraint): sequential Monte Carlo,
+            `bachnet.generation.decoder.decode`'s ``particles``; 1 (the default): one draft.
+            At most `MAX_PARTICLES`.
 
     Raises:
         InputError: a setting out of range, an unknown sampler, rule, key or method.
@@ -165,6 +178,7 @@ class GenerationConfig:
     fermatas: str | Sequence[str | float | tuple[int, int]] | None = None
     meter: str = "4/4"
     form: str | None = None
+    particles: int = 1
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -190,6 +204,8 @@ class GenerationConfig:
             raise InputError(f"method must be one of {', '.join(METHODS)}; got {self.method!r}")
         if not _whole(self.candidates) or self.candidates < 1:
             raise InputError(f"candidates must be >= 1, got {self.candidates}")
+        if not _whole(self.particles) or not 1 <= self.particles <= MAX_PARTICLES:
+            raise InputError(f"particles must be 1..{MAX_PARTICLES}, got {self.particles}")
         if self.gibbs_steps is not None and (
             not _whole(self.gibbs_steps) or not 1 <= self.gibbs_steps <= 1000
         ):

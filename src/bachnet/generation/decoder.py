@@ -45,6 +45,7 @@ __all__ = [
     "MEMORY_ENV",
     "SILENCE_KEPT",
     "SILENCE_READ_MIN",
+    "SMC_RESAMPLE",
     "VOICES_PER_STEP",
     "BeamStep",
     "Decoder",
@@ -77,6 +78,10 @@ shapes and start states there."""
 SILENCE_KEPT = 16
 """How many such states one `Decoder` keeps (the oldest dropped first)."""
 
+SMC_RESAMPLE = 0.5
+"""With particles (`decode`'s ``particles``), a piece's particles are drawn again when their
+effective number falls below this share of them."""
+
 _LOOPS: weakref.WeakKeyDictionary[Any, dict[Any, Any]] = weakref.WeakKeyDictionary()
 
 
@@ -98,14 +103,18 @@ def _rules_key(rules: Sequence[Rule]) -> tuple[Any, ...]:
 
 
 def decoder_for(
-    model: LanguageModel, sampler: Sampler, rules: Sequence[Rule], meter: str | None = None
+    model: LanguageModel,
+    sampler: Sampler,
+    rules: Sequence[Rule],
+    meter: str | None = None,
+    particles: int = 1,
 ) -> Decoder:
     """The model's `Decoder` for ``sampler`` and ``rules``: built on first use, then kept.
 
     Samplers and rules with equal classes and configs share one decoder. A model that knows
     metres has one for each bar it is given (``meter``: its places are constants of the
     program, `bachnet.model.networks.Network.step`; ``None``: any metre, read from the
-    state); the others one for all.
+    state); the others one for all. Each number of ``particles`` has its own.
 
     Examples:
         >>> import bachnet
@@ -115,11 +124,12 @@ def decoder_for(
         True
     """
     places = None if meter is None else model.network.meter_places(meter)
-    key = (type(sampler), repr(sampler.get_config()), _rules_key(rules), places)
+    key = (type(sampler), repr(sampler.get_config()), _rules_key(rules), places, particles)
     cache = compiled_loops(model)
     found = cache.get(key)
     if not isinstance(found, Decoder):
-        found = cache[key] = Decoder(model, sampler, rules, meter if places else None)
+        found = Decoder(model, sampler, rules, meter if places else None, particles)
+        cache[key] = found
     return found
 
 
@@ -272,13 +282,16 @@ class Decoder(_Compiled):
         sampler: Sampler,
         rules: Sequence[Rule],
         meter: str | None = None,
+        particles: int = 1,
     ) -> None:
         super().__init__()
         self.sampler = sampler
         self.rules: tuple[Rule, ...] = tuple(rules)
         self.network = model.network
         self.meter = meter
-        self._run = self._compile(_sampling_loop(model, sampler, self.rules, meter))
+        self.particles = particles
+        loop = _sampling_loop(model, sampler, self.rules, meter, particles)
+        self._run = self._compile(loop)
         self._after_silence: dict[tuple[Any, ...], list[npt.NDArray[Any]]] = {}
 
     def __call__(
@@ -290,14 +303,34 @@ class Decoder(_Compiled):
         allowed: Any,
         states: list[Any] | None = None,
     ) -> npt.NDArray[np.int32]:
+        return self.draw(buffer, first, stop, noise, allowed, states)[0]
+
+    def draw(
+        self,
+        buffer: Any,
+        first: Any,
+        stop: Any,
+        noise: Any,
+        allowed: Any,
+        states: list[Any] | None = None,
+        marks: Any = None,
+    ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]:
+        """The loop's tokens and each row's log-weight (zeros without particles).
+
+        ``marks`` ``(batch // particles, length)``: uniform numbers in [0, 1), one per piece
+        and token, for the resampling of a decoder with particles (ignored without)."""
         if states is None:
             states = self.network.initial_state(len(buffer), self.meter or "4/4")
-        begin, states = self._silence_read(buffer, first, noise, allowed, states)
-        tokens, _ = self._run(buffer, np.int32(begin), first, stop, noise, allowed, states)
-        return np.asarray(tokens, dtype=np.int32)
+        if marks is None:
+            marks = np.zeros((max(1, len(buffer) // self.particles), 1), dtype=np.float32)
+        begin, states = self._silence_read(buffer, first, noise, allowed, states, marks)
+        tokens, _, weights = self._run(
+            buffer, np.int32(begin), first, stop, noise, allowed, states, marks
+        )
+        return np.asarray(tokens, dtype=np.int32), np.asarray(weights, dtype=np.float32)
 
     def _silence_read(
-        self, buffer: Any, first: Any, noise: Any, allowed: Any, states: list[Any]
+        self, buffer: Any, first: Any, noise: Any, allowed: Any, states: list[Any], marks: Any
     ) -> tuple[int, list[Any]]:
         """Where the loop may start, and the states there: past the silence that opens
         every row of the prompt (the lead before a piece), read once per shape and start.
@@ -318,8 +351,8 @@ class Decoder(_Compiled):
         )
         found = self._after_silence.get(key)
         if found is None:
-            _, read = self._run(
-                buffer, np.int32(0), first, np.int32(silent + 1), noise, allowed, states
+            _, read, _ = self._run(
+                buffer, np.int32(0), first, np.int32(silent + 1), noise, allowed, states, marks
             )
             found = [np.asarray(state) for state in read]
             if len(self._after_silence) >= SILENCE_KEPT:
@@ -328,11 +361,16 @@ class Decoder(_Compiled):
         return silent, list(found)
 
     def __repr__(self) -> str:
-        return f"<Decoder {self.sampler!r}, {len(self.rules)} rules, {self.traces} traces>"
+        many = f", {self.particles} particles" if self.particles > 1 else ""
+        return f"<Decoder {self.sampler!r}, {len(self.rules)} rules{many}, {self.traces} traces>"
 
 
 def _sampling_loop(
-    model: LanguageModel, sampler: Sampler, rules: Sequence[Rule], meter: str | None
+    model: LanguageModel,
+    sampler: Sampler,
+    rules: Sequence[Rule],
+    meter: str | None,
+    particles: int = 1,
 ) -> Callable[..., Any]:
     import keras
     from keras import ops
@@ -342,14 +380,46 @@ def _sampling_loop(
     step = step_fn(model, tables=compiled_backend, meter=meter)
     table = _pitch_table(model)
     ramp = np.arange(VOICES_PER_STEP, dtype=np.int32)
+    spread = np.arange(particles, dtype="float32") / particles
+
+    def resample(position: Any, weights: Any, marks: Any, rows: list[Any]) -> tuple[Any, list[Any]]:
+        """At a step's end, each piece whose weights grew uneven has its particles drawn
+        again in proportion to them (systematic resampling), their weights reset."""
+        grouped = ops.reshape(weights, (-1, particles))
+        shares = ops.softmax(grouped, axis=1)
+        effective = 1.0 / ops.sum(shares * shares, axis=1)
+        at_end = (position + 1) % VOICES_PER_STEP == 0
+        uneven = (effective < SMC_RESAMPLE * particles) & at_end  # (pieces,)
+
+        def again() -> tuple[Any, list[Any]]:
+            start = ops.take(marks, ops.minimum(position, ops.shape(marks)[1] - 1), axis=1)
+            points = ops.expand_dims(start, 1) / particles + spread  # (pieces, particles)
+            cumulative = ops.expand_dims(ops.cumsum(shares, axis=1), 1)
+            below = ops.cast(cumulative <= ops.expand_dims(points, 2), "int32")
+            chosen = ops.minimum(ops.sum(below, axis=2), particles - 1)
+            own = ops.arange(particles, dtype="int32")
+            chosen = ops.where(ops.expand_dims(uneven, 1), chosen, own)
+            first = ops.expand_dims(ops.arange(ops.shape(grouped)[0], dtype="int32"), 1)
+            parents = ops.reshape(chosen + first * particles, (-1,))
+            reset = ops.where(ops.repeat(uneven, particles), 0.0, weights)
+            return reset, [ops.take(row, parents, axis=0) for row in rows]
+
+        return ops.cond(ops.any(uneven), again, lambda: (weights, rows))  # type: ignore[no-any-return]
 
     def run(
-        buffer: Any, begin: Any, first: Any, stop: Any, noise: Any, allowed: Any, states: Any
+        buffer: Any,
+        begin: Any,
+        first: Any,
+        stop: Any,
+        noise: Any,
+        allowed: Any,
+        states: Any,
+        marks: Any,
     ) -> Any:
-        def body(t: Any, carry: tuple[Any, list[Any], Any]) -> tuple[Any, list[Any], Any]:
+        def body(t: Any, carry: tuple[Any, list[Any], Any, Any]) -> tuple[Any, list[Any], Any, Any]:
             # ``token``: the id at ``t``, carried from the step that wrote it (not read back
             # from ``tokens``, which the step's fused arithmetic would then copy every token)
-            tokens, states, token = carry
+            tokens, states, token, weights = carry
             logits, states = step(token, t, states)
             position = t + 1
 
@@ -364,17 +434,25 @@ def _sampling_loop(
                 return ops.take(tokens, before, axis=1), ops.take(tokens, now, axis=1), following
 
             mask = ops.take(allowed, position, axis=1)
-            logits = masked_logits(logits, mask, rules, position, around, table)
-            drawn = sampler.draw(sampler.filter(logits), ops.take(noise, position, axis=1))
+            masked = masked_logits(logits, mask, rules, position, around, table)
+            drawn = sampler.draw(sampler.filter(masked), ops.take(noise, position, axis=1))
             known = ops.take(tokens, position, axis=1)
             chosen = ops.where(position < first, known, ops.cast(drawn, "int32"))
             tokens = ops.slice_update(tokens, (0, position), ops.expand_dims(chosen, 1))
-            return tokens, states, chosen
+            if particles > 1:
+                raw = ops.cast(logits, "float32")
+                gained = ops.logsumexp(masked, axis=-1) - ops.logsumexp(raw, axis=-1)
+                narrowed = ops.logical_not(ops.all(mask, axis=-1)) & (position >= first)
+                weights = weights + ops.where(narrowed, gained, 0.0)
+                weights, (tokens, chosen, *states) = resample(
+                    position, weights, marks, [tokens, chosen, *states]
+                )
+            return tokens, states, chosen, weights
 
-        tokens, states, _ = ops.fori_loop(
-            begin, stop - 1, body, (buffer, states, ops.take(buffer, begin, axis=1))
-        )
-        return tokens, states
+        weights = ops.zeros((ops.shape(buffer)[0],), dtype="float32")
+        start = (buffer, states, ops.take(buffer, begin, axis=1), weights)
+        tokens, states, _, weights = ops.fori_loop(begin, stop - 1, body, start)
+        return tokens, states, weights
 
     return run
 
@@ -524,6 +602,7 @@ def decode(
     allowed: npt.NDArray[np.bool_] | None = None,
     meter: str = "4/4",
     fermatas: Sequence[Sequence[int] | None] | None = None,
+    particles: int = 1,
 ) -> npt.NDArray[np.int32]:
     """Draw ``new_tokens`` after each row of ``ids`` ``(batch, first)`` with the model's
     `Decoder`: ``(batch, first + new_tokens)`` ids, the rows read as a piece in ``meter``
@@ -534,6 +613,16 @@ def decode(
     a mask already checked (`bachnet.generation.masks.constraint_mask`): ``(1 or batch,
     new_tokens, vocab)``, or ``None`` for no constraint.
 
+    ``particles`` > 1 draws each row by sequential Monte Carlo: as that many rows at once,
+    each token as above, each row carrying a weight, the log of the probability its own
+    history gave to what the constraint allows at every token the constraint narrows (a
+    melody's note, a cadence's chords, a scale), less the rules' penalties there. At the end
+    of each step, a piece whose weights have grown uneven (an effective number of particles
+    below `SMC_RESAMPLE` of them) has its particles drawn again in proportion to them
+    (systematic resampling): the drafts that make the coming constraints likely carry on,
+    the others stop. At the end one particle a piece is drawn by weight. Without a
+    constraint the draws are as plain ones, at ``particles`` times the rows.
+
     Raises:
         LimitError: the buffers would need more memory than `memory_limit` allows.
     """
@@ -541,21 +630,37 @@ def decode(
     vocab = model.config.vocab_size
     total = first + new_tokens
     padded = bucket(total)
-    check_memory(batch, total, new_tokens, vocab)
-    buffer = np.zeros((batch, padded), dtype=np.int32)
-    buffer[:, :first] = ids
-    mask = np.ones((batch, padded, vocab), dtype=bool)
+    rows = batch * particles
+    check_memory(rows, total, new_tokens, vocab)
+    buffer = np.zeros((rows, padded), dtype=np.int32)
+    buffer[:, :first] = np.repeat(ids, particles, axis=0)
+    mask = np.ones((rows, padded, vocab), dtype=bool)
     if allowed is not None:
-        mask[:, first:total] = allowed
+        mask[:, first:total] = (
+            np.repeat(allowed, particles, axis=0) if len(allowed) > 1 else allowed
+        )
         # Forced tokens go into the buffer ahead of time, so that the rules of a step see the
         # voices a constraint gives below the one being drawn (each is overwritten by itself).
         region = mask[:, first:total]
         forced = region.sum(axis=-1) == 1
         buffer[:, first:total] = np.where(forced, region.argmax(axis=-1), 0)
-    noise = np.zeros((batch, padded, vocab), dtype=np.float32)
-    noise[:, :total] = np.random.default_rng(seed).random((batch, total, vocab), dtype=np.float32)
-    states = model.network.initial_state(batch, meter, fermatas)
-    out = decoder_for(model, sampler, rules, meter)(
-        buffer, np.int32(first), np.int32(total), noise, mask, states
+    rng = np.random.default_rng(seed)
+    noise = np.zeros((rows, padded, vocab), dtype=np.float32)
+    if particles == 1:
+        noise[:, :total] = rng.random((batch, total, vocab), dtype=np.float32)
+    else:
+        noise[:, :total] = rng.random((rows, total, vocab), dtype=np.float32)
+    plans = None if fermatas is None else [plan for plan in fermatas for _ in range(particles)]
+    states = model.network.initial_state(rows, meter, plans)
+    decoder = decoder_for(model, sampler, rules, meter, particles)
+    if particles == 1:
+        return decoder(buffer, np.int32(first), np.int32(total), noise, mask, states)[:, :total]
+    marks = rng.random((batch, padded), dtype=np.float32)
+    out, weights = decoder.draw(
+        buffer, np.int32(first), np.int32(total), noise, mask, states, marks
     )
-    return out[:, :total]
+    grouped = weights.astype(np.float64).reshape(batch, particles)
+    shares = np.exp(grouped - grouped.max(axis=1, keepdims=True))
+    shares /= shares.sum(axis=1, keepdims=True)
+    picked = [row * particles + rng.choice(particles, p=share) for row, share in enumerate(shares)]
+    return out[picked, :total]

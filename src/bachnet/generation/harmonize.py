@@ -541,11 +541,14 @@ def draw_harmonisation(
     pickup: int = 0,
     meter: str = "4/4",
 ) -> Chorale | list[Chorale]:
-    """`draw_constrained` for the voices under a kept melody: framed in its key
+    """`draw_constrained` for the voices under a kept melody, under the rules ``"default"``
+    reads here as `bachnet.generation.rules.HARMONIZE_RULES`: framed in its key
     (`frame_in_key`), a cadence under each fermata (`cadences_at_fermatas`), and any
     harmonisation that moves into a cadence chord in parallel fifths or octaves drawn again
     with its own bass kept at the cadences (`_redraw_parallels`). ``allowed`` (the
     melody's tokens forced) is narrowed in place."""
+    if isinstance(config.rules, str) and config.rules == "default":
+        config = config.replace(rules="harmonize")  # `HARMONIZE_RULES`
     ranges = config.ranges_for(model)
     frame_in_key(allowed, melody, model.vocab, ranges)
     steps = cadences_at_fermatas(allowed, melody, fermatas, model.vocab, ranges, seed)
@@ -797,6 +800,21 @@ def draw_constrained(
         pieces = [
             placed(model.vocab.decode(row, strict=True, name=name)) for row in ids[:num_samples]
         ]
+        return pieces if num_samples > 1 else pieces[0]
+    if config.method == "smc":
+        ids = decode(
+            model,
+            np.zeros((num_samples, lead), dtype=np.int32),
+            len(allowed),
+            get_sampler(config.sampler),
+            ruleset,
+            seed=seed,
+            allowed=allowed[None],
+            meter=meter,
+            fermatas=[plan] * num_samples if plan is not None else None,
+            particles=candidates,
+        )
+        pieces = [placed(model.vocab.decode(row[lead:], strict=True, name=name)) for row in ids]
         return pieces if num_samples > 1 else pieces[0]
     draws = num_samples * (candidates if config.method == "rerank" else 1)
     ids = decode(

@@ -68,6 +68,7 @@ from bachnet.music.ranges import JSB, RangesSpec, VoiceRanges
 
 __all__ = [
     "DEFAULT_RULES",
+    "HARMONIZE_RULES",
     "NAMED_RULES",
     "STRICT_RULES",
     "Context",
@@ -458,32 +459,61 @@ class Leap(_VoiceRule):
         semitones: the largest interval allowed without penalty.
         voices: the voices the rule watches (0 soprano .. 3 bass); ``None``: all four. Soft
             and small (``semitones=2``), it is a preference for stepwise motion.
+        intervals: only these leaps count (in semitones, up or down; ``semitones`` aside),
+            e.g. ``[5, 7]`` for fourths and fifths; ``None``: every leap over ``semitones``.
 
     Examples:
         >>> import numpy as np
         >>> context = Context(voice=np.int32(0), step=np.int32(1),
         ...     previous=np.array([[72, 67, 64, 48]]), current=np.zeros((1, 4), "int32"),
-        ...     pitches=np.array([0, 84, 85]))
+        ...     pitches=np.array([0, 84, 85, 77]))
         >>> Leap().violations(context).numpy().tolist()
-        [[False, False, True]]
+        [[False, False, True, False]]
         >>> Leap(voices=[3]).violations(context).numpy().tolist()  # the soprano is not watched
-        [[False, False, False]]
+        [[False, False, False, False]]
+        >>> Leap(intervals=[5, 7]).violations(context).numpy().tolist()  # 72 -> 77: a fourth
+        [[False, False, False, True]]
     """
 
     def __init__(
-        self, weight: float | None = None, semitones: int = 12, voices: Sequence[int] | None = None
+        self,
+        weight: float | None = None,
+        semitones: int = 12,
+        voices: Sequence[int] | None = None,
+        intervals: Sequence[int] | None = None,
     ) -> None:
         super().__init__(weight, voices)
         self.semitones = _check_semitones(semitones)
+        self.intervals = _check_intervals(intervals)
 
     def violations(self, context: Context) -> Tensor:
         candidate = _candidates(context)
         mine = context.own_previous()
-        bad = (mine > 0) & (candidate > 0) & (ops.abs(candidate - mine) > self.semitones)
+        size = ops.abs(candidate - mine)
+        if self.intervals is None:
+            counted = size > self.semitones
+        else:
+            listed = ops.convert_to_tensor(list(self.intervals), dtype=size.dtype)
+            counted = ops.any(ops.expand_dims(size, -1) == listed, axis=-1)
+        bad = (mine > 0) & (candidate > 0) & counted
         return self.watched(bad, context)
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "semitones": self.semitones}
+        config = {**super().get_config(), "semitones": self.semitones}
+        if self.intervals is not None:
+            config["intervals"] = list(self.intervals)
+        return config
+
+
+def _check_intervals(intervals: Sequence[int] | None) -> tuple[int, ...] | None:
+    if intervals is None:
+        return None
+    if isinstance(intervals, (str, bytes)) or not isinstance(intervals, Sequence):
+        raise InputError(f"intervals must be a list of semitones, got {intervals!r}")
+    chosen = [_check_semitones(size) for size in intervals]
+    if not chosen or 0 in chosen:
+        raise InputError(f"intervals must name leaps of 1..48 semitones, got {intervals!r}")
+    return tuple(sorted(set(chosen)))
 
 
 def _check_voices(voices: Sequence[int] | None) -> tuple[int, ...] | None:
@@ -752,19 +782,33 @@ spacing over an octave, no leap over an octave, a preference for steps and for e
 motion. A student's exercise wants it; Bach's style does not (he writes each of them now and
 then)."""
 
+HARMONIZE_RULES: tuple[dict[str, Any], ...] = tuple(
+    {**rule, "weight": 8.0} if rule["name"] == "parallel_octaves" else rule
+    for rule in DEFAULT_RULES
+)
+"""`DEFAULT_RULES` for a harmonisation (``rules="harmonize"``, and what ``"default"`` means to
+`bachnet.generation.harmonize.harmonize` and to a `bachnet.generation.fill.fill` that writes
+every voice under a kept soprano): parallel octaves cost 8.0 instead of 6.0. Under a given
+melody the lower voices cannot choose the soprano's moves, and at 6.0 the default `jsb-lean`
+writes 0.18-0.19 parallel octaves per 100 chord changes under Bach's test sopranos (Bach 0.08,
+the [judge] issue's bound 0.16); at 8.0, 0.03-0.10, the judge unmoved. `generate` keeps 6.0:
+at 8.0 its octaves fall to 0.01-0.02, below Bach's rate."""
+
 NAMED_RULES: dict[str, tuple[dict[str, Any], ...]] = {
     "default": DEFAULT_RULES,
     "strict": STRICT_RULES,
+    "harmonize": HARMONIZE_RULES,
 }
 """The rule sets `get_rules` knows by name."""
 
 RulesSpec = str | dict[str, Any] | Rule | Iterable[str | dict[str, Any] | Rule] | None
-"""``"default"``, ``"strict"``, ``None`` or ``()`` for none, one rule spec, or several."""
+"""``"default"``, ``"strict"``, ``"harmonize"``, ``None`` or ``()`` for none, one rule spec, or
+several."""
 
 
 def get_rules(spec: RulesSpec = "default") -> list[Rule]:
     """Resolve a set of rules: ``"default"`` (`DEFAULT_RULES`), ``"strict"`` (`STRICT_RULES`),
-    ``None``/``()``, or specs.
+    ``"harmonize"`` (`HARMONIZE_RULES`), ``None``/``()``, or specs.
 
     Examples:
         >>> get_rules(None), get_rules(["leap", {"name": "spacing", "weight": 2.0}])

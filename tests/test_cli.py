@@ -22,6 +22,7 @@ from bachnet import BachNet, Chorale, Dataset, ModelConfig
 from bachnet._version import __version__
 from bachnet.apps.cli import main
 from bachnet.data import JSB_ARCHIVE
+from bachnet.generation.rules import DEFAULT_RULES
 
 
 @pytest.fixture(scope="module")
@@ -372,6 +373,13 @@ def test_rules_on_the_command_line(tiny_model: Path, tmp_path: Path) -> None:
              "--rules", "voice_crossing, leap")  # fmt: skip
     named = net.generate(steps=48, seed=3, rules=["voice_crossing", "leap"], cadence=False)
     assert np.array_equal(Chorale.read(out).chords, named.chords)
+    out = tmp_path / "more.csv"  # a set's name in a list stands for its rules
+    generate(tiny_model, "-o", out, "--steps", "48", "--seed", "3", "--no-cadence",
+             "--rules", "default,spacing", "--particles", "3")  # fmt: skip
+    more = net.generate(
+        steps=48, seed=3, rules=[*DEFAULT_RULES, "spacing"], cadence=False, particles=3
+    )
+    assert np.array_equal(Chorale.read(out).chords, more.chords)
     out = tmp_path / "none.csv"
     generate(tiny_model, "-o", out, "--steps", "48", "--seed", "3", "--no-cadence",
              "--rules", "none")  # fmt: skip

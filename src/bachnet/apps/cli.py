@@ -964,7 +964,8 @@ def _rules_spec(no_rules: bool, strict: bool, text: str | None) -> Any:
 
     ``--rules`` takes ``default``, ``strict``, ``none``, rule names joined by commas
     (``leap,spacing``), a JSON list of rule specs or one spec (``[{"name": "tie", "weight":
-    1.0}]``), or the path of a ``.json`` file holding either.
+    1.0}]``), or the path of a ``.json`` file holding either; in a list, a set's name
+    (``default``) stands for its rules.
     """
     given = [
         flag
@@ -1044,8 +1045,9 @@ def _rules_options(function: F) -> F:
             metavar="SPEC",
             default=None,
             help="Voice-leading rules: default, strict, none, names joined by commas "
-            '(leap,spacing), a JSON list of specs (\'[{"name": "tie", "weight": 1.0}]\') '
-            "or a .json file of one. Names: see the rules guide.",
+            "(leap,spacing; default,spacing adds one to the default set), a JSON list of specs "
+            '(\'["default", {"name": "tie", "weight": 1.0}]\') or a .json file of one. Names: '
+            "see the rules guide.",
         ),
     ):
         decorated = option(decorated)

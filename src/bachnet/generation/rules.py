@@ -808,21 +808,26 @@ several."""
 
 def get_rules(spec: RulesSpec = "default") -> list[Rule]:
     """Resolve a set of rules: ``"default"`` (`DEFAULT_RULES`), ``"strict"`` (`STRICT_RULES`),
-    ``"harmonize"`` (`HARMONIZE_RULES`), ``None``/``()``, or specs.
+    ``"harmonize"`` (`HARMONIZE_RULES`), ``None``/``()``, or specs; in a list, a set's name
+    stands for its rules (``["default", {...}]``: the default set and one more).
 
     Examples:
         >>> get_rules(None), get_rules(["leap", {"name": "spacing", "weight": 2.0}])
         ([], [Leap(weight=None, semitones=12), Spacing(weight=2.0, semitones=12)])
-        >>> len(get_rules("strict"))
-        8
+        >>> len(get_rules("strict")), len(get_rules(["default", "spacing"]))
+        (8, 7)
     """
     if spec is None:
         return []
-    if isinstance(spec, str) and spec in NAMED_RULES:
-        return [get(dict(config)) for config in NAMED_RULES[spec]]
     if isinstance(spec, (str, dict, Rule)):
-        return [get(spec)]
-    return [get(item) for item in spec]
+        spec = [spec]
+    rules = []
+    for item in spec:
+        if isinstance(item, str) and item in NAMED_RULES:
+            rules += [get(dict(config)) for config in NAMED_RULES[item]]
+        else:
+            rules.append(get(item))
+    return rules
 
 
 def in_stream(rules: Sequence[Rule], meter: str, bar_lines: bool) -> list[Rule]:

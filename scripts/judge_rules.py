@@ -20,7 +20,7 @@ filler (``fill(..., method="gibbs")``), keeping the first bar and the last two (
 (``fill(piece, piece.mask(voices="AT"), method="gibbs")``, the library's settings).
 ``--save FILE`` pickles the judged pieces. ``--phrases auto`` composes to a phrase plan;
 ``--smc K`` draws every piece by sequential Monte Carlo with K particles
-(`bachnet.generation.decoder.smc_decode`) instead of one draw.
+(``generate(particles=K)``) instead of one draw.
 
 It prints one JSON object: the AUC of 4- and 8-bar excerpts against JSB test (judge seed 0),
 the top giveaways of the 4-bar judge, and the style figures of `bachnet.music.metrics.measure`.
@@ -72,14 +72,9 @@ def main() -> None:
     rules += json.loads(args.rules)
     net = BachNet.from_pretrained(args.model)
     sampler = json.loads(args.sampler)
-    config = GenerationConfig(steps=192, rules=rules, sampler=sampler, phrases=args.phrases)
-    if args.smc:
-        from bachnet.generation import compose, decoder
-
-        def by_smc(*given: object, **options: object) -> object:
-            return decoder.decode(*given, particles=args.smc, **options)  # type: ignore[arg-type]
-
-        compose.decode = by_smc  # type: ignore[assignment]
+    config = GenerationConfig(
+        steps=192, rules=rules, sampler=sampler, phrases=args.phrases, particles=args.smc or 1
+    )
     pieces = []
     for start in range(0, args.n, 64):
         count = min(64, args.n - start)

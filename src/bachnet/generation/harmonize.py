@@ -801,21 +801,7 @@ def draw_constrained(
             placed(model.vocab.decode(row, strict=True, name=name)) for row in ids[:num_samples]
         ]
         return pieces if num_samples > 1 else pieces[0]
-    if config.method == "smc":
-        ids = decode(
-            model,
-            np.zeros((num_samples, lead), dtype=np.int32),
-            len(allowed),
-            get_sampler(config.sampler),
-            ruleset,
-            seed=seed,
-            allowed=allowed[None],
-            meter=meter,
-            fermatas=[plan] * num_samples if plan is not None else None,
-            particles=candidates,
-        )
-        pieces = [placed(model.vocab.decode(row[lead:], strict=True, name=name)) for row in ids]
-        return pieces if num_samples > 1 else pieces[0]
+    smc = config.method == "smc"  # each sample drawn as `candidates` particles
     draws = num_samples * (candidates if config.method == "rerank" else 1)
     ids = decode(
         model,
@@ -827,6 +813,7 @@ def draw_constrained(
         allowed=allowed[None],
         meter=meter,
         fermatas=[plan] * draws if plan is not None else None,
+        particles=candidates if smc else 1,
     )
     pieces = [placed(model.vocab.decode(row[lead:], strict=True, name=name)) for row in ids]
     if config.method == "rerank":

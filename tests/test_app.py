@@ -74,6 +74,19 @@ def test_compose_in_phrases(studio: Studio) -> None:
         studio.compose(phrases="eight", audio=False)
 
 
+def test_compose_in_phrases_with_particles(studio: Studio) -> None:
+    result = studio.compose(phrases="8, 8", particles=4, seed=2, audio=False)
+    assert result.chorale.fermatas == (28, 60)
+    assert "4 drafts carried on, one kept." in result.summary
+    assert studio.compose(phrases="8, 8", particles=4, seed=2, audio=False).chorale == (
+        result.chorale
+    )
+    plain = studio.compose(phrases="8, 8", seed=2, audio=False)
+    assert "drafts" not in plain.summary
+    with pytest.raises(InputError, match=r"particles must be 1\.\.64, got 0"):
+        studio.compose(particles=0, audio=False)
+
+
 def test_prompt_from_an_uploaded_file_and_harmonisation(studio: Studio, tmp_path: Path) -> None:
     melody = Chorale([[72, 67, 64, 48]] * 8 + [[74, 67, 62, 43]] * 8 + [[76, 67, 60, 48]] * 16)
     upload = melody.write(tmp_path / "tune.mid")
@@ -584,5 +597,9 @@ def test_generate_api_by_keyword_needs_no_upload(
     _score, _roll, _wav, files, summary = client.predict(
         model=str(tiny_model), steps=32, seed=7, rules=False, api_name="/generate"
     )
-    assert "Seed 7" in summary
+    assert "Seed 7" in summary and "drafts" not in summary
     assert Chorale.read(next(Path(f) for f in files if str(f).endswith(".mid"))).chords.any()
+    *_, summary = client.predict(
+        model=str(tiny_model), steps=32, seed=7, phrases="4,4", particles=3, api_name="/generate"
+    )
+    assert "2 phrases" in summary and "3 drafts carried on, one kept." in summary

@@ -220,6 +220,7 @@ class Studio:
         harmonise: bool = False,
         harmonise_voice: str = "soprano",
         phrases: str = "",
+        particles: int = 1,
         audio: bool = True,
     ) -> Composition:
         """Compose (or harmonise) one chorale and write its files.
@@ -249,6 +250,9 @@ class Studio:
             phrases: a phrase plan (`bachnet.music.phrases.parse_phrases`): lengths in
                 quarters (``"8,8,12,8"``), ``"auto"`` (Bach's lengths), or empty (one cadence,
                 at the end); a composition only.
+            particles: drafts carried on side by side and resampled by what the phrase plan
+                and the rules allow (`bachnet.generation.config.GenerationConfig.particles`;
+                1: one draft, the fastest); a composition only.
             audio: render the WAV file (`bachnet.formats.audio`); without it, no audio is written.
 
         Raises:
@@ -265,6 +269,7 @@ class Studio:
             rules="default" if rules else None,
             key=None if key == "any" else key,
             phrases=None if harmonise else parse_phrases(phrases),
+            particles=1 if harmonise else int(particles),
         )
         line = (3 if harmonise_voice == "bass" else 0) if harmonise else None
         piece = self._prompt(prompt, test_piece, upload, line)
@@ -286,6 +291,8 @@ class Studio:
                 chorale = net.generate(opening, config=settings, seed=seed)
             stem = "harmonisation" if harmonise else "chorale"
             notes = [_fermata_note(chorale)] if settings.phrases is not None else []
+            if settings.particles > 1:
+                notes.append(f"{settings.particles} drafts carried on, one kept.")
             notes.append(f"Seed {seed}.")
             return self._render(chorale, stem, start=start, audio=audio, notes=notes)
 
@@ -598,6 +605,7 @@ def build(studio: Studio) -> gradio.Blocks:
         harmonise: bool = False,
         harmonise_mode: str = HARMONISE[0],
         phrases: str = "",
+        particles: float = 1,
     ) -> Shown:
         # ``harmonise`` (a hidden checkbox) keeps the endpoint's first 13 inputs as they were:
         # True from an older script means "harmonise its soprano".
@@ -623,6 +631,7 @@ def build(studio: Studio) -> gradio.Blocks:
                 harmonise=harmonise_mode != HARMONISE[0],
                 harmonise_voice="bass" if harmonise_mode == HARMONISE[2] else "soprano",
                 phrases=phrases or "",
+                particles=1 if particles is None else int(particles),
             )
         except (ValueError, OSError) as error:
             raise gr.Error(str(error)) from error
@@ -695,6 +704,14 @@ def build(studio: Studio) -> gradio.Blocks:
                     placeholder="8,8,12,8",
                     max_lines=1,
                     elem_id="phrases",
+                )
+                particles = gr.Slider(
+                    1,
+                    16,
+                    value=1,
+                    step=1,
+                    label="Drafts carried on toward the cadences (1 = one draft, fastest)",
+                    elem_id="particles",
                 )
                 prompt = gr.Radio(list(PROMPTS), value="none", label="Prompt")
                 test_piece = gr.Number(value=0, precision=0, label="JSB test piece (0-76)")
@@ -776,6 +793,7 @@ def build(studio: Studio) -> gradio.Blocks:
                 legacy_harmonise,
                 harmonise,
                 phrases,
+                particles,
             ],
             outputs=outputs,
             api_name="generate",

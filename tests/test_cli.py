@@ -380,6 +380,16 @@ def test_rules_on_the_command_line(tiny_model: Path, tmp_path: Path) -> None:
         steps=48, seed=3, rules=[*DEFAULT_RULES, "spacing"], cadence=False, particles=3
     )
     assert np.array_equal(Chorale.read(out).chords, more.chords)
+    out = tmp_path / "particles.csv"  # the set for pieces drawn with particles, by name
+    generate(tiny_model, "-o", out, "--steps", "48", "--seed", "3", "--no-cadence",
+             "--rules", "particles", "--particles", "3")  # fmt: skip
+    spelled = [
+        *DEFAULT_RULES,
+        {"name": "leap", "weight": 1.0, "voices": [3], "intervals": [5, 7]},
+        {"name": "eighth_motion", "weight": 0.5},
+    ]
+    by_hand = net.generate(steps=48, seed=3, rules=spelled, cadence=False, particles=3)
+    assert np.array_equal(Chorale.read(out).chords, by_hand.chords)
     out = tmp_path / "none.csv"
     generate(tiny_model, "-o", out, "--steps", "48", "--seed", "3", "--no-cadence",
              "--rules", "none")  # fmt: skip
@@ -387,6 +397,7 @@ def test_rules_on_the_command_line(tiny_model: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     for spec, fragment in [
         ("voice_crosing", "unknown rule 'voice_crosing'"),
+        ("particle", "rule sets: default, strict, harmonize, particles"),
         ("[{", "not valid JSON"),
         ("3", "unknown rule '3'"),
         ('[{"name": "leap", "weight": -1}]', "weight must be"),

@@ -161,6 +161,12 @@ def test_bad_parameters_and_names_are_clear_errors() -> None:
     harmonize_set, default_set = get_rules("harmonize"), get_rules("default")
     changed = [(a, b) for a, b in zip(harmonize_set, default_set, strict=True) if a != b]
     assert changed == [(ParallelOctaves(weight=8.0), ParallelOctaves(weight=6.0))]
+    particles_set = get_rules("particles")  # the default set and two more, in that order
+    assert particles_set[: len(default_set)] == default_set
+    assert particles_set[len(default_set) :] == [
+        Leap(weight=1.0, voices=[3], intervals=[5, 7]),
+        rules.EighthMotion(weight=0.5),
+    ]
     for voices, message in (([4], "voice numbers 0..3"), ([], "at least one voice"), ("3", "list")):
         with pytest.raises(ValueError, match=message):
             Leap(voices=voices)  # type: ignore[arg-type]

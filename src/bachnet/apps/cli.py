@@ -1044,7 +1044,8 @@ def _rules_options(function: F) -> F:
             "rules_text",
             metavar="SPEC",
             default=None,
-            help="Voice-leading rules: default, strict, none, names joined by commas "
+            help="Voice-leading rules: default, strict, particles (with --particles), none, "
+            "names joined by commas "
             "(leap,spacing; default,spacing adds one to the default set), a JSON list of specs "
             '(\'["default", {"name": "tie", "weight": 1.0}]\') or a .json file of one. Names: '
             "see the rules guide.",

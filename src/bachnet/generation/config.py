@@ -112,9 +112,11 @@ class GenerationConfig:
             p = 0.98).
         rules: voice-leading rules: ``"default"`` (Bach's rates; for a harmonisation under a
             kept soprano `bachnet.generation.rules.HARMONIZE_RULES`), ``"strict"`` (textbook
-            voice leading, `bachnet.generation.rules.STRICT_RULES`), ``"harmonize"``, ``None``
-            for none, or rule specs (names, config dicts, `bachnet.generation.rules.Rule`
-            instances); a list is kept as a tuple.
+            voice leading, `bachnet.generation.rules.STRICT_RULES`), ``"harmonize"``,
+            ``"particles"`` (for phrased pieces drawn with ``particles``,
+            `bachnet.generation.rules.PARTICLES_RULES`), ``None`` for none, or rule specs
+            (names, config dicts, `bachnet.generation.rules.Rule` instances); a list is kept
+            as a tuple.
         voice_ranges: ``True`` for the ranges the model was trained on (its metadata, else
             `bachnet.music.ranges.JSB`), a `bachnet.music.ranges.VoiceRanges` (four ``(low,
             high)`` pairs, soprano first, are made into one), or ``False`` for none.

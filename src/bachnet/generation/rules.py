@@ -70,6 +70,7 @@ __all__ = [
     "DEFAULT_RULES",
     "HARMONIZE_RULES",
     "NAMED_RULES",
+    "PARTICLES_RULES",
     "STRICT_RULES",
     "Context",
     "EighthMotion",
@@ -794,28 +795,46 @@ writes 0.18-0.19 parallel octaves per 100 chord changes under Bach's test sopran
 the [judge] issue's bound 0.16); at 8.0, 0.03-0.10, the judge unmoved. `generate` keeps 6.0:
 at 8.0 its octaves fall to 0.01-0.02, below Bach's rate."""
 
+PARTICLES_RULES: tuple[dict[str, Any], ...] = (
+    *DEFAULT_RULES,
+    {"name": "leap", "weight": 1.0, "voices": [3], "intervals": [5, 7]},
+    {"name": "eighth_motion", "weight": 0.5},
+)
+"""`DEFAULT_RULES` for phrased pieces drawn with particles (``rules="particles"``, e.g.
+``generate(phrases="auto", particles=8, rules="particles")``): the bass's fourths and fifths
+cost 1.0 and a voice held into the second eighth of a beat 0.5. Particles keep the drafts that
+make the cadences likely, which leap into them less but move less too (1.23-1.25 chord
+changes a beat, Bach 1.46); the eighth notes bring the pace back to 1.40. With the bundled
+`jsb-lean`, 8 particles, 256 phrased pieces of 192 steps on three sets of seeds, the judge's
+8-bar AUC goes from 0.925-0.931 (the default set) to 0.893-0.912 (the form guide). Without
+particles the two rules do not help, so the default set leaves them out."""
+
 NAMED_RULES: dict[str, tuple[dict[str, Any], ...]] = {
     "default": DEFAULT_RULES,
     "strict": STRICT_RULES,
     "harmonize": HARMONIZE_RULES,
+    "particles": PARTICLES_RULES,
 }
 """The rule sets `get_rules` knows by name."""
 
 RulesSpec = str | dict[str, Any] | Rule | Iterable[str | dict[str, Any] | Rule] | None
-"""``"default"``, ``"strict"``, ``"harmonize"``, ``None`` or ``()`` for none, one rule spec, or
-several."""
+"""``"default"``, ``"strict"``, ``"harmonize"``, ``"particles"``, ``None`` or ``()`` for none,
+one rule spec, or several."""
 
 
 def get_rules(spec: RulesSpec = "default") -> list[Rule]:
     """Resolve a set of rules: ``"default"`` (`DEFAULT_RULES`), ``"strict"`` (`STRICT_RULES`),
-    ``"harmonize"`` (`HARMONIZE_RULES`), ``None``/``()``, or specs; in a list, a set's name
-    stands for its rules (``["default", {...}]``: the default set and one more).
+    ``"harmonize"`` (`HARMONIZE_RULES`), ``"particles"`` (`PARTICLES_RULES`), ``None``/``()``,
+    or specs; in a list, a set's name stands for its rules (``["default", {...}]``: the default
+    set and one more).
 
     Examples:
         >>> get_rules(None), get_rules(["leap", {"name": "spacing", "weight": 2.0}])
         ([], [Leap(weight=None, semitones=12), Spacing(weight=2.0, semitones=12)])
         >>> len(get_rules("strict")), len(get_rules(["default", "spacing"]))
         (8, 7)
+        >>> get_rules("particles")[-1]
+        EighthMotion(weight=0.5)
     """
     if spec is None:
         return []
@@ -825,6 +844,11 @@ def get_rules(spec: RulesSpec = "default") -> list[Rule]:
     for item in spec:
         if isinstance(item, str) and item in NAMED_RULES:
             rules += [get(dict(config)) for config in NAMED_RULES[item]]
+        elif isinstance(item, str):
+            try:
+                rules.append(get(item))
+            except InputError as error:  # a misspelt set reads as a misspelt rule
+                raise InputError(f"{error}; rule sets: {', '.join(NAMED_RULES)}") from error
         else:
             rules.append(get(item))
     return rules

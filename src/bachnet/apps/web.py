@@ -252,7 +252,9 @@ class Studio:
                 at the end); a composition only.
             particles: drafts carried on side by side and resampled by what the phrase plan
                 and the rules allow (`bachnet.generation.config.GenerationConfig.particles`;
-                1: one draft, the fastest); a composition only.
+                1: one draft, the fastest); a composition only. With more than one, ``rules``
+                means the set made for them (``rules="particles"``,
+                `bachnet.generation.rules.PARTICLES_RULES`).
             audio: render the WAV file (`bachnet.formats.audio`); without it, no audio is written.
 
         Raises:
@@ -263,13 +265,14 @@ class Studio:
             raise InputError(f"unknown key {key!r}; use one of {', '.join(KEYS)}")
         if harmonise_voice not in ("soprano", "bass"):
             raise InputError(f"harmonise_voice must be soprano or bass, got {harmonise_voice!r}")
+        drafts = 1 if harmonise else particles
         settings = GenerationConfig(
             steps=int(steps),
             sampler=from_options(sampler, temperature=temperature, top_k=top_k, top_p=top_p),
-            rules="default" if rules else None,
+            rules=(None if not rules else "particles" if drafts > 1 else "default"),
             key=None if key == "any" else key,
             phrases=None if harmonise else parse_phrases(phrases),
-            particles=1 if harmonise else int(particles),
+            particles=drafts,
         )
         line = (3 if harmonise_voice == "bass" else 0) if harmonise else None
         piece = self._prompt(prompt, test_piece, upload, line)
@@ -292,7 +295,8 @@ class Studio:
             stem = "harmonisation" if harmonise else "chorale"
             notes = [_fermata_note(chorale)] if settings.phrases is not None else []
             if settings.particles > 1:
-                notes.append(f"{settings.particles} drafts carried on, one kept.")
+                kept = ' (rules: "particles")' if rules else ""
+                notes.append(f"{settings.particles} drafts carried on, one kept{kept}.")
             notes.append(f"Seed {seed}.")
             return self._render(chorale, stem, start=start, audio=audio, notes=notes)
 

@@ -783,17 +783,23 @@ spacing over an octave, no leap over an octave, a preference for steps and for e
 motion. A student's exercise wants it; Bach's style does not (he writes each of them now and
 then)."""
 
-HARMONIZE_RULES: tuple[dict[str, Any], ...] = tuple(
-    {**rule, "weight": 8.0} if rule["name"] == "parallel_octaves" else rule
-    for rule in DEFAULT_RULES
+HARMONIZE_RULES: tuple[dict[str, Any], ...] = (
+    *(
+        {**rule, "weight": 8.0} if rule["name"] == "parallel_octaves" else rule
+        for rule in DEFAULT_RULES
+    ),
+    {"name": "eighth_motion", "weight": 0.5},
 )
 """`DEFAULT_RULES` for a harmonisation (``rules="harmonize"``, and what ``"default"`` means to
 `bachnet.generation.harmonize.harmonize` and to a `bachnet.generation.fill.fill` that writes
-every voice under a kept soprano): parallel octaves cost 8.0 instead of 6.0. Under a given
-melody the lower voices cannot choose the soprano's moves, and at 6.0 the default `jsb-lean`
-writes 0.18-0.19 parallel octaves per 100 chord changes under Bach's test sopranos (Bach 0.08,
-the [judge] issue's bound 0.16); at 8.0, 0.03-0.10, the judge unmoved. `generate` keeps 6.0:
-at 8.0 its octaves fall to 0.01-0.02, below Bach's rate."""
+every voice under a kept soprano): parallel octaves cost 8.0 instead of 6.0, and a voice held
+into the second eighth of a beat costs 0.5. Under a given melody the lower voices cannot
+choose the soprano's moves, and at 6.0 the default `jsb-lean` writes 0.18-0.19 parallel
+octaves per 100 chord changes under Bach's test sopranos (Bach 0.08, the [judge] issue's bound
+0.16); at 8.0, 0.03-0.10, the judge unmoved. The eighth notes bring the harmonisations nearer
+Bach by the judge (77 test sopranos, two sets of seeds: 4 bars 0.840 / 0.839 -> 0.823 /
+0.830, 8 bars 0.902 / 0.907 -> 0.862 / 0.889). `generate` keeps the default set: there
+octaves at 8.0 fall to 0.01-0.02, below Bach's rate, and the eighth notes do not help."""
 
 PARTICLES_RULES: tuple[dict[str, Any], ...] = (
     *DEFAULT_RULES,

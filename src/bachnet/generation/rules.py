@@ -813,7 +813,9 @@ make the cadences likely, which leap into them less but move less too (1.23-1.25
 changes a beat, Bach 1.46); the eighth notes bring the pace back to 1.40. With the bundled
 `jsb-lean`, 8 particles, 256 phrased pieces of 192 steps on three sets of seeds, the judge's
 8-bar AUC goes from 0.925-0.931 (the default set) to 0.893-0.912 (the form guide). Without
-particles the two rules do not help, so the default set leaves them out."""
+particles the two rules do not help, so the default set leaves them out; nor do they help
+unphrased pieces drawn with particles (their bass then leaps by a fourth or fifth less often
+than Bach's)."""
 
 NAMED_RULES: dict[str, tuple[dict[str, Any], ...]] = {
     "default": DEFAULT_RULES,

@@ -85,6 +85,11 @@ def test_compose_in_phrases_with_particles(studio: Studio, tiny_model: Path) -> 
     assert result.chorale == by_hand
     plain = studio.compose(phrases="8, 8", seed=2, audio=False)
     assert "drafts" not in plain.summary
+    unphrased = studio.compose(steps=32, particles=3, seed=2, audio=False)  # the default set
+    assert "3 drafts carried on, one kept." in unphrased.summary
+    assert unphrased.chorale == BachNet.from_pretrained(tiny_model).generate(
+        steps=32, particles=3, seed=2
+    )
     with pytest.raises(InputError, match=r"particles must be 1\.\.64, got 0"):
         studio.compose(particles=0, audio=False)
 

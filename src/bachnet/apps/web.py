@@ -252,8 +252,8 @@ class Studio:
                 at the end); a composition only.
             particles: drafts carried on side by side and resampled by what the phrase plan
                 and the rules allow (`bachnet.generation.config.GenerationConfig.particles`;
-                1: one draft, the fastest); a composition only. With more than one, ``rules``
-                means the set made for them (``rules="particles"``,
+                1: one draft, the fastest); a composition only. With more than one and a
+                phrase plan, ``rules`` means the set made for them (``rules="particles"``,
                 `bachnet.generation.rules.PARTICLES_RULES`).
             audio: render the WAV file (`bachnet.formats.audio`); without it, no audio is written.
 
@@ -266,12 +266,14 @@ class Studio:
         if harmonise_voice not in ("soprano", "bass"):
             raise InputError(f"harmonise_voice must be soprano or bass, got {harmonise_voice!r}")
         drafts = 1 if harmonise else particles
+        plan = None if harmonise else parse_phrases(phrases)
+        made_for_drafts = bool(rules) and drafts > 1 and plan is not None
         settings = GenerationConfig(
             steps=int(steps),
             sampler=from_options(sampler, temperature=temperature, top_k=top_k, top_p=top_p),
-            rules=(None if not rules else "particles" if drafts > 1 else "default"),
+            rules=("particles" if made_for_drafts else "default") if rules else None,
             key=None if key == "any" else key,
-            phrases=None if harmonise else parse_phrases(phrases),
+            phrases=plan,
             particles=drafts,
         )
         line = (3 if harmonise_voice == "bass" else 0) if harmonise else None
@@ -295,7 +297,7 @@ class Studio:
             stem = "harmonisation" if harmonise else "chorale"
             notes = [_fermata_note(chorale)] if settings.phrases is not None else []
             if settings.particles > 1:
-                kept = ' (rules: "particles")' if rules else ""
+                kept = ' (rules: "particles")' if made_for_drafts else ""
                 notes.append(f"{settings.particles} drafts carried on, one kept{kept}.")
             notes.append(f"Seed {seed}.")
             return self._render(chorale, stem, start=start, audio=audio, notes=notes)

@@ -249,6 +249,40 @@ def test_a_score_is_written_in_the_key_asked_for(tmp_path: Path) -> None:
     assert not (tmp_path / "bad.musicxml").exists()
 
 
+def test_a_score_shows_only_the_accidentals_its_key_does_not_give(tmp_path: Path) -> None:
+    """In B flat major no part marks its B flats and E flats (left to music21's writer, the
+    soprano of this excerpt of a generated piece marked three of them); an A flat is marked."""
+    runs = [  # (pitch, sixteenths) per voice, soprano first
+        [
+            (70, 4),
+            (72, 4),
+            (74, 4),
+            (72, 2),
+            (70, 2),
+            (69, 4),
+            (67, 12),
+            (69, 2),
+            (70, 10),
+            (68, 4),
+        ],
+        [(65, 12), (67, 6), (65, 10), (67, 8), (62, 2), (67, 6), (65, 4)],
+        [(62, 4), (60, 4), (58, 8), (60, 12), (62, 6), (60, 2), (62, 12)],
+        [(58, 4), (57, 4), (58, 2), (57, 2), (55, 4), (53, 4), (48, 8), (43, 4), (55, 12), (50, 4)],
+    ]
+    voices = [[pitch for pitch, length in line for _ in range(length)] for line in runs]
+    piece = Chorale(np.array(voices).T)
+    score = music21.converter.parse(str(piece.write(tmp_path / "b_flat.musicxml", key="Bb")))
+    shown = {
+        str(part.partName): [
+            note.pitch.name
+            for note in part.recurse().notes
+            if note.pitch.accidental is not None and note.pitch.accidental.displayStatus
+        ]
+        for part in score.parts
+    }
+    assert shown == {"Soprano": ["A-"], "Alto": [], "Tenor": [], "Bass": []}
+
+
 def test_a_subclass_reads_as_itself(tmp_path: Path) -> None:
     class Piece(Chorale):
         __slots__ = ()

@@ -602,6 +602,9 @@ def _measured(
             measure.number -= 1
             if measure is not first:
                 measured.setElementOffset(measure, float(measure.offset) - gap)
+    # Accidentals decided here, bar by bar against the key signature: left to music21's
+    # writer, the upper parts showed a flat on every B-flat of a B-flat major score.
+    measured.makeAccidentals(inPlace=True, overrideStatus=True)
     return measured
 
 

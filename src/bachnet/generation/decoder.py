@@ -646,10 +646,7 @@ def decode(
         buffer[:, first:total] = np.where(forced, region.argmax(axis=-1), 0)
     rng = np.random.default_rng(seed)
     noise = np.zeros((rows, padded, vocab), dtype=np.float32)
-    if particles == 1:
-        noise[:, :total] = rng.random((batch, total, vocab), dtype=np.float32)
-    else:
-        noise[:, :total] = rng.random((rows, total, vocab), dtype=np.float32)
+    noise[:, :total] = rng.random((rows, total, vocab), dtype=np.float32)
     plans = None if fermatas is None else [plan for plan in fermatas for _ in range(particles)]
     states = model.network.initial_state(rows, meter, plans)
     decoder = decoder_for(model, sampler, rules, meter, particles)
